@@ -1,0 +1,4 @@
+export type { Clock, Timer } from './clock.ts';
+export { sleepOn } from './clock.ts';
+export { SystemClock, systemClock } from './system-clock.ts';
+export { VirtualClock, TimerLimitError } from './virtual-clock.ts';
