@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { type Clock, type Timer, delayOf, sleepOn } from './clock.ts';
 
 /**
- * The real clock. Timers are unref'd: a pending protocol timer never keeps a
- * process alive on its own (lifecycle objects own their shutdown).
+ * The real clock. Timers keep the process alive like plain `setTimeout` (an
+ * awaited `sleep` must not let the process exit under it); lifecycle objects
+ * cancel their timers in `stop()`.
  */
 export class SystemClock implements Clock {
   now(): number {
@@ -16,7 +17,6 @@ export class SystemClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): Timer {
     const handle = globalThis.setTimeout(fn, delayOf(ms));
-    handle.unref();
     return {
       cancel: () => {
         globalThis.clearTimeout(handle);
