@@ -1,0 +1,755 @@
+import type { Clock, Timer } from '../clock/index.ts';
+import { Awareness } from './awareness.ts';
+import {
+  LAN_FAST,
+  type MeshConfig,
+  pushPullInterval,
+  retransmitLimit,
+  suspicionBounds,
+  validateMeshConfig,
+} from './config.ts';
+import type { MemberEvent, MemberEventListener, Via } from './events.ts';
+import type {
+  Ack,
+  DirectMessage,
+  Endpoint,
+  Gossip,
+  MemberSnapshot,
+  MemberState,
+  Message,
+  Nack,
+  Ping,
+  PingReq,
+  PushPull,
+  Update,
+} from './messages.ts';
+import { PiggybackQueue } from './piggyback.ts';
+import { isConfirmation, originIsValid, supersedes } from './rules.ts';
+import { MembershipStats } from './stats.ts';
+import { Suspicion } from './suspicion.ts';
+import type { MeshTransport, PeerAuthority } from './transport.ts';
+
+export interface MembershipInit {
+  /** This member's node name and how others reach it. */
+  node: string;
+  endpoint?: Endpoint;
+  clock: Clock;
+  transport: MeshTransport;
+  config?: Partial<MeshConfig>;
+  /** Random source in [0, 1): inject a seeded one for reproducible runs. */
+  random?: () => number;
+  /** Checks the peer ID in alive updates; without it, endpoints are not checked. */
+  authority?: PeerAuthority;
+  /**
+   * Starting incarnation. Defaults to wall-clock seconds, so a restarted
+   * member comes back with a higher incarnation than it died with (and if it
+   * refuted more often than once a second, it refutes again on hearing so).
+   */
+  incarnation?: number;
+}
+
+/** One member as this member sees it. */
+export interface MemberView {
+  node: string;
+  state: MemberState;
+  incarnation: number;
+  endpoint?: Endpoint;
+  /** Monotonic time of the last state change. */
+  since: number;
+  suspicion?: { accusers: readonly string[]; timeoutMs: number };
+}
+
+interface Rec {
+  node: string;
+  state: MemberState;
+  incarnation: number;
+  endpoint?: Endpoint;
+  since: number;
+  suspicion?: Suspicion;
+}
+
+interface PendingProbe {
+  kind: 'probe';
+  target: string;
+  started: number;
+  acked: boolean;
+  nacks: number;
+  timer?: Timer;
+}
+
+interface PendingRelay {
+  kind: 'relay';
+  origin: string;
+  originSeq: number;
+  timer: Timer;
+}
+
+interface PendingReconnect {
+  kind: 'reconnect';
+  target: string;
+  timer: Timer;
+}
+
+type Pending = PendingProbe | PendingRelay | PendingReconnect;
+
+/**
+ * The SWIM + Lifeguard membership state machine (pure core: no I/O of its own,
+ * all time through the injected Clock, all bytes through the MeshTransport).
+ *
+ * - probes one member per round in shuffled round-robin order: direct ping,
+ *   then ping-req through `indirectChecks` helpers, then suspicion;
+ * - suspicion with Lifeguard's shrinking timeout; a suspected member refutes
+ *   by raising its incarnation; on hearing a new suspicion, a few members
+ *   probe the suspect at once so a real failure collects confirmations fast;
+ * - local health (awareness) stretches our timers when our own probes fail
+ *   without nacks or our event loop lags, and verdicts reached by a timer
+ *   that fired late are postponed until queued messages have been read;
+ * - changes go out on the gossip broadcast and piggyback on pings and acks;
+ *   full-state push-pull on join, periodically, and to reconnect with members
+ *   believed dead (how partitions heal).
+ */
+export class Membership {
+  readonly node: string;
+  readonly config: MeshConfig;
+  readonly stats = new MembershipStats();
+  readonly #clock: Clock;
+  readonly #transport: MeshTransport;
+  readonly #random: () => number;
+  readonly #authority: PeerAuthority | undefined;
+  readonly #awareness: Awareness;
+  readonly #members = new Map<string, Rec>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #probing = new Set<string>();
+  readonly #queue = new PiggybackQueue();
+  readonly #listeners = new Set<MemberEventListener>();
+  readonly #timers = new Set<Timer>();
+  #order: string[] = [];
+  #orderIndex = 0;
+  #seq = 0;
+  #live = 1;
+  #running = false;
+  #left = false;
+
+  constructor(init: MembershipInit) {
+    this.node = init.node;
+    this.config = validateMeshConfig({ ...LAN_FAST, ...init.config });
+    this.#clock = init.clock;
+    this.#transport = init.transport;
+    this.#random = init.random ?? Math.random;
+    this.#authority = init.authority;
+    this.#awareness = new Awareness(this.config.awarenessMax);
+    const self: Rec = {
+      node: init.node,
+      state: 'alive',
+      incarnation: init.incarnation ?? Math.floor(init.clock.wallNow() / 1000),
+      since: init.clock.now(),
+    };
+    if (init.endpoint !== undefined) self.endpoint = init.endpoint;
+    this.#members.set(init.node, self);
+  }
+
+  // ---- lifecycle -----------------------------------------------------------
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#left = false;
+    this.#loop(
+      () => this.#awareness.scale(this.config.probeIntervalMs),
+      () => {
+        this.#probeRound();
+      },
+    );
+    this.#loop(
+      () => pushPullInterval(this.config, this.#countLive()) * (0.5 + this.#random()),
+      () => {
+        this.#periodicPushPull();
+      },
+    );
+    this.#loop(
+      () => this.config.reconnectIntervalMs,
+      () => {
+        this.#reconnectAndReap();
+      },
+    );
+  }
+
+  stop(): void {
+    this.#running = false;
+    for (const t of this.#timers) t.cancel();
+    this.#timers.clear();
+    for (const p of this.#pending.values()) p.timer?.cancel();
+    this.#pending.clear();
+    this.#probing.clear();
+    for (const r of this.#members.values()) r.suspicion?.cancel();
+  }
+
+  /** Graceful leave: tells everyone, then stops probing. */
+  leave(): void {
+    const self = this.#self();
+    this.#left = true;
+    const u: Update = { kind: 'left', node: this.node, incarnation: self.incarnation, from: this.node };
+    this.#setState(self, 'left');
+    this.#broadcast([u]);
+    this.stop();
+  }
+
+  /** Contacts seeds (known only by endpoint) with a full-state push-pull. */
+  join(seeds: readonly Endpoint[]): void {
+    for (const endpoint of seeds) {
+      this.stats.pushPulls++;
+      this.#send('', endpoint, this.#pushPullMessage(true, false));
+    }
+    this.#broadcast([this.#aliveUpdate()]);
+  }
+
+  /** Adds members as known-alive without any traffic (simulator and tests start from a converged view). */
+  seed(members: readonly MemberSnapshot[]): void {
+    for (const s of members) {
+      if (s.node === this.node || this.#members.has(s.node)) continue;
+      const rec: Rec = { node: s.node, state: 'dead', incarnation: s.incarnation, since: this.#clock.now() };
+      if (s.endpoint !== undefined) rec.endpoint = s.endpoint;
+      this.#setState(rec, s.state);
+      this.#members.set(s.node, rec);
+      this.#addToOrder(s.node);
+    }
+  }
+
+  onEvent(listener: MemberEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- views ---------------------------------------------------------------
+
+  get incarnation(): number {
+    return this.#self().incarnation;
+  }
+
+  get awareness(): number {
+    return this.#awareness.score;
+  }
+
+  get(node: string): MemberView | undefined {
+    const r = this.#members.get(node);
+    return r === undefined ? undefined : view(r);
+  }
+
+  /** The state of one member, without building a view (cheap: for hot loops). */
+  stateOf(node: string): MemberState | undefined {
+    return this.#members.get(node)?.state;
+  }
+
+  members(): MemberView[] {
+    return [...this.#members.values()].map(view);
+  }
+
+  /** Members alive or suspected (not dead, not left), this one included. */
+  liveCount(): number {
+    return this.#countLive();
+  }
+
+  // ---- input ---------------------------------------------------------------
+
+  /**
+   * A decoded message whose sender the adapter has authenticated (the libp2p
+   * peer may speak for `msg.from`). Never throws on content.
+   */
+  handle(msg: Message): void {
+    if (this.#left) return;
+    this.stats.received(msg.type);
+    switch (msg.type) {
+      case 'ping':
+        this.#onPing(msg);
+        return;
+      case 'ack':
+        this.#onAck(msg);
+        return;
+      case 'ping-req':
+        this.#onPingReq(msg);
+        return;
+      case 'nack':
+        this.#onNack(msg);
+        return;
+      case 'push-pull':
+        this.#onPushPull(msg);
+        return;
+      case 'gossip':
+        for (const u of msg.updates) this.#apply(u, 'gossip');
+        return;
+    }
+  }
+
+  /** A hint (a closed connection): probe this member now, out of turn. */
+  hint(node: string): void {
+    if (this.#running) this.#probe(node);
+  }
+
+  // ---- probing -------------------------------------------------------------
+
+  #probeRound(): void {
+    const target = this.#nextTarget();
+    if (target !== undefined) this.#probe(target);
+  }
+
+  #nextTarget(): string | undefined {
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.#orderIndex < this.#order.length) {
+        const node = this.#order[this.#orderIndex++] as string;
+        const r = this.#members.get(node);
+        if (r !== undefined && (r.state === 'alive' || r.state === 'suspect') && node !== this.node)
+          return node;
+      }
+      this.#order = this.#shuffle(
+        [...this.#members.values()]
+          .filter((r) => r.node !== this.node && (r.state === 'alive' || r.state === 'suspect'))
+          .map((r) => r.node),
+      );
+      this.#orderIndex = 0;
+    }
+    return undefined;
+  }
+
+  #probe(target: string): void {
+    const r = this.#members.get(target);
+    if (r === undefined || target === this.node || this.#probing.has(target)) return;
+    if (r.state !== 'alive' && r.state !== 'suspect') return;
+    const seq = this.#nextSeq();
+    const p: PendingProbe = { kind: 'probe', target, started: this.#clock.now(), acked: false, nacks: 0 };
+    this.#pending.set(seq, p);
+    this.#probing.add(target);
+    this.stats.probes++;
+    this.#send(target, r.endpoint, this.#ping(seq, target));
+    let postponed = false;
+    const direct = (lagged: boolean): void => {
+      if (p.acked) return;
+      if (lagged && !postponed) {
+        postponed = true;
+        p.timer = this.#after(this.config.lagToleranceMs, direct);
+        return;
+      }
+      this.#indirect(seq, p);
+    };
+    p.timer = this.#after(this.#awareness.scale(this.config.probeTimeoutMs), direct);
+  }
+
+  #indirect(seq: number, p: PendingProbe): void {
+    const helpers = this.#pick(
+      this.config.indirectChecks,
+      (r) => r.state === 'alive' && r.node !== this.node && r.node !== p.target,
+    );
+    const req: PingReq = { type: 'ping-req', seq, from: this.node, target: p.target };
+    for (const h of helpers) this.#send(h.node, h.endpoint, req);
+    if (helpers.length > 0) this.stats.indirectProbes++;
+    let postponed = false;
+    const verdict = (lagged: boolean): void => {
+      if (p.acked) return;
+      if (lagged && !postponed) {
+        postponed = true;
+        p.timer = this.#after(this.config.lagToleranceMs, verdict);
+        return;
+      }
+      this.#pending.delete(seq);
+      this.#probing.delete(p.target);
+      this.stats.probesFailed++;
+      // Lifeguard: helpers that did not even nack point at our own health.
+      const missing = helpers.length - p.nacks;
+      this.#awareness.apply(helpers.length === 0 ? 1 : Math.max(0, missing));
+      this.#accuse(p.target);
+    };
+    p.timer = this.#after(this.#awareness.scale(this.config.indirectTimeoutMs), verdict);
+  }
+
+  #onPing(msg: Ping): void {
+    this.#applyAll(msg.piggyback, 'piggyback');
+    if (msg.target !== this.node) {
+      this.stats.drop('wrong-target');
+      return;
+    }
+    const sender = this.#members.get(msg.from);
+    const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
+    this.#send(msg.from, sender?.endpoint, ack);
+  }
+
+  #onAck(msg: Ack): void {
+    this.#applyAll(msg.piggyback, 'piggyback');
+    const p = this.#pending.get(msg.seq);
+    if (p === undefined) return; // late or unknown: harmless
+    this.#pending.delete(msg.seq);
+    p.timer?.cancel();
+    switch (p.kind) {
+      case 'probe':
+        p.acked = true;
+        this.#probing.delete(p.target);
+        this.stats.observeRtt(this.#clock.now() - p.started);
+        this.#awareness.apply(-1);
+        return;
+      case 'relay': {
+        const origin = this.#members.get(p.origin);
+        const fwd: Ack = { type: 'ack', seq: p.originSeq, from: this.node, piggyback: [] };
+        this.#send(p.origin, origin?.endpoint, fwd);
+        return;
+      }
+      case 'reconnect': {
+        const r = this.#members.get(p.target);
+        if (r !== undefined) {
+          this.stats.pushPulls++;
+          this.#send(r.node, r.endpoint, this.#pushPullMessage(false, false));
+        }
+        return;
+      }
+    }
+  }
+
+  #onPingReq(msg: PingReq): void {
+    const target = this.#members.get(msg.target);
+    const origin = this.#members.get(msg.from);
+    if (target === undefined || msg.target === this.node) {
+      this.stats.drop('ping-req-unknown-target');
+      return;
+    }
+    const seq = this.#nextSeq();
+    const timer = this.#after(this.config.probeTimeoutMs, () => {
+      this.#pending.delete(seq);
+      const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
+      this.#send(msg.from, origin?.endpoint, nack);
+    });
+    this.#pending.set(seq, { kind: 'relay', origin: msg.from, originSeq: msg.seq, timer });
+    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target));
+  }
+
+  #onNack(msg: Nack): void {
+    const p = this.#pending.get(msg.seq);
+    if (p?.kind === 'probe') p.nacks++;
+  }
+
+  // ---- suspicion and verdicts ---------------------------------------------
+
+  /** Our probe of `node` failed: suspect it, or confirm an existing suspicion. */
+  #accuse(node: string): void {
+    const r = this.#members.get(node);
+    if (r === undefined || (r.state !== 'alive' && r.state !== 'suspect')) return;
+    this.#apply({ kind: 'suspect', node, incarnation: r.incarnation, from: this.node }, 'probe');
+  }
+
+  #startSuspicion(r: Rec, from: string): void {
+    r.suspicion?.cancel();
+    const { min, max } = suspicionBounds(this.config, this.#countLive());
+    const k = Math.max(0, Math.min(this.config.suspicionConfirmations, this.#countLive() - 2));
+    const incarnation = r.incarnation;
+    let postponed = false;
+    let graced = false;
+    const expire = (): void => {
+      const cur = this.#members.get(r.node);
+      if (cur !== r || r.state !== 'suspect' || r.incarnation !== incarnation) return;
+      const lag = this.#clock.now() - due();
+      if (lag > this.config.lagToleranceMs && !postponed) {
+        // Our own loop stalled: read what queued up (a refutation?) first.
+        postponed = true;
+        this.#awareness.apply(1);
+        this.#after(this.config.lagToleranceMs, expire);
+        return;
+      }
+      const accusers = r.suspicion?.accusers ?? [];
+      if (!accusers.includes(this.node) && !graced) {
+        // The accusers declare first and gossip it; we hear it within the
+        // grace and need not flood a verdict of our own (N floods at scale).
+        graced = true;
+        this.#after(this.config.verdictGraceMs, expire);
+        return;
+      }
+      this.stats.suspicionsConfirmed++;
+      this.#apply({ kind: 'dead', node: r.node, incarnation, from: this.node }, 'local', accusers);
+    };
+    const suspicion = new Suspicion(this.#clock, { from, k, min, max, onTimeout: expire });
+    const started = this.#clock.now();
+    const due = (): number => started + suspicion.timeout();
+    r.suspicion = suspicion;
+  }
+
+  // ---- applying updates ----------------------------------------------------
+
+  #applyAll(updates: readonly Update[], via: Via): void {
+    for (const u of updates) this.#apply(u, via);
+  }
+
+  /** Applies one update; returns true when it changed what we know. */
+  #apply(u: Update, via: Via, accusers?: readonly string[]): boolean {
+    if (!originIsValid(u)) {
+      this.stats.drop('invalid-origin');
+      return false;
+    }
+    if (
+      u.kind === 'alive' &&
+      u.endpoint !== undefined &&
+      this.#authority?.maySpeakFor(u.endpoint.peerId, u.node) === false
+    ) {
+      this.stats.drop('unauthorised-endpoint');
+      return false;
+    }
+    if (u.node === this.node) {
+      this.#aboutSelf(u);
+      return false;
+    }
+    const known = this.#members.get(u.node);
+    if (isConfirmation(known, u)) {
+      if (known?.suspicion?.confirm(u.from) === true) {
+        this.#queue.push(u);
+        if (u.from === this.node) this.#broadcast([u]);
+      }
+      return false;
+    }
+    if (!supersedes(known, u)) {
+      this.stats.stale++;
+      return false;
+    }
+    const previous = known?.state;
+    const r: Rec = known ?? { node: u.node, state: 'dead', incarnation: u.incarnation, since: 0 };
+    this.#setState(r, u.kind);
+    r.incarnation = u.incarnation;
+    r.since = this.#clock.now();
+    if (u.endpoint !== undefined) r.endpoint = u.endpoint;
+    if (known === undefined) {
+      this.#members.set(u.node, r);
+      this.#addToOrder(u.node);
+    }
+    if (u.kind === 'suspect') {
+      this.stats.suspicionsRaised++;
+      this.#startSuspicion(r, u.from);
+      if (u.from !== this.node) this.#maybeConfirmProbe(u.node);
+    } else {
+      r.suspicion?.cancel();
+      delete r.suspicion;
+    }
+    this.#queue.push(u);
+    // Gossip carries each change once, from its origin: what we concluded
+    // ourselves. Relayed knowledge rides on pings and acks (the queue above).
+    if (u.from === this.node) this.#broadcast([u]);
+    this.#emit(u, via, previous, accusers);
+    return true;
+  }
+
+  /** Someone says something about us: refute suspicion and death, catch up on incarnations. */
+  #aboutSelf(u: Update): void {
+    const self = this.#self();
+    const accused = u.kind === 'suspect' || u.kind === 'dead' || (u.kind === 'left' && !this.#left);
+    if (accused && u.incarnation >= self.incarnation) {
+      self.incarnation = u.incarnation + 1;
+      this.stats.refutations++;
+      this.#awareness.apply(1);
+      this.#broadcast([this.#aliveUpdate()]);
+    } else if (u.kind === 'alive' && u.incarnation > self.incarnation) {
+      // An earlier life of ours had a higher incarnation: outbid it.
+      self.incarnation = u.incarnation + 1;
+      this.#broadcast([this.#aliveUpdate()]);
+    }
+  }
+
+  #maybeConfirmProbe(node: string): void {
+    const others = this.#countLive() - 2; // not us, not the suspect
+    if (others <= 0 || this.config.confirmProbes <= 0) return;
+    if (this.#random() < Math.min(1, this.config.confirmProbes / others)) this.#probe(node);
+  }
+
+  // ---- push-pull -------------------------------------------------------------
+
+  #periodicPushPull(): void {
+    const [peer] = this.#pick(1, (r) => r.state === 'alive' && r.node !== this.node);
+    if (peer === undefined) return;
+    this.stats.pushPulls++;
+    this.#send(peer.node, peer.endpoint, this.#pushPullMessage(false, false));
+  }
+
+  #onPushPull(msg: PushPull): void {
+    for (const s of msg.members) {
+      const u = snapshotToUpdate(s, msg.from);
+      // A member that tells us about itself by push-pull is joining (or
+      // rejoining): we tell everyone, it has no gossip mesh yet.
+      if (u !== undefined && this.#apply(u, 'push-pull') && u.node === msg.from) this.#broadcast([u]);
+    }
+    if (!msg.reply) {
+      const sender = this.#members.get(msg.from);
+      this.#send(msg.from, sender?.endpoint, this.#pushPullMessage(false, true));
+    }
+  }
+
+  #pushPullMessage(join: boolean, reply: boolean): PushPull {
+    const members: MemberSnapshot[] = [];
+    for (const r of this.#members.values()) {
+      const s: MemberSnapshot = { node: r.node, state: r.state, incarnation: r.incarnation };
+      if (r.endpoint !== undefined) s.endpoint = r.endpoint;
+      members.push(s);
+    }
+    return { type: 'push-pull', from: this.node, join, reply, members };
+  }
+
+  #reconnectAndReap(): void {
+    const now = this.#clock.now();
+    for (const r of this.#members.values()) {
+      if (
+        (r.state === 'dead' || r.state === 'left') &&
+        r.node !== this.node &&
+        now - r.since > this.config.reapAfterMs
+      ) {
+        this.#members.delete(r.node);
+      }
+    }
+    const [dead] = this.#pick(1, (r) => r.state === 'dead');
+    if (dead === undefined) return;
+    const seq = this.#nextSeq();
+    const timer = this.#after(this.config.probeTimeoutMs, () => this.#pending.delete(seq));
+    this.#pending.set(seq, { kind: 'reconnect', target: dead.node, timer });
+    this.#send(dead.node, dead.endpoint, this.#ping(seq, dead.node));
+  }
+
+  // ---- helpers ---------------------------------------------------------------
+
+  #self(): Rec {
+    return this.#members.get(this.node) as Rec;
+  }
+
+  #aliveUpdate(): Update {
+    const self = this.#self();
+    const u: Update = { kind: 'alive', node: this.node, incarnation: self.incarnation, from: this.node };
+    if (self.endpoint !== undefined) u.endpoint = self.endpoint;
+    return u;
+  }
+
+  #ping(seq: number, target: string): Ping {
+    return { type: 'ping', seq, from: this.node, target, piggyback: this.#takePiggyback() };
+  }
+
+  #takePiggyback(): Update[] {
+    return this.#queue.take(this.config.maxPiggyback, retransmitLimit(this.config, this.#countLive()));
+  }
+
+  #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
+    if (!this.#running && msg.type !== 'push-pull') return;
+    this.stats.sent(msg.type);
+    this.#transport.send(to, endpoint, msg);
+  }
+
+  #broadcast(updates: Update[]): void {
+    const g: Gossip = { type: 'gossip', from: this.node, updates };
+    this.stats.sent('gossip');
+    this.#transport.broadcast(g);
+  }
+
+  #emit(u: Update, via: Via, previous: MemberState | undefined, accusers?: readonly string[]): void {
+    if (this.#listeners.size === 0) return;
+    const type: MemberEvent['type'] = previous === undefined && u.kind === 'alive' ? 'joined' : u.kind;
+    const evidence: MemberEvent['evidence'] = { via, from: u.from };
+    if (previous !== undefined) evidence.previous = previous;
+    if (accusers !== undefined) evidence.accusers = accusers;
+    const event: MemberEvent = {
+      type,
+      node: u.node,
+      incarnation: u.incarnation,
+      at: this.#clock.now(),
+      wallAt: this.#clock.wallNow(),
+      evidence,
+    };
+    for (const l of this.#listeners) l(event);
+  }
+
+  /** A repeating timer whose period is re-read every time (awareness and N change it). */
+  #loop(period: () => number, fn: () => void): void {
+    const arm = (): void => {
+      const t = this.#clock.setTimeout(
+        () => {
+          this.#timers.delete(t);
+          if (!this.#running) return;
+          fn();
+          arm();
+        },
+        period() * (0.9 + 0.2 * this.#random()),
+      );
+      this.#timers.add(t);
+    };
+    arm();
+  }
+
+  /** A one-shot timer that tells its callback whether it fired late (our event loop lagged). */
+  #after(ms: number, fn: (lagged: boolean) => void): Timer {
+    const due = this.#clock.now() + ms;
+    return this.#clock.setTimeout(() => {
+      const lag = this.#clock.now() - due;
+      const lagged = lag > this.config.lagToleranceMs;
+      if (lagged) {
+        this.stats.lagEvents++;
+        this.#awareness.apply(1);
+      }
+      if (this.#running) fn(lagged);
+    }, ms);
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) % Number.MAX_SAFE_INTEGER;
+    return this.#seq;
+  }
+
+  #countLive(): number {
+    return this.#live;
+  }
+
+  /** Sets a member's state, keeping the live count (alive + suspect) current. */
+  #setState(r: Rec, state: MemberState): void {
+    const wasLive = r.state === 'alive' || r.state === 'suspect';
+    const isLive = state === 'alive' || state === 'suspect';
+    r.state = state;
+    if (wasLive !== isLive) this.#live += isLive ? 1 : -1;
+  }
+
+  #addToOrder(node: string): void {
+    // A new member goes to a random place in the current round (memberlist does the same).
+    const at = this.#orderIndex + Math.floor(this.#random() * (this.#order.length - this.#orderIndex + 1));
+    this.#order.splice(at, 0, node);
+  }
+
+  #pick(k: number, ok: (r: Rec) => boolean): Rec[] {
+    const candidates = [...this.#members.values()].filter(ok);
+    // Partial Fisher-Yates: k random distinct members.
+    const n = Math.min(k, candidates.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(this.#random() * (candidates.length - i));
+      [candidates[i], candidates[j]] = [candidates[j] as Rec, candidates[i] as Rec];
+    }
+    return candidates.slice(0, n);
+  }
+
+  #shuffle(xs: string[]): string[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [xs[i], xs[j]] = [xs[j] as string, xs[i] as string];
+    }
+    return xs;
+  }
+}
+
+function view(r: Rec): MemberView {
+  const v: MemberView = { node: r.node, state: r.state, incarnation: r.incarnation, since: r.since };
+  if (r.endpoint !== undefined) v.endpoint = r.endpoint;
+  if (r.suspicion !== undefined)
+    v.suspicion = { accusers: r.suspicion.accusers, timeoutMs: r.suspicion.timeout() };
+  return v;
+}
+
+/**
+ * A push-pull entry as an update. Like memberlist, a remote "dead" becomes a
+ * suspicion here: we give the member the chance to refute instead of taking
+ * another member's verdict (maybe from the other side of a partition) as ours.
+ */
+function snapshotToUpdate(s: MemberSnapshot, sender: string): Update | undefined {
+  switch (s.state) {
+    case 'alive': {
+      const u: Update = { kind: 'alive', node: s.node, incarnation: s.incarnation, from: s.node };
+      if (s.endpoint !== undefined) u.endpoint = s.endpoint;
+      return u;
+    }
+    case 'suspect':
+    case 'dead':
+      return { kind: 'suspect', node: s.node, incarnation: s.incarnation, from: sender };
+    case 'left':
+      return { kind: 'left', node: s.node, incarnation: s.incarnation, from: s.node };
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The mesh protocol's messages, as the pure core sees them (decoded). The codec
+ * (codec.ts) turns them into bytes for libp2p streams and gossipsub; the
+ * simulator passes them as objects and counts their encoded size.
+ *
+ * Node names are Kubernetes Node names. Every message names its sender
+ * (`from`); the adapter checks, through a PeerAuthority, that the libp2p peer
+ * it arrived from may speak for that node, before the core ever sees it.
+ */
+
+/** Member states. `left` is a graceful leave; `dead` is a failure verdict. */
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
+/** How to reach a member: its libp2p peer ID and multiaddrs. */
+export interface Endpoint {
+  peerId: string;
+  addrs: readonly string[];
+}
+
+/**
+ * A membership change, disseminated by gossip (gossipsub) and piggybacked on
+ * probe traffic. Precedence rules (memberlist's): see rules.ts.
+ * - alive: only the member itself may originate it (`from === node`);
+ * - suspect / dead: originated by the accuser (`from`), about `node`;
+ * - left: only the member itself, on graceful shutdown.
+ */
+export interface Update {
+  kind: MemberState;
+  node: string;
+  incarnation: number;
+  from: string;
+  /** Present on alive updates: where the member can be reached. */
+  endpoint?: Endpoint;
+}
+
+/** Direct probe. `seq` is unique per sender; piggyback carries recent updates. */
+export interface Ping {
+  type: 'ping';
+  seq: number;
+  from: string;
+  /** The node the sender believes it is probing (a mismatch is dropped). */
+  target: string;
+  piggyback: readonly Update[];
+}
+
+export interface Ack {
+  type: 'ack';
+  seq: number;
+  from: string;
+  piggyback: readonly Update[];
+}
+
+/** Ask `from`'s helper to probe `target` and forward the ack (or a nack). */
+export interface PingReq {
+  type: 'ping-req';
+  seq: number;
+  from: string;
+  target: string;
+}
+
+/** Lifeguard: a helper reached by ping-req says the target did not answer it. */
+export interface Nack {
+  type: 'nack';
+  seq: number;
+  from: string;
+}
+
+/** A gossip envelope carrying one or more updates (sent on the gossipsub topic). */
+export interface Gossip {
+  type: 'gossip';
+  from: string;
+  updates: readonly Update[];
+}
+
+/** One member's full state, exchanged in push-pull sync. */
+export interface MemberSnapshot {
+  node: string;
+  state: MemberState;
+  incarnation: number;
+  endpoint?: Endpoint;
+}
+
+/**
+ * Push-pull state sync: the sender's whole view. `join` marks the first sync of
+ * a joining member (the receiver answers with its own view, `reply: true`).
+ */
+export interface PushPull {
+  type: 'push-pull';
+  from: string;
+  join: boolean;
+  reply: boolean;
+  members: readonly MemberSnapshot[];
+}
+
+/** Messages sent on direct streams (`/meshlb/swim/1.0.0`). */
+export type DirectMessage = Ping | Ack | PingReq | Nack | PushPull;
+
+/** Any mesh message. */
+export type Message = DirectMessage | Gossip;
+
+export type MessageType = Message['type'];

@@ -1,0 +1,3 @@
+export { SimNetwork, type LinkModel, type SimMember, type SimOptions } from './network.ts';
+export { MemberClock } from './member-clock.ts';
+export { mulberry32 } from './prng.ts';
