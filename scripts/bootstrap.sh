@@ -66,7 +66,7 @@ meshlb_ensure_deps() {
 }
 
 # Debian packages the network harness, the wire tests and the lab use.
-MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps)
+MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl)
 
 meshlb_ensure_debs() {
   local missing=() p

@@ -1,5 +1,5 @@
 import { VirtualClock } from '../../clock/index.ts';
-const encodedSize = (m: Message): number => JSON.stringify(m).length; // TEMP until codec lands
+import { encodedSize } from '../codec.ts';
 import { LAN_FAST, type MeshConfig } from '../config.ts';
 import type { MemberEvent } from '../events.ts';
 import { Membership } from '../membership.ts';

@@ -1,0 +1,18 @@
+import { lab } from './lab.ts';
+import { version } from './version.ts';
+
+/** One `meshlb` subcommand. `run` returns the process exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const COMMANDS: readonly Command[] = [lab, version];
+
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `usage: meshlb <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun "meshlb <command> --help" for a command's flags.`;
+}

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { onExit } from '../cleanup.ts';
+import { run, type ExecResult } from '../exec.ts';
+import { freePort } from '../ports.ts';
+import { killGroup, spawnGroup, tail, type GroupChild } from '../process-group.ts';
+import { controlPlaneBinaries } from './binaries.ts';
+import { ControlPlaneStartError } from './errors.ts';
+import { httpsStatus, type TlsFiles } from './https-probe.ts';
+import { createPki, type Pki } from './pki.ts';
+import { sweepStaleControlPlanes, WORKDIR_PREFIX } from './sweep.ts';
+
+export interface ControlPlaneOptions {
+  /** Deadline for etcd and kube-apiserver to become ready (default 90 s: two cold starts on a busy 2-core machine). */
+  readyTimeoutMs?: number;
+  /** Progress lines for a person (the lab prints them). */
+  onProgress?: (line: string) => void;
+}
+
+/** A running etcd + kube-apiserver on 127.0.0.1, with an admin kubeconfig. */
+export interface ControlPlane {
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  /** Admin (system:masters) credentials. */
+  readonly kubeConfig: KubeConfig;
+  readonly workDir: string;
+  readonly binDir: string;
+  /** Creates a namespace with a unique name starting with prefix; returns its name. */
+  newNamespace(prefix?: string): Promise<string>;
+  /** A TokenRequest token for a ServiceAccount (created if missing: no controller-manager runs here). */
+  tokenFor(namespace: string, serviceAccount: string): Promise<string>;
+  /** A KubeConfig that authenticates as that ServiceAccount. */
+  kubeConfigFor(namespace: string, serviceAccount: string): Promise<KubeConfig>;
+  /** Runs kubectl with the admin kubeconfig; never throws on a non-zero exit. */
+  kubectl(args: readonly string[]): Promise<ExecResult>;
+  /** Stops both processes and removes the work dir; idempotent. */
+  stop(): Promise<void>;
+}
+
+const SERVICE_CIDR = '10.96.0.0/16';
+
+async function waitReady(child: GroupChild, url: string, tls: TlsFiles, what: string, deadline: number) {
+  for (;;) {
+    const status = await httpsStatus(url, tls);
+    if (status === 200) return;
+    const exited = child.exited();
+    if (exited !== undefined) {
+      throw new ControlPlaneStartError(
+        `${what} exited (${exited}) before it was ready; its log ends:\n${tail(child.log)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new ControlPlaneStartError(
+        `${what} not ready at ${url} in time (last status ${status}); its log ends:\n${tail(child.log)}`,
+      );
+    }
+    await delay(100);
+  }
+}
+
+function kubeconfigYaml(server: string, pki: Pki): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: meshlb-test',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority: ${pki.caCert}`,
+    'users:',
+    '- name: admin',
+    '  user:',
+    `    client-certificate: ${pki.adminCert}`,
+    `    client-key: ${pki.adminKey}`,
+    'contexts:',
+    '- name: admin',
+    '  context: {cluster: meshlb-test, user: admin}',
+    'current-context: admin',
+    '',
+  ].join('\n');
+}
+
+function etcdArgs(bin: string, dir: string, pki: Pki, client: number, peer: number): string[] {
+  const clientUrl = `https://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  return [
+    join(bin, 'etcd'),
+    '--name=meshlb',
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=meshlb=${peerUrl}`,
+    `--cert-file=${pki.serverCert}`,
+    `--key-file=${pki.serverKey}`,
+    `--trusted-ca-file=${pki.caCert}`,
+    '--client-cert-auth',
+    // Test data is thrown away: skip fsync (much faster on a shared disk).
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ];
+}
+
+function apiserverArgs(bin: string, dir: string, pki: Pki, etcdPort: number, port: number): string[] {
+  return [
+    join(bin, 'kube-apiserver'),
+    `--etcd-servers=https://127.0.0.1:${etcdPort}`,
+    `--etcd-cafile=${pki.caCert}`,
+    `--etcd-certfile=${pki.serverCert}`,
+    `--etcd-keyfile=${pki.serverKey}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${join(dir, 'apiserver-certs')}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    '--authorization-mode=Node,RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki.saPublicKey}`,
+    `--service-account-signing-key-file=${pki.saPrivateKey}`,
+    '--api-audiences=https://kubernetes.default.svc.cluster.local',
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--allow-privileged=true',
+    '--profiling=false',
+    // One tenant, short tests: API priority and fairness only costs CPU here.
+    '--enable-priority-and-fairness=false',
+    '--v=0',
+  ];
+}
+
+/**
+ * Starts etcd and kube-apiserver on free loopback ports with TLS, RBAC, a
+ * service-account issuer and an admin client certificate, and waits until
+ * /readyz answers. Everything lives in one work dir under the temp dir and is
+ * removed by stop(), at process exit or interruption, or — after a SIGKILL —
+ * by the next start's sweep.
+ */
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const progress = opts.onProgress ?? (() => undefined);
+  sweepStaleControlPlanes();
+  const binDir = await controlPlaneBinaries();
+  const dir = mkdtempSync(join(tmpdir(), `${WORKDIR_PREFIX}${process.pid}-`));
+  writeFileSync(join(dir, 'owner'), String(process.pid));
+  const children: GroupChild[] = [];
+  const killAll = (signal: NodeJS.Signals): void => {
+    for (const c of children) if (c.exited() === undefined) killGroup(c.pid, signal);
+  };
+  const unregister = onExit(() => {
+    killAll('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const c of children) c.ref();
+    // Nothing here is worth a graceful shutdown (kube-apiserver drains for
+    // seconds on SIGTERM) and the data dir is deleted next.
+    killAll('SIGKILL');
+    await Promise.all(children.map((c) => c.done));
+    rmSync(dir, { recursive: true, force: true });
+    unregister();
+  };
+  const launch = (argv: string[], name: string): GroupChild => {
+    const child = spawnGroup(argv, join(dir, `${name}.log`));
+    children.push(child);
+    appendFileSync(join(dir, 'pids'), `${child.pid}\n`);
+    return child;
+  };
+
+  try {
+    const started = Date.now();
+    const deadline = started + (opts.readyTimeoutMs ?? 90_000);
+    const pki = await createPki(dir);
+    const admin: TlsFiles = { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey };
+    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    progress(`starting etcd on 127.0.0.1:${etcdPort}`);
+    const etcd = launch(etcdArgs(binDir, dir, pki, etcdPort, peerPort), 'etcd');
+    await waitReady(etcd, `https://127.0.0.1:${etcdPort}/health`, admin, 'etcd', deadline);
+    progress(`starting kube-apiserver on 127.0.0.1:${apiPort}`);
+    const api = launch(apiserverArgs(binDir, dir, pki, etcdPort, apiPort), 'kube-apiserver');
+    const server = `https://127.0.0.1:${apiPort}`;
+    await waitReady(api, `${server}/readyz`, admin, 'kube-apiserver', deadline);
+    progress(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const kubeconfigPath = join(dir, 'admin.kubeconfig');
+    writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki));
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kubeconfigPath);
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+
+    const tokenFor = async (namespace: string, serviceAccount: string): Promise<string> => {
+      try {
+        await core.createNamespacedServiceAccount({
+          namespace,
+          body: { metadata: { name: serviceAccount } },
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+      const tr = await core.createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace,
+        body: { spec: { audiences: [], expirationSeconds: 3600 } },
+      });
+      const token = tr.status?.token;
+      if (token === undefined)
+        throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
+      return token;
+    };
+
+    return {
+      server,
+      kubeconfigPath,
+      kubeConfig,
+      workDir: dir,
+      binDir,
+      async newNamespace(prefix = 'test') {
+        const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+        await core.createNamespace({ body: { metadata: { name } } });
+        return name;
+      },
+      tokenFor,
+      async kubeConfigFor(namespace, serviceAccount) {
+        const token = await tokenFor(namespace, serviceAccount);
+        const kc = new KubeConfig();
+        kc.loadFromOptions({
+          clusters: [{ name: 'meshlb-test', server, caFile: pki.caCert }],
+          users: [{ name: serviceAccount, token }],
+          contexts: [{ name: 'sa', cluster: 'meshlb-test', user: serviceAccount }],
+          currentContext: 'sa',
+        });
+        return kc;
+      },
+      kubectl: (args) => run([join(binDir, 'kubectl'), `--kubeconfig=${kubeconfigPath}`, ...args]),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

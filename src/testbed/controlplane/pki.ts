@@ -1,0 +1,102 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runOk } from '../exec.ts';
+
+/** Paths of the certificates and keys of one control plane (all under its work dir). */
+export interface Pki {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+  saPublicKey: string;
+  saPrivateKey: string;
+}
+
+async function signed(
+  dir: string,
+  ca: { cert: string; key: string },
+  name: string,
+  subj: string,
+  ext: string,
+) {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const extFile = join(dir, `${name}.ext`);
+  writeFileSync(extFile, ext);
+  await runOk(
+    ['openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'].concat([
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      subj,
+    ]),
+  );
+  await runOk(
+    ['openssl', 'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial'].concat([
+      '-days',
+      '7',
+      '-out',
+      cert,
+      '-extfile',
+      extFile,
+    ]),
+  );
+  return { cert, key };
+}
+
+/**
+ * A throwaway PKI with the openssl CLI: a CA, one serving certificate for etcd
+ * and kube-apiserver (SANs 127.0.0.1 and localhost; also a client certificate
+ * for the API server's etcd connection), an admin client certificate in
+ * system:masters, and the service-account signing key pair.
+ */
+export async function createPki(dir: string): Promise<Pki> {
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  await runOk(
+    ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'].concat([
+      '-nodes',
+      '-keyout',
+      ca.key,
+      '-out',
+      ca.cert,
+      '-days',
+      '7',
+      '-subj',
+      '/CN=meshlb-test-ca',
+    ]),
+  );
+  const server = await signed(
+    dir,
+    ca,
+    'server',
+    '/CN=meshlb-test-server',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  const admin = await signed(
+    dir,
+    ca,
+    'admin',
+    '/O=system:masters/CN=meshlb-admin',
+    'extendedKeyUsage=clientAuth\n',
+  );
+  const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const saPrivateKey = join(dir, 'sa.key');
+  const saPublicKey = join(dir, 'sa.pub');
+  writeFileSync(saPrivateKey, sa.privateKey.export({ type: 'sec1', format: 'pem' }));
+  writeFileSync(saPublicKey, sa.publicKey.export({ type: 'spki', format: 'pem' }));
+  return {
+    caCert: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    saPublicKey,
+    saPrivateKey,
+  };
+}

@@ -1,0 +1,4 @@
+export { NetnsSetupError, NetnsUnavailableError } from './errors.ts';
+export { requireNetns } from './ip.ts';
+export { createLan, Lan, VIP_RANGE_4, type Host, type LanOptions } from './lan.ts';
+export { sweepStale } from './sweep.ts';

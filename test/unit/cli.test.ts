@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const meshlb = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+
+test('meshlb version prints the package version', (t) => {
+  const r = meshlb('version');
+  t.is(r.status, 0);
+  t.regex(r.stdout, /^meshlb \d+\.\d+\.\d+ \(node v\d+/);
+});
+
+test('an unknown command exits 2 and lists the commands', (t) => {
+  const r = meshlb('frobnicate');
+  t.is(r.status, 2);
+  t.regex(r.stderr, /unknown command "frobnicate"/);
+  t.regex(r.stderr, /lab\s+run the local lab/);
+});
+
+test('--help on a command prints its help; a bad flag exits 2 with the help', (t) => {
+  t.regex(meshlb('lab', '--help').stdout, /usage: meshlb lab/);
+  const bad = meshlb('lab', '--hosts', 'many');
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /--hosts must be 1-20/);
+});
