@@ -1,0 +1,268 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Message as PubsubMessage } from '@libp2p/gossipsub';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Logger } from 'pino';
+import { decode, encode } from '../codec.ts';
+import { MeshCodecError } from '../errors.ts';
+import type { DirectMessage, Endpoint, Gossip, Message } from '../messages.ts';
+import type { MeshTransport, PeerAuthority } from '../transport.ts';
+import { FrameReader, lengthPrefixed } from './framing.ts';
+import type { MeshNode } from './node.ts';
+
+/** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
+export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
+/** Membership changes (gossip envelopes) travel on this gossipsub topic. */
+export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
+/** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
+const MAX_QUEUED = 256;
+
+/** What the transport delivers to: the membership core. */
+export interface MeshSink {
+  handle(msg: Message): void;
+  hint(node: string): void;
+}
+
+/** Counters of the libp2p adapter (the metrics module exports them). */
+export class TransportStats {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  gossipIn = 0;
+  gossipOut = 0;
+  readonly dropped: Record<string, number> = {};
+
+  drop(reason: string): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+}
+
+interface Channel {
+  stream?: Stream;
+  opening?: Promise<void>;
+  queue: Uint8Array[];
+}
+
+/**
+ * MeshTransport over libp2p. Direct messages go on one long-lived stream per
+ * peer (reopened lazily when it closes), gossip on the gossipsub topic. Every
+ * inbound message is decoded and its sender checked against the
+ * PeerAuthority before the core sees it; anything else is dropped and
+ * counted. A closed connection is passed to the core as a hint to probe that
+ * member now — never as a verdict.
+ */
+export class Libp2pTransport implements MeshTransport {
+  readonly stats = new TransportStats();
+  readonly #node: MeshNode;
+  readonly #authority: PeerAuthority | undefined;
+  readonly #log: Logger | undefined;
+  readonly #channels = new Map<string, Channel>();
+  /** Node name → peer ID, learnt from authenticated messages (replies to seeds need it). */
+  readonly #peerOfNode = new Map<string, string>();
+  readonly #nodeOfPeer = new Map<string, string>();
+  #sink: MeshSink | undefined;
+  #started = false;
+
+  constructor(opts: { node: MeshNode; authority?: PeerAuthority; log?: Logger }) {
+    this.#node = opts.node;
+    this.#authority = opts.authority;
+    this.#log = opts.log;
+  }
+
+  /** This node's endpoint, to announce in alive updates. */
+  get endpoint(): Endpoint {
+    return {
+      peerId: this.#node.peerId.toString(),
+      addrs: this.#node.getMultiaddrs().map((a) => a.toString()),
+    };
+  }
+
+  async start(sink: MeshSink): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#sink = sink;
+    await this.#node.handle(
+      SWIM_PROTOCOL,
+      (stream, connection) => {
+        this.#adopt(connection.remotePeer.toString(), stream);
+      },
+      { maxInboundStreams: 4 },
+    );
+    const pubsub = this.#node.services.pubsub;
+    pubsub.addEventListener('message', (evt) => {
+      this.#onGossip(evt.detail);
+    });
+    pubsub.subscribe(MEMBERSHIP_TOPIC);
+    this.#node.addEventListener('connection:close', (evt) => {
+      this.#onConnectionClose(evt.detail);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#started = false;
+    for (const ch of this.#channels.values()) ch.stream?.abort(new Error('transport stopped'));
+    this.#channels.clear();
+    await this.#node.unhandle(SWIM_PROTOCOL);
+  }
+
+  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
+    if (!this.#started) return;
+    const peer = endpoint?.peerId ?? this.#peerOfNode.get(to);
+    if (peer === undefined) {
+      this.stats.drop('no-endpoint');
+      return;
+    }
+    let frame: Uint8Array;
+    try {
+      frame = lengthPrefixed(encode(msg));
+    } catch (err) {
+      this.stats.drop('encode');
+      this.#log?.warn({ err, to, type: msg.type }, 'mesh message not sent: it breaks a codec limit');
+      return;
+    }
+    const ch = this.#channel(peer);
+    if (ch.stream !== undefined && ch.stream.writeStatus === 'writable') {
+      this.#write(ch.stream, frame);
+      return;
+    }
+    if (ch.queue.length >= MAX_QUEUED) {
+      this.stats.drop('queue-full');
+      return;
+    }
+    ch.queue.push(frame);
+    ch.opening ??= this.#open(peer, endpoint, ch);
+  }
+
+  broadcast(msg: Gossip): void {
+    if (!this.#started) return;
+    const data = encode(msg);
+    this.stats.gossipOut++;
+    this.#node.services.pubsub.publish(MEMBERSHIP_TOPIC, data).catch((err: unknown) => {
+      this.stats.drop('publish');
+      this.#log?.debug({ err }, 'gossip publish failed');
+    });
+  }
+
+  #channel(peer: string): Channel {
+    let ch = this.#channels.get(peer);
+    if (ch === undefined) {
+      ch = { queue: [] };
+      this.#channels.set(peer, ch);
+    }
+    return ch;
+  }
+
+  async #open(peer: string, endpoint: Endpoint | undefined, ch: Channel): Promise<void> {
+    try {
+      const target =
+        endpoint !== undefined && endpoint.addrs.length > 0
+          ? endpoint.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+          : this.#peerIdOf(peer);
+      if (target === undefined) throw new Error(`no address for peer ${peer}`);
+      const stream = await this.#node.dialProtocol(target, SWIM_PROTOCOL);
+      this.#adopt(peer, stream);
+    } catch (err) {
+      this.stats.drop('dial');
+      this.#log?.debug({ err, peer }, 'could not open a mesh stream');
+      ch.queue.length = 0;
+    } finally {
+      delete ch.opening;
+    }
+  }
+
+  #peerIdOf(peer: string): PeerId | undefined {
+    for (const c of this.#node.getConnections()) if (c.remotePeer.toString() === peer) return c.remotePeer;
+    return undefined;
+  }
+
+  /** Reads frames from a stream (ours or the peer's) and makes it the peer's channel if it has none. */
+  #adopt(peer: string, stream: Stream): void {
+    const ch = this.#channel(peer);
+    if (ch.stream === undefined || ch.stream.writeStatus !== 'writable') {
+      ch.stream = stream;
+      for (const frame of ch.queue.splice(0)) this.#write(stream, frame);
+    }
+    const reader = new FrameReader();
+    stream.addEventListener('message', (evt) => {
+      const chunk = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray();
+      this.stats.bytesIn += chunk.length;
+      let frames: Uint8Array[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.stats.drop(err instanceof MeshCodecError ? err.code : 'framing');
+        stream.abort(new Error('mesh framing error'));
+        return;
+      }
+      for (const f of frames) this.#onFrame(peer, f);
+    });
+    stream.addEventListener('close', () => {
+      if (ch.stream === stream) delete ch.stream;
+    });
+  }
+
+  #write(stream: Stream, frame: Uint8Array): void {
+    try {
+      stream.send(frame);
+      this.stats.framesOut++;
+      this.stats.bytesOut += frame.length;
+    } catch (err) {
+      this.stats.drop('write');
+      this.#log?.debug({ err }, 'mesh stream write failed');
+    }
+  }
+
+  #onFrame(peer: string, frame: Uint8Array): void {
+    this.stats.framesIn++;
+    let msg: Message;
+    try {
+      msg = decode(frame);
+    } catch (err) {
+      this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
+      return;
+    }
+    if (msg.type === 'gossip') {
+      this.stats.drop('gossip-on-stream');
+      return;
+    }
+    this.#deliver(peer, msg);
+  }
+
+  #onGossip(m: PubsubMessage): void {
+    if (m.topic !== MEMBERSHIP_TOPIC) return;
+    if (m.type !== 'signed') {
+      this.stats.drop('unsigned');
+      return;
+    }
+    this.stats.gossipIn++;
+    let msg: Message;
+    try {
+      msg = decode(m.data);
+    } catch (err) {
+      this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
+      return;
+    }
+    if (msg.type !== 'gossip') {
+      this.stats.drop('direct-on-topic');
+      return;
+    }
+    this.#deliver(m.from.toString(), msg);
+  }
+
+  #deliver(peer: string, msg: Message): void {
+    if (this.#authority !== undefined && !this.#authority.maySpeakFor(peer, msg.from)) {
+      this.stats.drop('unauthorised');
+      return;
+    }
+    this.#peerOfNode.set(msg.from, peer);
+    this.#nodeOfPeer.set(peer, msg.from);
+    this.#sink?.handle(msg);
+  }
+
+  #onConnectionClose(connection: Connection): void {
+    const peer = connection.remotePeer.toString();
+    const node = this.#nodeOfPeer.get(peer);
+    if (node === undefined || this.#node.getConnections(connection.remotePeer).length > 0) return;
+    this.#sink?.hint(node);
+  }
+}
