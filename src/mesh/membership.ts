@@ -374,7 +374,11 @@ export class Membership {
   #onAck(msg: Ack): void {
     this.#applyAll(msg.piggyback, 'piggyback');
     const p = this.#pending.get(msg.seq);
-    if (p === undefined) return; // late or unknown: harmless
+    if (p === undefined) {
+      // Late (after its timeout), duplicated or replayed: harmless, but counted.
+      this.stats.drop('unknown-seq');
+      return;
+    }
     this.#pending.delete(msg.seq);
     p.timer?.cancel();
     switch (p.kind) {

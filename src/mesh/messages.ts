@@ -13,6 +13,7 @@ export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
 /** How to reach a member: its libp2p peer ID and multiaddrs. */
 export interface Endpoint {
+  /** Empty for a seed known only by address (the handshake reveals its peer ID). */
   peerId: string;
   addrs: readonly string[];
 }

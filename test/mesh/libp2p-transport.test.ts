@@ -23,10 +23,13 @@ const test = anyTest as TestFn<Ctx>;
 const NAMES = ['n1', 'n2', 'n3', 'n4'];
 
 test.before(async (t) => {
-  const ids = await Promise.all(NAMES.map(identity));
+  // 'late' is allowed in the mesh but starts later, in its own test.
+  const ids = await Promise.all([...NAMES, 'late'].map(identity));
   const key = newNetworkKey();
   const authority = new StaticPeerAuthority(ids.map((i) => [i.name, i.peerId] as const));
-  const speakers = await Promise.all(ids.map((id) => startSpeaker({ id, networkKey: key, authority })));
+  const speakers = await Promise.all(
+    ids.slice(0, NAMES.length).map((id) => startSpeaker({ id, networkKey: key, authority })),
+  );
   const seed = speakers[0]?.transport.endpoint;
   if (seed === undefined) throw new Error('no seed');
   for (const s of speakers.slice(1)) s.membership.join([seed]);
@@ -47,6 +50,19 @@ test.serial('four speakers over libp2p all see four alive', async (t) => {
   for (const s of speakers) t.deepEqual(aliveSeenBy(s), NAMES);
   // Probes and push-pull went over our protocol.
   t.true(speakers.every((s) => s.transport.stats.framesOut > 0));
+});
+
+test.serial('a speaker joins through a seed known only by its address', async (t) => {
+  const { speakers, key, ids, authority } = t.context;
+  const late = await startSpeaker({ id: ids[NAMES.length] as Identity, networkKey: key, authority });
+  t.context.extra.push(late);
+  const seedAddrs = (speakers[0] as Speaker).node
+    .getMultiaddrs()
+    .map((a) => a.toString().replace(/\/p2p\/.*$/, ''));
+  late.membership.join([{ peerId: '', addrs: seedAddrs }]);
+  await waitFor('the late speaker to see all', () => aliveSeenBy(late).length === 5, 5_000);
+  t.deepEqual(aliveSeenBy(late), [...NAMES, 'late'].sort());
+  await late.stop();
 });
 
 test.serial('a speaker with the wrong network key never completes a handshake', async (t) => {

@@ -107,7 +107,13 @@ export class Libp2pTransport implements MeshTransport {
 
   send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
     if (!this.#started) return;
-    const peer = endpoint?.peerId ?? this.#peerOfNode.get(to);
+    // A seed known only by address gets a channel keyed by its addresses until the handshake names it.
+    const peer =
+      endpoint === undefined
+        ? this.#peerOfNode.get(to)
+        : endpoint.peerId !== ''
+          ? endpoint.peerId
+          : `addr:${endpoint.addrs.join(',')}`;
     if (peer === undefined) {
       this.stats.drop('no-endpoint');
       return;
@@ -152,18 +158,31 @@ export class Libp2pTransport implements MeshTransport {
     return ch;
   }
 
-  async #open(peer: string, endpoint: Endpoint | undefined, ch: Channel): Promise<void> {
+  /**
+   * Dials and opens the peer's stream. A seed known only by address (empty
+   * peer ID) is dialled without one: the Noise handshake tells who answered,
+   * and the stream is adopted under that peer.
+   */
+  async #open(key: string, endpoint: Endpoint | undefined, ch: Channel): Promise<void> {
+    const known = endpoint !== undefined && endpoint.peerId !== '';
     try {
       const target =
         endpoint !== undefined && endpoint.addrs.length > 0
-          ? endpoint.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
-          : this.#peerIdOf(peer);
-      if (target === undefined) throw new Error(`no address for peer ${peer}`);
-      const stream = await this.#node.dialProtocol(target, SWIM_PROTOCOL);
+          ? endpoint.addrs.map((a) => multiaddr(!known || a.includes('/p2p/') ? a : `${a}/p2p/${key}`))
+          : this.#peerIdOf(key);
+      if (target === undefined) throw new Error(`no address for peer ${key}`);
+      const connection = await this.#node.dial(target);
+      const stream = await connection.newStream(SWIM_PROTOCOL);
+      const peer = connection.remotePeer.toString();
+      if (peer !== key) {
+        // Address-only seed: hand the queued frames to the real peer's channel.
+        this.#channels.delete(key);
+        this.#channel(peer).queue.push(...ch.queue.splice(0));
+      }
       this.#adopt(peer, stream);
     } catch (err) {
       this.stats.drop('dial');
-      this.#log?.debug({ err, peer }, 'could not open a mesh stream');
+      this.#log?.debug({ err, peer: key }, 'could not open a mesh stream');
       ch.queue.length = 0;
     } finally {
       delete ch.opening;

@@ -1,0 +1,64 @@
+import test from 'ava';
+import { VirtualClock } from '../../src/clock/index.ts';
+import { Membership } from '../../src/mesh/membership.ts';
+import type { DirectMessage } from '../../src/mesh/messages.ts';
+import { StaticPeerAuthority, type MeshTransport } from '../../src/mesh/transport.ts';
+
+function member(): { m: Membership; sent: DirectMessage[] } {
+  const sent: DirectMessage[] = [];
+  const transport: MeshTransport = {
+    send: (_to, _endpoint, msg) => sent.push(msg),
+    broadcast: () => undefined,
+  };
+  const m = new Membership({
+    node: 'a',
+    clock: new VirtualClock(),
+    transport,
+    incarnation: 5,
+    authority: new StaticPeerAuthority([['b', 'peer-b']]),
+  });
+  m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
+  m.start();
+  return { m, sent };
+}
+
+test('replayed or unknown acks are dropped and counted', (t) => {
+  const { m } = member();
+  m.handle({ type: 'ack', seq: 999, from: 'b', piggyback: [] });
+  m.handle({ type: 'ack', seq: 999, from: 'b', piggyback: [] });
+  t.is(m.stats.dropped['unknown-seq'], 2);
+  t.is(m.stateOf('b'), 'alive');
+});
+
+test('stale incarnations are counted and change nothing', (t) => {
+  const { m } = member();
+  m.handle({
+    type: 'gossip',
+    from: 'c',
+    updates: [{ kind: 'suspect', node: 'b', incarnation: 2, from: 'c' }],
+  });
+  t.is(m.stats.stale, 1);
+  t.is(m.stateOf('b'), 'alive');
+});
+
+test('an alive update whose endpoint the authority does not allow is dropped', (t) => {
+  const { m } = member();
+  const forged = {
+    kind: 'alive' as const,
+    node: 'b',
+    incarnation: 9,
+    from: 'b',
+    endpoint: { peerId: 'peer-x', addrs: [] },
+  };
+  m.handle({ type: 'gossip', from: 'b', updates: [forged] });
+  t.is(m.stats.dropped['unauthorised-endpoint'], 1);
+  t.is(m.get('b')?.incarnation, 3);
+});
+
+test('a ping for another target is dropped; a ping for us is acked', (t) => {
+  const { m, sent } = member();
+  m.handle({ type: 'ping', seq: 1, from: 'b', target: 'z', piggyback: [] });
+  t.is(m.stats.dropped['wrong-target'], 1);
+  m.handle({ type: 'ping', seq: 2, from: 'b', target: 'a', piggyback: [] });
+  t.true(sent.some((s) => s.type === 'ack' && s.seq === 2));
+});
