@@ -133,10 +133,13 @@ async function runLab(args: string[]): Promise<number> {
     }
     if (values.once) return 0;
     say('the lab is up. Try:');
-    console.log(`  kubectl --kubeconfig ${cp.kubeconfigPath} get nodes`);
+    console.log(`  ${cp.binDir}/kubectl --kubeconfig ${cp.kubeconfigPath} get nodes`);
     console.log(`  ip netns exec ${lan.client?.ns ?? ''} arping -c 3 -I eth0 ${lan.hosts[0]?.ipv4 ?? ''}`);
     say('Ctrl-C removes everything');
+    // Nothing else holds the event loop (the control plane's processes are unref'd).
+    const keepAlive = setInterval(() => undefined, 60_000);
     await interrupted;
+    clearInterval(keepAlive);
     return 0;
   } finally {
     await lan?.teardown();
