@@ -1,0 +1,13 @@
+export { claimWins, mergeClaim } from './claims.ts';
+export { decide, explain, type Candidate, type Cause, type Decision, type Explanation } from './decide.ts';
+export {
+  advertisementsOf,
+  eligibility,
+  EXCLUDE_LABEL,
+  type Eligibility,
+  type Purpose,
+} from './eligibility.ts';
+export { rankNodes, rendezvousScore } from './rank.ts';
+export { REASONS, type Reason } from './reasons.ts';
+export { matchesSelector } from './selector.ts';
+export type { Advertisement, Claim, LabelSelector, NodeView, ServiceIp, World } from './types.ts';
