@@ -79,6 +79,7 @@ interface PendingProbe {
 
 interface PendingRelay {
   kind: 'relay';
+  target: string;
   origin: string;
   originSeq: number;
   timer: Timer;
@@ -90,7 +91,29 @@ interface PendingReconnect {
   timer: Timer;
 }
 
-type Pending = PendingProbe | PendingRelay | PendingReconnect;
+/** A one-off check (the heirs' close watch of an announcer): settles once, true on any ack. */
+interface PendingCheck {
+  kind: 'check';
+  target: string;
+  phase: 'direct' | 'indirect' | 'settled';
+  helpers: number;
+  nacks: number;
+  indirectTimeoutMs: number;
+  done: (ok: boolean) => void;
+  timer?: Timer;
+}
+
+type Pending = PendingProbe | PendingRelay | PendingReconnect | PendingCheck;
+
+/** How hard one check() tries: see FastWatch (watch.ts) for the settings. */
+export interface CheckOptions {
+  /** Direct pings sent at once (redundancy against loss). */
+  pings: number;
+  /** Wait this long for a direct ack before asking helpers. */
+  timeoutMs: number;
+  /** Then wait this long for an ack relayed by a helper. */
+  indirectTimeoutMs: number;
+}
 
 /**
  * The SWIM + Lifeguard membership state machine (pure core: no I/O of its own,
@@ -285,6 +308,89 @@ export class Membership {
     if (this.#running) this.#probe(node);
   }
 
+  /**
+   * Checks one member now, outside the probe rounds: `pings` direct pings,
+   * then ping-req through `indirectChecks` helpers. `done(true)` on the first
+   * ack, `done(false)` when both deadlines pass, or at once when every helper
+   * nacked. Draws no conclusion itself: the caller (FastWatch) does.
+   */
+  check(target: string, opts: CheckOptions, done: (ok: boolean) => void): void {
+    const r = this.#members.get(target);
+    if (!this.#running || r === undefined || target === this.node) {
+      done(false);
+      return;
+    }
+    const seq = this.#nextSeq();
+    const c: PendingCheck = {
+      kind: 'check',
+      target,
+      phase: 'direct',
+      helpers: 0,
+      nacks: 0,
+      indirectTimeoutMs: opts.indirectTimeoutMs,
+      done,
+    };
+    this.#pending.set(seq, c);
+    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target));
+    c.timer = this.#after(opts.timeoutMs, () => {
+      this.#checkIndirect(seq, c);
+    });
+  }
+
+  /** Raises a suspicion of `node` on our own evidence (FastWatch's verdict), or confirms one. */
+  suspect(node: string): void {
+    if (this.#running) this.#accuse(node);
+  }
+
+  /**
+   * The transport could not reach `node` at all (connection refused, dial
+   * failed): checks of it skip to their indirect phase, and relays we do for
+   * others nack at once instead of waiting out their timeout.
+   */
+  unreachable(node: string): void {
+    for (const [seq, p] of this.#pending) {
+      if (p.kind === 'check' && p.target === node && p.phase === 'direct') {
+        p.timer?.cancel();
+        this.#checkIndirect(seq, p);
+      } else if (p.kind === 'relay' && p.target === node) {
+        p.timer.cancel();
+        this.#pending.delete(seq);
+        this.#send(p.origin, this.#members.get(p.origin)?.endpoint, {
+          type: 'nack',
+          seq: p.originSeq,
+          from: this.node,
+        });
+      }
+    }
+  }
+
+  #checkIndirect(seq: number, c: PendingCheck): void {
+    if (c.phase !== 'direct') return;
+    c.phase = 'indirect';
+    const helpers = this.#pick(
+      this.config.indirectChecks,
+      (r) => r.state === 'alive' && r.node !== this.node && r.node !== c.target,
+    );
+    c.helpers = helpers.length;
+    if (helpers.length === 0) {
+      this.#settleCheck(c, false);
+      return;
+    }
+    for (const h of helpers)
+      this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target });
+    c.timer = this.#after(c.indirectTimeoutMs, () => {
+      this.#settleCheck(c, false);
+    });
+  }
+
+  #settleCheck(c: PendingCheck, ok: boolean): void {
+    if (c.phase === 'settled') return;
+    c.phase = 'settled';
+    c.timer?.cancel();
+    for (const [seq, p] of this.#pending) if (p === c) this.#pending.delete(seq);
+    c.done(ok);
+  }
+
   // ---- probing -------------------------------------------------------------
 
   #probeRound(): void {
@@ -394,6 +500,9 @@ export class Membership {
         this.#send(p.origin, origin?.endpoint, fwd);
         return;
       }
+      case 'check':
+        this.#settleCheck(p, true);
+        return;
       case 'reconnect': {
         const r = this.#members.get(p.target);
         if (r !== undefined) {
@@ -418,13 +527,20 @@ export class Membership {
       const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
       this.#send(msg.from, origin?.endpoint, nack);
     });
-    this.#pending.set(seq, { kind: 'relay', origin: msg.from, originSeq: msg.seq, timer });
+    this.#pending.set(seq, {
+      kind: 'relay',
+      target: msg.target,
+      origin: msg.from,
+      originSeq: msg.seq,
+      timer,
+    });
     this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target));
   }
 
   #onNack(msg: Nack): void {
     const p = this.#pending.get(msg.seq);
     if (p?.kind === 'probe') p.nacks++;
+    if (p?.kind === 'check' && p.phase === 'indirect' && ++p.nacks >= p.helpers) this.#settleCheck(p, false);
   }
 
   // ---- suspicion and verdicts ---------------------------------------------

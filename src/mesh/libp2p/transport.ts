@@ -19,7 +19,10 @@ const MAX_QUEUED = 256;
 /** What the transport delivers to: the membership core. */
 export interface MeshSink {
   handle(msg: Message): void;
+  /** A connection to this member closed: probe it now (never a verdict). */
   hint(node: string): void;
+  /** A dial to this member failed (refused, unreachable): checks of it need not wait their timeouts. */
+  unreachable?(node: string): void;
 }
 
 /** Counters of the libp2p adapter (the metrics module exports them). */
@@ -136,7 +139,7 @@ export class Libp2pTransport implements MeshTransport {
       return;
     }
     ch.queue.push(frame);
-    ch.opening ??= this.#open(peer, endpoint, ch);
+    ch.opening ??= this.#open(to, peer, endpoint, ch);
   }
 
   broadcast(msg: Gossip): void {
@@ -163,7 +166,7 @@ export class Libp2pTransport implements MeshTransport {
    * peer ID) is dialled without one: the Noise handshake tells who answered,
    * and the stream is adopted under that peer.
    */
-  async #open(key: string, endpoint: Endpoint | undefined, ch: Channel): Promise<void> {
+  async #open(to: string, key: string, endpoint: Endpoint | undefined, ch: Channel): Promise<void> {
     const known = endpoint !== undefined && endpoint.peerId !== '';
     try {
       const target =
@@ -184,6 +187,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('dial');
       this.#log?.debug({ err, peer: key }, 'could not open a mesh stream');
       ch.queue.length = 0;
+      if (to !== '') this.#sink?.unreachable?.(to);
     } finally {
       delete ch.opening;
     }
