@@ -18,14 +18,10 @@
  * default young generation (16 MB semi-spaces) is sized for allocation-heavy
  * servers and costs a speaker ~20 MB of RSS for nothing (docs/benchmarks.md).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { memberScript, rssMb, startMember, wallNow, type MemberProcess } from './member-process.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -39,17 +35,8 @@ const { values } = parseArgs({
 });
 const N = Number(values.members);
 const key = randomBytes(32).toString('hex');
-const root = fileURLToPath(new URL('..', import.meta.url));
-let script = joinPath(root, 'bench/mesh-real-member.ts');
-if (values.runtime === 'js') {
-  execFileSync(process.execPath, [
-    joinPath(root, 'node_modules/typescript/bin/tsc'),
-    '-p',
-    joinPath(root, 'tsconfig.build.json'),
-  ]);
-  script = joinPath(root, 'dist/bench/mesh-real-member.js');
-}
-const now = (): number => performance.timeOrigin + performance.now();
+const script = memberScript('mesh-real-member', values.runtime);
+const now = wallNow;
 
 interface Event {
   ev: string;
@@ -57,35 +44,27 @@ interface Event {
   t: number;
   by: string;
 }
-interface Member {
-  name: string;
-  proc: ChildProcess;
-  endpoint: unknown;
-}
+type Member = MemberProcess;
 
 const events: Event[] = [];
 const members = new Map<string, Member>();
 
-function start(name: string): Promise<Member> {
-  const flags = values['node-flags'].split(' ').filter((f) => f !== '');
-  const proc = spawn(process.execPath, [...flags, script], {
-    env: { ...process.env, MESH_NAME: name, MESH_KEY: key },
-    stdio: ['pipe', 'pipe', 'inherit'],
+async function start(name: string): Promise<Member> {
+  const m = await startMember(script, {
+    name,
+    env: { MESH_KEY: key },
+    nodeFlags: values['node-flags'],
+    onLine: (by, msg) => {
+      const e = msg as Partial<Event>;
+      events.push({ ev: e.ev ?? '', node: e.node ?? '', t: e.t ?? 0, by });
+    },
   });
-  return new Promise((resolve) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const msg = JSON.parse(line) as { ready?: unknown } & Partial<Event>;
-      if (msg.ready !== undefined) {
-        const m = { name, proc, endpoint: msg.ready };
-        members.set(name, m);
-        resolve(m);
-      } else events.push({ ev: msg.ev ?? '', node: msg.node ?? '', t: msg.t ?? 0, by: name });
-    });
-  });
+  members.set(name, m);
+  return m;
 }
 
 function join(m: Member, seeds: Member[]): void {
-  m.proc.stdin?.write(`${JSON.stringify({ join: seeds.map((s) => s.endpoint) })}\n`);
+  m.send({ join: seeds.map((s) => s.endpoint) });
 }
 
 /** Waits until every other live member reported `ev` about `node` after `since`; returns the last report time. */
@@ -105,11 +84,6 @@ async function allReport(
     if (Date.now() > deadline) return undefined;
     await delay(5);
   }
-}
-
-function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
 }
 
 const names = Array.from({ length: N }, (_, i) => `speaker-${i + 1}`);

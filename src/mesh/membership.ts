@@ -91,6 +91,14 @@ interface PendingReconnect {
   timer: Timer;
 }
 
+/**
+ * How long a failed dial (connection refused) counts as fresh evidence: checks
+ * skip their direct wait and helpers nack at once instead of dialling again.
+ * Any message from the member clears it; a second is longer than a crash's
+ * burst of checks and shorter than any restart.
+ */
+const REFUSED_MEMORY_MS = 1_000;
+
 /** A one-off check (the heirs' close watch of an announcer): settles once, true on any ack. */
 interface PendingCheck {
   kind: 'check';
@@ -99,7 +107,9 @@ interface PendingCheck {
   helpers: number;
   nacks: number;
   indirectTimeoutMs: number;
-  done: (ok: boolean) => void;
+  /** The transport was refused by the target during this check. */
+  refused: boolean;
+  done: (ok: boolean, refused: boolean) => void;
   timer?: Timer;
 }
 
@@ -146,6 +156,8 @@ export class Membership {
   readonly #queue = new PiggybackQueue();
   readonly #listeners = new Set<MemberEventListener>();
   readonly #timers = new Set<Timer>();
+  /** When the transport last failed to reach a member (cleared by any message from it). */
+  readonly #refused = new Map<string, number>();
   #order: string[] = [];
   #orderIndex = 0;
   #seq = 0;
@@ -281,6 +293,7 @@ export class Membership {
   handle(msg: Message): void {
     if (this.#left) return;
     this.stats.received(msg.type);
+    this.#refused.delete(msg.from);
     switch (msg.type) {
       case 'ping':
         this.#onPing(msg);
@@ -312,12 +325,14 @@ export class Membership {
    * Checks one member now, outside the probe rounds: `pings` direct pings,
    * then ping-req through `indirectChecks` helpers. `done(true)` on the first
    * ack, `done(false)` when both deadlines pass, or at once when every helper
-   * nacked. Draws no conclusion itself: the caller (FastWatch) does.
+   * nacked. `refused` tells that the transport was refused by the target
+   * meanwhile (its host answered, its process is gone). Draws no conclusion
+   * itself: the caller (FastWatch) does.
    */
-  check(target: string, opts: CheckOptions, done: (ok: boolean) => void): void {
+  check(target: string, opts: CheckOptions, done: (ok: boolean, refused: boolean) => void): void {
     const r = this.#members.get(target);
     if (!this.#running || r === undefined || target === this.node) {
-      done(false);
+      done(false, false);
       return;
     }
     const seq = this.#nextSeq();
@@ -328,10 +343,17 @@ export class Membership {
       helpers: 0,
       nacks: 0,
       indirectTimeoutMs: opts.indirectTimeoutMs,
+      refused: false,
       done,
     };
     this.#pending.set(seq, c);
     for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target));
+    if (this.#recentlyRefused(target)) {
+      // It refused us a moment ago: ask the helpers at once (an ack still wins).
+      c.refused = true;
+      this.#checkIndirect(seq, c);
+      return;
+    }
     c.timer = this.#after(opts.timeoutMs, () => {
       this.#checkIndirect(seq, c);
     });
@@ -348,8 +370,11 @@ export class Membership {
    * others nack at once instead of waiting out their timeout.
    */
   unreachable(node: string): void {
+    this.#refused.set(node, this.#clock.now());
     for (const [seq, p] of this.#pending) {
-      if (p.kind === 'check' && p.target === node && p.phase === 'direct') {
+      if (p.kind === 'check' && p.target === node && p.phase !== 'settled') {
+        p.refused = true;
+        if (p.phase === 'indirect') continue;
         p.timer?.cancel();
         this.#checkIndirect(seq, p);
       } else if (p.kind === 'relay' && p.target === node) {
@@ -362,6 +387,12 @@ export class Membership {
         });
       }
     }
+  }
+
+  /** The transport failed to reach `node` within the last second and nothing came from it since. */
+  #recentlyRefused(node: string): boolean {
+    const at = this.#refused.get(node);
+    return at !== undefined && this.#clock.now() - at < REFUSED_MEMORY_MS;
   }
 
   #checkIndirect(seq: number, c: PendingCheck): void {
@@ -388,7 +419,7 @@ export class Membership {
     c.phase = 'settled';
     c.timer?.cancel();
     for (const [seq, p] of this.#pending) if (p === c) this.#pending.delete(seq);
-    c.done(ok);
+    c.done(ok, c.refused);
   }
 
   // ---- probing -------------------------------------------------------------
@@ -519,6 +550,11 @@ export class Membership {
     const origin = this.#members.get(msg.from);
     if (target === undefined || msg.target === this.node) {
       this.stats.drop('ping-req-unknown-target');
+      return;
+    }
+    if (this.#recentlyRefused(msg.target)) {
+      // We just failed to reach it (connection refused): say so now, do not re-dial.
+      this.#send(msg.from, origin?.endpoint, { type: 'nack', seq: msg.seq, from: this.node });
       return;
     }
     const seq = this.#nextSeq();

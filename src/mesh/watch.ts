@@ -7,8 +7,10 @@ import type { CheckOptions, Membership } from './membership.ts';
  * Time to a verdict on a hung announcer (no FIN: SIGSTOP, a frozen kernel,
  * a cut cable): up to intervalMs + confirmRounds × (timeoutMs +
  * indirectTimeoutMs). Defaults: 20 + 2 × (30 + 50) = 180 ms. On a crash
- * the peer's kernel resets the connection and refuses new ones, the transport
- * reports it unreachable, and every phase ends at once: tens of ms.
+ * the peer's kernel resets the connection and refuses new ones: the closed
+ * connection starts a check at once, the refused dial skips the direct wait,
+ * helpers that were refused too nack at once, and one such check confirms
+ * (loss cannot fake a refusal): tens of ms.
  *
  * False verdicts need confirmRounds consecutive checks to fail, each losing
  * its direct pings and all its helpers' relays: with 5% loss per direction,
@@ -114,7 +116,7 @@ export class FastWatch {
       timeoutMs: this.config.timeoutMs,
       indirectTimeoutMs: this.config.indirectTimeoutMs,
     };
-    this.#membership.check(node, opts, (ok) => {
+    this.#membership.check(node, opts, (ok, refused) => {
       w.inFlight = false;
       if (this.#watched.get(node) !== w) return; // no longer watched
       if (ok) {
@@ -125,7 +127,10 @@ export class FastWatch {
         }, this.config.intervalMs);
         return;
       }
-      w.failures++;
+      // A refused connection is the peer's kernel saying its process is gone:
+      // packet loss cannot fake it, so a check that was refused and that no
+      // helper could get an ack through confirms on its own.
+      w.failures = refused ? Math.max(w.failures + 1, this.config.confirmRounds) : w.failures + 1;
       if (w.failures >= this.config.confirmRounds && !w.failed) {
         this.#set(node, w, true);
         this.#membership.suspect(node);

@@ -284,8 +284,12 @@ export class Libp2pTransport implements MeshTransport {
 
   #onConnectionClose(connection: Connection): void {
     const peer = connection.remotePeer.toString();
+    if (this.#node.getConnections(connection.remotePeer).length > 0) return;
+    // Its streams died with it: the next send must dial (and learn at once if
+    // the peer refuses), not write into a stream whose close event is pending.
+    const ch = this.#channels.get(peer);
+    if (ch !== undefined) delete ch.stream;
     const node = this.#nodeOfPeer.get(peer);
-    if (node === undefined || this.#node.getConnections(connection.remotePeer).length > 0) return;
-    this.#sink?.hint(node);
+    if (node !== undefined) this.#sink?.hint(node);
   }
 }

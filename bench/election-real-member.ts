@@ -1,0 +1,119 @@
+/**
+ * One speaker's mesh + election for bench/election-real.ts, as its own OS
+ * process (no wire yet: "announce" is the decision, printed with its time).
+ * stdin (JSON lines): {"join": [endpoint…]}, {"settle": {nodes, ips, claims}}.
+ * stdout: {"ready": endpoint}; {"alive": n} on every membership change; then
+ * {"announce": ip, "epoch": n, "t": ms} and {"withdraw": ip, "t": ms} whenever
+ * this node's own decisions change (t: wall-clock ms, comparable across processes).
+ */
+import { createInterface } from 'node:readline';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { systemClock } from '../src/clock/index.ts';
+import { decide, type Claim, type NodeView, type World } from '../src/election/index.ts';
+import { createMeshNode, Libp2pTransport } from '../src/mesh/libp2p/index.ts';
+import { FastWatch, Membership, type Endpoint, type MemberState } from '../src/mesh/index.ts';
+
+const name = process.env.MESH_NAME ?? 'member';
+const node = await createMeshNode({
+  privateKey: await generateKeyPair('Ed25519'),
+  networkKey: Buffer.from(process.env.MESH_KEY ?? '', 'hex'),
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  allow: ['/ip4/127.0.0.0/ipcidr/8'],
+});
+const transport = new Libp2pTransport({ node });
+const membership = new Membership({
+  node: name,
+  endpoint: transport.endpoint,
+  clock: systemClock,
+  transport,
+});
+const watch = new FastWatch({ clock: systemClock, membership });
+const t = (): number => performance.timeOrigin + performance.now();
+const out = (o: object): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
+
+let settled: { nodes: string[]; ips: string[]; claims: Map<string, Claim> } | undefined;
+const mine = new Set<string>();
+
+function world(): World | undefined {
+  if (settled === undefined) return undefined;
+  const nodes = new Map<string, NodeView>();
+  const members = new Map<string, MemberState>();
+  for (const n of settled.nodes) {
+    nodes.set(n, {
+      name: n,
+      ready: 'True',
+      networkUnavailable: false,
+      deleting: false,
+      unschedulable: false,
+      taints: [],
+      labels: {},
+    });
+    const state = membership.stateOf(n);
+    if (state !== undefined) members.set(n, watch.failed(n) ? 'dead' : state);
+  }
+  return {
+    nodes,
+    members,
+    advertisements: [
+      { name: 'l2', pools: ['default'], nodeSelectors: [], interfaces: [], cordon: 'keep', failback: false },
+    ],
+    ips: settled.ips.map((ip) => ({ ip, pool: 'default' })),
+    claims: settled.claims,
+  };
+}
+
+/** The reconcile step: decide, act on our own decisions, watch the announcers we are heir to. */
+function reconcile(): void {
+  const w = world();
+  if (w === undefined || settled === undefined) return;
+  const watched = new Set<string>();
+  for (const d of decide(w)) {
+    if (d.claim !== undefined) settled.claims.set(d.ip, d.claim);
+    if (d.announcer === name && !mine.has(d.ip)) {
+      mine.add(d.ip);
+      out({ announce: d.ip, epoch: d.claim?.epoch, t: t() });
+    } else if (d.announcer !== name && mine.delete(d.ip)) {
+      out({ withdraw: d.ip, t: t() });
+    }
+    if (d.announcer !== undefined && d.heirs.includes(name)) watched.add(d.announcer);
+  }
+  watch.watch(watched);
+}
+
+membership.onEvent(() => {
+  out({ alive: membership.members().filter((m) => m.state === 'alive').length });
+  reconcile();
+});
+watch.onChange((n, failed) => {
+  if (process.env.MESH_DEBUG !== undefined) out({ watch: n, failed, t: t() });
+  reconcile();
+});
+await transport.start({
+  handle: (m) => {
+    membership.handle(m);
+  },
+  hint: (n) => {
+    if (process.env.MESH_DEBUG !== undefined) out({ hint: n, t: t() });
+    membership.hint(n);
+    watch.hint(n);
+  },
+  unreachable: (n) => {
+    if (process.env.MESH_DEBUG !== undefined) out({ unreachable: n, t: t() });
+    membership.unreachable(n);
+  },
+});
+membership.start();
+out({ ready: transport.endpoint });
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = JSON.parse(line) as {
+    join?: Endpoint[];
+    settle?: { nodes: string[]; ips: string[]; claims: Claim[] };
+  };
+  if (cmd.join !== undefined) membership.join(cmd.join);
+  if (cmd.settle !== undefined) {
+    settled = { ...cmd.settle, claims: new Map(cmd.settle.claims.map((c) => [c.ip, c])) };
+    reconcile();
+  }
+}

@@ -1,0 +1,73 @@
+/** Starting benchmark member processes (mesh-real, election-real). */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The member script to run: compiled JS from `npm run build` (built here
+ * first), as the speaker image runs it, or the .ts source (type stripping
+ * costs ~20 MB of RSS per process).
+ */
+export function memberScript(name: string, runtime: string): string {
+  if (runtime !== 'js') return join(root, `bench/${name}.ts`);
+  execFileSync(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(root, 'tsconfig.build.json'),
+  ]);
+  return join(root, `dist/bench/${name}.js`);
+}
+
+export interface MemberProcess {
+  name: string;
+  proc: ChildProcess;
+  endpoint: unknown;
+  send(cmd: object): void;
+}
+
+/** Spawns a member; resolves once it printed {"ready": endpoint}; every other line goes to onLine. */
+export function startMember(
+  script: string,
+  opts: {
+    name: string;
+    env: Record<string, string>;
+    nodeFlags: string;
+    onLine: (name: string, msg: Record<string, unknown>) => void;
+  },
+): Promise<MemberProcess> {
+  const flags = opts.nodeFlags.split(' ').filter((f) => f !== '');
+  const proc = spawn(process.execPath, [...flags, script], {
+    env: { ...process.env, ...opts.env, MESH_NAME: opts.name },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve) => {
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      if (msg.ready === undefined) {
+        opts.onLine(opts.name, msg);
+        return;
+      }
+      resolve({
+        name: opts.name,
+        proc,
+        endpoint: msg.ready,
+        send: (cmd) => {
+          proc.stdin.write(`${JSON.stringify(cmd)}\n`);
+        },
+      });
+    });
+  });
+}
+
+/** Resident memory of a process in MB (VmRSS). */
+export function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+/** Wall-clock ms comparable across processes on one machine. */
+export const wallNow = (): number => performance.timeOrigin + performance.now();
