@@ -1,0 +1,62 @@
+import test from 'ava';
+import { VirtualClock } from '../../src/clock/index.ts';
+import { FastWatch, Membership } from '../../src/mesh/index.ts';
+import type { DirectMessage } from '../../src/mesh/messages.ts';
+import type { MeshTransport } from '../../src/mesh/transport.ts';
+
+function setup() {
+  const clock = new VirtualClock();
+  const sent: { to: string; msg: DirectMessage }[] = [];
+  const transport: MeshTransport = {
+    send: (to, _endpoint, msg) => sent.push({ to, msg }),
+    broadcast: () => undefined,
+  };
+  const m = new Membership({ node: 'heir', clock, transport, incarnation: 1 });
+  m.seed(['announcer', 'h1', 'h2', 'h3'].map((node) => ({ node, state: 'alive' as const, incarnation: 1 })));
+  m.start();
+  const watch = new FastWatch({ clock, membership: m });
+  return { clock, sent, m, watch };
+}
+
+test('a refused announcer is confirmed by one check once every helper nacked', (t) => {
+  const { clock, sent, m, watch } = setup();
+  watch.watch(['announcer']);
+  const ping = sent.find((s) => s.to === 'announcer' && s.msg.type === 'ping');
+  t.truthy(ping);
+  sent.length = 0;
+  m.unreachable('announcer'); // the dial was refused: skip the direct wait
+  const reqs = sent.filter((s) => s.msg.type === 'ping-req');
+  t.is(reqs.length, 3);
+  for (const r of reqs) if (r.msg.type === 'ping-req') m.handle({ type: 'nack', seq: r.msg.seq, from: r.to });
+  t.true(watch.failed('announcer'), 'one refused check with all helpers nacking is a verdict');
+  t.is(m.stateOf('announcer'), 'suspect');
+  t.is(clock.now(), 0, 'no timer had to expire');
+});
+
+test('without a refusal, one failed check is not a verdict; an ack clears everything', (t) => {
+  const { clock, sent, m, watch } = setup();
+  watch.watch(['announcer']);
+  clock.advance(watch.config.timeoutMs + watch.config.indirectTimeoutMs);
+  t.false(watch.failed('announcer'));
+  // The confirming check sends confirmPings direct pings at once.
+  const pings = sent.filter((s) => s.to === 'announcer' && s.msg.type === 'ping');
+  t.is(pings.length, 1 + watch.config.confirmPings);
+  const last = pings.at(-1);
+  if (last?.msg.type !== 'ping') throw new Error('no ping');
+  m.handle({ type: 'ack', seq: last.msg.seq, from: 'announcer', piggyback: [] });
+  clock.advance(watch.config.intervalMs);
+  t.false(watch.failed('announcer'));
+});
+
+test('a helper asked about a member that just refused it nacks at once', (t) => {
+  const { sent, m } = setup();
+  m.unreachable('announcer');
+  sent.length = 0;
+  m.handle({ type: 'ping-req', seq: 42, from: 'h1', target: 'announcer' });
+  t.deepEqual(sent, [{ to: 'h1', msg: { type: 'nack', seq: 42, from: 'heir' } }]);
+  // Any message from it clears the memory: then it is pinged again.
+  m.handle({ type: 'ping', seq: 1, from: 'announcer', target: 'heir', piggyback: [] });
+  sent.length = 0;
+  m.handle({ type: 'ping-req', seq: 43, from: 'h1', target: 'announcer' });
+  t.is(sent[0]?.to, 'announcer');
+});
