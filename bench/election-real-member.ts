@@ -1,7 +1,9 @@
 /**
  * One speaker's mesh + election for bench/election-real.ts, as its own OS
  * process (no wire yet: "announce" is the decision, printed with its time).
- * stdin (JSON lines): {"join": [endpoint…]}, {"settle": {nodes, ips, claims}}.
+ * stdin (JSON lines): {"join": [endpoint…]}, {"settle": {nodes, ips, claims}},
+ * {"nodeReady": {name, ready}} (a Node update from the API server).
+ * SIGTERM: planned hand-off (leave the mesh, answer HANDOFF_MS more, exit).
  * stdout: {"ready": endpoint}; {"alive": n} on every membership change; then
  * {"announce": ip, "epoch": n, "t": ms} and {"withdraw": ip, "t": ms} whenever
  * this node's own decisions change (t: wall-clock ms, comparable across processes).
@@ -34,6 +36,15 @@ const out = (o: object): void => {
 };
 
 let settled: { nodes: string[]; ips: string[]; claims: Map<string, Claim> } | undefined;
+/** Ready condition per node as the API server would deliver it (the parent sends updates). */
+const readiness = new Map<string, NodeView['ready']>();
+/**
+ * Planned hand-off on SIGTERM: leave the mesh (the successors decide at once
+ * on the 'left' update) and keep answering this long before stopping —
+ * make-before-break. The speaker will wait for the successor's claim instead.
+ */
+const HANDOFF_MS = 300;
+let leaving = false;
 const mine = new Set<string>();
 
 function world(): World | undefined {
@@ -43,7 +54,7 @@ function world(): World | undefined {
   for (const n of settled.nodes) {
     nodes.set(n, {
       name: n,
-      ready: 'True',
+      ready: readiness.get(n) ?? 'True',
       networkUnavailable: false,
       deleting: false,
       unschedulable: false,
@@ -71,6 +82,7 @@ function reconcile(): void {
   const watched = new Set<string>();
   for (const d of decide(w)) {
     if (d.claim !== undefined) settled.claims.set(d.ip, d.claim);
+    if (leaving) continue; // keep answering until the hand-off time is up
     if (d.announcer === name && !mine.has(d.ip)) {
       mine.add(d.ip);
       out({ announce: d.ip, epoch: d.claim?.epoch, t: t() });
@@ -79,7 +91,7 @@ function reconcile(): void {
     }
     if (d.announcer !== undefined && d.heirs.includes(name)) watched.add(d.announcer);
   }
-  watch.watch(watched);
+  if (!leaving) watch.watch(watched);
 }
 
 membership.onEvent(() => {
@@ -105,12 +117,26 @@ await transport.start({
   },
 });
 membership.start();
+process.once('SIGTERM', () => {
+  leaving = true;
+  watch.stop();
+  membership.leave();
+  setTimeout(() => {
+    for (const ip of mine) out({ withdraw: ip, t: t() });
+    process.exit(0);
+  }, HANDOFF_MS);
+});
 out({ ready: transport.endpoint });
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = JSON.parse(line) as {
     join?: Endpoint[];
     settle?: { nodes: string[]; ips: string[]; claims: Claim[] };
+    nodeReady?: { name: string; ready: NodeView['ready'] };
   };
+  if (cmd.nodeReady !== undefined) {
+    readiness.set(cmd.nodeReady.name, cmd.nodeReady.ready);
+    reconcile();
+  }
   if (cmd.join !== undefined) membership.join(cmd.join);
   if (cmd.settle !== undefined) {
     settled = { ...cmd.settle, claims: new Map(cmd.settle.claims.map((c) => [c.ip, c])) };
