@@ -11,3 +11,4 @@ export { rankNodes, rendezvousScore } from './rank.ts';
 export { REASONS, type Reason } from './reasons.ts';
 export { matchesSelector } from './selector.ts';
 export type { Advertisement, Claim, LabelSelector, NodeView, ServiceIp, World } from './types.ts';
+export { ISOLATION_DEFAULTS, IsolationGuard, type IsolationConfig, type Reachability } from './isolation.ts';
