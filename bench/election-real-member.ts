@@ -19,8 +19,8 @@ const name = process.env.MESH_NAME ?? 'member';
 const node = await createMeshNode({
   privateKey: await generateKeyPair('Ed25519'),
   networkKey: Buffer.from(process.env.MESH_KEY ?? '', 'hex'),
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  allow: ['/ip4/127.0.0.0/ipcidr/8'],
+  listen: [process.env.MESH_LISTEN ?? '/ip4/127.0.0.1/tcp/0'],
+  allow: [process.env.MESH_ALLOW ?? '/ip4/127.0.0.0/ipcidr/8'],
 });
 const transport = new Libp2pTransport({ node });
 const membership = new Membership({
@@ -136,6 +136,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (cmd.nodeReady !== undefined) {
     readiness.set(cmd.nodeReady.name, cmd.nodeReady.ready);
     reconcile();
+    out({ applied: 'nodeReady', node: cmd.nodeReady.name, condition: cmd.nodeReady.ready, t: t() });
   }
   if (cmd.join !== undefined) membership.join(cmd.join);
   if (cmd.settle !== undefined) {

@@ -12,11 +12,10 @@
  * decision), in wall-clock ms read in each process; for sigterm also whether
  * the successors started before the old announcer stopped (make-before-break).
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { decide, type Claim, type NodeView, type World } from '../src/election/index.ts';
-import { memberScript, startMember, wallNow, type MemberProcess } from './member-process.ts';
+import { ElectionCluster } from './election-cluster.ts';
+import { wallNow, type MemberProcess } from './member-process.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -31,80 +30,17 @@ const { values } = parseArgs({
   },
 });
 const N = Number(values.members);
-const key = randomBytes(32).toString('hex');
-const script = memberScript('election-real-member', values.runtime);
-const names = Array.from({ length: N }, (_, i) => `speaker-${i + 1}`);
-const ips = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 10}`);
-
-const members = new Map<string, MemberProcess>();
-const alive = new Map<string, number>();
-const announces: { ip: string; by: string; epoch: number; t: number }[] = [];
-const claims = new Map<string, Claim>();
-const withdraws: { ip: string; by: string; t: number }[] = [];
-
-const debug: Record<string, unknown>[] = [];
-function onLine(by: string, msg: Record<string, unknown>): void {
-  if (process.env.MESH_DEBUG !== undefined && typeof msg.t === 'number') debug.push({ by, ...msg });
-  if (typeof msg.alive === 'number') alive.set(by, msg.alive);
-  if (typeof msg.withdraw === 'string') withdraws.push({ ip: msg.withdraw, by, t: Number(msg.t) });
-  if (typeof msg.announce === 'string') {
-    const a = { ip: msg.announce, by, epoch: Number(msg.epoch), t: Number(msg.t) };
-    announces.push(a);
-    const cur = claims.get(a.ip);
-    if (cur === undefined || a.epoch > cur.epoch) claims.set(a.ip, { ip: a.ip, node: by, epoch: a.epoch });
-  }
-}
-
-async function start(name: string): Promise<MemberProcess> {
-  alive.delete(name);
-  const m = await startMember(script, {
-    name,
-    env: { MESH_KEY: key },
-    nodeFlags: values['node-flags'],
-    onLine,
-  });
-  members.set(name, m);
-  return m;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
-}
-
-const converged = (): boolean => names.every((n) => alive.get(n) === N);
+const cluster = new ElectionCluster({ members: N, runtime: values.runtime, nodeFlags: values['node-flags'] });
+const { names, ips, members, announces, withdraws, claims, debug } = cluster;
+const start = (name: string): Promise<MemberProcess> => cluster.start(name);
+const until = (what: string, cond: () => boolean, timeoutMs?: number): Promise<void> =>
+  cluster.until(what, cond, timeoutMs);
+const converged = (): boolean => cluster.converged();
 const settle = (m: MemberProcess): void => {
-  m.send({ settle: { nodes: names, ips, claims: [...claims.values()] } });
+  cluster.settle(m);
 };
-
-// Start, converge, and agree on the first announcers (what every speaker would compute).
-const first = await start(names[0] as string);
-for (const n of names.slice(1)) (await start(n)).send({ join: [first.endpoint] });
-await until('the mesh to converge', converged);
-const ready: NodeView = {
-  name: '',
-  ready: 'True',
-  networkUnavailable: false,
-  deleting: false,
-  unschedulable: false,
-  taints: [],
-  labels: {},
-};
-const world0: World = {
-  nodes: new Map(names.map((n) => [n, { ...ready, name: n }])),
-  members: new Map(names.map((n) => [n, 'alive' as const])),
-  advertisements: [
-    { name: 'l2', pools: ['default'], nodeSelectors: [], interfaces: [], cordon: 'keep', failback: false },
-  ],
-  ips: ips.map((ip) => ({ ip, pool: 'default' })),
-  claims: new Map(),
-};
-for (const d of decide(world0)) if (d.claim !== undefined) claims.set(d.ip, d.claim);
-for (const m of members.values()) settle(m);
-await until('the first announcements', () => announces.length >= ips.length);
+await cluster.boot();
+const first = cluster.first;
 
 type Kind = 'crash' | 'hang' | 'notready' | 'sigterm';
 interface Outcome {
@@ -180,7 +116,7 @@ for (const kind of ['crash', 'hang', 'notready', 'sigterm'] as const) {
     else results[kind].push(r);
   }
 }
-for (const m of members.values()) m.proc.kill('SIGKILL');
+cluster.stop();
 const ms = (k: Kind) => summarize(results[k].map((r) => r.ms));
 const overlaps = results.sigterm.map((r) => r.overlapMs ?? Number.NaN);
 console.log(

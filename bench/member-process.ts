@@ -29,7 +29,7 @@ export interface MemberProcess {
   send(cmd: object): void;
 }
 
-/** Spawns a member; resolves once it printed {"ready": endpoint}; every other line goes to onLine. */
+/** Spawns a member; resolves once it printed {"ready": endpoint} (its first line); every later line goes to onLine. */
 export function startMember(
   script: string,
   opts: {
@@ -37,20 +37,26 @@ export function startMember(
     env: Record<string, string>;
     nodeFlags: string;
     onLine: (name: string, msg: Record<string, unknown>) => void;
+    /** Runs the member inside this network namespace (`ip netns exec` execs it: same pid). */
+    netns?: string;
   },
 ): Promise<MemberProcess> {
   const flags = opts.nodeFlags.split(' ').filter((f) => f !== '');
-  const proc = spawn(process.execPath, [...flags, script], {
+  const argv = [process.execPath, ...flags, script];
+  const [file, ...args] = opts.netns === undefined ? argv : ['ip', 'netns', 'exec', opts.netns, ...argv];
+  const proc = spawn(file as string, args, {
     env: { ...process.env, ...opts.env, MESH_NAME: opts.name },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  let resolved = false;
   return new Promise((resolve) => {
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const msg = JSON.parse(line) as Record<string, unknown>;
-      if (msg.ready === undefined) {
+      if (resolved || msg.ready === undefined) {
         opts.onLine(opts.name, msg);
         return;
       }
+      resolved = true;
       resolve({
         name: opts.name,
         proc,
