@@ -10,7 +10,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createLan } from '../src/testbed/netns/index.ts';
-import { ElectionCluster } from './election-cluster.ts';
+import { ElectionCluster } from '../src/testbed/speakers/index.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 /**
  * Real-process mesh benchmark (issue: mesh, benchmarks 4 and 5): N speakers as
- * separate OS processes on loopback over libp2p (bench/mesh-real-member.ts).
+ * separate OS processes on loopback over libp2p (src/testbed/speakers/mesh-member.ts).
  *
  *   node bench/mesh-real.ts [--members 8] [--trials 20] [--stalls 10]
  *                           [--node-flags '--max-semi-space-size=1'] [--runtime js|ts]
@@ -21,7 +21,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { memberScript, rssMb, startMember, wallNow, type MemberProcess } from './member-process.ts';
+import {
+  memberScript,
+  rssMb,
+  startMember,
+  wallNow,
+  type MemberProcess,
+} from '../src/testbed/speakers/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -35,7 +41,7 @@ const { values } = parseArgs({
 });
 const N = Number(values.members);
 const key = randomBytes(32).toString('hex');
-const script = memberScript('mesh-real-member', values.runtime);
+const script = memberScript('mesh-member', values.runtime);
 const now = wallNow;
 
 interface Event {

@@ -92,17 +92,25 @@ export class Libp2pTransport implements MeshTransport {
       { maxInboundStreams: 4 },
     );
     const pubsub = this.#node.services.pubsub;
-    pubsub.addEventListener('message', (evt) => {
-      this.#onGossip(evt.detail);
-    });
+    pubsub.addEventListener('message', this.#gossipListener);
     pubsub.subscribe(MEMBERSHIP_TOPIC);
-    this.#node.addEventListener('connection:close', (evt) => {
-      this.#onConnectionClose(evt.detail);
-    });
+    this.#node.addEventListener('connection:close', this.#closeListener);
   }
 
+  readonly #gossipListener = (evt: CustomEvent<PubsubMessage>): void => {
+    this.#onGossip(evt.detail);
+  };
+
+  readonly #closeListener = (evt: CustomEvent<Connection>): void => {
+    this.#onConnectionClose(evt.detail);
+  };
+
   async stop(): Promise<void> {
+    if (!this.#started) return;
     this.#started = false;
+    this.#node.services.pubsub.removeEventListener('message', this.#gossipListener);
+    this.#node.services.pubsub.unsubscribe(MEMBERSHIP_TOPIC);
+    this.#node.removeEventListener('connection:close', this.#closeListener);
     for (const ch of this.#channels.values()) ch.stream?.abort(new Error('transport stopped'));
     this.#channels.clear();
     await this.#node.unhandle(SWIM_PROTOCOL);
@@ -144,7 +152,14 @@ export class Libp2pTransport implements MeshTransport {
 
   broadcast(msg: Gossip): void {
     if (!this.#started) return;
-    const data = encode(msg);
+    let data: Uint8Array;
+    try {
+      data = encode(msg);
+    } catch (err) {
+      this.stats.drop('encode');
+      this.#log?.warn({ err }, 'gossip not sent: it breaks a codec limit');
+      return;
+    }
     this.stats.gossipOut++;
     this.#node.services.pubsub.publish(MEMBERSHIP_TOPIC, data).catch((err: unknown) => {
       this.stats.drop('publish');

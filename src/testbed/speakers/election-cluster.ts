@@ -1,12 +1,12 @@
 /**
- * A cluster of election-real-member processes for the election benchmarks:
+ * A cluster of election-member processes for the election benchmarks:
  * starts them, waits for the mesh to converge, agrees on the first announcers
  * (what every speaker computes from the same view) and records what the
  * members report (alive counts, announce / withdraw decisions).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { decide, type Claim, type World } from '../src/election/index.ts';
+import { decide, type Claim, type World } from '../../election/index.ts';
 import { memberScript, startMember, type MemberProcess } from './member-process.ts';
 
 export interface Placement {
@@ -20,7 +20,15 @@ export class ElectionCluster {
   readonly ips = Array.from({ length: 16 }, (_, i) => `198.51.100.${i + 10}`);
   readonly members = new Map<string, MemberProcess>();
   readonly alive = new Map<string, number>();
-  readonly announces: { ip: string; by: string; epoch: number; t: number }[] = [];
+  readonly announces: {
+    ip: string;
+    by: string;
+    epoch: number;
+    t: number;
+    cause?: string;
+    previousMesh?: string;
+    previousWatchFailed?: boolean;
+  }[] = [];
   readonly withdraws: { ip: string; by: string; t: number }[] = [];
   readonly claims = new Map<string, Claim>();
   /** Node updates each member has applied (after its reconcile), in order. */
@@ -40,7 +48,7 @@ export class ElectionCluster {
     place?: (name: string) => Placement;
   }) {
     this.names = Array.from({ length: opts.members }, (_, i) => `speaker-${i + 1}`);
-    this.#script = memberScript('election-real-member', opts.runtime);
+    this.#script = memberScript('election-member', opts.runtime);
     this.#nodeFlags = opts.nodeFlags;
     this.#place = opts.place ?? (() => ({}));
   }
@@ -58,7 +66,15 @@ export class ElectionCluster {
     }
     if (typeof msg.withdraw === 'string') this.withdraws.push({ ip: msg.withdraw, by, t: Number(msg.t) });
     if (typeof msg.announce === 'string') {
-      const a = { ip: msg.announce, by, epoch: Number(msg.epoch), t: Number(msg.t) };
+      const a = {
+        ip: msg.announce,
+        by,
+        epoch: Number(msg.epoch),
+        t: Number(msg.t),
+        cause: String(msg.cause),
+        previousMesh: String(msg.previousMesh),
+        previousWatchFailed: msg.previousWatchFailed === true,
+      };
       this.announces.push(a);
       const cur = this.claims.get(a.ip);
       if (cur === undefined || a.epoch > cur.epoch)

@@ -10,10 +10,10 @@
  */
 import { createInterface } from 'node:readline';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { systemClock } from '../src/clock/index.ts';
-import { decide, type Claim, type NodeView, type World } from '../src/election/index.ts';
-import { createMeshNode, Libp2pTransport } from '../src/mesh/libp2p/index.ts';
-import { FastWatch, Membership, type Endpoint, type MemberState } from '../src/mesh/index.ts';
+import { systemClock } from '../../clock/index.ts';
+import { decide, type Claim, type NodeView, type World } from '../../election/index.ts';
+import { createMeshNode, Libp2pTransport } from '../../mesh/libp2p/index.ts';
+import { FastWatch, Membership, type Endpoint, type MemberState } from '../../mesh/index.ts';
 
 const name = process.env.MESH_NAME ?? 'member';
 const node = await createMeshNode({
@@ -85,7 +85,17 @@ function reconcile(): void {
     if (leaving) continue; // keep answering until the hand-off time is up
     if (d.announcer === name && !mine.has(d.ip)) {
       mine.add(d.ip);
-      out({ announce: d.ip, epoch: d.claim?.epoch, t: t() });
+      // Why: the previous holder's mesh state and whether our FastWatch failed it.
+      const prev = d.previous;
+      out({
+        announce: d.ip,
+        epoch: d.claim?.epoch,
+        cause: d.cause,
+        previous: prev,
+        previousMesh: prev === undefined ? undefined : membership.stateOf(prev),
+        previousWatchFailed: prev === undefined ? undefined : watch.failed(prev),
+        t: t(),
+      });
     } else if (d.announcer !== name && mine.delete(d.ip)) {
       out({ withdraw: d.ip, t: t() });
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * The member script to run: compiled JS from `npm run build` (built here
@@ -13,13 +13,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * costs ~20 MB of RSS per process).
  */
 export function memberScript(name: string, runtime: string): string {
-  if (runtime !== 'js') return join(root, `bench/${name}.ts`);
+  if (runtime !== 'js') return join(root, `src/testbed/speakers/${name}.ts`);
   execFileSync(process.execPath, [
     join(root, 'node_modules/typescript/bin/tsc'),
     '-p',
     join(root, 'tsconfig.build.json'),
   ]);
-  return join(root, `dist/bench/${name}.js`);
+  return join(root, `dist/src/testbed/speakers/${name}.js`);
 }
 
 export interface MemberProcess {
