@@ -8,7 +8,8 @@ export type MeshCodecErrorCode =
   | 'bad-utf8'
   | 'trailing-bytes'
   | 'limit'
-  | 'invalid';
+  | 'invalid'
+  | 'auth';
 
 /**
  * A mesh frame that is not a valid message. Receivers drop the frame and count

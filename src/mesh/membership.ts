@@ -82,6 +82,8 @@ interface PendingRelay {
   target: string;
   origin: string;
   originSeq: number;
+  /** The ping-req came as a datagram (a check): relay and answer the same way. */
+  urgent: boolean;
   timer: Timer;
 }
 
@@ -105,7 +107,8 @@ interface PendingCheck {
   target: string;
   phase: 'direct' | 'indirect' | 'settled';
   helpers: number;
-  nacks: number;
+  /** Helpers that nacked (a set: check traffic arrives twice, as a datagram and on the stream). */
+  nacked: Set<string>;
   indirectTimeoutMs: number;
   /** The transport was refused by the target during this check. */
   refused: boolean;
@@ -290,19 +293,20 @@ export class Membership {
    * A decoded message whose sender the adapter has authenticated (the libp2p
    * peer may speak for `msg.from`). Never throws on content.
    */
-  handle(msg: Message): void {
+  handle(msg: Message, opts: { urgent?: boolean } = {}): void {
+    const urgent = opts.urgent === true;
     if (this.#left) return;
     this.stats.received(msg.type);
     this.#refused.delete(msg.from);
     switch (msg.type) {
       case 'ping':
-        this.#onPing(msg);
+        this.#onPing(msg, urgent);
         return;
       case 'ack':
         this.#onAck(msg);
         return;
       case 'ping-req':
-        this.#onPingReq(msg);
+        this.#onPingReq(msg, urgent);
         return;
       case 'nack':
         this.#onNack(msg);
@@ -341,13 +345,13 @@ export class Membership {
       target,
       phase: 'direct',
       helpers: 0,
-      nacks: 0,
+      nacked: new Set(),
       indirectTimeoutMs: opts.indirectTimeoutMs,
       refused: false,
       done,
     };
     this.#pending.set(seq, c);
-    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target));
+    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), true);
     if (this.#recentlyRefused(target)) {
       // It refused us a moment ago: ask the helpers at once (an ack still wins).
       c.refused = true;
@@ -380,7 +384,7 @@ export class Membership {
       } else if (p.kind === 'relay' && p.target === node) {
         p.timer.cancel();
         this.#pending.delete(seq);
-        this.#send(p.origin, this.#members.get(p.origin)?.endpoint, {
+        this.#sendRelayAnswer(p, {
           type: 'nack',
           seq: p.originSeq,
           from: this.node,
@@ -408,7 +412,7 @@ export class Membership {
       return;
     }
     for (const h of helpers)
-      this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target });
+      this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target }, true);
     c.timer = this.#after(c.indirectTimeoutMs, () => {
       this.#settleCheck(c, false);
     });
@@ -497,7 +501,7 @@ export class Membership {
     p.timer = this.#after(this.#awareness.scale(this.config.indirectTimeoutMs), verdict);
   }
 
-  #onPing(msg: Ping): void {
+  #onPing(msg: Ping, urgent: boolean): void {
     this.#applyAll(msg.piggyback, 'piggyback');
     if (msg.target !== this.node) {
       this.stats.drop('wrong-target');
@@ -505,7 +509,7 @@ export class Membership {
     }
     const sender = this.#members.get(msg.from);
     const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
-    this.#send(msg.from, sender?.endpoint, ack);
+    this.#send(msg.from, sender?.endpoint, ack, urgent);
   }
 
   #onAck(msg: Ack): void {
@@ -525,12 +529,9 @@ export class Membership {
         this.stats.observeRtt(this.#clock.now() - p.started);
         this.#awareness.apply(-1);
         return;
-      case 'relay': {
-        const origin = this.#members.get(p.origin);
-        const fwd: Ack = { type: 'ack', seq: p.originSeq, from: this.node, piggyback: [] };
-        this.#send(p.origin, origin?.endpoint, fwd);
+      case 'relay':
+        this.#sendRelayAnswer(p, { type: 'ack', seq: p.originSeq, from: this.node, piggyback: [] });
         return;
-      }
       case 'check':
         this.#settleCheck(p, true);
         return;
@@ -545,38 +546,46 @@ export class Membership {
     }
   }
 
-  #onPingReq(msg: PingReq): void {
+  #onPingReq(msg: PingReq, urgent: boolean): void {
     const target = this.#members.get(msg.target);
     const origin = this.#members.get(msg.from);
+    for (const p of this.#pending.values()) {
+      // The second copy of a check's ping-req (datagram and stream): already relaying.
+      if (p.kind === 'relay' && p.origin === msg.from && p.originSeq === msg.seq) return;
+    }
     if (target === undefined || msg.target === this.node) {
       this.stats.drop('ping-req-unknown-target');
       return;
     }
     if (this.#recentlyRefused(msg.target)) {
       // We just failed to reach it (connection refused): say so now, do not re-dial.
-      this.#send(msg.from, origin?.endpoint, { type: 'nack', seq: msg.seq, from: this.node });
+      this.#send(msg.from, origin?.endpoint, { type: 'nack', seq: msg.seq, from: this.node }, urgent);
       return;
     }
     const seq = this.#nextSeq();
     const timer = this.#after(this.config.probeTimeoutMs, () => {
       this.#pending.delete(seq);
       const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
-      this.#send(msg.from, origin?.endpoint, nack);
+      this.#send(msg.from, origin?.endpoint, nack, urgent);
     });
     this.#pending.set(seq, {
       kind: 'relay',
       target: msg.target,
       origin: msg.from,
       originSeq: msg.seq,
+      urgent,
       timer,
     });
-    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target));
+    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), urgent);
   }
 
   #onNack(msg: Nack): void {
     const p = this.#pending.get(msg.seq);
     if (p?.kind === 'probe') p.nacks++;
-    if (p?.kind === 'check' && p.phase === 'indirect' && ++p.nacks >= p.helpers) this.#settleCheck(p, false);
+    if (p?.kind === 'check' && p.phase === 'indirect') {
+      p.nacked.add(msg.from);
+      if (p.nacked.size >= p.helpers) this.#settleCheck(p, false);
+    }
   }
 
   // ---- suspicion and verdicts ---------------------------------------------
@@ -779,10 +788,19 @@ export class Membership {
     return this.#queue.take(this.config.maxPiggyback, retransmitLimit(this.config, this.#countLive()));
   }
 
-  #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
+  /** Answers the origin of a relayed probe, on the channel its ping-req came on. */
+  #sendRelayAnswer(p: PendingRelay, msg: Ack | Nack): void {
+    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, p.urgent);
+  }
+
+  /**
+   * `urgent`: part of a check (the fast failover path): the transport sends it
+   * as a datagram when it can, so a stalled TCP connection cannot delay it.
+   */
+  #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent = false): void {
     if (!this.#running && msg.type !== 'push-pull') return;
     this.stats.sent(msg.type);
-    this.#transport.send(to, endpoint, msg);
+    this.#transport.send(to, endpoint, msg, urgent);
   }
 
   #broadcast(updates: Update[]): void {

@@ -9,8 +9,10 @@ export interface MeshTransport {
   /**
    * Sends a direct message to member `to`, reachable at `endpoint` (from its
    * latest alive update; undefined for seeds known only by address).
+   * `urgent` marks check traffic (the fast failover path): a transport that
+   * has a datagram path uses it, so no stalled stream can delay it.
    */
-  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void;
+  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent?: boolean): void;
   /** Disseminates updates to every member (gossipsub in production). */
   broadcast(msg: Gossip): void;
 }

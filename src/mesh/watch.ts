@@ -33,9 +33,9 @@ export interface WatchConfig {
 
 export const WATCH_DEFAULTS: WatchConfig = Object.freeze({
   intervalMs: 20,
-  timeoutMs: 30,
-  indirectTimeoutMs: 50,
-  confirmRounds: 2,
+  timeoutMs: 25,
+  indirectTimeoutMs: 40,
+  confirmRounds: 3,
   confirmPings: 3,
 });
 

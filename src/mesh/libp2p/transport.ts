@@ -6,6 +6,7 @@ import { decode, encode } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
 import type { DirectMessage, Endpoint, Gossip, Message } from '../messages.ts';
 import type { MeshTransport, PeerAuthority } from '../transport.ts';
+import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
 import type { MeshNode } from './node.ts';
 
@@ -18,7 +19,8 @@ const MAX_QUEUED = 256;
 
 /** What the transport delivers to: the membership core. */
 export interface MeshSink {
-  handle(msg: Message): void;
+  /** `urgent`: it came as a datagram (check traffic): answer the same way. */
+  handle(msg: Message, opts?: { urgent?: boolean }): void;
   /** A connection to this member closed: probe it now (never a verdict). */
   hint(node: string): void;
   /** A dial to this member failed (refused, unreachable): checks of it need not wait their timeouts. */
@@ -33,6 +35,8 @@ export class TransportStats {
   bytesOut = 0;
   gossipIn = 0;
   gossipOut = 0;
+  datagramsIn = 0;
+  datagramsOut = 0;
   readonly dropped: Record<string, number> = {};
 
   drop(reason: string): void {
@@ -63,25 +67,53 @@ export class Libp2pTransport implements MeshTransport {
   /** Node name → peer ID, learnt from authenticated messages (replies to seeds need it). */
   readonly #peerOfNode = new Map<string, string>();
   readonly #nodeOfPeer = new Map<string, string>();
+  /** Node name → UDP address of its datagram path, learnt from endpoints and datagrams. */
+  readonly #udpOfNode = new Map<string, UdpAddress>();
+  readonly #datagram: DatagramChannel | undefined;
+  #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
   #started = false;
 
-  constructor(opts: { node: MeshNode; authority?: PeerAuthority; log?: Logger }) {
+  constructor(opts: {
+    node: MeshNode;
+    authority?: PeerAuthority;
+    log?: Logger;
+    /** The datagram path for check traffic (see datagram.ts); port 0 picks one. */
+    datagram?: { host: string; port: number; networkKey: Uint8Array };
+  }) {
     this.#node = opts.node;
     this.#authority = opts.authority;
     this.#log = opts.log;
+    if (opts.datagram !== undefined) this.#datagram = new DatagramChannel(opts.datagram);
   }
 
-  /** This node's endpoint, to announce in alive updates. */
+  /** This node's endpoint, to announce in alive updates (call listen() first for the datagram address). */
   get endpoint(): Endpoint {
-    return {
-      peerId: this.#node.peerId.toString(),
-      addrs: this.#node.getMultiaddrs().map((a) => a.toString()),
-    };
+    const addrs = this.#node.getMultiaddrs().map((a) => a.toString());
+    if (this.#udp !== undefined) {
+      addrs.push(
+        `/${this.#udp.address.includes(':') ? 'ip6' : 'ip4'}/${this.#udp.address}/udp/${this.#udp.port}`,
+      );
+    }
+    return { peerId: this.#node.peerId.toString(), addrs };
+  }
+
+  /** Binds the datagram path (if any); idempotent. */
+  async listen(): Promise<void> {
+    if (this.#datagram === undefined || this.#udp !== undefined) return;
+    this.#udp = await this.#datagram.start(
+      (frame, from) => {
+        this.#onDatagram(frame, from);
+      },
+      (reason) => {
+        this.stats.drop(reason);
+      },
+    );
   }
 
   async start(sink: MeshSink): Promise<void> {
     if (this.#started) return;
+    await this.listen();
     this.#started = true;
     this.#sink = sink;
     await this.#node.handle(
@@ -111,13 +143,19 @@ export class Libp2pTransport implements MeshTransport {
     this.#node.services.pubsub.removeEventListener('message', this.#gossipListener);
     this.#node.services.pubsub.unsubscribe(MEMBERSHIP_TOPIC);
     this.#node.removeEventListener('connection:close', this.#closeListener);
+    this.#datagram?.stop();
+    this.#udp = undefined;
     for (const ch of this.#channels.values()) ch.stream?.abort(new Error('transport stopped'));
     this.#channels.clear();
     await this.#node.unhandle(SWIM_PROTOCOL);
   }
 
-  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
+  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent = false): void {
     if (!this.#started) return;
+    // Check traffic also goes as a datagram (no head-of-line blocking); the
+    // stream copy still runs so a refused dial is noticed at once. The
+    // receiver drops whichever copy comes second (unknown-seq).
+    if (urgent) this.#sendDatagram(to, endpoint, msg);
     // A seed known only by address gets a channel keyed by its addresses until the handshake names it.
     const peer =
       endpoint === undefined
@@ -148,6 +186,36 @@ export class Libp2pTransport implements MeshTransport {
     }
     ch.queue.push(frame);
     ch.opening ??= this.#open(to, peer, endpoint, ch);
+  }
+
+  #sendDatagram(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
+    if (this.#datagram === undefined) return;
+    const udp =
+      (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)) ?? this.#udpOfNode.get(to);
+    if (udp === undefined) return;
+    try {
+      if (this.#datagram.send(udp, encode(msg))) this.stats.datagramsOut++;
+    } catch (err) {
+      this.stats.drop('datagram-send');
+      this.#log?.debug({ err, to }, 'check datagram not sent');
+    }
+  }
+
+  #onDatagram(frame: Uint8Array, from: UdpAddress): void {
+    this.stats.datagramsIn++;
+    let msg: Message;
+    try {
+      msg = decode(frame);
+    } catch (err) {
+      this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
+      return;
+    }
+    if (msg.type === 'gossip' || msg.type === 'push-pull') {
+      this.stats.drop('datagram-type');
+      return;
+    }
+    this.#udpOfNode.set(msg.from, from);
+    this.#sink?.handle(msg, { urgent: true });
   }
 
   broadcast(msg: Gossip): void {
@@ -186,7 +254,9 @@ export class Libp2pTransport implements MeshTransport {
     try {
       const target =
         endpoint !== undefined && endpoint.addrs.length > 0
-          ? endpoint.addrs.map((a) => multiaddr(!known || a.includes('/p2p/') ? a : `${a}/p2p/${key}`))
+          ? endpoint.addrs
+              .filter((a) => !a.includes('/udp/'))
+              .map((a) => multiaddr(!known || a.includes('/p2p/') ? a : `${a}/p2p/${key}`))
           : this.#peerIdOf(key);
       if (target === undefined) throw new Error(`no address for peer ${key}`);
       const connection = await this.#node.dial(target);

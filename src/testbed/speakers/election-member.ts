@@ -16,13 +16,20 @@ import { createMeshNode, Libp2pTransport } from '../../mesh/libp2p/index.ts';
 import { FastWatch, Membership, type Endpoint, type MemberState } from '../../mesh/index.ts';
 
 const name = process.env.MESH_NAME ?? 'member';
+const networkKey = Buffer.from(process.env.MESH_KEY ?? '', 'hex');
+const listen = process.env.MESH_LISTEN ?? '/ip4/127.0.0.1/tcp/0';
 const node = await createMeshNode({
   privateKey: await generateKeyPair('Ed25519'),
-  networkKey: Buffer.from(process.env.MESH_KEY ?? '', 'hex'),
-  listen: [process.env.MESH_LISTEN ?? '/ip4/127.0.0.1/tcp/0'],
+  networkKey,
+  listen: [listen],
   allow: [process.env.MESH_ALLOW ?? '/ip4/127.0.0.0/ipcidr/8'],
 });
-const transport = new Libp2pTransport({ node });
+// Check traffic as datagrams on the same address (MESH_DATAGRAM=0 turns it off, to compare).
+const host = listen.split('/')[2] ?? '127.0.0.1';
+const transport = new Libp2pTransport(
+  process.env.MESH_DATAGRAM === '0' ? { node } : { node, datagram: { host, port: 0, networkKey } },
+);
+await transport.listen();
 const membership = new Membership({
   node: name,
   endpoint: transport.endpoint,
@@ -113,8 +120,8 @@ watch.onChange((n, failed) => {
   reconcile();
 });
 await transport.start({
-  handle: (m) => {
-    membership.handle(m);
+  handle: (m, opts) => {
+    membership.handle(m, opts);
   },
   hint: (n) => {
     if (process.env.MESH_DEBUG !== undefined) out({ hint: n, t: t() });
