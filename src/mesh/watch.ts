@@ -6,17 +6,23 @@ import type { CheckOptions, Membership } from './membership.ts';
  *
  * Time to a verdict on a hung announcer (no FIN: SIGSTOP, a frozen kernel,
  * a cut cable): up to intervalMs + confirmRounds × (timeoutMs +
- * indirectTimeoutMs). Defaults: 20 + 2 × (30 + 50) = 180 ms. On a crash
+ * indirectTimeoutMs). Defaults: 20 + 3 × (25 + 40) = 215 ms. On a crash
  * the peer's kernel resets the connection and refuses new ones: the closed
  * connection starts a check at once, the refused dial skips the direct wait,
  * helpers that were refused too nack at once, and one such check confirms
  * (loss cannot fake a refusal): tens of ms.
  *
+ * Check traffic goes as datagrams as well as on the stream (datagram.ts):
+ * over TCP alone one lost segment stalls a connection for ≥ 200 ms, and a
+ * stall looks like a hang (measured: 25 false takeovers in 10 minutes at 5%
+ * loss with stream-only checks).
+ *
  * False verdicts need confirmRounds consecutive checks to fail, each losing
- * its direct pings and all its helpers' relays: with 5% loss per direction,
- * a first check fails with p ≈ 0.10 × 0.19³ ≈ 6e-4, a confirming one (3
- * pings) with p ≈ 0.10³ × 0.19³ ≈ 7e-6: ~4e-9 per check, ~1e-4 per heir per
- * day of checks every 20 ms.
+ * its direct pings and all its helpers' relays. With 5% loss per port (~10%
+ * per path): a first check fails with p ≈ 0.19 × 0.34³ ≈ 8e-3, a confirming
+ * one (3 pings) with p ≈ 0.19³ × 0.34³ ≈ 3e-4; three in a row ≈ 7e-10 per
+ * check. Two rounds measured 2 false takeovers in 3 minutes (correlated
+ * stalls: 8 speakers on 2 cores); three measured none.
  */
 export interface WatchConfig {
   /** Between checks of an announcer that answers. Lower finds a hang sooner; costs 2 messages per interval per watched announcer. */
@@ -25,7 +31,7 @@ export interface WatchConfig {
   timeoutMs: number;
   /** Deadline for an ack relayed by a helper (a helper waits timeoutMs itself, then nacks). */
   indirectTimeoutMs: number;
-  /** Consecutive failed checks before the verdict. 2 keeps false takeovers out under 5% loss. */
+  /** Consecutive failed checks before the verdict (one, if the dial was refused). 3 keeps false takeovers out under 5% loss. */
   confirmRounds: number;
   /** Direct pings sent at once by confirming checks (redundancy against loss). */
   confirmPings: number;
