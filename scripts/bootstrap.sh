@@ -7,6 +7,8 @@
 #     anywhere but the package registries.
 #   - npm dependencies (npm ci), re-run only when package-lock.json changes.
 #   - MESHLB_NODEDIR names that Node's prefix (headers for node-gyp --nodedir).
+#   - meshlb_ensure_native builds the packet-socket addon (native/), after the
+#     npm dependencies (node-gyp is one), re-run only when its sources change.
 # Idempotent and quiet when everything is in place. Set MESHLB_QUIET=1 to
 # silence progress lines entirely.
 set -euo pipefail
@@ -83,7 +85,24 @@ meshlb_ensure_debs() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Building native/ needs make, a C compiler and python3 (node-gyp runs gyp).
+MESHLB_BUILD_DEBS=(build-essential python3)
+
+# Builds native/build/Release/meshlb_packet.node when missing or out of date
+# (scripts/build-native.sh keeps a stamp of its sources and the Node version).
+meshlb_ensure_native() {
+  local tool
+  for tool in make cc python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      meshlb_ensure_debs "${MESHLB_BUILD_DEBS[@]}" || return 1
+      break
+    fi
+  done
+  "$MESHLB_ROOT/scripts/build-native.sh"
+}
+
 meshlb_ensure_node
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   meshlb_ensure_deps
+  meshlb_ensure_native
 fi

@@ -1,0 +1,22 @@
+import type { PktType } from './packet-socket.ts';
+
+/**
+ * One interface as the responder uses it. The real one sends through packet
+ * sockets (wire.ts); tests pass a recorder. `send` may throw (a link that just
+ * went away): the responder counts it and carries on.
+ */
+export interface Link {
+  readonly name: string;
+  /** The interface MAC, `aa:bb:cc:dd:ee:ff`. Answers carry it. */
+  readonly mac: string;
+  send(frame: Uint8Array): void;
+  /** Joins a link-layer multicast group (solicited-node groups for IPv6 VIPs). */
+  join(mac: string): void;
+  leave(mac: string): void;
+}
+
+/** A frame received on a link, with how the kernel classified its destination. */
+export interface Received {
+  readonly data: Uint8Array;
+  readonly pktType: PktType;
+}

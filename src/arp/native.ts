@@ -1,0 +1,81 @@
+/**
+ * Loading the packet-socket addon (native/packet_socket.c, docs/wire.md) and
+ * its types. Loaded on first use, so importing src/arp costs nothing where no
+ * socket is opened (and works where the addon is not built).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeAddonMissingError } from './errors.ts';
+
+/** Where the addon lies, relative to the package root. */
+export const ADDON_PATH = 'native/build/Release/meshlb_packet.node';
+
+/** An open socket of the addon: an opaque handle, only passed back to it. */
+export interface NativeHandle {
+  readonly __meshlbNativeHandle: unique symbol;
+}
+
+/** A frame as the addon delivers it; pktType is sll_pkttype. */
+export interface NativeFrame {
+  data: Buffer;
+  pktType: number;
+}
+
+/** An Error from the addon: `code` is the errno name, `syscall` the call that failed. */
+export interface NativeError extends Error {
+  code?: string;
+  syscall?: string;
+}
+
+/** The addon's exports. */
+export interface NativeAddon {
+  interfaceInfo(name: string): { index: number; mac: Buffer; mtu: number; flags: number };
+  /** An AF_PACKET SOCK_RAW socket bound to ifindex and ethertype, filter attached before bind. */
+  openPacket(ifindex: number, ethertype: number, filter: Uint8Array | null): NativeHandle;
+  /** A NETLINK_ROUTE socket subscribed to these multicast groups. */
+  openNetlink(groups: number): NativeHandle;
+  /** Starts delivery: a packet socket delivers NativeFrame[], a netlink socket Buffer[] (datagrams from the kernel). */
+  start(
+    h: NativeHandle,
+    onData: ((frames: NativeFrame[]) => void) | ((datagrams: Buffer[]) => void),
+    onError: (err: NativeError) => void,
+    batch: number,
+  ): void;
+  send(h: NativeHandle, bytes: Uint8Array): number;
+  membership(h: NativeHandle, add: boolean, mac: Uint8Array): void;
+  /** Counts since the previous call; packets include drops. */
+  stats(h: NativeHandle): { packets: number; drops: number };
+  close(h: NativeHandle): void;
+}
+
+/** The nearest directory at or above `from` holding a package.json: the checkout (src/arp/) or dist/'s parent (dist/src/arp/). */
+export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded once; throws NativeAddonMissingError when it cannot be loaded. */
+export function loadAddon(): NativeAddon {
+  if (addon !== undefined) return addon;
+  const path = join(packageRoot(), ADDON_PATH);
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    throw new NativeAddonMissingError(path, err);
+  }
+  return addon;
+}
+
+/** The errno name of an addon error, or undefined for anything else (argument errors, bugs). */
+export function errnoCode(err: unknown): { code: string; syscall: string } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { code, syscall } = err as NativeError;
+  if (typeof code !== 'string' || typeof syscall !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  return { code, syscall };
+}
