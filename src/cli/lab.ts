@@ -3,6 +3,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../testbed/controlplane/index.ts';
 import { createLan, requireNetns, type Host, type Lan } from '../testbed/netns/index.ts';
 import type { Command } from './commands.ts';
+import { showFailover, type FailoverResult } from './lab-failover.ts';
 import { CliUsageError } from './errors.ts';
 
 const HELP = `usage: meshlb lab [--hosts N] [--once]
@@ -11,10 +12,15 @@ Builds the local lab on this machine and shows it working:
   - a real control plane: etcd + kube-apiserver on 127.0.0.1 (TLS, RBAC), built
     once from the Go module proxy and cached under ~/.cache/meshlb/;
   - a LAN of network namespaces: a bridge, N hosts and a client, IPv4 and IPv6;
-  - the hosts registered as Kubernetes Nodes, and a LoadBalancer Service;
-  - a real ARP and NDP exchange between the client and every host.
+  - the hosts registered as Kubernetes Nodes, and a LoadBalancer Service
+    with an IPv4 and an IPv6 address from the lab's range;
+  - a real ARP and NDP exchange between the client and every host;
+  - meshlb's responder (src/arp) on the hosts: the election's ranking picks
+    the Service IP's announcer, the client resolves and pings it, then the
+    announcer's cable is pulled and the next host takes over: the client's
+    neighbour entry moves and the ping gap is measured.
 It then stays up (kubectl commands are printed) until Ctrl-C, which removes
-everything. Speakers, failover and chaos join the lab as they are built.
+everything. The mesh, the speaker and chaos join the lab as they are built.
 
 flags:
   --hosts N   hosts on the LAN (default 3, 1-20)
@@ -26,7 +32,7 @@ const say = (line: string): void => {
   console.log(`lab: ${line}`);
 };
 
-async function registerNodes(cp: ControlPlane, lan: Lan): Promise<void> {
+async function registerNodes(cp: ControlPlane, lan: Lan, vips: readonly string[]): Promise<void> {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   for (const h of lan.hosts) {
     await core.createNode({
@@ -61,9 +67,27 @@ async function registerNodes(cp: ControlPlane, lan: Lan): Promise<void> {
     namespace: 'lab',
     body: {
       metadata: { name: 'web' },
-      spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+      spec: {
+        type: 'LoadBalancer',
+        ipFamilyPolicy: 'PreferDualStack',
+        ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      },
     },
   });
+  // The controller's job (IPs from a pool), done by the lab until the controller exists.
+  const svc = await core.readNamespacedService({ namespace: 'lab', name: 'web' });
+  svc.status = { loadBalancer: { ingress: vips.map((ip) => ({ ip, ipMode: 'VIP' })) } };
+  await core.replaceNamespacedServiceStatus({ namespace: 'lab', name: 'web', body: svc });
+}
+
+function describeFailover(f: FailoverResult): string[] {
+  return [
+    `${f.vip4} and ${f.vip6}: the ranking picks ${f.first.name}, then ${f.second.name}`,
+    `  before: ARP reply from ${f.arpBefore ?? 'nobody'}, NDP reply from ${f.ndpBefore ?? 'nobody'} (${f.first.name} is ${f.first.mac})`,
+    `  ${f.first.name}'s cable pulled; ${f.second.name} (${f.second.mac}) announces`,
+    `  after: the client's neighbour entry is ${f.neighbourAfter ?? 'missing'}, ` +
+      `${f.moveMs.toFixed(2)} ms after the decision; longest ping gap ${f.pingGapMs.toFixed(1)} ms (ping every 10 ms)`,
+  ];
 }
 
 interface Row {
@@ -112,6 +136,7 @@ async function runLab(args: string[]): Promise<number> {
 
   let cp: ControlPlane | undefined;
   let lan: Lan | undefined;
+  let failover: FailoverResult | undefined;
   const interrupted = new Promise<void>((resolve) => process.once('SIGINT', resolve));
   process.prependListener('SIGINT', () => {
     say('Ctrl-C: removing the lab');
@@ -121,7 +146,9 @@ async function runLab(args: string[]): Promise<number> {
     cp = await startControlPlane({ onProgress: say });
     say(`building a LAN: ${hosts} hosts and a client in network namespaces`);
     lan = await createLan({ hosts, prefix: 'mlblab' });
-    await registerNodes(cp, lan);
+    const vip4 = '198.51.100.10';
+    const vip6 = `${lan.vipRange6.split('::')[0] ?? ''}::10`;
+    await registerNodes(cp, lan, [vip4, vip6]);
     say('ARP and NDP from the client to every host:');
     const rows = await neighbourExchange(lan);
     console.log(table(rows));
@@ -131,10 +158,21 @@ async function runLab(args: string[]): Promise<number> {
       say('some host did not answer with its own MAC: see the table above');
       return 1;
     }
+    if (hosts < 2) {
+      say('failover needs 2 hosts or more (--hosts)');
+    } else {
+      say('failover of the Service IP, as the client sees it:');
+      failover = await showFailover(lan, vip4, vip6);
+      for (const line of describeFailover(failover)) say(line);
+      if (failover.arpBefore !== failover.first.mac || failover.neighbourAfter !== failover.second.mac) {
+        say('the failover did not go as it should: see above');
+        return 1;
+      }
+    }
     if (values.once) return 0;
     say('the lab is up. Try:');
     console.log(`  ${cp.binDir}/kubectl --kubeconfig ${cp.kubeconfigPath} get nodes`);
-    console.log(`  ip netns exec ${lan.client?.ns ?? ''} arping -c 3 -I eth0 ${lan.hosts[0]?.ipv4 ?? ''}`);
+    console.log(`  ip netns exec ${lan.client?.ns ?? ''} arping -c 3 -I eth0 ${vip4}`);
     say('Ctrl-C removes everything');
     // Nothing else holds the event loop (the control plane's processes are unref'd).
     const keepAlive = setInterval(() => undefined, 60_000);
@@ -142,6 +180,7 @@ async function runLab(args: string[]): Promise<number> {
     clearInterval(keepAlive);
     return 0;
   } finally {
+    await failover?.stop();
     await lan?.teardown();
     await cp?.stop();
   }

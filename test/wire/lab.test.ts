@@ -8,7 +8,7 @@ const root = process.getuid?.() === 0;
 
 // The README's first command, end to end: control plane + LAN + ARP/NDP exchange.
 (root ? test : test.skip)(
-  'meshlb lab --once shows every host answering ARP and NDP with its own MAC',
+  'meshlb lab --once: every host answers ARP and NDP with its own MAC, and the Service IP fails over',
   async (t) => {
     const { stdout } = await promisify(execFile)(process.execPath, [main, 'lab', '--once', '--hosts', '2'], {
       timeout: 120_000,
@@ -20,7 +20,15 @@ const root = process.getuid?.() === 0;
       t.is(macs.length, 3, row); // ARP reply, NDP reply, the host's own MAC
       t.is(new Set(macs).size, 1, row);
     }
-    t.regex(stdout, /service\/web\s+LoadBalancer/);
+    t.regex(stdout, /service\/web\s+LoadBalancer\s+\S+\s+198\.51\.100\.10,/);
     t.regex(stdout, /node\/h1\s+Ready/);
+    // The failover: the first announcer's MAC before, the heir's after.
+    const picks = /the ranking picks (h\d), then (h\d)/.exec(stdout);
+    t.truthy(picks, stdout);
+    const macOf = (h: string): string | undefined =>
+      new RegExp(`^\\s+${h}\\s.*?([0-9a-f]{2}(?::[0-9a-f]{2}){5})\\s*$`, 'm').exec(stdout)?.[1];
+    const [first, second] = [macOf(picks?.[1] ?? ''), macOf(picks?.[2] ?? '')];
+    t.regex(stdout, new RegExp(`before: ARP reply from ${first ?? 'x'}, NDP reply from ${first ?? 'x'}`));
+    t.regex(stdout, new RegExp(`after: the client's neighbour entry is ${second ?? 'x'},`));
   },
 );
