@@ -1,0 +1,41 @@
+/**
+ * The controller's IP allocator: a pure core (no I/O, no clock). Rules in docs/allocation.md.
+ */
+export { Allocator, compareAge, serviceKey } from './allocator.ts';
+export {
+  canonicalIp,
+  countBuggy,
+  formatIp,
+  formatRange,
+  InvalidAddressRangeError,
+  isBuggyIp,
+  parseAddressRange,
+  parseIp,
+  type AddressRange,
+  type Family,
+  type ParsedIp,
+} from './ip.ts';
+export { comparePools, findOverlaps, mergeRanges, partitionPools, type PoolOverlap } from './pools.ts';
+export { FAILURES, IGNORED, type FailureReason, type IgnoredReason } from './reasons.ts';
+export {
+  ANNOTATIONS,
+  readIntent,
+  requestedIpsText,
+  sharingKeyOf,
+  type Intent,
+  type IntentResult,
+  type RequestSource,
+} from './request.ts';
+export type {
+  AllocatorConfig,
+  Assignment,
+  Decision,
+  FamilyCounts,
+  IpFamilyName,
+  IpFamilyPolicy,
+  PoolCounts,
+  PoolView,
+  RestoreReport,
+  ServicePort,
+  ServiceView,
+} from './types.ts';

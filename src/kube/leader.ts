@@ -1,0 +1,233 @@
+import {
+  ApiException,
+  CoordinationV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../clock/index.ts';
+
+/**
+ * Leader election timings, as client-go's (the same defaults and meaning).
+ * A standby takes over at most leaseDurationMs + retryPeriodMs after the
+ * leader stopped renewing; a leader that cannot renew for renewDeadlineMs
+ * steps down first, so two leaders never write at once as long as clocks
+ * run at the same rate (no clock sync is needed: expiry is measured from
+ * when this process last saw the record change).
+ */
+export interface LeaderConfig {
+  /** How long a lease is valid after its last renewal. */
+  leaseDurationMs: number;
+  /** The leader steps down when it could not renew for this long. Must be < leaseDurationMs. */
+  renewDeadlineMs: number;
+  /** Between attempts to acquire or renew. */
+  retryPeriodMs: number;
+}
+
+export const LEADER_DEFAULTS: LeaderConfig = Object.freeze({
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+});
+
+/** Thrown when LeaderConfig is inconsistent. */
+export class LeaderConfigError extends Error {
+  override name = 'LeaderConfigError';
+}
+
+export interface LeaderElectorInit {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  namespace: string;
+  name: string;
+  /** This process, e.g. the Pod name: unique among candidates. */
+  identity: string;
+  config?: Partial<LeaderConfig>;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+  log?: Logger;
+}
+
+/** What the elector last saw of the Lease, and when (this process's monotonic clock). */
+interface Observed {
+  holder: string | undefined;
+  renewTime: string | undefined;
+  seenAt: number;
+}
+
+const isCode = (err: unknown, code: number): boolean => err instanceof ApiException && err.code === code;
+
+/**
+ * client-node 2.0 types MicroTime fields as Date but hands them over as the
+ * API server's strings: accept both.
+ */
+function timeText(t: Date | string | undefined): string | undefined {
+  return t === undefined ? undefined : t instanceof Date ? t.toISOString() : t;
+}
+
+function microTime(t: Date | string | undefined): V1MicroTime | undefined {
+  return t === undefined ? undefined : new V1MicroTime(t instanceof Date ? t.getTime() : Date.parse(t));
+}
+
+/**
+ * Leader election on a `coordination.k8s.io/v1` Lease, as client-go does it:
+ * create the Lease if missing, renew it while holding it, take it over when
+ * its holder has not renewed for a lease duration, with the API server's
+ * optimistic concurrency (resourceVersion) deciding races. start() / stop();
+ * stop() releases the Lease so a standby takes over at once.
+ */
+export class LeaderElector {
+  readonly config: LeaderConfig;
+  readonly #init: LeaderElectorInit;
+  readonly #api: CoordinationV1Api;
+  #observed: Observed | undefined;
+  #leading = false;
+  /** Monotonic ms of the last successful renewal (while leading). */
+  #renewedAt = 0;
+  #timer: Timer | undefined;
+  #running = false;
+
+  constructor(init: LeaderElectorInit) {
+    this.config = { ...LEADER_DEFAULTS, ...init.config };
+    const c = this.config;
+    if (!(
+      c.retryPeriodMs > 0 &&
+      c.renewDeadlineMs > c.retryPeriodMs &&
+      c.leaseDurationMs > c.renewDeadlineMs
+    ))
+      throw new LeaderConfigError(
+        `need 0 < retryPeriodMs < renewDeadlineMs < leaseDurationMs, got ${c.retryPeriodMs} / ${c.renewDeadlineMs} / ${c.leaseDurationMs}`,
+      );
+    this.#init = init;
+    this.#api = init.kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /**
+   * Stops campaigning; a leader releases the Lease (holder cleared) so a
+   * standby need not wait for expiry. `release: false` leaves it to expire,
+   * as a crash would.
+   */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
+    this.#running = false;
+    this.#timer?.cancel();
+    if (!this.#leading) return;
+    this.#setLeading(false);
+    if (opts.release === false) return;
+    try {
+      const lease = await this.#api.readNamespacedLease({
+        name: this.#init.name,
+        namespace: this.#init.namespace,
+      });
+      if (lease.spec?.holderIdentity !== this.#init.identity) return;
+      delete lease.spec.holderIdentity;
+      lease.spec.leaseDurationSeconds = 1;
+      await this.#api.replaceNamespacedLease({
+        name: this.#init.name,
+        namespace: this.#init.namespace,
+        body: lease,
+      });
+    } catch (err) {
+      this.#init.log?.debug({ err }, 'could not release the lease; it expires on its own');
+    }
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#running) return;
+    this.#timer = this.#init.clock.setTimeout(() => {
+      void this.#round().finally(() => {
+        this.#schedule(this.config.retryPeriodMs);
+      });
+    }, ms);
+  }
+
+  async #round(): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.#tryAcquireOrRenew();
+    } catch (err) {
+      this.#init.log?.warn({ err }, 'leader election round failed');
+    }
+    const now = this.#init.clock.now();
+    if (ok) {
+      this.#renewedAt = now;
+      if (!this.#leading) this.#setLeading(true);
+    } else if (this.#leading && now - this.#renewedAt >= this.config.renewDeadlineMs) {
+      this.#init.log?.warn('could not renew the lease in time: stepping down');
+      this.#setLeading(false);
+    }
+  }
+
+  #setLeading(leading: boolean): void {
+    if (this.#leading === leading) return;
+    this.#leading = leading;
+    this.#init.log?.info({ identity: this.#init.identity, leading }, leading ? 'leading' : 'not leading');
+    if (leading) this.#init.onStartedLeading();
+    else this.#init.onStoppedLeading();
+  }
+
+  /** One attempt; true when this process holds the Lease afterwards. */
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    if (!this.#running) return false;
+    const { name, namespace, identity } = this.#init;
+    const now = this.#init.clock.now();
+    const stamp = new V1MicroTime(this.#init.clock.wallNow());
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000),
+      renewTime: stamp,
+    };
+    let lease: V1Lease;
+    try {
+      lease = await this.#api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (!isCode(err, 404)) throw err;
+      try {
+        await this.#api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } },
+        });
+        this.#observed = { holder: identity, renewTime: stamp.toISOString(), seenAt: now };
+        return true;
+      } catch (e) {
+        if (isCode(e, 409)) return false; // another candidate created it first
+        throw e;
+      }
+    }
+    const holder = lease.spec?.holderIdentity;
+    const renewTime = timeText(lease.spec?.renewTime);
+    let seen = this.#observed;
+    if (seen === undefined || seen.holder !== holder || seen.renewTime !== renewTime) {
+      seen = { holder, renewTime, seenAt: now };
+      this.#observed = seen;
+    }
+    const held = holder !== undefined && holder !== '' && holder !== identity;
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+    if (held && now - seen.seenAt < durationMs) return false; // someone else, still valid
+    const mine = holder === identity;
+    const old = lease.spec;
+    lease.spec = {
+      ...spec,
+      acquireTime: (mine ? microTime(old?.acquireTime) : undefined) ?? stamp,
+      leaseTransitions: (old?.leaseTransitions ?? 0) + (mine ? 0 : 1),
+    };
+    try {
+      await this.#api.replaceNamespacedLease({ name, namespace, body: lease }); // resourceVersion: optimistic
+    } catch (err) {
+      if (isCode(err, 409)) return false; // someone else won this round
+      throw err;
+    }
+    this.#observed = { holder: identity, renewTime: stamp.toISOString(), seenAt: now };
+    return true;
+  }
+}

@@ -1,0 +1,77 @@
+import anyTest, { type TestFn } from 'ava';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { systemClock } from '../../src/clock/index.ts';
+import { LeaderElector } from '../../src/kube/leader.ts';
+import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const test = anyTest as TestFn<{ cp: ControlPlane }>;
+// Short timings so the test is quick; the defaults are client-go's (15 s / 10 s / 2 s).
+const config = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 };
+
+test.before(async (t) => {
+  t.context.cp = await startControlPlane();
+});
+test.after.always(async (t) => {
+  await t.context.cp.stop();
+});
+
+async function pair(cp: ControlPlane, namespace: string) {
+  const log: string[] = [];
+  const make = (identity: string): LeaderElector =>
+    new LeaderElector({
+      kubeConfig: cp.kubeConfig,
+      clock: systemClock,
+      namespace,
+      name: 'meshlb-controller',
+      identity,
+      config,
+      onStartedLeading: () => log.push(`${identity} leads`),
+      onStoppedLeading: () => log.push(`${identity} stops`),
+    });
+  const [a, b] = [make('a'), make('b')];
+  a.start();
+  b.start();
+  const first = await waitFor('a leader', () => (a.leading ? a : b.leading ? b : undefined));
+  return { a, b, first, other: first === a ? b : a, log };
+}
+
+const holder = async (cp: ControlPlane, namespace: string): Promise<string | undefined> =>
+  (
+    await cp.kubeConfig
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: 'meshlb-controller', namespace })
+  ).spec?.holderIdentity;
+
+test('one of two candidates leads and holds the Lease; a released Lease passes to the other at once', async (t) => {
+  const { cp } = t.context;
+  const ns = await cp.newNamespace('leader');
+  const { first, other, log } = await pair(cp, ns);
+  t.false(first === other);
+  t.false(other.leading);
+  const firstId = log[0]?.split(' ')[0];
+  t.is(await holder(cp, ns), firstId);
+  const t0 = Date.now();
+  await first.stop();
+  await waitFor('the other to lead', () => other.leading, 5_000);
+  t.true(Date.now() - t0 < config.leaseDurationMs, 'no wait for expiry after a release');
+  t.false(first.leading);
+  t.not(await holder(cp, ns), firstId);
+  await other.stop();
+});
+
+test('a leader that dies without releasing is replaced after the lease expires', async (t) => {
+  const { cp } = t.context;
+  const ns = await cp.newNamespace('leader');
+  const { first, other } = await pair(cp, ns);
+  const t0 = Date.now();
+  await first.stop({ release: false });
+  await waitFor('the other to lead', () => other.leading, 10_000);
+  const took = Date.now() - t0;
+  t.true(
+    took >= config.leaseDurationMs - config.retryPeriodMs,
+    `took over after ${took} ms: not before expiry`,
+  );
+  t.true(took <= config.leaseDurationMs + 3 * config.retryPeriodMs + 1_000, `took ${took} ms`);
+  await other.stop();
+});
