@@ -6,15 +6,25 @@
  * ndisc6 while tcpdump captures on the client's interface; the latency is
  * reply time minus request time, both as the client's capture saw them.
  *
- *   sudo node bench/wire-latency.ts [--requests 200]
+ *   sudo node bench/wire-latency.ts [--requests 200] [--client tools|raw]
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import {
+  BROADCAST_MAC,
+  buildArpFrame,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  neighborSolicitation,
+  ZERO_MAC,
+} from '../src/arp/codec/index.ts';
 import { createLan, type Host, type Lan } from '../src/testbed/netns/index.ts';
 import { PacketAgent } from '../src/testbed/packet-agent/index.ts';
 import { summarize } from './stats.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '200' }, client: { type: 'string', default: 'tools' } },
+});
 const N = Number(values.requests);
 
 /** Request/reply capture times (µs) per target address, from tcpdump on the client. */
@@ -92,12 +102,33 @@ try {
   await agent.op('wire', { interfaces: ['eth0'] });
   await agent.op('announce', { ip: vip4 });
   await agent.op('announce', { ip: vip6 });
+  // The client's requests: arping and ndisc6 (one process per request) by default, or
+  // frames sent by one long-lived process (--client raw): no process start-up on the
+  // 2 cores right when the request leaves, which otherwise competes with the responder.
+  const raw = values.client === 'raw' ? await PacketAgent.start(lan, client) : undefined;
+  if (raw !== undefined) {
+    await raw.op('open', { name: 'arp', ifname: 'eth0', ethertype: ETHERTYPE_ARP });
+    await raw.op('open', { name: 'ip6', ifname: 'eth0', ethertype: ETHERTYPE_IPV6 });
+  }
+  const pace = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
   const arp = async (ip: string, n = N): Promise<void> => {
-    // One request per process: arping's interval is whole seconds.
-    for (let i = 0; i < n; i++) await lan.exec(client, ['arping', '-c', '1', '-w', '1', '-I', 'eth0', ip]);
+    const request = buildArpFrame(
+      { op: 'request', senderMac: client.mac, senderIp: client.ipv4, targetMac: ZERO_MAC, targetIp: ip },
+      { dst: BROADCAST_MAC, src: client.mac },
+    ).toString('hex');
+    for (let i = 0; i < n; i++) {
+      if (raw === undefined) await lan.exec(client, ['arping', '-c', '1', '-w', '1', '-I', 'eth0', ip]);
+      else await raw.op('send', { name: 'arp', hex: request }).then(pace);
+    }
   };
   const ndp = async (ip: string, n = N): Promise<void> => {
-    for (let i = 0; i < n; i++) await lan.exec(client, ['ndisc6', '-1', '-r', '1', '-w', '1000', ip, 'eth0']);
+    const request = neighborSolicitation({ srcMac: client.mac, srcIp: client.ipv6, target: ip }).toString(
+      'hex',
+    );
+    for (let i = 0; i < n; i++) {
+      if (raw === undefined) await lan.exec(client, ['ndisc6', '-1', '-r', '1', '-w', '1000', ip, 'eth0']);
+      else await raw.op('send', { name: 'ip6', hex: request }).then(pace);
+    }
   };
   const cap = new Capture(lan, client);
   await cap.ready();
@@ -118,9 +149,12 @@ try {
       {
         benchmark: 'wire-latency',
         requests: N,
+        client: values.client,
         unit: 'µs, reply minus request as captured on the client',
         arp: { meshlb: us(vip4), kernel: us(h2.ipv4) },
         ndp: { meshlb: us(vip6), kernel: us(h2.ipv6) },
+        // Inside the responder's process: kernel receive timestamp → reply handed to the kernel.
+        in_process_us: summarize(await agent.op<number[]>('wire-latencies'), 0),
         responder: await agent.op('wire-stats'),
       },
       null,
@@ -128,6 +162,7 @@ try {
     ),
   );
   await agent.stop();
+  await raw?.stop();
 } finally {
   await lan.teardown();
 }

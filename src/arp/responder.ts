@@ -207,12 +207,18 @@ export class Responder {
     for (const ip of [...this.#ips.keys()]) this.withdraw(ip);
   }
 
-  /** A frame from a link's packet sockets (already filtered to ARP / NS / NA by the kernel). */
-  receive(ifname: string, frame: Received): void {
+  /**
+   * A frame from a link's packet sockets (already filtered to ARP / NS / NA by
+   * the kernel). Returns true when it was answered.
+   */
+  receive(ifname: string, frame: Received): boolean {
     const ls = this.#links.get(ifname);
-    if (ls === undefined) return;
+    if (ls === undefined) return false;
+    const { answered } = this.#stats;
+    const before = answered.arp + answered.ndp;
     const dropped = this.#handle(ls, frame);
     if (dropped !== undefined) this.#stats.dropped[dropped]++;
+    return answered.arp + answered.ndp !== before;
   }
 
   /** Acts on one frame; returns why it was dropped, if it was. */
