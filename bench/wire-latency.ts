@@ -153,8 +153,6 @@ try {
         unit: 'µs, reply minus request as captured on the client',
         arp: { meshlb: us(vip4), kernel: us(h2.ipv4) },
         ndp: { meshlb: us(vip6), kernel: us(h2.ipv6) },
-        // Inside the responder's process: kernel receive timestamp → reply handed to the kernel.
-        in_process_us: summarize(await agent.op<number[]>('wire-latencies'), 0),
         responder: await agent.op('wire-stats'),
       },
       null,

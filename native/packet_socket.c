@@ -25,7 +25,6 @@
 #include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -469,7 +468,7 @@ static void deliver_error(sock_t* s, int err, const char* syscall) {
 }
 
 // Reads up to `batch` datagrams and delivers them in one call: an array of
-// { data, pktType, rxTime } for packet sockets, of Buffers for netlink sockets.
+// { data, pktType } for packet sockets, of Buffers for netlink sockets.
 static void drain(sock_t* s) {
   napi_env env = s->env;
   napi_value arr, buf, obj, num;
@@ -506,13 +505,6 @@ static void drain(sock_t* s) {
       if (napi_set_named_property(env, obj, "data", buf) != napi_ok) break;
       if (napi_create_uint32(env, from.ll.sll_pkttype, &num) != napi_ok) break;
       if (napi_set_named_property(env, obj, "pktType", num) != napi_ok) break;
-      // When the kernel received it (CLOCK_REALTIME, ms): SIOCGSTAMPNS reads the last
-      // datagram's timestamp and turns timestamping on at its first call.
-      struct timespec ts;
-      if (ioctl(s->fd, SIOCGSTAMPNS, &ts) == 0) {
-        if (napi_create_double(env, (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6, &num) != napi_ok) break;
-        if (napi_set_named_property(env, obj, "rxTime", num) != napi_ok) break;
-      }
       if (napi_set_element(env, arr, n++, obj) != napi_ok) break;
     }
   }

@@ -21,8 +21,6 @@ export interface NativeHandle {
 export interface NativeFrame {
   data: Buffer;
   pktType: number;
-  /** When the kernel received it: wall-clock ms (CLOCK_REALTIME, ns precision); absent if unavailable. */
-  rxTime?: number;
 }
 
 /** An Error from the addon: `code` is the errno name, `syscall` the call that failed. */

@@ -32,8 +32,6 @@ const PKT_TYPES: readonly PktType[] = ['host', 'broadcast', 'multicast', 'otherh
 export interface Frame {
   readonly data: Buffer;
   readonly pktType: PktType;
-  /** When the kernel received it, wall-clock ms with sub-ms precision (SIOCGSTAMPNS); undefined if unavailable. */
-  readonly rxTime?: number | undefined;
 }
 
 export interface InterfaceInfo {
@@ -174,9 +172,7 @@ export class PacketSocket {
     }
     const sock = new PacketSocket(ifname, info, ethertype, handle);
     const deliver = (raw: NativeFrame[]): void => {
-      onFrames(
-        raw.map((f) => ({ data: f.data, pktType: PKT_TYPES[f.pktType] ?? 'otherhost', rxTime: f.rxTime })),
-      );
+      onFrames(raw.map((f) => ({ data: f.data, pktType: PKT_TYPES[f.pktType] ?? 'otherhost' })));
     };
     const fail = (err: NativeError): void => {
       const mapped = mapError(err, ifname);

@@ -3,6 +3,8 @@ import type { Clock, Timer } from '../clock/index.ts';
 import * as codec from './codec/index.ts';
 import { validateWireConfig, type WireConfig } from './config.ts';
 import { ConflictTracker, type Conflict, type ConflictEvidence } from './conflicts.ts';
+import { arpReplyTo, arpRequestKey, fromMac, ipv4Number } from './fast-arp.ts';
+import { ipv6Key, naReplyTo, nsKey } from './fast-ndp.ts';
 import type { Link, Received } from './link.ts';
 
 /** Why a received frame led to nothing. Counted by reason (bounded label set). */
@@ -62,6 +64,8 @@ interface OnLink {
 
 interface LinkState {
   link: Link;
+  /** link.mac as bytes, for the fast path. */
+  mac: Uint8Array;
   up: boolean;
   /** Joined multicast MACs with reference counts (IPv6 solicited-node groups). */
   groups: Map<string, number>;
@@ -94,6 +98,9 @@ export class Responder {
   readonly #random: () => number;
   readonly #links = new Map<string, LinkState>();
   readonly #ips = new Map<string, Announced>();
+  /** The IPv4 entries of #ips by address as a 32-bit number, the IPv6 ones by hex bytes (the fast paths). */
+  readonly #v4 = new Map<number, Announced>();
+  readonly #v6 = new Map<string, Announced>();
   readonly #conflicts: ConflictTracker;
   readonly #stats: WireStats = {
     answered: { arp: 0, ndp: 0 },
@@ -143,7 +150,7 @@ export class Responder {
   /** Adds a link (or replaces one of the same name, e.g. after its MAC changed). */
   addLink(link: Link, up: boolean): void {
     if (this.#links.has(link.name)) this.removeLink(link.name);
-    this.#links.set(link.name, { link, up, groups: new Map() });
+    this.#links.set(link.name, { link, mac: codec.macToBytes(link.mac), up, groups: new Map() });
     for (const a of this.#ips.values()) if (this.#wants(a, link.name)) this.#start(a, link.name);
   }
 
@@ -186,6 +193,8 @@ export class Responder {
     if (a === undefined) {
       a = { ip: key, v4: isIPv4(key), interfaces, probe: opts.probe ?? false, on: new Map() };
       this.#ips.set(key, a);
+      if (a.v4) this.#v4.set(ipv4Number(codec.ipv4ToBytes(key)), a);
+      else this.#v6.set(ipv6Key(codec.ipv6ToBytes(key)), a);
     } else {
       a.interfaces = interfaces;
     }
@@ -199,6 +208,8 @@ export class Responder {
     if (a === undefined) return;
     for (const ifname of [...a.on.keys()]) this.#stop(a, ifname);
     this.#ips.delete(a.ip);
+    if (a.v4) this.#v4.delete(ipv4Number(codec.ipv4ToBytes(a.ip)));
+    else this.#v6.delete(ipv6Key(codec.ipv6ToBytes(a.ip)));
     this.#conflicts.forget(a.ip);
   }
 
@@ -216,9 +227,39 @@ export class Responder {
     if (ls === undefined) return false;
     const { answered } = this.#stats;
     const before = answered.arp + answered.ndp;
-    const dropped = this.#handle(ls, frame);
-    if (dropped !== undefined) this.#stats.dropped[dropped]++;
+    const dropped = this.#fast(ls, frame) ?? this.#handle(ls, frame);
+    if (dropped !== undefined && dropped !== 'answered') this.#stats.dropped[dropped]++;
     return answered.arp + answered.ndp !== before;
+  }
+
+  /**
+   * The common cases, on bytes (fast-arp.ts, fast-ndp.ts): an ARP request or
+   * a (non-DAD) neighbour solicitation from another host whose source is not
+   * one of our IPs. Returns 'answered', a drop reason, or undefined to take
+   * the general path.
+   */
+  #fast(ls: LinkState, frame: Received): DropReason | 'answered' | undefined {
+    const { pktType, data } = frame;
+    if (pktType !== 'broadcast' && pktType !== 'host' && pktType !== 'multicast') return undefined;
+    let a: Announced | undefined;
+    let reply: () => Buffer;
+    const arp = arpRequestKey(data);
+    if (arp !== undefined) {
+      if (this.#v4.has(arp.sender) || fromMac(data, ls.mac)) return undefined;
+      a = this.#v4.get(arp.target);
+      reply = () => arpReplyTo(data, ls.mac);
+    } else {
+      const ns = nsKey(data);
+      if (ns === undefined || this.#v6.has(ns.source) || fromMac(data, ls.mac)) return undefined;
+      a = this.#v6.get(ns.target);
+      reply = () => naReplyTo(data, ns, ls.mac);
+    }
+    if (a === undefined) return 'not-ours';
+    if (a.on.get(ls.link.name)?.since === undefined) return undefined; // not here, or probing
+    this.#send(ls, reply());
+    if (a.v4) this.#stats.answered.arp++;
+    else this.#stats.answered.ndp++;
+    return 'answered';
   }
 
   /** Acts on one frame; returns why it was dropped, if it was. */

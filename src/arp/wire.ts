@@ -7,9 +7,6 @@ import type { Link } from './link.ts';
 import { interfaceInfo, PacketSocket, type Frame } from './packet-socket.ts';
 import { Responder, type WireEvent } from './responder.ts';
 
-/** Reply latencies kept for replyLatencies(). */
-const LATENCY_SAMPLES = 1024;
-
 export interface WireInit {
   /** Interfaces to answer on. One that does not exist yet is picked up when it appears. */
   interfaces: readonly string[];
@@ -70,8 +67,6 @@ export class Wire {
   readonly #log: Logger | undefined;
   readonly #links = new Map<string, SocketLink>();
   #monitor: LinkMonitor | undefined;
-  readonly #latencies = new Float64Array(LATENCY_SAMPLES);
-  #latencyCount = 0;
 
   constructor(init: WireInit) {
     this.#interfaces = new Set(init.interfaces);
@@ -117,15 +112,6 @@ export class Wire {
     for (const name of [...this.#links.keys()]) this.#close(name);
   }
 
-  /**
-   * The latest answers' reply latency in µs (up to LATENCY_SAMPLES): from the
-   * kernel receiving the request (its socket timestamp) to our reply being
-   * handed back to the kernel. What the client sees adds only the wire.
-   */
-  replyLatencies(): number[] {
-    return Array.from(this.#latencies.subarray(0, Math.min(this.#latencyCount, LATENCY_SAMPLES)));
-  }
-
   /** Packet-socket counters per interface (frames the filter passed, and kernel queue drops). */
   socketStats(): Map<string, { received: number; dropped: number }> {
     return new Map([...this.#links].map(([n, l]) => [n, l.stats()]));
@@ -133,12 +119,7 @@ export class Wire {
 
   #open(name: string, up: boolean): void {
     const deliver = (frames: Frame[]): void => {
-      for (const f of frames) {
-        if (!this.responder.receive(name, f) || f.rxTime === undefined) continue;
-        // Kernel receive → our answer handed to the kernel: wake-up plus processing.
-        this.#latencies[this.#latencyCount++ % LATENCY_SAMPLES] =
-          (performance.timeOrigin + performance.now() - f.rxTime) * 1000;
-      }
+      for (const f of frames) this.responder.receive(name, f);
     };
     const onError = (err: Error): void => {
       // ENETDOWN while the link is down: frames resume when it is up again.

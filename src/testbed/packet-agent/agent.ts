@@ -173,8 +173,6 @@ function handle(cmd: Command): unknown {
       return { t: wallNow() };
     case 'wire-stats':
       return theWire().responder.stats();
-    case 'wire-latencies':
-      return theWire().replyLatencies();
     case 'exit':
       wire?.stop();
       for (const s of sockets.values()) s.sock.close();
