@@ -1,0 +1,422 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1Namespace,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../clock/index.ts';
+import {
+  Allocator,
+  partitionPools,
+  serviceKey,
+  type Decision,
+  type PoolView,
+} from '../kube/allocator/index.ts';
+import { GROUP, PLURALS, VERSION, type IPPool } from '../kube/api/index.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { SupervisedInformer } from '../kube/informer.ts';
+import { LeaderElector, type LeaderConfig } from '../kube/leader.ts';
+import { OscillationGuard, type OscillationConfig } from '../kube/oscillation.ts';
+import {
+  CONTROLLER_MANAGER,
+  ingressIps,
+  ownsLoadBalancerStatus,
+  toPoolView,
+  toServiceView,
+} from '../kube/views.ts';
+import { StatusWriter } from './status.ts';
+
+export interface ControllerInit {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  /** This process (the Pod name): the Lease holder identity and the Events' reportingInstance. */
+  identity: string;
+  /** Namespace of the leader-election Lease (the controller's own). */
+  namespace: string;
+  /** Serve Services of this loadBalancerClass only; unset: Services without a class. */
+  loadBalancerClass?: string | undefined;
+  leader?: Partial<LeaderConfig>;
+  oscillation?: Partial<OscillationConfig>;
+  log?: Logger;
+}
+
+/** Counters for metrics and tests. */
+export interface ControllerStats {
+  /** Status writes attempted, per Service key (conflicts included). */
+  writes: Map<string, number>;
+  conflicts: number;
+  pausedServices: number;
+}
+
+/** The annotation keys and fields whose change by someone else counts towards a patch war. */
+function fingerprint(svc: V1Service): string {
+  const a = svc.metadata?.annotations ?? {};
+  const requested = Object.entries(a).filter(([k]) => /loadBalancerIPs|address-pool|allow-shared-ip/.test(k));
+  return JSON.stringify([svc.spec?.loadBalancerIP ?? null, requested, ingressIps(svc)]);
+}
+
+const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+
+/**
+ * The controller: assigns IPs from IPPools to LoadBalancer Services and writes
+ * their status, and nothing else (it never decides who announces). Only the
+ * leader (a Lease) works. On becoming leader it lists pools and Services and
+ * rebuilds its allocation table from the statuses it owns before assigning
+ * anything, so a restart never moves an IP. It never overwrites a status
+ * another manager owns, and it stops writing to a Service that another
+ * controller keeps changing (OscillationGuard), with an Event and a condition.
+ */
+export class Controller {
+  readonly #init: ControllerInit;
+  readonly #elector: LeaderElector;
+  readonly #events: EventRecorder;
+  readonly #writer: StatusWriter;
+  readonly #guard: OscillationGuard;
+  #allocator: Allocator;
+  #services: SupervisedInformer<V1Service> | undefined;
+  #namespaces: SupervisedInformer<V1Namespace> | undefined;
+  #pools: SupervisedInformer<IPPool> | undefined;
+  /** Reconciling has started (after the restore). */
+  #ready = false;
+  #queue = new Set<string>();
+  #flushing = false;
+  /** Last fingerprint seen per Service, and the one our own last write produces. */
+  readonly #seen = new Map<string, string>();
+  readonly #intended = new Map<string, string>();
+  readonly #pausedSince = new Map<string, Date>();
+  readonly #resumeTimers = new Map<string, Timer>();
+  readonly #stats: ControllerStats = { writes: new Map(), conflicts: 0, pausedServices: 0 };
+
+  constructor(init: ControllerInit) {
+    this.#init = init;
+    this.#allocator = new Allocator({ pools: [], loadBalancerClass: init.loadBalancerClass });
+    this.#events = new EventRecorder({
+      kubeConfig: init.kubeConfig,
+      clock: init.clock,
+      instance: init.identity,
+      ...(init.log === undefined ? {} : { log: init.log }),
+    });
+    this.#writer = new StatusWriter(init.kubeConfig);
+    this.#guard = new OscillationGuard(init.clock, init.oscillation);
+    this.#elector = new LeaderElector({
+      kubeConfig: init.kubeConfig,
+      clock: init.clock,
+      namespace: init.namespace,
+      name: 'meshlb-controller',
+      identity: init.identity,
+      ...(init.leader === undefined ? {} : { config: init.leader }),
+      onStartedLeading: () => {
+        this.#lead().catch((err: unknown) => init.log?.error({ err }, 'could not start leading'));
+      },
+      onStoppedLeading: () => {
+        void this.#standDown();
+      },
+      ...(init.log === undefined ? {} : { log: init.log }),
+    });
+  }
+
+  get leading(): boolean {
+    return this.#elector.leading;
+  }
+
+  /** True once the leader restored its table and reconciles. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  stats(): ControllerStats {
+    return { ...this.#stats, writes: new Map(this.#stats.writes) };
+  }
+
+  start(): void {
+    this.#elector.start();
+  }
+
+  /** Stops; `release: false` leaves the Lease to expire, as a crash would. */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
+    await this.#elector.stop(opts);
+    await this.#standDown();
+  }
+
+  async #lead(): Promise<void> {
+    const { kubeConfig, clock, log } = this.#init;
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const base = { kubeConfig, clock, ...(log === undefined ? {} : { log }) };
+    this.#namespaces = new SupervisedInformer<V1Namespace>({
+      ...base,
+      path: '/api/v1/namespaces',
+      list: () => core.listNamespace(),
+      onAdd: () => undefined,
+      onUpdate: (ns) => {
+        for (const s of this.#services?.list() ?? [])
+          if (s.metadata?.namespace === ns.metadata?.name) this.#enqueue(keyOf(s));
+      },
+      onDelete: () => undefined,
+    });
+    this.#pools = new SupervisedInformer<IPPool>({
+      ...base,
+      path: `/apis/${GROUP}/${VERSION}/${PLURALS.IPPool}`,
+      list: () =>
+        custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURALS.IPPool,
+        }) as Promise<KubernetesListObject<IPPool>>,
+      onAdd: () => {
+        this.#poolsChanged();
+      },
+      onUpdate: () => {
+        this.#poolsChanged();
+      },
+      onDelete: () => {
+        this.#poolsChanged();
+      },
+    });
+    this.#services = new SupervisedInformer<V1Service>({
+      ...base,
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      onAdd: (s) => {
+        this.#observe(s);
+      },
+      onUpdate: (s) => {
+        this.#observe(s);
+      },
+      onDelete: (s) => {
+        this.#deleted(s);
+      },
+    });
+    await this.#namespaces.start();
+    await this.#pools.start();
+    await this.#services.start();
+    if (!this.#elector.leading) return;
+    // Restart safety: the table first, from the statuses we own; then reconcile.
+    this.#allocator = new Allocator({
+      pools: this.#poolViews(),
+      loadBalancerClass: this.#init.loadBalancerClass,
+    });
+    const report = this.#allocator.restore(this.#services.list().map((s) => this.#view(s)));
+    log?.info(
+      {
+        restored: report.restored,
+        conflicts: report.conflicts.length,
+        outsidePool: report.outsidePool.length,
+      },
+      'allocation table restored',
+    );
+    this.#ready = true;
+    for (const s of this.#services.list()) this.#enqueue(keyOf(s));
+  }
+
+  async #standDown(): Promise<void> {
+    this.#ready = false;
+    this.#queue.clear();
+    for (const t of this.#resumeTimers.values()) t.cancel();
+    this.#resumeTimers.clear();
+    const informers = [this.#services, this.#pools, this.#namespaces];
+    this.#services = this.#pools = this.#namespaces = undefined;
+    for (const i of informers) await i?.stop();
+  }
+
+  #poolViews(): PoolView[] {
+    const views: PoolView[] = [];
+    for (const p of this.#pools?.list() ?? []) {
+      try {
+        views.push(toPoolView(p));
+      } catch (err) {
+        this.#init.log?.warn({ err, pool: p.metadata.name }, 'pool refused: bad addresses');
+      }
+    }
+    const { accepted, refused } = partitionPools(views);
+    for (const r of refused)
+      this.#init.log?.warn(
+        { pool: r.pool, overlapsWith: r.overlapsWith },
+        'pool refused: it overlaps an older pool',
+      );
+    return accepted;
+  }
+
+  #poolsChanged(): void {
+    if (!this.#ready) return;
+    this.#allocator.setPools(this.#poolViews());
+    for (const s of this.#services?.list() ?? []) this.#enqueue(keyOf(s));
+  }
+
+  #view(svc: V1Service) {
+    const ns = this.#namespaces?.get(svc.metadata?.namespace ?? '');
+    return toServiceView(svc, ns?.metadata?.labels ?? {});
+  }
+
+  /** A Service was added or changed: was it someone else changing its load-balancer fields? */
+  #observe(svc: V1Service): void {
+    const key = keyOf(svc);
+    const fp = fingerprint(svc);
+    const before = this.#seen.get(key);
+    this.#seen.set(key, fp);
+    if (before !== undefined && fp !== before && fp !== this.#intended.get(key)) this.#foreign(key, svc);
+    this.#enqueue(key);
+  }
+
+  #foreign(key: string, svc: V1Service): void {
+    if (!this.#guard.foreignChange(key)) return;
+    const since = new Date(this.#init.clock.wallNow());
+    this.#pausedSince.set(key, since);
+    this.#stats.pausedServices = this.#pausedSince.size;
+    const verdict = this.#guard.verdict(key);
+    const seconds = verdict.write ? 0 : Math.round(verdict.backoffMs / 1000);
+    this.#event(
+      svc,
+      'Warning',
+      'PatchWarDetected',
+      'Pause',
+      `another controller keeps changing this Service's load-balancer fields; meshlb stops writing to it for ${seconds} s`,
+    );
+    // The condition, keeping whatever ingress we still own (an apply without it would give it up).
+    const ours = ownsLoadBalancerStatus(svc.metadata?.managedFields, CONTROLLER_MANAGER);
+    const paused = { message: `patch war: writes paused for ${seconds} s`, since };
+    void this.#write(svc, { ips: ours ? ingressIps(svc) : undefined, paused }, true);
+  }
+
+  #deleted(svc: V1Service): void {
+    const key = keyOf(svc);
+    this.#allocator.release(serviceKey(this.#view(svc)));
+    this.#seen.delete(key);
+    this.#intended.delete(key);
+    this.#pausedSince.delete(key);
+    this.#guard.forget(key);
+    this.#events.forget(svc.metadata?.uid ?? '');
+  }
+
+  #enqueue(key: string): void {
+    if (!this.#ready) return;
+    this.#queue.add(key);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queue.size > 0) {
+        const [key] = this.#queue;
+        if (key === undefined) break;
+        this.#queue.delete(key);
+        const [namespace, name] = key.split('/');
+        const svc = this.#services?.get(name ?? '', namespace);
+        if (svc !== undefined) await this.#reconcile(key, svc);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #reconcile(key: string, svc: V1Service): Promise<void> {
+    const verdict = this.#guard.verdict(key);
+    if (!verdict.write) {
+      this.#resumeAt(key, verdict.until);
+      return;
+    }
+    const d: Decision = this.#allocator.assign(this.#view(svc));
+    switch (d.kind) {
+      case 'ignored':
+        // Not ours (any more): give up what we wrote, if anything.
+        if (d.released.length > 0) await this.#write(svc, { ips: undefined });
+        return;
+      case 'failed':
+        this.#event(svc, 'Warning', d.reason, 'Allocate', d.message);
+        return;
+      case 'assigned': {
+        const resumed = this.#pausedSince.delete(key);
+        if (d.unchanged && !resumed) return;
+        const result = await this.#write(svc, { ips: d.ips });
+        if (!result) return;
+        if (!d.unchanged)
+          this.#event(
+            svc,
+            'Normal',
+            'IPAllocated',
+            'Allocate',
+            `assigned ${d.ips.join(', ')} from pool ${d.pool ?? '(none)'}`,
+          );
+        if (d.outsidePool.length > 0)
+          this.#event(
+            svc,
+            'Warning',
+            'IPOutsidePool',
+            'Allocate',
+            `${d.outsidePool.join(', ')} no longer in any pool; kept, not moved`,
+          );
+        return;
+      }
+    }
+  }
+
+  /** Returns true on success. A conflict counts as someone else's change. */
+  async #write(
+    svc: V1Service,
+    intent: Parameters<StatusWriter['apply']>[1],
+    quiet = false,
+  ): Promise<boolean> {
+    const key = keyOf(svc);
+    this.#stats.writes.set(key, (this.#stats.writes.get(key) ?? 0) + 1);
+    const target: V1Service = {
+      ...svc,
+      status: { loadBalancer: { ingress: (intent.ips ?? []).map((ip) => ({ ip })) } },
+    };
+    if (intent.ips !== undefined) this.#intended.set(key, fingerprint(target));
+    const r = await this.#writer.apply(svc, intent);
+    if (r.ok) return true;
+    if (r.conflict) {
+      this.#stats.conflicts++;
+      this.#event(
+        svc,
+        'Warning',
+        'StatusOwnedByOther',
+        'Allocate',
+        'another controller owns status.loadBalancer; meshlb does not overwrite it',
+      );
+      if (!quiet) this.#foreign(key, svc);
+    } else {
+      this.#init.log?.warn({ err: r.error, service: key }, 'status write failed');
+    }
+    return false;
+  }
+
+  /** Reconcile again when a pause ends (nothing else would trigger it if the rival went quiet). */
+  #resumeAt(key: string, until: number): void {
+    this.#resumeTimers.get(key)?.cancel();
+    this.#resumeTimers.set(
+      key,
+      this.#init.clock.setTimeout(
+        () => {
+          this.#resumeTimers.delete(key);
+          this.#enqueue(key);
+        },
+        until - this.#init.clock.now() + 1,
+      ),
+    );
+  }
+
+  #event(svc: V1Service, type: 'Normal' | 'Warning', reason: string, action: string, note: string): void {
+    const meta = svc.metadata ?? {};
+    this.#events.record({
+      regarding: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        namespace: meta.namespace ?? '',
+        name: meta.name ?? '',
+        ...(meta.uid === undefined ? {} : { uid: meta.uid }),
+      },
+      type,
+      reason,
+      action,
+      note,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import { EventsV1Api, V1MicroTime, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.ts';
+
+/** The `reportingController` of meshlb's Events. */
+export const REPORTING_CONTROLLER = 'meshlb.io/controller';
+
+export interface EventInit {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  /** This process (Pod name): `reportingInstance`. */
+  instance: string;
+  /**
+   * The same Event (object, reason, note) is recorded at most once in this
+   * long. 10 min: a condition that persists is still visible in
+   * `kubectl describe` (Events live 1 h), without an Event per reconcile.
+   */
+  repeatAfterMs?: number;
+  log?: Logger;
+}
+
+export interface EventSpec {
+  regarding: V1ObjectReference & { namespace: string; name: string };
+  type: 'Normal' | 'Warning';
+  /** CamelCase, e.g. RequestedIPOutsidePools. */
+  reason: string;
+  /** CamelCase verb, e.g. Allocate. */
+  action: string;
+  note: string;
+}
+
+/**
+ * Records events.k8s.io/v1 Events, de-duplicated so that a repeated
+ * reconcile never floods etcd. Best effort: a failed write is logged and
+ * dropped, never retried in a loop.
+ */
+export class EventRecorder {
+  readonly #api: EventsV1Api;
+  readonly #init: EventInit;
+  readonly #last = new Map<string, number>();
+  #seq = 0;
+
+  constructor(init: EventInit) {
+    this.#init = init;
+    this.#api = init.kubeConfig.makeApiClient(EventsV1Api);
+  }
+
+  /** Returns true when the Event was sent (not suppressed as a repeat). */
+  record(e: EventSpec): boolean {
+    const now = this.#init.clock.now();
+    const key = `${e.regarding.uid ?? e.regarding.name}|${e.reason}|${e.note}`;
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last < (this.#init.repeatAfterMs ?? 600_000)) return false;
+    this.#last.set(key, now);
+    if (this.#last.size > 10_000) this.#last.delete(this.#last.keys().next().value ?? '');
+    const name = `${e.regarding.name}.${Date.now().toString(16)}${(++this.#seq).toString(16)}`;
+    this.#api
+      .createNamespacedEvent({
+        namespace: e.regarding.namespace,
+        body: {
+          metadata: { name, namespace: e.regarding.namespace },
+          eventTime: new V1MicroTime(this.#init.clock.wallNow()),
+          reportingController: REPORTING_CONTROLLER,
+          reportingInstance: this.#init.instance,
+          regarding: e.regarding,
+          type: e.type,
+          reason: e.reason,
+          action: e.action,
+          note: e.note.slice(0, 1024),
+        },
+      })
+      .catch((err: unknown) => this.#init.log?.warn({ err, reason: e.reason }, 'could not record an Event'));
+    return true;
+  }
+
+  /** Forgets an object's Events (it was deleted). */
+  forget(uid: string): void {
+    for (const k of this.#last.keys()) if (k.startsWith(`${uid}|`)) this.#last.delete(k);
+  }
+}

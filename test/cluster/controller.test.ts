@@ -1,0 +1,291 @@
+// The controller against a real API server: allocation, class filtering,
+// conflicts (one Event, no write loop), the patch war, restart safety and
+// leader failover.
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Service } from '@kubernetes/client-node';
+import { systemClock } from '../../src/clock/index.ts';
+import { Controller } from '../../src/controller/index.ts';
+import { GROUP, PLURALS, VERSION } from '../../src/kube/api/index.ts';
+import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const test = anyTest as TestFn<{ cp: ControlPlane; core: CoreV1Api; controllers: Controller[] }>;
+const CRD_DIR = fileURLToPath(new URL('../../deploy/crds/', import.meta.url));
+/** Quick leader election for tests; the defaults are client-go's (15 s / 10 s / 2 s). */
+const LEADER = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 };
+/** How long the rival controller fights (the issue's figure). */
+const WAR_SECONDS = Number(process.env.MESHLB_PATCH_WAR_SECONDS ?? 60);
+
+test.before(async (t) => {
+  const cp = await startControlPlane();
+  t.context.cp = cp;
+  t.context.core = cp.kubeConfig.makeApiClient(CoreV1Api);
+  t.context.controllers = [];
+  const applied = await cp.kubectl(['apply', '--server-side', '-f', CRD_DIR]);
+  if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
+  const established = await cp.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    '-f',
+    CRD_DIR,
+  ]);
+  if (established.code !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
+});
+test.after.always(async (t) => {
+  for (const c of t.context.controllers) await c.stop();
+  await t.context.cp.stop();
+});
+
+type Ctx = {
+  context: { cp: ControlPlane; controllers: Controller[] };
+  teardown: (fn: () => Promise<void>) => void;
+};
+
+async function controller(
+  t: Ctx,
+  identity: string,
+  namespace: string,
+  oscillation = {},
+): Promise<Controller> {
+  const c = new Controller({
+    kubeConfig: t.context.cp.kubeConfig,
+    clock: systemClock,
+    identity,
+    namespace,
+    leader: LEADER,
+    oscillation,
+  });
+  t.context.controllers.push(c);
+  // Pools and Services are seen cluster-wide: one running controller per test.
+  t.teardown(() => c.stop());
+  c.start();
+  await waitFor(`${identity} to lead`, () => c.ready, 10_000);
+  return c;
+}
+
+/** A pool serving only `namespace`, so the tests of this file stay apart. */
+async function pool(cp: ControlPlane, name: string, namespace: string, addresses: string[], extra = {}) {
+  await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS.IPPool,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'IPPool',
+      metadata: { name },
+      spec: { addresses, serviceAllocation: { namespaces: [namespace] }, ...extra },
+    },
+  });
+}
+
+function lbService(
+  namespace: string,
+  name: string,
+  extra: Partial<V1Service['spec']> = {},
+  annotations = {},
+) {
+  return {
+    namespace,
+    body: {
+      metadata: { name, annotations },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], ...extra },
+    },
+  };
+}
+
+const ips = (s: V1Service | undefined): string[] =>
+  (s?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
+
+async function statusOf(core: CoreV1Api, namespace: string, name: string): Promise<V1Service> {
+  return core.readNamespacedServiceStatus({ namespace, name });
+}
+
+async function events(cp: ControlPlane, namespace: string, reason: string): Promise<number> {
+  const list = await cp.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
+  return list.items.filter((e) => e.reason === reason).length;
+}
+
+test.serial(
+  'assigns an IP from the pool, with ipMode VIP and an Event; another class is never touched',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-a', ns, ['198.51.100.0/29']);
+    await controller(t, 'ctl-1', ns);
+    await core.createNamespacedService(lbService(ns, 'web'));
+    await core.createNamespacedService(lbService(ns, 'other', { loadBalancerClass: 'example.com/other' }));
+    const web = await waitFor('an IP for web', async () => {
+      const s = await statusOf(core, ns, 'web');
+      return ips(s).length > 0 ? s : undefined;
+    });
+    t.deepEqual(ips(web), ['198.51.100.0']);
+    t.is(web.status?.loadBalancer?.ingress?.[0]?.ipMode, 'VIP');
+    t.true(
+      web.metadata?.managedFields?.some(
+        (m) => m.manager === 'meshlb-controller' && m.subresource === 'status',
+      ),
+    );
+    await waitFor('the IPAllocated Event', async () => (await events(cp, ns, 'IPAllocated')) >= 1);
+    // The other class: written by nobody. Checked after a Service created later was served.
+    await core.createNamespacedService(lbService(ns, 'later'));
+    await waitFor('an IP for later', async () => ips(await statusOf(core, ns, 'later')).length > 0);
+    t.deepEqual(ips(await statusOf(core, ns, 'other')), []);
+  },
+);
+
+test.serial('a requested IP outside every pool: one Event, no status write', async (t) => {
+  const { cp, core } = t.context;
+  const ns = await cp.newNamespace('ctl');
+  await pool(cp, 'ctl-b', ns, ['198.51.100.16/29']);
+  const c = await controller(t, 'ctl-2', ns);
+  await core.createNamespacedService(
+    lbService(ns, 'asks', {}, { 'meshlb.io/loadBalancerIPs': '203.0.113.50' }),
+  );
+  await waitFor(
+    'the RequestedIPOutsidePools Event',
+    async () => (await events(cp, ns, 'RequestedIPOutsidePools')) >= 1,
+  );
+  // Touch the Service a few times: still one Event, still no write.
+  for (let i = 0; i < 3; i++)
+    await core.patchNamespacedService({
+      namespace: ns,
+      name: 'asks',
+      body: [{ op: 'add', path: `/metadata/labels`, value: { touch: String(i) } }],
+    });
+  await core.createNamespacedService(lbService(ns, 'marker'));
+  await waitFor('a later Service served', async () => ips(await statusOf(core, ns, 'marker')).length > 0);
+  t.is(await events(cp, ns, 'RequestedIPOutsidePools'), 1);
+  t.deepEqual(ips(await statusOf(core, ns, 'asks')), []);
+  t.is(c.stats().writes.get(`${ns}/asks`) ?? 0, 0);
+});
+
+test.serial(
+  `patch war: a rival rewriting the status for ${WAR_SECONDS} s gets at most 5 writes from meshlb, a condition and an Event; meshlb resumes after`,
+  async (t) => {
+    t.timeout((WAR_SECONDS + 60) * 1000);
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-c', ns, ['198.51.100.32/29']);
+    const c = await controller(t, 'ctl-3', ns, { initialBackoffMs: 5_000 });
+    await core.createNamespacedService(lbService(ns, 'contested'));
+    await waitFor('an IP', async () => ips(await statusOf(core, ns, 'contested')).length > 0);
+    const key = `${ns}/contested`;
+    // The rival: another controller that writes its own status, and clears it, every 250 ms.
+    const end = Date.now() + WAR_SECONDS * 1000;
+    let rivalWrites = 0;
+    for (let i = 0; Date.now() < end; i++) {
+      const svc = await statusOf(core, ns, 'contested');
+      svc.status = { ...svc.status, loadBalancer: { ingress: i % 2 === 0 ? [{ ip: '203.0.113.9' }] : [] } };
+      try {
+        await core.replaceNamespacedServiceStatus({
+          namespace: ns,
+          name: 'contested',
+          body: svc,
+          fieldManager: 'rival',
+        });
+        rivalWrites++;
+      } catch {
+        // a conflict with a concurrent write: the rival just tries again
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const writes = c.stats().writes.get(key) ?? 0;
+    t.log(`rival wrote ${rivalWrites} times; meshlb wrote ${writes} times`);
+    t.true(rivalWrites > WAR_SECONDS * 2, 'the rival kept writing');
+    t.true(writes <= 5, `${writes} writes`);
+    t.true((await events(cp, ns, 'PatchWarDetected')) >= 1);
+    const paused = (await statusOf(core, ns, 'contested')).status?.conditions?.find(
+      (x) => x.type === 'meshlb.io/WritesPaused',
+    );
+    t.is(paused?.status, 'True');
+    // The rival stopped (its last write left the status empty or its own): meshlb takes an empty status back.
+    const svc = await statusOf(core, ns, 'contested');
+    svc.status = { loadBalancer: { ingress: [] } };
+    await core.replaceNamespacedServiceStatus({
+      namespace: ns,
+      name: 'contested',
+      body: svc,
+      fieldManager: 'rival',
+    });
+    await waitFor(
+      'meshlb to resume',
+      async () => ips(await statusOf(core, ns, 'contested'))[0] === '198.51.100.32',
+      40_000,
+      200,
+    );
+    t.pass();
+  },
+);
+
+test.serial(
+  'restart: a new leader rebuilds the table first and moves no IP; a new Service gets a free one',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-d', ns, ['198.51.100.64/27']);
+    const first = await controller(t, 'ctl-4', ns);
+    const names = Array.from({ length: 20 }, (_, i) => `svc-${i}`);
+    for (const n of names) await core.createNamespacedService(lbService(ns, n));
+    await waitFor(
+      'all assigned',
+      async () => {
+        const list = await core.listNamespacedService({ namespace: ns });
+        return list.items.filter((s) => ips(s).length > 0).length === names.length;
+      },
+      20_000,
+    );
+    // Free a low address, so a table rebuilt wrongly would hand it out again.
+    await core.deleteNamespacedService({ namespace: ns, name: 'svc-0' });
+    const before = new Map(
+      (await core.listNamespacedService({ namespace: ns })).items.map((s) => [s.metadata?.name, ips(s)]),
+    );
+    await first.stop();
+    const second = await controller(t, 'ctl-5', ns);
+    await core.createNamespacedService(lbService(ns, 'newcomer'));
+    const newcomer = await waitFor('the newcomer assigned', async () => {
+      const s = await statusOf(core, ns, 'newcomer');
+      return ips(s).length > 0 ? ips(s) : undefined;
+    });
+    const after = await core.listNamespacedService({ namespace: ns });
+    for (const s of after.items)
+      if (s.metadata?.name !== 'newcomer')
+        t.deepEqual(ips(s), before.get(s.metadata?.name), s.metadata?.name);
+    const taken = [...before.values()].flat();
+    t.false(taken.includes(newcomer[0] ?? ''), `newcomer got ${newcomer[0] ?? ''}, held by another`);
+    t.is(newcomer[0], '198.51.100.64', 'the freed address is reused');
+    t.true(second.leading);
+  },
+);
+
+test.serial(
+  'leader failover: the standby takes over when the leader dies, and serves new Services',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-e', ns, ['198.51.100.96/29']);
+    const a = await controller(t, 'ctl-6', ns);
+    const b = new Controller({
+      kubeConfig: cp.kubeConfig,
+      clock: systemClock,
+      identity: 'ctl-7',
+      namespace: ns,
+      leader: LEADER,
+    });
+    t.context.controllers.push(b);
+    b.start();
+    await core.createNamespacedService(lbService(ns, 'one'));
+    await waitFor('one assigned', async () => ips(await statusOf(core, ns, 'one')).length > 0);
+    t.false(b.leading);
+    await a.stop({ release: false }); // a crash: the Lease expires on its own
+    await waitFor('the standby to lead', () => b.ready, 10_000);
+    await core.createNamespacedService(lbService(ns, 'two'));
+    await waitFor(
+      'two assigned by the new leader',
+      async () => ips(await statusOf(core, ns, 'two')).length > 0,
+    );
+    t.deepEqual(ips(await statusOf(core, ns, 'one')), ['198.51.100.96']);
+    t.deepEqual(ips(await statusOf(core, ns, 'two')), ['198.51.100.97']);
+  },
+);
