@@ -51,11 +51,15 @@ export interface ControllerStats {
   pausedServices: number;
 }
 
-/** The annotation keys and fields whose change by someone else counts towards a patch war. */
-function fingerprint(svc: V1Service): string {
+/**
+ * The load-balancer fields whose change by someone else counts towards a patch
+ * war: spec.loadBalancerIP, the IP / pool / sharing annotations, the ingress IPs
+ * (`ips` replaces those of `svc`, for the state a write of ours produces).
+ */
+function fingerprint(svc: V1Service, ips: readonly string[] = ingressIps(svc)): string {
   const a = svc.metadata?.annotations ?? {};
   const requested = Object.entries(a).filter(([k]) => /loadBalancerIPs|address-pool|allow-shared-ip/.test(k));
-  return JSON.stringify([svc.spec?.loadBalancerIP ?? null, requested, ingressIps(svc)]);
+  return JSON.stringify([svc.spec?.loadBalancerIP ?? null, requested, ips]);
 }
 
 const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
@@ -365,11 +369,7 @@ export class Controller {
   ): Promise<boolean> {
     const key = keyOf(svc);
     this.#stats.writes.set(key, (this.#stats.writes.get(key) ?? 0) + 1);
-    const target: V1Service = {
-      ...svc,
-      status: { loadBalancer: { ingress: (intent.ips ?? []).map((ip) => ({ ip })) } },
-    };
-    if (intent.ips !== undefined) this.#intended.set(key, fingerprint(target));
+    if (intent.ips !== undefined) this.#intended.set(key, fingerprint(svc, intent.ips));
     const r = await this.#writer.apply(svc, intent);
     if (r.ok) return true;
     if (r.conflict) {

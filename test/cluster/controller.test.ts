@@ -177,7 +177,8 @@ test.serial(
     let rivalWrites = 0;
     for (let i = 0; Date.now() < end; i++) {
       const svc = await statusOf(core, ns, 'contested');
-      svc.status = { ...svc.status, loadBalancer: { ingress: i % 2 === 0 ? [{ ip: '203.0.113.9' }] : [] } };
+      svc.status ??= {};
+      svc.status.loadBalancer = { ingress: i % 2 === 0 ? [{ ip: '203.0.113.9' }] : [] };
       try {
         await core.replaceNamespacedServiceStatus({
           namespace: ns,
