@@ -11,9 +11,14 @@
  *
  *   sudo node bench/wire-handover.ts [--trials 100]
  */
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createLan, type Host } from '../src/testbed/netns/index.ts';
+import {
+  createLan,
+  longestGap,
+  pingReplies,
+  watchNeighbours,
+  type Host,
+} from '../src/testbed/netns/index.ts';
 import { PacketAgent } from '../src/testbed/packet-agent/index.ts';
 import { summarize } from './stats.ts';
 
@@ -36,33 +41,17 @@ try {
   const client = lan.client as Host;
   const agents: PacketAgent[] = [];
   for (const h of hosts) {
-    await lan.exec(h, [
-      'sysctl',
-      '-qw',
-      'net.ipv4.conf.all.arp_ignore=1',
-      'net.ipv4.conf.all.arp_announce=2',
-    ]);
-    await lan.exec(h, ['ip', 'addr', 'add', `${VIP}/32`, 'dev', 'lo']);
+    await lan.acceptVip(h, VIP);
     const a = await PacketAgent.start(lan, h);
     await a.op('wire', { interfaces: ['eth0'] });
     agents.push(a);
   }
   // The client's view: neighbour changes and echo replies, with their times (wall-clock ms).
-  const moves: { t: number; mac: string }[] = [];
-  const replies: number[] = [];
-  const monitor = lan.spawn(client, ['ip', '-ts', 'monitor', 'neigh', 'dev', 'eth0']);
-  createInterface({ input: monitor.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    // [2026-11-25T09:56:23.964220] 198.51.100.9 dev eth0 lladdr 02:… STALE (machine time zone: UTC)
-    const m = /^\[([\d-]+T[\d:]+)\.(\d{6})\] (\S+) .*lladdr (\S+)/.exec(line);
-    if (m?.[3] !== VIP) return;
-    moves.push({ t: Date.parse(`${m[1] ?? ''}Z`) + Number(m[2]) / 1000, mac: m[4] ?? '' });
-  });
+  const monitor = watchNeighbours(lan, client, VIP);
+  const moves = monitor.list;
   await agents[0]?.op('announce', { ip: VIP });
-  const ping = lan.spawn(client, ['ping', '-D', '-n', '-i', '0.01', '-W', '1', VIP]);
-  createInterface({ input: ping.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(line);
-    if (m !== null) replies.push(Number(m[1]) * 1000);
-  });
+  const ping = pingReplies(lan, client, VIP, 0.01);
+  const replies = ping.list;
   await until('first echo replies', () => replies.length >= 5);
 
   const handover: number[] = [];
@@ -82,15 +71,14 @@ try {
     const moved = moves.find((m) => m.t >= decided && m.mac === s.mac)?.t ?? Number.NaN;
     handover.push(moved - decided);
     await until('echo replies again', () => replies.some((r) => r > moved + 30));
-    const window = replies.slice(Math.max(0, before - 1)).filter((r) => r <= moved + 30);
-    gaps.push(Math.max(...window.slice(1).map((r, k) => r - (window[k] ?? r))));
+    gaps.push(longestGap(replies, before, moved + 30));
     // The old announcer learns it lost (the speaker would), and its cable goes back in.
     await av.op('withdraw', { ip: VIP });
     await lan.linkUp(v);
     moves.length = 0;
   }
-  ping.kill('SIGINT');
-  monitor.kill();
+  ping.stop();
+  monitor.stop();
   console.log(
     JSON.stringify(
       {

@@ -10,6 +10,7 @@
  *   rtattr    = len u16 ‖ type u16 ‖ value, 4-byte aligned
  */
 import { endianness } from 'node:os';
+import { ipToString } from '../ip/index.ts';
 import { NetlinkParseError } from './errors.ts';
 
 /** Message types. */
@@ -226,35 +227,11 @@ function parseLink(action: 'new' | 'del', p: Uint8Array): LinkEvent {
   };
 }
 
-/** RFC 5952 text of an IPv6 address: lower case, the longest run of two or more zero groups as "::". */
-export function formatIpv6(b: Uint8Array): string {
-  const v = viewOf(b);
-  const groups = Array.from({ length: 8 }, (_, i) => v.getUint16(i * 2, false));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (best === -1) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
-}
-
 function formatAddress(family: 4 | 6, value: Uint8Array): string {
   const want = family === 4 ? 4 : 16;
   if (value.length !== want)
     throw new NetlinkParseError('bad-attribute', `IPv${family} address of ${value.length} bytes`);
-  return family === 4 ? Array.from(value).join('.') : formatIpv6(value);
+  return ipToString(value);
 }
 
 function parseAddress(action: 'new' | 'del', p: Uint8Array): AddressEvent | OtherBody {

@@ -1,6 +1,5 @@
-import { createInterface } from 'node:readline';
 import { rankNodes } from '../election/index.ts';
-import type { Host, Lan } from '../testbed/netns/index.ts';
+import { longestGap, pingReplies, watchNeighbours, type Host, type Lan } from '../testbed/netns/index.ts';
 import { PacketAgent } from '../testbed/packet-agent/index.ts';
 
 /** What the lab's failover showed. */
@@ -55,14 +54,7 @@ export async function showFailover(lan: Lan, vip4: string, vip6: string): Promis
   };
   try {
     for (const h of [first, second]) {
-      // The VIP accepted on the host as kube-proxy (IPVS) would: on lo, never answered by the kernel.
-      await lan.exec(h, [
-        'sysctl',
-        '-qw',
-        'net.ipv4.conf.all.arp_ignore=1',
-        'net.ipv4.conf.all.arp_announce=2',
-      ]);
-      await lan.exec(h, ['ip', 'addr', 'add', `${vip4}/32`, 'dev', 'lo']);
+      await lan.acceptVip(h, vip4);
       const agent = await PacketAgent.start(lan, h);
       await agent.op('wire', { interfaces: ['eth0'] });
       agents.set(h, agent);
@@ -74,21 +66,16 @@ export async function showFailover(lan: Lan, vip4: string, vip6: string): Promis
     const arp = await lan.exec(client, ['arping', '-c', '1', '-w', '2', '-I', 'eth0', vip4]);
     const ndp = await lan.exec(client, ['ndisc6', '-r', '3', '-w', '500', vip6, 'eth0']);
 
-    const moves: { t: number; mac: string }[] = [];
-    const monitor = lan.spawn(client, ['ip', '-ts', 'monitor', 'neigh', 'dev', 'eth0']);
-    cleanup.push(() => monitor.kill());
-    createInterface({ input: monitor.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const m = /^\[([\d-]+T[\d:]+)\.(\d{6})\] (\S+) .*lladdr (\S+)/.exec(line);
-      if (m?.[3] === vip4)
-        moves.push({ t: Date.parse(`${m[1] ?? ''}Z`) + Number(m[2]) / 1000, mac: m[4] ?? '' });
+    const monitor = watchNeighbours(lan, client, vip4);
+    cleanup.push(() => {
+      monitor.stop();
     });
-    const replies: number[] = [];
-    const ping = lan.spawn(client, ['ping', '-D', '-n', '-i', '0.01', '-W', '1', vip4]);
-    cleanup.push(() => ping.kill('SIGINT'));
-    createInterface({ input: ping.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(line);
-      if (m !== null) replies.push(Number(m[1]) * 1000);
+    const moves = monitor.list;
+    const ping = pingReplies(lan, client, vip4, 0.01);
+    cleanup.push(() => {
+      ping.stop();
     });
+    const replies = ping.list;
     await until(() => replies.length >= 10, 5_000);
 
     const before = replies.length;
@@ -98,8 +85,7 @@ export async function showFailover(lan: Lan, vip4: string, vip6: string): Promis
     await until(() => moves.some((m) => m.t >= decided && m.mac === second.mac), 3_000);
     const moved = moves.find((m) => m.t >= decided && m.mac === second.mac)?.t ?? Number.NaN;
     await until(() => replies.some((r) => r > moved + 30), 3_000);
-    const window = replies.slice(Math.max(0, before - 1)).filter((r) => r <= moved + 30);
-    const gap = Math.max(...window.slice(1).map((r, i) => r - (window[i] ?? r)));
+    const gap = longestGap(replies, before, moved + 30);
     const neigh = await lan.exec(client, ['ip', 'neigh', 'show', 'to', vip4, 'dev', 'eth0']);
     // The old announcer learns it lost, and its cable goes back in.
     await a1.op('withdraw', { ip: vip4 });

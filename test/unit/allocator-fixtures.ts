@@ -1,10 +1,11 @@
-import { parseAddressRange, type PoolView, type ServiceView } from '../../src/kube/allocator/index.ts';
+import { parseAddressEntry } from '../../src/ip/index.ts';
+import type { PoolView, ServiceView } from '../../src/kube/allocator/index.ts';
 
 /** A pool from address strings; auto-assigning, open to every namespace and Service. */
 export function pool(name: string, addresses: string[], over: Partial<PoolView> = {}): PoolView {
   return {
     name,
-    addresses: addresses.map(parseAddressRange),
+    addresses: addresses.map(parseAddressEntry),
     autoAssign: true,
     avoidBuggyIPs: false,
     namespaces: [],

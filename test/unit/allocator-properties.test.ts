@@ -1,10 +1,9 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { formatIp, parseIp } from '../../src/ip/index.ts';
 import {
   Allocator,
-  formatIp,
   isBuggyIp,
-  parseIp,
   serviceKey,
   sharingKeyOf,
   type Decision,

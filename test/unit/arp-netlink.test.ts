@@ -6,7 +6,6 @@ import { LinkMonitor, type LinkMonitorEvent, type NetlinkNative } from '../../sr
 import type { NativeError, NativeFrame, NativeHandle } from '../../src/arp/native.ts';
 import {
   encodeDumpRequest,
-  formatIpv6,
   IFF_LOWER_UP,
   IFF_RUNNING,
   IFF_UP,
@@ -250,41 +249,6 @@ test('an IPv6 address (IFA_ADDRESS only), in RFC 5952 text', (t) => {
     label: undefined,
   });
 });
-
-test('formatIpv6: zero runs, single zeros, all zeros', (t) => {
-  const f = (hex: string): string => formatIpv6(new Uint8Array(Buffer.from(hex, 'hex')));
-  t.is(f('00000000000000000000000000000000'), '::');
-  t.is(f('00000000000000000000000000000001'), '::1');
-  t.is(f('fe800000000000000000000000000000'), 'fe80::');
-  t.is(f('20010db8000000000001000000000001'), '2001:db8::1:0:0:1'); // the first of two equal runs
-  t.is(f('20010db8000000010001000100010001'), '2001:db8:0:1:1:1:1:1'); // one zero group stays
-  t.is(f('20010db80000000000000000abcd0000'), '2001:db8::abcd:0');
-});
-
-test('formatIpv6 writes what the WHATWG URL parser writes (RFC 5952 compression)', (t) => {
-  fc.assert(
-    fc.property(
-      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => {
-        // Many zero groups, so that runs are common.
-        for (let i = 0; i < 16; i += 2) if ((b[i] ?? 0) < 128) b[i] = b[i + 1] = 0;
-        return b;
-      }),
-      (b) => {
-        const s = formatIpv6(b);
-        t.is(new URL(`http://[${s}]/`).hostname, `[${s}]`);
-        t.is(Buffer.from(expandIpv6(s).replaceAll(':', ''), 'hex').compare(b), 0);
-      },
-    ),
-  );
-});
-
-function expandIpv6(s: string): string {
-  const [head = '', tail] = s.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const tl = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
-  return groups.map((g) => g.padStart(4, '0')).join(':');
-}
 
 test('a batch of several messages, in order, with their headers', (t) => {
   const seq = 41;

@@ -109,7 +109,7 @@ test('arbitrary text either parses or throws InvalidAddressError, nothing else',
         const r = parseAddressEntry(s);
         return r.first <= r.last;
       } catch (e) {
-        return e instanceof InvalidAddressError && e.entry === s;
+        return e instanceof InvalidAddressError && e.input === s;
       }
     }),
     { numRuns: 5000 },

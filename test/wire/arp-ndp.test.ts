@@ -126,13 +126,7 @@ if (!root) {
       // The VIP accepted on both hosts as kube-proxy would (IPVS: on a dummy/lo device,
       // never answering ARP for it: arp_ignore=1, arp_announce=2), and a server saying who it is.
       for (const h of [h1, h2]) {
-        await lan.exec(h, [
-          'sysctl',
-          '-qw',
-          'net.ipv4.conf.all.arp_ignore=1',
-          'net.ipv4.conf.all.arp_announce=2',
-        ]);
-        await lan.exec(h, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
+        await lan.acceptVip(h, ip);
         const server = lan.spawn(h, [
           process.execPath,
           '-e',

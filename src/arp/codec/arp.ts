@@ -8,15 +8,8 @@
  * Built frames are padded with zeros to the 60-byte Ethernet minimum; parsers
  * accept any trailing bytes (padding) after the 28-byte body.
  */
-import {
-  BROADCAST_MAC,
-  ipv4ToBytes,
-  ipv4ToString,
-  macToBytes,
-  macToString,
-  UNSPECIFIED_IPV4,
-  ZERO_MAC,
-} from './addr.ts';
+import { ipv4ToBytes, ipv4ToString } from '../../ip/index.ts';
+import { BROADCAST_MAC, macToBytes, macToString, UNSPECIFIED_IPV4, ZERO_MAC } from './addr.ts';
 import { FrameParseError } from './errors.ts';
 import {
   buildEthernet,

@@ -49,22 +49,10 @@ export class FrameParseError extends Error {
   }
 }
 
-/**
- * Thrown when a MAC or IP address given as text (to a builder or an address
- * helper) is not valid, or is the wrong kind of address for its role (for
- * example a unicast IPv6 address where a multicast one is needed). A
- * programming or configuration error, never caused by received bytes.
- */
-export class InvalidAddressError extends Error {
-  override name = 'InvalidAddressError';
-  /** The text that was rejected. */
-  readonly input: string;
-
-  constructor(input: string, message: string) {
-    super(`${JSON.stringify(input)}: ${message}`);
-    this.input = input;
-  }
-}
+// Thrown when a MAC or IP address given as text (to a builder or an address helper) is not
+// valid, or is the wrong kind of address for its role. A programming or configuration
+// error, never caused by received bytes. One class with src/ip, which parses IP text.
+export { InvalidAddressError } from '../../ip/index.ts';
 
 /** Why a classic BPF program is not one the kernel would attach (see bpf-interp.ts). */
 export type BpfProgramErrorCode =

@@ -7,7 +7,8 @@
  *   option: type(1) length(1, in units of 8 bytes, 0 is invalid) data
  *   link-layer address option on Ethernet (RFC 2464 §8): type 1|2, length 1, MAC(6)
  */
-import { ipv6ToBytes, ipv6ToString, macToBytes, macToString } from './addr.ts';
+import { ipv6ToBytes, ipv6ToString } from '../../ip/index.ts';
+import { macToBytes, macToString } from './addr.ts';
 import { FrameParseError } from './errors.ts';
 import { NEXT_HEADER_ICMPV6 } from './ipv6.ts';
 

@@ -7,21 +7,24 @@
 //   const frame = parseFrame(bytes);            // throws FrameParseError: drop and count by code
 //   if (frame.kind === 'arp' && frame.arp.op === 'request' && vips.has(frame.arp.targetIp))
 //     send(arpReply({ request: frame.arp, mac }));
+// IP address text is src/ip's, under the same names (and the same InvalidAddressError).
 export {
-  ALL_NODES_IPV6,
-  ALL_NODES_MAC,
-  BROADCAST_MAC,
   canonicalIp,
-  canonicalIPv4,
-  canonicalIPv6,
-  canonicalMac,
   ipToBytes,
   ipToString,
   ipv4ToBytes,
   ipv4ToString,
-  ipv6MulticastMac,
   ipv6ToBytes,
   ipv6ToString,
+} from '../../ip/index.ts';
+export {
+  ALL_NODES_IPV6,
+  ALL_NODES_MAC,
+  BROADCAST_MAC,
+  canonicalIPv4,
+  canonicalIPv6,
+  canonicalMac,
+  ipv6MulticastMac,
   isIPv6Multicast,
   isMulticastMac,
   macToBytes,

@@ -7,7 +7,7 @@
  * Extension headers are not followed: NDP messages that meshlb handles carry
  * ICMPv6 directly (the BPF filter and parseNdpFrame drop anything else).
  */
-import { ipv6ToBytes, ipv6ToString } from './addr.ts';
+import { ipv6ToBytes, ipv6ToString } from '../../ip/index.ts';
 import { FrameParseError } from './errors.ts';
 
 /** Bytes in the IPv6 fixed header. */

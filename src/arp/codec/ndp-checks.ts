@@ -4,7 +4,7 @@
  * the rest (checksum, code 0, length, option lengths). A responder silently
  * drops a message that fails any of them, and may count it by reason.
  */
-import { ipv6ToBytes } from './addr.ts';
+import { ipv6ToBytes } from '../../ip/index.ts';
 import type { NdpFrame } from './ndp.ts';
 import { NDP_HOP_LIMIT } from './ndp.ts';
 

@@ -7,12 +7,11 @@
  * performs them and returns a reason; the parser only rejects what it cannot
  * decode (FrameParseError).
  */
+import { ipv6ToBytes, ipv6ToString } from '../../ip/index.ts';
 import {
   ALL_NODES_IPV6,
   ALL_NODES_MAC,
   ipv6MulticastMac,
-  ipv6ToBytes,
-  ipv6ToString,
   solicitedNodeAddress,
   UNSPECIFIED_IPV6,
 } from './addr.ts';

@@ -1,4 +1,5 @@
-import { formatIp, formatRange, isBuggyIp, parseIp, type AddressRange, type Family } from './ip.ts';
+import { formatIp, formatRange, parseIp, type AddressRange, type Family } from '../../ip/index.ts';
+import { isBuggyIp } from './ip.ts';
 import { admits, hasFamily, preparePools, usable, usableCount, type Pool } from './pools.ts';
 import type { FailureReason, IgnoredReason } from './reasons.ts';
 import { familyName, readIntent, sharingKeyOf, type Intent, type RequestedIp } from './request.ts';

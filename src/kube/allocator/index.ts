@@ -1,20 +1,10 @@
 /**
  * The controller's IP allocator: a pure core (no I/O, no clock). Rules in docs/allocation.md.
+ * Address text and pool entries (`parseIp`, `formatIp`, `parseAddressEntry`) are src/ip's.
  */
 export { Allocator, compareAge, serviceKey } from './allocator.ts';
-export {
-  canonicalIp,
-  countBuggy,
-  formatIp,
-  formatRange,
-  InvalidAddressRangeError,
-  isBuggyIp,
-  parseAddressRange,
-  parseIp,
-  type AddressRange,
-  type Family,
-  type ParsedIp,
-} from './ip.ts';
+export type { AddressRange, Family } from '../../ip/index.ts';
+export { countBuggy, isBuggyIp } from './ip.ts';
 export { comparePools, findOverlaps, mergeRanges, partitionPools, type PoolOverlap } from './pools.ts';
 export { FAILURES, IGNORED, type FailureReason, type IgnoredReason } from './reasons.ts';
 export {

@@ -1,5 +1,6 @@
 import { matchesSelector } from '../../election/index.ts';
-import { countBuggy, isBuggyIp, type AddressRange, type Family } from './ip.ts';
+import type { AddressRange, Family } from '../../ip/index.ts';
+import { countBuggy, isBuggyIp } from './ip.ts';
 import type { PoolView, ServiceView } from './types.ts';
 
 /** A pool with its ranges sorted and merged per family (what the allocator works on). */

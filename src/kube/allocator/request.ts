@@ -1,4 +1,4 @@
-import { formatIp, parseIp, type Family, type ParsedIp } from './ip.ts';
+import { formatIp, parseIp, type Family, type IpAddress } from '../../ip/index.ts';
 import type { IpFamilyName, IpFamilyPolicy, ServiceView } from './types.ts';
 
 /** Annotations the allocator reads; the first of each list that is set and non-empty wins. */
@@ -23,7 +23,7 @@ export type RequestSource =
   | 'metallb.io/loadBalancerIPs'
   | 'metallb.universe.tf/loadBalancerIPs';
 
-export interface RequestedIp extends ParsedIp {
+export interface RequestedIp extends IpAddress {
   text: string;
 }
 
@@ -98,7 +98,7 @@ export function readIntent(svc: ServiceView): IntentResult {
   const ips: RequestedIp[] = [];
   for (const part of text.value.split(',')) {
     if (part.trim() === '') continue;
-    const ip = parseIp(part);
+    const ip = parseIp(part.trim());
     if (ip === undefined)
       return { ok: false, message: `${text.source}: ${JSON.stringify(part.trim())} is not an IP address` };
     if (ips.some((o) => o.family === ip.family)) {

@@ -1,11 +1,11 @@
 import type { LabelSelector } from '../../election/index.ts';
-import type { AddressRange, Family } from './ip.ts';
+import type { AddressRange, Family } from '../../ip/index.ts';
 import type { FailureReason, IgnoredReason } from './reasons.ts';
 
 /** An IPPool as the allocator sees it (the controller maps the CRD onto this). */
 export interface PoolView {
   name: string;
-  /** Parsed address entries (`parseAddressRange`); may mix families. */
+  /** Parsed address entries (`parseAddressEntry` of src/ip); may mix families. */
   addresses: readonly AddressRange[];
   /** Hand out addresses to Services that name neither this pool nor one of its IPs. */
   autoAssign: boolean;

@@ -36,7 +36,7 @@ const IN_ORDER =
   `ip(${A}) == ip(${B}) || ${SUFFIXES}.exists(i, s, i < (ip(${A}).family() == 4 ? 32 : 128) && ` +
   `cidr(${A} + s).containsIP(${B}) && ${bitIsZero(A)} && !(${bitIsZero(B)}))`;
 
-/** Rules on one `IPPool.spec.addresses` entry; addresses.ts implements the same grammar. */
+/** Rules on one `IPPool.spec.addresses` entry; src/ip/entry.ts implements the same grammar. */
 export const ADDRESS_RULES: readonly ValidationRule[] = [
   {
     rule: `isCIDR(self) || (${IS_RANGE})`,

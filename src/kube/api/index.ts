@@ -17,6 +17,6 @@ export {
   type AddressRange,
   type Family,
   type IpAddress,
-} from './addresses.ts';
+} from '../../ip/index.ts';
 export { toAdvertisement, type PoolRef } from './advertisement.ts';
 export { IPPOOL_CONDITIONS, IPPOOL_REASONS, type IPPoolConditionType } from './conditions.ts';

@@ -76,6 +76,20 @@ export class Lan {
     return run(['ip', 'netns', 'exec', host.ns, ...argv], opts);
   }
 
+  /**
+   * Accepts `ip` on `host` as kube-proxy (IPVS) would: on `lo`, with arp_ignore=1 and
+   * arp_announce=2 so the kernel never answers ARP for it (the responder does).
+   */
+  async acceptVip(host: Host, ip: string): Promise<void> {
+    await this.exec(host, [
+      'sysctl',
+      '-qw',
+      'net.ipv4.conf.all.arp_ignore=1',
+      'net.ipv4.conf.all.arp_announce=2',
+    ]);
+    await this.exec(host, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
+  }
+
   /** Starts a long-running process inside a host. */
   spawn(host: Host, argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
     return spawn('ip', ['netns', 'exec', host.ns, ...argv], opts);

@@ -1,0 +1,56 @@
+import { createInterface } from 'node:readline';
+import type { Host, Lan } from './lan.ts';
+
+/** The client's neighbour entry for an IP got this MAC at `t` (wall-clock ms, from `ip -ts`). */
+export interface NeighbourMove {
+  t: number;
+  mac: string;
+}
+
+/** A running observation: `list` grows as lines come in (the caller may empty it); stop() ends it. */
+export interface Observation<T> {
+  readonly list: T[];
+  stop(): void;
+}
+
+// [2026-11-25T09:56:23.964220] 198.51.100.9 dev eth0 lladdr 02:… STALE (machine time zone: UTC)
+const NEIGH_LINE = /^\[([\d-]+T[\d:]+)\.(\d{6})\] (\S+) .*lladdr (\S+)/;
+// [1764064583.964220] 64 bytes from 198.51.100.9: icmp_seq=1 ttl=64 time=0.05 ms
+const REPLY_LINE = /^\[(\d+\.\d+)\] \d+ bytes from/;
+
+/**
+ * Watches the neighbour table of `host` (`ip -ts monitor neigh` on its eth0) and lists
+ * every change of the entry for `ip` that carries a MAC, with its time.
+ */
+export function watchNeighbours(lan: Lan, host: Host, ip: string): Observation<NeighbourMove> {
+  const list: NeighbourMove[] = [];
+  const monitor = lan.spawn(host, ['ip', '-ts', 'monitor', 'neigh', 'dev', host.ifname]);
+  createInterface({ input: monitor.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const m = NEIGH_LINE.exec(line);
+    if (m?.[3] === ip) list.push({ t: Date.parse(`${m[1] ?? ''}Z`) + Number(m[2]) / 1000, mac: m[4] ?? '' });
+  });
+  return { list, stop: () => monitor.kill() };
+}
+
+/**
+ * Pings `ip` from `host` every `intervalS` seconds (`ping -D`, one-second reply timeout)
+ * and lists the time of every echo reply (wall-clock ms, as ping stamped it).
+ */
+export function pingReplies(lan: Lan, host: Host, ip: string, intervalS: number): Observation<number> {
+  const list: number[] = [];
+  const ping = lan.spawn(host, ['ping', '-D', '-n', '-i', String(intervalS), '-W', '1', ip]);
+  createInterface({ input: ping.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const m = REPLY_LINE.exec(line);
+    if (m !== null) list.push(Number(m[1]) * 1000);
+  });
+  return { list, stop: () => ping.kill('SIGINT') };
+}
+
+/**
+ * The longest time between two consecutive replies from the last one before index
+ * `from` (the number of replies seen before the event) up to time `to` (ms).
+ */
+export function longestGap(replies: readonly number[], from: number, to: number): number {
+  const window = replies.slice(Math.max(0, from - 1)).filter((r) => r <= to);
+  return Math.max(...window.slice(1).map((r, k) => r - (window[k] ?? r)));
+}
