@@ -15,6 +15,7 @@ import {
   type Decision,
   type PoolView,
 } from '../kube/allocator/index.ts';
+import { formatRange, parseIp } from '../ip/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../kube/api/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
@@ -27,6 +28,7 @@ import {
   toPoolView,
   toServiceView,
 } from '../kube/views.ts';
+import { PoolStatusWriter, type PoolVerdict } from './pool-status.ts';
 import { StatusWriter } from './status.ts';
 
 export interface ControllerInit {
@@ -62,6 +64,14 @@ function fingerprint(svc: V1Service, ips: readonly string[] = ingressIps(svc)): 
   return JSON.stringify([svc.spec?.loadBalancerIP ?? null, requested, ips]);
 }
 
+function containsIp(pool: PoolView, ip: string): boolean {
+  const a = parseIp(ip);
+  return (
+    a !== undefined &&
+    pool.addresses.some((r) => r.family === a.family && r.first <= a.value && a.value <= r.last)
+  );
+}
+
 const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 
 /**
@@ -93,6 +103,13 @@ export class Controller {
   readonly #pausedSince = new Map<string, Date>();
   readonly #resumeTimers = new Map<string, Timer>();
   readonly #stats: ControllerStats = { writes: new Map(), conflicts: 0, pausedServices: 0 };
+  readonly #poolWriter: PoolStatusWriter;
+  /** Pools in use, pools refused (and why), and the last pool each held IP was in. */
+  #accepted: PoolView[] = [];
+  readonly #refused = new Map<string, NonNullable<PoolVerdict['refused']>>();
+  readonly #poolOfIp = new Map<string, string>();
+  #syncing = false;
+  #syncAgain = false;
 
   constructor(init: ControllerInit) {
     this.#init = init;
@@ -104,6 +121,7 @@ export class Controller {
       ...(init.log === undefined ? {} : { log: init.log }),
     });
     this.#writer = new StatusWriter(init.kubeConfig);
+    this.#poolWriter = new PoolStatusWriter(init.kubeConfig, init.log);
     this.#guard = new OscillationGuard(init.clock, init.oscillation);
     this.#elector = new LeaderElector({
       kubeConfig: init.kubeConfig,
@@ -214,6 +232,7 @@ export class Controller {
     );
     this.#ready = true;
     for (const s of this.#services.list()) this.#enqueue(keyOf(s));
+    void this.#syncPools();
   }
 
   async #standDown(): Promise<void> {
@@ -226,28 +245,78 @@ export class Controller {
     for (const i of informers) await i?.stop();
   }
 
+  /** Parses the pools, refuses bad and overlapping ones, and notes why (for their status). */
   #poolViews(): PoolView[] {
     const views: PoolView[] = [];
+    this.#refused.clear();
     for (const p of this.#pools?.list() ?? []) {
       try {
         views.push(toPoolView(p));
       } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.#refused.set(p.metadata.name ?? '', { reason: 'InvalidAddresses', message });
         this.#init.log?.warn({ err, pool: p.metadata.name }, 'pool refused: bad addresses');
       }
     }
     const { accepted, refused } = partitionPools(views);
-    for (const r of refused)
+    for (const r of refused) {
+      const message = `overlaps pool ${r.overlapsWith} (created earlier) at ${formatRange(r.shared)}; not used`;
+      this.#refused.set(r.pool, { reason: 'OverlapsPool', message });
       this.#init.log?.warn(
         { pool: r.pool, overlapsWith: r.overlapsWith },
         'pool refused: it overlaps an older pool',
       );
+    }
+    this.#accepted = accepted;
     return accepted;
+  }
+
+  /** Another sync was asked for while one ran (a method: TypeScript's narrowing cannot see the await). */
+  #shouldSyncAgain(): boolean {
+    return this.#syncAgain && this.#ready;
+  }
+
+  /** Writes every pool's status (counts, conditions) where it changed; one sync at a time. */
+  async #syncPools(): Promise<void> {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = true;
+    try {
+      do {
+        this.#syncAgain = false;
+        const counts = new Map(this.#allocator.counts().map((c) => [c.pool, c]));
+        const outside = new Map<string, string[]>();
+        for (const { ips } of this.#allocator.table())
+          for (const ip of ips) {
+            const home = this.#accepted.find((p) => containsIp(p, ip))?.name;
+            if (home !== undefined) this.#poolOfIp.set(ip, home);
+            else {
+              const was = this.#poolOfIp.get(ip);
+              if (was !== undefined) outside.set(was, [...(outside.get(was) ?? []), ip]);
+            }
+          }
+        const now = new Date(this.#init.clock.wallNow());
+        for (const pool of this.#pools?.list() ?? []) {
+          const name = pool.metadata.name ?? '';
+          await this.#poolWriter.write(
+            pool,
+            { refused: this.#refused.get(name), outside: outside.get(name) ?? [], counts: counts.get(name) },
+            now,
+          );
+        }
+      } while (this.#shouldSyncAgain());
+    } finally {
+      this.#syncing = false;
+    }
   }
 
   #poolsChanged(): void {
     if (!this.#ready) return;
     this.#allocator.setPools(this.#poolViews());
     for (const s of this.#services?.list() ?? []) this.#enqueue(keyOf(s));
+    void this.#syncPools();
   }
 
   #view(svc: V1Service) {
@@ -318,6 +387,7 @@ export class Controller {
     } finally {
       this.#flushing = false;
     }
+    void this.#syncPools();
   }
 
   async #reconcile(key: string, svc: V1Service): Promise<void> {
@@ -336,18 +406,6 @@ export class Controller {
         this.#event(svc, 'Warning', d.reason, 'Allocate', d.message);
         return;
       case 'assigned': {
-        const resumed = this.#pausedSince.delete(key);
-        if (d.unchanged && !resumed) return;
-        const result = await this.#write(svc, { ips: d.ips });
-        if (!result) return;
-        if (!d.unchanged)
-          this.#event(
-            svc,
-            'Normal',
-            'IPAllocated',
-            'Allocate',
-            `assigned ${d.ips.join(', ')} from pool ${d.pool ?? '(none)'}`,
-          );
         if (d.outsidePool.length > 0)
           this.#event(
             svc,
@@ -356,6 +414,17 @@ export class Controller {
             'Allocate',
             `${d.outsidePool.join(', ')} no longer in any pool; kept, not moved`,
           );
+        const resumed = this.#pausedSince.delete(key);
+        if (d.unchanged && !resumed) return;
+        const result = await this.#write(svc, { ips: d.ips });
+        if (!result || d.unchanged) return;
+        this.#event(
+          svc,
+          'Normal',
+          'IPAllocated',
+          'Allocate',
+          `assigned ${d.ips.join(', ')} from pool ${d.pool ?? '(none)'}`,
+        );
         return;
       }
     }

@@ -6,7 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Service } from '@kubernetes/client-node';
 import { systemClock } from '../../src/clock/index.ts';
 import { Controller } from '../../src/controller/index.ts';
-import { GROUP, PLURALS, VERSION } from '../../src/kube/api/index.ts';
+import { GROUP, PLURALS, VERSION, type IPPool } from '../../src/kube/api/index.ts';
 import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -288,5 +288,58 @@ test.serial(
     );
     t.deepEqual(ips(await statusOf(core, ns, 'one')), ['198.51.100.96']);
     t.deepEqual(ips(await statusOf(core, ns, 'two')), ['198.51.100.97']);
+  },
+);
+
+async function poolStatus(cp: ControlPlane, name: string): Promise<IPPool['status']> {
+  const p = (await cp.kubeConfig.makeApiClient(CustomObjectsApi).getClusterCustomObjectStatus({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS.IPPool,
+    name,
+  })) as IPPool;
+  return p.status;
+}
+
+const condition = (s: IPPool['status'], type: string) => s?.conditions?.find((c) => c.type === type);
+
+test.serial(
+  'pools: counts follow assignments; an overlapping pool is refused with a condition; a shrunk pool keeps its IPs in use, and says so',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-f', ns, ['198.51.100.128/29']);
+    await controller(t, 'ctl-8', ns);
+    await core.createNamespacedService(lbService(ns, 'a'));
+    await core.createNamespacedService(lbService(ns, 'b'));
+    const counted = await waitFor('the pool status to count 2', async () => {
+      const s = await poolStatus(cp, 'ctl-f');
+      return s?.ipv4?.assigned === 2 ? s : undefined;
+    });
+    t.is(counted.ipv4?.available, '6');
+    t.is(condition(counted, 'Ready')?.status, 'True');
+    await pool(cp, 'ctl-g', ns, ['198.51.100.132/30']);
+    const refused = await waitFor('the overlapping pool refused', async () => {
+      const s = await poolStatus(cp, 'ctl-g');
+      return condition(s, 'Overlapping')?.status === 'True' ? s : undefined;
+    });
+    t.is(condition(refused, 'Ready')?.status, 'False');
+    t.regex(condition(refused, 'Overlapping')?.message ?? '', /ctl-f/);
+    // Shrink ctl-f so that a and b's addresses fall out of it.
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).patchClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS.IPPool,
+      name: 'ctl-f',
+      body: [{ op: 'replace', path: '/spec/addresses', value: ['198.51.100.130-198.51.100.135'] }],
+    });
+    const shrunk = await waitFor('the shrunk pool condition', async () => {
+      const s = await poolStatus(cp, 'ctl-f');
+      return condition(s, 'AddressesInUseOutsidePool')?.status === 'True' ? s : undefined;
+    });
+    t.regex(condition(shrunk, 'AddressesInUseOutsidePool')?.message ?? '', /198\.51\.100\.128/);
+    t.deepEqual(ips(await statusOf(core, ns, 'a')), ['198.51.100.128'], 'never pulled');
+    t.deepEqual(ips(await statusOf(core, ns, 'b')), ['198.51.100.129']);
+    await waitFor('the IPOutsidePool Events', async () => (await events(cp, ns, 'IPOutsidePool')) >= 2);
   },
 );
