@@ -72,6 +72,13 @@ function containsIp(pool: PoolView, ip: string): boolean {
   );
 }
 
+/**
+ * Status writes in flight at most. 16: a burst of 1,000 new Services is
+ * written in a few seconds (one write is ~10 ms of API server time) without
+ * crowding out other clients of the API server.
+ */
+const MAX_WRITES = 16;
+
 const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 
 /**
@@ -96,10 +103,17 @@ export class Controller {
   /** Reconciling has started (after the restore). */
   #ready = false;
   #queue = new Set<string>();
+  /** Reconciles whose status write is under way, by Service key. */
+  readonly #inFlight = new Map<string, Promise<void>>();
   #flushing = false;
   /** Last fingerprint seen per Service, and the one our own last write produces. */
   readonly #seen = new Map<string, string>();
   readonly #intended = new Map<string, string>();
+  /**
+   * IPs written whose echo the informer has not delivered yet: a reconcile in
+   * that gap would see the old status and write again.
+   */
+  readonly #unechoed = new Map<string, string>();
   readonly #pausedSince = new Map<string, Date>();
   readonly #resumeTimers = new Map<string, Timer>();
   readonly #stats: ControllerStats = { writes: new Map(), conflicts: 0, pausedServices: 0 };
@@ -330,7 +344,11 @@ export class Controller {
     const fp = fingerprint(svc);
     const before = this.#seen.get(key);
     this.#seen.set(key, fp);
-    if (before !== undefined && fp !== before && fp !== this.#intended.get(key)) this.#foreign(key, svc);
+    if (JSON.stringify(ingressIps(svc)) === this.#unechoed.get(key)) this.#unechoed.delete(key);
+    if (before !== undefined && fp !== before && fp !== this.#intended.get(key)) {
+      this.#unechoed.delete(key);
+      this.#foreign(key, svc);
+    }
     this.#enqueue(key);
   }
 
@@ -359,6 +377,7 @@ export class Controller {
     this.#allocator.release(serviceKey(this.#view(svc)));
     this.#seen.delete(key);
     this.#intended.delete(key);
+    this.#unechoed.delete(key);
     this.#pausedSince.delete(key);
     this.#guard.forget(key);
     this.#events.forget(svc.metadata?.uid ?? '');
@@ -374,19 +393,34 @@ export class Controller {
     });
   }
 
+  /**
+   * Reconciles the queued Services. Decisions are taken one at a time, in
+   * queue order (the allocator's part of #reconcile runs before its first
+   * await); the status writes that follow run up to MAX_WRITES at once, never
+   * two for one Service (a key whose write is in flight waits its turn).
+   */
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.size > 0) {
-        const [key] = this.#queue;
-        if (key === undefined) break;
-        this.#queue.delete(key);
-        const [namespace, name] = key.split('/');
-        const svc = this.#services?.get(name ?? '', namespace);
-        if (svc !== undefined) await this.#reconcile(key, svc);
+      while (this.#queue.size > 0 && this.#ready) {
+        for (const key of this.#queue) {
+          if (this.#inFlight.has(key)) continue; // stays queued for the next round
+          this.#queue.delete(key);
+          const [namespace, name] = key.split('/');
+          const svc = this.#services?.get(name ?? '', namespace);
+          if (svc === undefined) continue;
+          while (this.#inFlight.size >= MAX_WRITES) await Promise.race(this.#inFlight.values());
+          const task = this.#reconcile(key, svc)
+            .catch((err: unknown) => this.#init.log?.error({ err, service: key }, 'reconcile failed'))
+            .finally(() => this.#inFlight.delete(key));
+          this.#inFlight.set(key, task);
+        }
+        if (this.#inFlight.size > 0) await Promise.race(this.#inFlight.values());
       }
+      await Promise.all(this.#inFlight.values());
     } finally {
       this.#flushing = false;
     }
+    if (this.#queue.size > 0 && this.#ready) this.#enqueue([...this.#queue][0] ?? '');
     void this.#syncPools();
   }
 
@@ -415,8 +449,10 @@ export class Controller {
             `${d.outsidePool.join(', ')} no longer in any pool; kept, not moved`,
           );
         const resumed = this.#pausedSince.delete(key);
-        if (d.unchanged && !resumed) return;
+        const pending = this.#unechoed.get(key) === JSON.stringify(d.ips);
+        if ((d.unchanged || pending) && !resumed) return;
         const result = await this.#write(svc, { ips: d.ips });
+        if (result) this.#unechoed.set(key, JSON.stringify(d.ips));
         if (!result || d.unchanged) return;
         this.#event(
           svc,
