@@ -1,4 +1,5 @@
 import { lab } from './lab.ts';
+import { migrate } from './migrate.ts';
 import { version } from './version.ts';
 
 /** One `meshlb` subcommand. `run` returns the process exit code. */
@@ -9,7 +10,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [lab, version];
+export const COMMANDS: readonly Command[] = [lab, migrate, version];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

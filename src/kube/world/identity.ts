@@ -1,0 +1,144 @@
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { Endpoint, PeerAuthority } from '../../mesh/index.ts';
+import {
+  COMPONENT_LABEL,
+  MESH_ADDRS_ANNOTATION,
+  PEER_ID_ANNOTATION,
+  SPEAKER_COMPONENT,
+} from './constants.ts';
+
+/** A speaker as its Pod publishes it. */
+export interface SpeakerIdentity {
+  /** spec.nodeName: the node the Pod runs on. */
+  node: string;
+  /** `namespace/name` of the Pod. */
+  pod: string;
+  peerId: string;
+  /** Mesh multiaddrs; empty when the annotation is missing or not a JSON array of strings. */
+  addrs: readonly string[];
+}
+
+function parseAddrs(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) && v.every((a) => typeof a === 'string') ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The speakers that published an identity: Pods labelled
+ * `app.kubernetes.io/component=speaker`, scheduled on a node, not finished
+ * (phase Succeeded or Failed: that process is gone), with a `meshlb.io/peer-id`
+ * annotation. A terminating Pod still counts: its speaker hands its IPs off and
+ * leaves the mesh, and must be heard doing so. Sorted by node, then Pod.
+ */
+export function speakerIdentities(pods: readonly V1Pod[]): SpeakerIdentity[] {
+  const out: SpeakerIdentity[] = [];
+  for (const pod of pods) {
+    const meta = pod.metadata ?? {};
+    if (meta.labels?.[COMPONENT_LABEL] !== SPEAKER_COMPONENT) continue;
+    const node = pod.spec?.nodeName;
+    const peerId = meta.annotations?.[PEER_ID_ANNOTATION];
+    const phase = pod.status?.phase;
+    if (node === undefined || node === '' || peerId === undefined || peerId === '') continue;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    out.push({
+      node,
+      pod: `${meta.namespace ?? ''}/${meta.name ?? ''}`,
+      peerId,
+      addrs: parseAddrs(meta.annotations?.[MESH_ADDRS_ANNOTATION]),
+    });
+  }
+  return out.sort((a, b) =>
+    a.node !== b.node ? (a.node < b.node ? -1 : 1) : a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0,
+  );
+}
+
+/**
+ * The Kubernetes-backed PeerAuthority: peer P may speak for node N only if a
+ * speaker Pod scheduled on N (spec.nodeName, which the scheduler sets and the
+ * speaker cannot) carries `meshlb.io/peer-id: P`. During a rolling update two
+ * speaker Pods may share a node; each may speak for it.
+ *
+ * It reads Pods from `pods()` (an informer's cache) and keeps an index, rebuilt
+ * on the first question after `invalidate()`: call that on every Pod event.
+ */
+export class KubePeerAuthority implements PeerAuthority {
+  readonly #pods: () => readonly V1Pod[];
+  #identities: SpeakerIdentity[] | undefined;
+  #byNode: Map<string, Set<string>> | undefined;
+
+  constructor(pods: () => readonly V1Pod[]) {
+    this.#pods = pods;
+  }
+
+  /** The Pods changed: the next question rebuilds the index. */
+  invalidate(): void {
+    this.#identities = undefined;
+    this.#byNode = undefined;
+  }
+
+  /** Every published speaker identity (sorted by node). */
+  identities(): readonly SpeakerIdentity[] {
+    this.#identities ??= speakerIdentities(this.#pods());
+    return this.#identities;
+  }
+
+  maySpeakFor(peerId: string, node: string): boolean {
+    if (this.#byNode === undefined) {
+      const byNode = new Map<string, Set<string>>();
+      for (const id of this.identities()) {
+        const peers = byNode.get(id.node) ?? new Set();
+        peers.add(id.peerId);
+        byNode.set(id.node, peers);
+      }
+      this.#byNode = byNode;
+    }
+    return this.#byNode.get(node)?.has(peerId) === true;
+  }
+
+  /**
+   * Where to find the other speakers (the mesh's seeds): the endpoints of every
+   * identity with addresses, except those on `selfNode`.
+   */
+  peers(selfNode: string): Endpoint[] {
+    return this.identities()
+      .filter((id) => id.node !== selfNode && id.addrs.length > 0)
+      .map((id) => ({ peerId: id.peerId, addrs: id.addrs }));
+  }
+}
+
+/**
+ * Publishes this speaker's identity on its own Pod: a JSON merge patch of the
+ * `meshlb.io/peer-id` and `meshlb.io/mesh-addrs` annotations (nothing else of
+ * the Pod is touched). Needs `patch` on `pods` in the speaker's namespace.
+ */
+export async function publishIdentity(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  podName: string,
+  peerId: string,
+  addrs: readonly string[],
+): Promise<V1Pod> {
+  return kubeConfig.makeApiClient(CoreV1Api).patchNamespacedPod(
+    {
+      name: podName,
+      namespace,
+      body: {
+        metadata: {
+          annotations: { [PEER_ID_ANNOTATION]: peerId, [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs) },
+        },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
