@@ -14,6 +14,7 @@ import {
   serviceKey,
   type Decision,
   type PoolView,
+  type ServiceView,
 } from '../kube/allocator/index.ts';
 import { formatRange, parseIp } from '../ip/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../kube/api/index.ts';
@@ -239,7 +240,8 @@ export class Controller {
     log?.info(
       {
         restored: report.restored,
-        conflicts: report.conflicts.length,
+        conflicts: report.conflicts.slice(0, 20),
+        invalid: report.invalid.slice(0, 20),
         outsidePool: report.outsidePool.length,
       },
       'allocation table restored',
@@ -333,9 +335,17 @@ export class Controller {
     void this.#syncPools();
   }
 
-  #view(svc: V1Service) {
+  /**
+   * The allocator's view of a Service. Its status IPs are those of the
+   * informer's copy, except right after a write of ours whose echo has not
+   * arrived yet: then what we wrote (the copy is stale, and an allocator fed
+   * the old status would take the IPs back and hand them out again).
+   */
+  #view(svc: V1Service): ServiceView {
     const ns = this.#namespaces?.get(svc.metadata?.namespace ?? '');
-    return toServiceView(svc, ns?.metadata?.labels ?? {});
+    const view = toServiceView(svc, ns?.metadata?.labels ?? {});
+    const written = this.#unechoed.get(keyOf(svc));
+    return written === undefined ? view : { ...view, currentIPs: JSON.parse(written) as string[] };
   }
 
   /** A Service was added or changed: was it someone else changing its load-balancer fields? */
@@ -374,7 +384,8 @@ export class Controller {
 
   #deleted(svc: V1Service): void {
     const key = keyOf(svc);
-    this.#allocator.release(serviceKey(this.#view(svc)));
+    const released = this.#allocator.release(serviceKey(this.#view(svc)));
+    this.#init.log?.debug({ service: key, released }, 'Service deleted');
     this.#seen.delete(key);
     this.#intended.delete(key);
     this.#unechoed.delete(key);
@@ -473,9 +484,11 @@ export class Controller {
     quiet = false,
   ): Promise<boolean> {
     const key = keyOf(svc);
+    if (!this.#ready) return false; // no longer the leader: only a leader writes
     this.#stats.writes.set(key, (this.#stats.writes.get(key) ?? 0) + 1);
     if (intent.ips !== undefined) this.#intended.set(key, fingerprint(svc, intent.ips));
     const r = await this.#writer.apply(svc, intent);
+    this.#init.log?.debug({ service: key, ips: intent.ips, ok: r.ok }, 'status written');
     if (r.ok) return true;
     if (r.conflict) {
       this.#stats.conflicts++;

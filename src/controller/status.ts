@@ -62,7 +62,14 @@ export class StatusWriter {
         {
           name,
           namespace,
-          body: { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, status },
+          // The uid is a precondition: an apply to a Service deleted meanwhile (or deleted and
+          // created again under the same name) fails instead of creating or touching another object.
+          body: {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name, namespace, uid: svc.metadata?.uid },
+            status,
+          },
           fieldManager: CONTROLLER_MANAGER,
           // Take an empty ingress (nothing to overwrite) or our own; never another's.
           force: ours || current.length === 0,

@@ -158,6 +158,8 @@ export class LeaderElector {
     } catch (err) {
       this.#init.log?.warn({ err }, 'leader election round failed');
     }
+    // Stopped while the round was in flight: a late success must not make a stopped elector lead.
+    if (!this.#running) return;
     const now = this.#init.clock.now();
     if (ok) {
       this.#renewedAt = now;
