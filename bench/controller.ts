@@ -88,7 +88,11 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 const svc = (name: string) => ({
   metadata: { name },
-  spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+  spec: {
+    type: 'LoadBalancer',
+    allocateLoadBalancerNodePorts: false,
+    ports: [{ port: 80, protocol: 'TCP' }],
+  },
 });
 
 const cp = await startControlPlane();
