@@ -441,7 +441,9 @@ export class Controller {
       this.#resumeAt(key, verdict.until);
       return;
     }
-    const d: Decision = this.#allocator.assign(this.#view(svc));
+    const view = this.#view(svc);
+    const d: Decision = this.#allocator.assign(view);
+    this.#init.log?.trace({ service: key, current: view.currentIPs, decision: d }, 'decided');
     switch (d.kind) {
       case 'ignored':
         // Not ours (any more): give up what we wrote, if anything.
