@@ -80,6 +80,12 @@ function containsIp(pool: PoolView, ip: string): boolean {
  */
 const MAX_WRITES = 16;
 
+/**
+ * How long pool status lags the allocations. 1 s: `kubectl get ippools` stays
+ * current to a person, and a burst of changes becomes one write per pool.
+ */
+const POOL_STATUS_DELAY_MS = 1_000;
+
 const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 
 /**
@@ -125,6 +131,8 @@ export class Controller {
   readonly #poolOfIp = new Map<string, string>();
   #syncing = false;
   #syncAgain = false;
+  #poolGenerations = new Map<string, number | undefined>();
+  #poolSyncTimer: Timer | undefined;
 
   constructor(init: ControllerInit) {
     this.#init = init;
@@ -206,7 +214,10 @@ export class Controller {
       onAdd: () => {
         this.#poolsChanged();
       },
-      onUpdate: () => {
+      onUpdate: (p) => {
+        // Our own status writes update pools too: only a spec change (a new generation) matters.
+        const name = p.metadata.name ?? '';
+        if (this.#poolGenerations.get(name) === p.metadata.generation) return;
         this.#poolsChanged();
       },
       onDelete: () => {
@@ -255,6 +266,8 @@ export class Controller {
     this.#ready = false;
     this.#queue.clear();
     for (const t of this.#resumeTimers.values()) t.cancel();
+    this.#poolSyncTimer?.cancel();
+    this.#poolSyncTimer = undefined;
     this.#resumeTimers.clear();
     const informers = [this.#services, this.#pools, this.#namespaces];
     this.#services = this.#pools = this.#namespaces = undefined;
@@ -265,6 +278,9 @@ export class Controller {
   #poolViews(): PoolView[] {
     const views: PoolView[] = [];
     this.#refused.clear();
+    this.#poolGenerations = new Map(
+      (this.#pools?.list() ?? []).map((p) => [p.metadata.name ?? '', p.metadata.generation]),
+    );
     for (const p of this.#pools?.list() ?? []) {
       try {
         views.push(toPoolView(p));
@@ -285,6 +301,19 @@ export class Controller {
     }
     this.#accepted = accepted;
     return accepted;
+  }
+
+  /**
+   * Pool statuses (counts, conditions) are written POOL_STATUS_DELAY_MS after
+   * the change that made them stale, once for all changes in between: a burst
+   * of 1,000 new Services costs one write per pool, not one per Service.
+   */
+  #schedulePoolSync(): void {
+    if (this.#poolSyncTimer !== undefined || !this.#ready) return;
+    this.#poolSyncTimer = this.#init.clock.setTimeout(() => {
+      this.#poolSyncTimer = undefined;
+      void this.#syncPools();
+    }, POOL_STATUS_DELAY_MS);
   }
 
   /** Another sync was asked for while one ran (a method: TypeScript's narrowing cannot see the await). */
@@ -329,10 +358,13 @@ export class Controller {
   }
 
   #poolsChanged(): void {
+    this.#poolGenerations = new Map(
+      (this.#pools?.list() ?? []).map((p) => [p.metadata.name ?? '', p.metadata.generation]),
+    );
     if (!this.#ready) return;
     this.#allocator.setPools(this.#poolViews());
     for (const s of this.#services?.list() ?? []) this.#enqueue(keyOf(s));
-    void this.#syncPools();
+    this.#schedulePoolSync();
   }
 
   /**
@@ -432,7 +464,7 @@ export class Controller {
       this.#flushing = false;
     }
     if (this.#queue.size > 0 && this.#ready) this.#enqueue([...this.#queue][0] ?? '');
-    void this.#syncPools();
+    this.#schedulePoolSync();
   }
 
   async #reconcile(key: string, svc: V1Service): Promise<void> {
