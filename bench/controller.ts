@@ -12,13 +12,16 @@
  * 3. Memory: the controller's heap with N Services in its informer cache and
  *    allocation table (heap used after GC, minus before it started).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, Watch, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1Service } from '@kubernetes/client-node';
 import { systemClock } from '../src/clock/index.ts';
 import { Controller } from '../src/controller/index.ts';
-import { GROUP, PLURALS, VERSION } from '../src/kube/api/index.ts';
-import { startControlPlane, type ControlPlane } from '../src/testbed/controlplane/index.ts';
+import {
+  createIpPool,
+  installCrds,
+  startControlPlane,
+  type ControlPlane,
+} from '../src/testbed/controlplane/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -28,7 +31,6 @@ const { values } = parseArgs({
     memory: { type: 'string', default: '10000' },
   },
 });
-const CRDS = fileURLToPath(new URL('../deploy/crds/', import.meta.url));
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Runs fn over items with `width` in flight. */
@@ -98,19 +100,9 @@ const svc = (name: string) => ({
 const cp = await startControlPlane();
 const result: Record<string, unknown> = { benchmark: 'controller' };
 try {
-  await cp.kubectl(['apply', '--server-side', '-f', CRDS]);
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', '-f', CRDS]);
-  await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURALS.IPPool,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'IPPool',
-      metadata: { name: 'bench' },
-      spec: { addresses: ['198.18.0.0/15'] },
-    },
-  });
+  await installCrds(cp);
+  await createIpPool(cp, 'bench', { addresses: ['198.18.0.0/15'] });
+
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;

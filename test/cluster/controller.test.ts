@@ -1,18 +1,21 @@
 // The controller against a real API server: allocation, class filtering,
 // conflicts (one Event, no write loop), the patch war, restart safety and
 // leader failover.
-import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import pino from 'pino';
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Service } from '@kubernetes/client-node';
 import { systemClock } from '../../src/clock/index.ts';
 import { Controller } from '../../src/controller/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../../src/kube/api/index.ts';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import {
+  createIpPool,
+  installCrds,
+  startControlPlane,
+  type ControlPlane,
+} from '../../src/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane; core: CoreV1Api; controllers: Controller[] }>;
-const CRD_DIR = fileURLToPath(new URL('../../deploy/crds/', import.meta.url));
 /** Quick leader election for tests; the defaults are client-go's (15 s / 10 s / 2 s). */
 const LEADER = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 };
 /** How long the rival controller fights (the issue's figure). */
@@ -23,16 +26,7 @@ test.before(async (t) => {
   t.context.cp = cp;
   t.context.core = cp.kubeConfig.makeApiClient(CoreV1Api);
   t.context.controllers = [];
-  const applied = await cp.kubectl(['apply', '--server-side', '-f', CRD_DIR]);
-  if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
-  const established = await cp.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    '-f',
-    CRD_DIR,
-  ]);
-  if (established.code !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
+  await installCrds(cp);
 });
 test.after.always(async (t) => {
   for (const c of t.context.controllers) await c.stop();
@@ -77,17 +71,7 @@ async function controller(
 
 /** A pool serving only `namespace`, so the tests of this file stay apart. */
 async function pool(cp: ControlPlane, name: string, namespace: string, addresses: string[], extra = {}) {
-  await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURALS.IPPool,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'IPPool',
-      metadata: { name },
-      spec: { addresses, serviceAllocation: { namespaces: [namespace] }, ...extra },
-    },
-  });
+  await createIpPool(cp, name, { addresses, serviceAllocation: { namespaces: [namespace] }, ...extra });
 }
 
 function lbService(

@@ -22,7 +22,7 @@ import {
   SERVICE_NAME_LABEL,
   SPEAKER_COMPONENT,
 } from '../../src/kube/world/index.ts';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { installCrds, startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface Ctx {
@@ -38,7 +38,6 @@ interface Ctx {
 }
 
 const test = anyTest as TestFn<Ctx>;
-const CRD_DIR = fileURLToPath(new URL('../../deploy/crds/', import.meta.url));
 const L2ADV_CRD = fileURLToPath(
   new URL('../../deploy/crds/l2advertisements.meshlb.io.yaml', import.meta.url),
 );
@@ -74,8 +73,7 @@ test.before(async (t) => {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   t.context.core = core;
   t.context.custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-  await kubectl(cp, ['apply', '--server-side', '-f', CRD_DIR]);
-  await kubectl(cp, ['wait', '--for=condition=Established', '--timeout=30s', '-f', CRD_DIR]);
+  await installCrds(cp);
   for (const name of NODES) {
     await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name } } } });
     await setReady(core, name, 'True');

@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { GROUP, PLURALS, VERSION, type IPPoolSpec } from '../../kube/api/index.ts';
+import type { ControlPlane } from './controlplane.ts';
+
+/** deploy/crds/ of this checkout. */
+export const CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
+
+/**
+ * Installs meshlb's CRDs as an operator would (`kubectl apply --server-side` on
+ * deploy/crds/) and waits until they are Established. Returns kubectl's stderr
+ * (warnings). Throws with kubectl's message when either step fails.
+ */
+export async function installCrds(cp: ControlPlane): Promise<string> {
+  const applied = await cp.kubectl(['apply', '--server-side', '-f', CRD_DIR]);
+  if (applied.code !== 0) throw new Error(`kubectl apply of deploy/crds failed: ${applied.stderr}`);
+  const ready = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', '-f', CRD_DIR]);
+  if (ready.code !== 0) throw new Error(`meshlb's CRDs did not become Established: ${ready.stderr}`);
+  return applied.stderr;
+}
+
+/** Creates an IPPool (cluster-scoped); defaults as the API server applies them. */
+export async function createIpPool(
+  cp: ControlPlane,
+  name: string,
+  spec: Partial<IPPoolSpec> & Pick<IPPoolSpec, 'addresses'>,
+  labels: Record<string, string> = {},
+): Promise<void> {
+  await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS.IPPool,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPPool', metadata: { name, labels }, spec },
+  });
+}
