@@ -1,3 +1,4 @@
+import { controller } from './controller.ts';
 import { lab } from './lab.ts';
 import { migrate } from './migrate.ts';
 import { version } from './version.ts';
@@ -10,7 +11,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [lab, migrate, version];
+export const COMMANDS: readonly Command[] = [controller, lab, migrate, version];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

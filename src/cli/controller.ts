@@ -1,0 +1,252 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { systemClock } from '../clock/index.ts';
+import { Controller } from '../controller/index.ts';
+import { LeaderConfigError, LEADER_DEFAULTS, type LeaderConfig } from '../kube/leader.ts';
+import type { Command } from './commands.ts';
+import { CliUsageError } from './errors.ts';
+
+const HELP = `usage: meshlb controller [--kubeconfig PATH] [--namespace NS] [--identity ID]
+                         [--lb-class CLASS] [--log-level LEVEL]
+
+Runs the controller: assigns IPs from IPPools to LoadBalancer Services and
+writes their status.loadBalancer (it never decides who announces: the speakers
+do). Run two or more; one leads through the Lease "meshlb-controller" in its
+namespace, the others stand by. SIGTERM or SIGINT stops it: a leader releases
+the Lease, so a standby takes over at once, and the process exits 0.
+Logs are JSON lines (pino) on stdout; nothing else is printed.
+
+flags (each also from an environment variable; the flag wins):
+  --kubeconfig PATH   MESHLB_KUBECONFIG; else KUBECONFIG, else in-cluster
+                      (KUBERNETES_SERVICE_HOST set), else ~/.kube/config
+  --namespace NS      the Lease's namespace. MESHLB_NAMESPACE; else POD_NAMESPACE,
+                      else the in-cluster ServiceAccount's, else meshlb-system
+  --identity ID       the Lease holder and Events' reportingInstance, unique per
+                      replica. MESHLB_IDENTITY; else POD_NAME, else the host name
+  --lb-class CLASS    serve Services of this spec.loadBalancerClass only.
+                      MESHLB_LB_CLASS; default: Services without a class
+  --log-level LEVEL   trace, debug, info, warn, error, fatal or silent.
+                      MESHLB_LOG_LEVEL; default info
+
+Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s) can be changed
+for tests: see docs/controller.md. RBAC: deploy/rbac/controller.yaml.`;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where a ServiceAccount's namespace is mounted in a Pod. */
+const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const DEFAULT_NAMESPACE = 'meshlb-system';
+/** RFC 1123 label: a namespace name. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The controller's settings, resolved from flags, environment and defaults. */
+export interface ControllerSettings {
+  /** A kubeconfig file; undefined: KUBECONFIG, in-cluster or ~/.kube/config. */
+  kubeconfig: string | undefined;
+  namespace: string;
+  identity: string;
+  loadBalancerClass: string | undefined;
+  logLevel: LogLevel;
+  leader: LeaderConfig;
+}
+
+/** The hidden leader-election flags: flag name, environment variable, LeaderConfig key. */
+const TIMINGS = [
+  ['lease-duration-ms', 'MESHLB_LEASE_DURATION_MS', 'leaseDurationMs'],
+  ['renew-deadline-ms', 'MESHLB_RENEW_DEADLINE_MS', 'renewDeadlineMs'],
+  ['retry-period-ms', 'MESHLB_RETRY_PERIOD_MS', 'retryPeriodMs'],
+] as const;
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+function readNamespaceFile(): string | undefined {
+  try {
+    return nonEmpty(readFileSync(NAMESPACE_FILE, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves the settings: a flag, else its MESHLB_ variable, else the
+ * Kubernetes convention (POD_NAMESPACE, POD_NAME, …), else the default.
+ * Throws CliUsageError naming the flag or variable that is wrong.
+ */
+export function controllerSettings(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  inClusterNamespace: () => string | undefined = readNamespaceFile,
+): ControllerSettings {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        identity: { type: 'string' },
+        'lb-class': { type: 'string' },
+        'log-level': { type: 'string' },
+        ...Object.fromEntries(TIMINGS.map(([flag]) => [flag, { type: 'string' as const }])),
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  /** The flag's value, else the variable's; `source` names where it came from (for errors). */
+  const pick = (flag: string, variable: string): { value: string; source: string } | undefined => {
+    const v = values[flag];
+    if (v !== undefined) return { value: v, source: `--${flag}` };
+    const e = nonEmpty(env[variable]);
+    return e === undefined ? undefined : { value: e, source: variable };
+  };
+
+  const kc = pick('kubeconfig', 'MESHLB_KUBECONFIG');
+  if (kc?.value === '') throw new CliUsageError(`${kc.source} needs a file name`);
+
+  const ns = pick('namespace', 'MESHLB_NAMESPACE');
+  const namespace = ns?.value ?? nonEmpty(env.POD_NAMESPACE) ?? inClusterNamespace() ?? DEFAULT_NAMESPACE;
+  if (!DNS_LABEL.test(namespace))
+    throw new CliUsageError(`${ns?.source ?? 'the namespace'}: "${namespace}" is not a namespace name`);
+
+  const id = pick('identity', 'MESHLB_IDENTITY');
+  const identity = id?.value ?? nonEmpty(env.POD_NAME) ?? hostname();
+  if (identity === '' || /\s/.test(identity))
+    throw new CliUsageError(
+      `${id?.source ?? 'the identity'}: "${identity}" must be non-empty, without spaces`,
+    );
+
+  const cls = pick('lb-class', 'MESHLB_LB_CLASS');
+  if (cls !== undefined && (cls.value === '' || /\s/.test(cls.value)))
+    throw new CliUsageError(`${cls.source}: "${cls.value}" is not a loadBalancerClass`);
+
+  const lvl = pick('log-level', 'MESHLB_LOG_LEVEL');
+  const logLevel = (lvl?.value ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new CliUsageError(
+      `${lvl?.source ?? ''} must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`,
+    );
+
+  const leader: LeaderConfig = { ...LEADER_DEFAULTS };
+  for (const [flag, variable, key] of TIMINGS) {
+    const t = pick(flag, variable);
+    if (t === undefined) continue;
+    const ms = Number(t.value);
+    if (!/^\d+$/.test(t.value) || !Number.isSafeInteger(ms) || ms <= 0)
+      throw new CliUsageError(`${t.source} must be a whole number of milliseconds > 0; got "${t.value}"`);
+    leader[key] = ms;
+  }
+  if (!(leader.retryPeriodMs < leader.renewDeadlineMs && leader.renewDeadlineMs < leader.leaseDurationMs))
+    throw new CliUsageError(
+      `leader election needs retry period < renew deadline < lease duration; got ${leader.retryPeriodMs} / ${leader.renewDeadlineMs} / ${leader.leaseDurationMs} ms`,
+    );
+
+  return {
+    kubeconfig: kc?.value,
+    namespace,
+    identity,
+    loadBalancerClass: cls?.value,
+    logLevel,
+    leader,
+  };
+}
+
+/**
+ * The cluster to talk to: the kubeconfig file given, else KUBECONFIG, else
+ * in-cluster (KUBERNETES_SERVICE_HOST is set in every Pod), else
+ * ~/.kube/config. Returns the config and where it came from (for the log).
+ */
+export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): [KubeConfig, string] {
+  const kc = new KubeConfig();
+  const read = (path: string, load: () => void): void => {
+    try {
+      load();
+    } catch (err) {
+      throw new CliUsageError(`cannot load the kubeconfig ${path}: ${(err as Error).message}`);
+    }
+  };
+  if (file !== undefined) {
+    read(file, () => {
+      kc.loadFromFile(file);
+    });
+    return [kc, file];
+  }
+  if (nonEmpty(env.KUBECONFIG) !== undefined) {
+    read(env.KUBECONFIG ?? '', () => {
+      kc.loadFromDefault();
+    });
+    return [kc, `KUBECONFIG=${env.KUBECONFIG ?? ''}`];
+  }
+  if (nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) {
+    kc.loadFromCluster();
+    return [kc, 'in-cluster'];
+  }
+  const home = join(homedir(), '.kube', 'config');
+  if (!existsSync(home))
+    throw new CliUsageError(
+      'no cluster to talk to: pass --kubeconfig, set KUBECONFIG or MESHLB_KUBECONFIG, or run in a Pod',
+    );
+  read(home, () => {
+    kc.loadFromFile(home);
+  });
+  return [kc, home];
+}
+
+async function runController(args: string[]): Promise<number> {
+  const settings = controllerSettings(args, process.env);
+  const [kubeConfig, source] = loadKubeConfig(settings.kubeconfig, process.env);
+  const log = pino({ level: settings.logLevel, base: { pid: process.pid, identity: settings.identity } });
+
+  let controller: Controller;
+  try {
+    controller = new Controller({
+      kubeConfig,
+      clock: systemClock,
+      identity: settings.identity,
+      namespace: settings.namespace,
+      loadBalancerClass: settings.loadBalancerClass,
+      leader: settings.leader,
+      log,
+    });
+  } catch (err) {
+    if (err instanceof LeaderConfigError) throw new CliUsageError(err.message);
+    throw err;
+  }
+
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  controller.start();
+  log.info(
+    {
+      server: kubeConfig.getCurrentCluster()?.server,
+      kubeconfig: source,
+      namespace: settings.namespace,
+      loadBalancerClass: settings.loadBalancerClass ?? null,
+      leader: settings.leader,
+    },
+    'controller started',
+  );
+  const signal = await signalled;
+  log.info({ signal, leading: controller.leading }, 'stopping');
+  await controller.stop(); // a leader releases the Lease: the standby takes over at once
+  log.info('stopped');
+  // Idle keep-alive connections of the API client must not hold the exit up.
+  setTimeout(() => process.exit(), 2_000).unref();
+  return 0;
+}
+
+export const controller: Command = {
+  name: 'controller',
+  summary: 'run the controller: IPs from IPPools to LoadBalancer Services (one leader)',
+  help: HELP,
+  run: runController,
+};
