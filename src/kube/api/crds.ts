@@ -119,12 +119,18 @@ const interfaceName: Schema = {
   'x-kubernetes-validations': INTERFACE_RULES,
 };
 
-const interfaceList = (description: string): Schema => ({
+/**
+ * `set` where people write the list (an L2Advertisement); `atomic` where one
+ * writer replaces it whole (an announcement's interfaces: with server-side apply,
+ * items of a set are owned one by one, so a takeover would add the new node's
+ * interfaces to the old node's instead of replacing them).
+ */
+const interfaceList = (description: string, listType: 'set' | 'atomic' = 'set'): Schema => ({
   type: 'array',
   description,
   maxItems: 32,
   items: interfaceName,
-  'x-kubernetes-list-type': 'set',
+  'x-kubernetes-list-type': listType,
 });
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
@@ -381,7 +387,7 @@ const ipAnnouncement = named('IPAnnouncement', {
       'x-kubernetes-validations': ANNOUNCED_IP_RULES,
     },
     node: { type: 'string', description: 'The node announcing it.', minLength: 1, maxLength: 253 },
-    interfaces: interfaceList('The interfaces it answers on.'),
+    interfaces: interfaceList('The interfaces it answers on.', 'atomic'),
     epoch: {
       type: 'integer',
       format: 'int64',
