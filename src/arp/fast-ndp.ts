@@ -4,7 +4,6 @@
  * (hop limit 255, checksum, option shapes, a unicast target) and answered
  * with byte operations. Anything else takes the general path (responder.ts).
  */
-import { icmpv6Checksum, verifyIcmpv6Checksum } from './codec/index.ts';
 
 const IP6 = 14;
 const SRC = IP6 + 8;
@@ -16,16 +15,49 @@ const OPTIONS = ICMP + 24;
 const NA_LENGTH = 32;
 
 export interface NsKey {
-  /** The target and source IPv6 addresses as 32 hex digits. */
-  readonly target: string;
-  readonly source: string;
+  /** ipv6Hash of the target and the source address; compare with sameIpv6 on a hit. */
+  readonly target: number;
+  readonly source: number;
   /** Offset of the source link-layer address (the MAC to answer to), or of the Ethernet source. */
   readonly replyMac: number;
 }
 
-/** An IPv6 address's 16 bytes as the key NsKey uses. */
-export function ipv6Key(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString('hex');
+/** OFFSETS of the target and source addresses in a solicitation frame. */
+export const NS_TARGET = TARGET;
+export const NS_SOURCE = SRC;
+
+/**
+ * A quick key for an IPv6 address: its last 32 bits (VIPs of one cluster
+ * differ there). Not unique: confirm a hit with sameIpv6.
+ */
+export function ipv6Hash(b: Uint8Array, off = 0): number {
+  return (
+    (((b[off + 12] ?? 0) << 24) |
+      ((b[off + 13] ?? 0) << 16) |
+      ((b[off + 14] ?? 0) << 8) |
+      (b[off + 15] ?? 0)) >>>
+    0
+  );
+}
+
+/** The 16 bytes of `f` at `off` are the address `ip`. */
+export function sameIpv6(f: Uint8Array, off: number, ip: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (f[off + i] !== ip[i]) return false;
+  return true;
+}
+
+/** Ones' complement sum of 16-bit words of f[from, to), added to acc (to - from is even here, or padded). */
+function sum16(f: Uint8Array, from: number, to: number, acc: number): number {
+  for (let i = from; i < to; i += 2) acc += ((f[i] ?? 0) << 8) | (i + 1 < to ? (f[i + 1] ?? 0) : 0);
+  return acc;
+}
+
+/** The ICMPv6 checksum sum over the pseudo-header (addresses at SRC..ICMP) and the message. */
+function checksumSum(f: Uint8Array, length: number): number {
+  let acc = sum16(f, SRC, ICMP, 0) + length + 58;
+  acc = sum16(f, ICMP, ICMP + length, acc);
+  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
+  return acc;
 }
 
 /**
@@ -50,9 +82,8 @@ export function nsKey(f: Uint8Array): NsKey | undefined {
     if (f[o] === 1 && len === 8 && replyMac === 6) replyMac = o + 2;
     o += len;
   }
-  if (!verifyIcmpv6Checksum(f.subarray(SRC, DST), f.subarray(DST, ICMP), f.subarray(ICMP, end)))
-    return undefined;
-  return { target: ipv6Key(f.subarray(TARGET)), source: ipv6Key(f.subarray(SRC)), replyMac };
+  if (checksumSum(f, length) !== 0xffff) return undefined;
+  return { target: ipv6Hash(f, TARGET), source: ipv6Hash(f, SRC), replyMac };
 }
 
 /**
@@ -79,7 +110,7 @@ export function naReplyTo(f: Uint8Array, key: NsKey, mac: Uint8Array): Buffer {
   r[OPTIONS] = 2; // target link-layer address
   r[OPTIONS + 1] = 1;
   r.set(mac, OPTIONS + 2);
-  const sum = icmpv6Checksum(r.subarray(SRC, DST), r.subarray(DST, ICMP), r.subarray(ICMP));
+  const sum = ~checksumSum(r, NA_LENGTH) & 0xffff; // the checksum field is still 0
   r[ICMP + 2] = sum >> 8;
   r[ICMP + 3] = sum & 0xff;
   return r;

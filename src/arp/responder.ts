@@ -4,7 +4,7 @@ import * as codec from './codec/index.ts';
 import { validateWireConfig, type WireConfig } from './config.ts';
 import { ConflictTracker, type Conflict, type ConflictEvidence } from './conflicts.ts';
 import { arpReplyTo, arpRequestKey, fromMac, ipv4Number } from './fast-arp.ts';
-import { ipv6Key, naReplyTo, nsKey } from './fast-ndp.ts';
+import { ipv6Hash, naReplyTo, NS_SOURCE, NS_TARGET, nsKey, sameIpv6 } from './fast-ndp.ts';
 import type { Link, Received } from './link.ts';
 
 /** Why a received frame led to nothing. Counted by reason (bounded label set). */
@@ -50,6 +50,8 @@ export interface AnnounceOptions {
 interface Announced {
   ip: string;
   v4: boolean;
+  /** IPv6: the address's bytes (the NDP fast path compares them). */
+  bytes?: Uint8Array;
   interfaces: ReadonlySet<string> | undefined;
   probe: boolean;
   /** Per link name. */
@@ -100,7 +102,7 @@ export class Responder {
   readonly #ips = new Map<string, Announced>();
   /** The IPv4 entries of #ips by address as a 32-bit number, the IPv6 ones by hex bytes (the fast paths). */
   readonly #v4 = new Map<number, Announced>();
-  readonly #v6 = new Map<string, Announced>();
+  readonly #v6 = new Map<number, Announced[]>();
   readonly #conflicts: ConflictTracker;
   readonly #stats: WireStats = {
     answered: { arp: 0, ndp: 0 },
@@ -194,7 +196,10 @@ export class Responder {
       a = { ip: key, v4: isIPv4(key), interfaces, probe: opts.probe ?? false, on: new Map() };
       this.#ips.set(key, a);
       if (a.v4) this.#v4.set(ipv4Number(codec.ipv4ToBytes(key)), a);
-      else this.#v6.set(ipv6Key(codec.ipv6ToBytes(key)), a);
+      else {
+        const h = ipv6Hash(codec.ipv6ToBytes(key));
+        this.#v6.set(h, [...(this.#v6.get(h) ?? []), a]);
+      }
     } else {
       a.interfaces = interfaces;
     }
@@ -209,7 +214,12 @@ export class Responder {
     for (const ifname of [...a.on.keys()]) this.#stop(a, ifname);
     this.#ips.delete(a.ip);
     if (a.v4) this.#v4.delete(ipv4Number(codec.ipv4ToBytes(a.ip)));
-    else this.#v6.delete(ipv6Key(codec.ipv6ToBytes(a.ip)));
+    else {
+      const h = ipv6Hash(codec.ipv6ToBytes(a.ip));
+      const rest = (this.#v6.get(h) ?? []).filter((x) => x !== a);
+      if (rest.length > 0) this.#v6.set(h, rest);
+      else this.#v6.delete(h);
+    }
     this.#conflicts.forget(a.ip);
   }
 
@@ -250,8 +260,9 @@ export class Responder {
       reply = () => arpReplyTo(data, ls.mac);
     } else {
       const ns = nsKey(data);
-      if (ns === undefined || this.#v6.has(ns.source) || fromMac(data, ls.mac)) return undefined;
-      a = this.#v6.get(ns.target);
+      if (ns === undefined || this.#v6Of(data, ns.source, NS_SOURCE) !== undefined || fromMac(data, ls.mac))
+        return undefined;
+      a = this.#v6Of(data, ns.target, NS_TARGET);
       reply = () => naReplyTo(data, ns, ls.mac);
     }
     if (a === undefined) return 'not-ours';
@@ -260,6 +271,12 @@ export class Responder {
     if (a.v4) this.#stats.answered.arp++;
     else this.#stats.answered.ndp++;
     return 'answered';
+  }
+
+  /** The announced IPv6 address at `off` in frame `f` (hash `h`), if any. */
+  #v6Of(f: Uint8Array, h: number, off: number): Announced | undefined {
+    const list = this.#v6.get(h);
+    return list?.find((a) => sameIpv6(f, off, (a.bytes ??= codec.ipv6ToBytes(a.ip))));
   }
 
   /** Acts on one frame; returns why it was dropped, if it was. */
