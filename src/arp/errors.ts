@@ -31,13 +31,8 @@ export class InterfaceNotFoundError extends Error {
   }
 }
 
-/**
- * Thrown when a packet-socket system call fails for any other reason; `code`
- * is the errno name ('ENETDOWN', 'ENOBUFS', 'EBADF' once closed, ...) and
- * `syscall` the call that failed.
- */
-export class PacketSocketError extends Error {
-  override name = 'PacketSocketError';
+/** A failed system call: `code` is the errno name, `syscall` the call that failed. */
+abstract class SyscallError extends Error {
   readonly code: string;
   readonly syscall: string;
 
@@ -49,19 +44,20 @@ export class PacketSocketError extends Error {
 }
 
 /**
+ * Thrown when a packet-socket system call fails for any other reason; `code`
+ * is the errno name ('ENETDOWN', 'ENOBUFS', 'EBADF' once closed, ...) and
+ * `syscall` the call that failed.
+ */
+export class PacketSocketError extends SyscallError {
+  override name = 'PacketSocketError';
+}
+
+/**
  * Thrown when the netlink route socket (link and address changes) cannot be
  * opened or used; `code` is the errno name, `syscall` the call that failed.
  */
-export class NetlinkSocketError extends Error {
+export class NetlinkSocketError extends SyscallError {
   override name = 'NetlinkSocketError';
-  readonly code: string;
-  readonly syscall: string;
-
-  constructor(message: string, code: string, syscall: string) {
-    super(message);
-    this.code = code;
-    this.syscall = syscall;
-  }
 }
 
 /**

@@ -93,7 +93,7 @@ export class Wire {
         this.#log?.warn({ ifname: name }, 'interface not found; waiting for it to appear');
         continue;
       }
-      this.#open(name, info.up && info.running);
+      this.#open(name, info.index, info.up && info.running);
     }
     this.#monitor = new LinkMonitor({
       onEvent: (e) => {
@@ -117,7 +117,7 @@ export class Wire {
     return new Map([...this.#links].map(([n, l]) => [n, l.stats()]));
   }
 
-  #open(name: string, up: boolean): void {
+  #open(name: string, ifindex: number, up: boolean): void {
     const deliver = (frames: Frame[]): void => {
       for (const f of frames) this.responder.receive(name, f);
     };
@@ -127,7 +127,6 @@ export class Wire {
     };
     // The filters also drop frames of upper devices (VLANs, macvlans) that a socket bound
     // to this interface would otherwise see untagged (docs/wire.md).
-    const { index: ifindex } = interfaceInfo(name);
     const open = (ethertype: number, filter: Buffer): PacketSocket =>
       PacketSocket.open({ ifname: name, ethertype, filter, onFrames: deliver, onError });
     const arp = open(ETHERTYPE_ARP, arpFilter({ ifindex }));
@@ -166,7 +165,7 @@ export class Wire {
     }
     if (!this.#links.has(name)) {
       try {
-        this.#open(name, up);
+        this.#open(name, e.index, up);
       } catch (err) {
         this.#log?.error({ err, ifname: name }, 'cannot open packet sockets');
       }

@@ -1,23 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
-import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
-import {
-  CRDS,
-  GROUP,
-  PLURALS,
-  VERSION,
-  type IPPool,
-  type L2Advertisement,
-} from '../../src/kube/api/index.ts';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { installCrds, startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { GROUP, PLURALS, VERSION, type IPPool, type L2Advertisement } from '../../src/kube/api/index.ts';
 import { formatDocuments, migrate, parseDocuments } from '../../src/kube/migrate/index.ts';
-import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane; dir: string }>;
-const CRD_DIR = fileURLToPath(new URL('../../deploy/crds/', import.meta.url));
 
 /** A realistic MetalLB layer 2 setup, as `kubectl get -o yaml` prints it (a List, server fields included). */
 const METALLB = `apiVersion: v1
@@ -81,15 +71,7 @@ test.before(async (t) => {
   t.context.dir = mkdtempSync(join(tmpdir(), 'meshlb-migrate-'));
   const cp = await startControlPlane();
   t.context.cp = cp;
-  const applied = await cp.kubectl(['apply', '--server-side', '-f', CRD_DIR]);
-  if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
-  const ext = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
-  for (const crd of CRDS) {
-    await waitFor(`${crd.metadata.name} Established`, async () => {
-      const got = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-      return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-    });
-  }
+  await installCrds(cp);
 });
 
 test.after.always(async (t) => {
