@@ -4,12 +4,53 @@
  * wire), so wire tests can open sockets where a speaker would, as root or as
  * an unprivileged user with or without CAP_NET_RAW.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { onExit } from '../cleanup.ts';
 import type { Host, Lan } from '../netns/index.ts';
 
 const AGENT = fileURLToPath(new URL('./agent.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const ADDON = 'native/build/Release/meshlb_packet.node';
+
+/** Can user nobody read (and reach) this path? */
+function nobodyReads(path: string): boolean {
+  return (
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path]).status ===
+    0
+  );
+}
+
+let staged: { node: string; agent: string } | undefined;
+
+/**
+ * The node binary and agent script an unprivileged agent runs. The checkout
+ * itself when user nobody can read it; otherwise (a checkout in a 0700 temp
+ * directory, say) a world-readable copy of what the agent loads: src/,
+ * package.json, the addon, and the node binary. The agent imports no package
+ * from node_modules at run time.
+ */
+function forNobody(): { node: string; agent: string } {
+  if (nobodyReads(process.execPath) && nobodyReads(AGENT)) return { node: process.execPath, agent: AGENT };
+  if (staged !== undefined) return staged;
+  const dir = mkdtempSync(join(tmpdir(), 'meshlb-agent-'));
+  chmodSync(dir, 0o755);
+  onExit(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
+  copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  mkdirSync(join(dir, 'native/build/Release'), { recursive: true });
+  copyFileSync(join(ROOT, ADDON), join(dir, ADDON));
+  copyFileSync(process.execPath, join(dir, 'node'));
+  chmodSync(join(dir, 'node'), 0o755);
+  staged = { node: join(dir, 'node'), agent: join(dir, relative(ROOT, AGENT)) };
+  return staged;
+}
 
 /**
  * Who the agent runs as: root; user nobody with no capability at all; or
@@ -108,7 +149,8 @@ export class PacketAgent {
 
   /** Starts an agent inside `host`; resolves once it is ready for commands. */
   static start(lan: Lan, host: Host, user: AgentUser = 'root'): Promise<PacketAgent> {
-    const argv = [...(user === 'root' ? [] : SETPRIV[user]), process.execPath, AGENT];
+    const run = user === 'root' ? { node: process.execPath, agent: AGENT } : forNobody();
+    const argv = [...(user === 'root' ? [] : SETPRIV[user]), run.node, run.agent];
     const env = { ...process.env };
     // An unprivileged agent cannot write root's coverage directory.
     if (user !== 'root') delete env.NODE_V8_COVERAGE;
