@@ -67,8 +67,9 @@ meshlb_ensure_deps() {
   fi
 }
 
-# Debian packages the network harness, the wire tests and the lab use.
-MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl)
+# Debian packages the network harness, the wire tests and the lab use; prometheus
+# for promtool (the metrics tests lint /metrics with `promtool check metrics`).
+MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl prometheus)
 
 meshlb_ensure_debs() {
   local missing=() p
