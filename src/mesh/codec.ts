@@ -11,18 +11,36 @@
  *   ack      = varint(seq) string(from) varint(n) update*n
  *   ping-req = varint(seq) string(from) string(target)
  *   nack     = varint(seq) string(from)
+ *   claim    = string(ip) string(node) varint(epoch)
  *   gossip   = string(from) varint(n) update*n
- *   push-pull= string(from) flags(1 byte: 1 join, 2 reply) varint(n) snapshot*n
+ *   push-pull= string(from) flags(1 byte: 1 join, 2 reply) varint(n) snapshot*n varint(m) claim*m
+ *   claims   = string(from) varint(m) claim*m
+ *
+ * Type bytes: ping 1, ack 2, ping-req 3, nack 4, gossip 5, push-pull 6, claims 7.
+ * An IP is non-empty text of at most MAX_IP_BYTES (the mesh does not parse it).
  *
  * Every limit below is enforced on encode and decode; decode throws only
  * MeshCodecError, whatever the bytes.
  */
 import { MeshCodecError } from './errors.ts';
-import type { Endpoint, MemberSnapshot, MemberState, Message, MessageType, Update } from './messages.ts';
+import type {
+  Endpoint,
+  MemberSnapshot,
+  MemberState,
+  MeshClaim,
+  Message,
+  MessageType,
+  Update,
+} from './messages.ts';
 
 export const CODEC_VERSION = 1;
-/** Largest frame accepted (a push-pull of MAX_MEMBERS members with endpoints fits). */
-export const MAX_FRAME_BYTES = 1 << 20;
+/**
+ * Largest frame accepted: a push-pull of MAX_MEMBERS members with endpoints
+ * and MAX_CLAIMS claims, at realistic name and address lengths, fits (about
+ * 2.5 MB; test/unit/mesh-codec.test.ts measures it). Frames at every limit at
+ * once (253-byte names everywhere) do not, and are refused on encode.
+ */
+export const MAX_FRAME_BYTES = 4 << 20;
 /** Kubernetes node names are DNS subdomains: at most 253 characters. */
 export const MAX_NAME_BYTES = 253;
 /** libp2p peer IDs in base58 are ~52 characters; leave room for other key types. */
@@ -33,8 +51,14 @@ export const MAX_ADDRS = 8;
 export const MAX_UPDATES = 64;
 /** Members per push-pull (well above the 2,000 the simulator is measured at). */
 export const MAX_MEMBERS = 5_000;
+/** The longest IP text: an IPv6 address with an embedded IPv4 one (`ffff:…:255.255.255.255`). */
+export const MAX_IP_BYTES = 45;
+/** Claims per push-pull: one per service IP the cluster announces. */
+export const MAX_CLAIMS = 20_000;
+/** Claims per claims message (a member publishes more in several messages). */
+export const MAX_GOSSIP_CLAIMS = 256;
 
-const TYPES: readonly MessageType[] = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull'];
+const TYPES: readonly MessageType[] = ['ping', 'ack', 'ping-req', 'nack', 'gossip', 'push-pull', 'claims'];
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 const HAS_ENDPOINT = 0x80;
 
@@ -116,6 +140,20 @@ function snapshotSize(s: MemberSnapshot): number {
   );
 }
 
+function ipSize(ip: string): number {
+  if (ip === '') throw new MeshCodecError('invalid', 'empty IP');
+  return strSize(ip, MAX_IP_BYTES, 'IP');
+}
+
+function claimsSize(cs: readonly MeshClaim[], max: number): number {
+  let size = count(cs.length, max, 'claims');
+  for (const c of cs) {
+    checkInt(c.epoch, 'epoch');
+    size += ipSize(c.ip) + nameSize(c.node) + varintSize(c.epoch);
+  }
+  return size;
+}
+
 function updatesSize(us: readonly Update[]): number {
   let size = count(us.length, MAX_UPDATES, 'updates');
   for (const u of us) size += updateSize(u);
@@ -150,8 +188,12 @@ export function encodedSize(msg: Message): number {
     case 'push-pull': {
       body = from + 1 + count(msg.members.length, MAX_MEMBERS, 'members');
       for (const s of msg.members) body += snapshotSize(s);
+      body += claimsSize(msg.claims, MAX_CLAIMS);
       break;
     }
+    case 'claims':
+      body = from + claimsSize(msg.claims, MAX_GOSSIP_CLAIMS);
+      break;
   }
   const size = 2 + body;
   if (size > MAX_FRAME_BYTES)
@@ -202,6 +244,15 @@ class Writer {
       if (u.endpoint !== undefined) this.endpoint(u.endpoint);
     }
   }
+
+  claims(cs: readonly MeshClaim[]): void {
+    this.varint(cs.length);
+    for (const c of cs) {
+      this.str(c.ip);
+      this.str(c.node);
+      this.varint(c.epoch);
+    }
+  }
 }
 
 /** Encodes a message; throws MeshCodecError when it breaks a limit. */
@@ -244,6 +295,11 @@ export function encode(msg: Message): Uint8Array {
         w.varint(s.incarnation);
         if (s.endpoint !== undefined) w.endpoint(s.endpoint);
       }
+      w.claims(msg.claims);
+      break;
+    case 'claims':
+      w.str(msg.from);
+      w.claims(msg.claims);
       break;
   }
   return w.buf;
@@ -333,6 +389,17 @@ class Reader {
     }
     return out;
   }
+
+  claims(max: number): MeshClaim[] {
+    const n = this.count(max, 'claims');
+    const out: MeshClaim[] = [];
+    for (let i = 0; i < n; i++) {
+      const ip = this.str(MAX_IP_BYTES, 'IP');
+      if (ip === '') throw new MeshCodecError('invalid', 'empty IP');
+      out.push({ ip, node: this.name(), epoch: this.varint() });
+    }
+    return out;
+  }
 }
 
 /** Decodes one frame. Throws MeshCodecError (and nothing else) for any bytes that are not a valid message. */
@@ -376,9 +443,13 @@ export function decode(bytes: Uint8Array): Message {
         if (hasEndpoint) s.endpoint = r.endpoint();
         members.push(s);
       }
-      msg = { type, from, join: (flags & 1) !== 0, reply: (flags & 2) !== 0, members };
+      const claims = r.claims(MAX_CLAIMS);
+      msg = { type, from, join: (flags & 1) !== 0, reply: (flags & 2) !== 0, members, claims };
       break;
     }
+    case 'claims':
+      msg = { type, from: r.name(), claims: r.claims(MAX_GOSSIP_CLAIMS) };
+      break;
   }
   if (r.remaining !== 0) throw new MeshCodecError('trailing-bytes', `${r.remaining} bytes after the message`);
   return msg;

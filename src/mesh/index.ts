@@ -1,6 +1,16 @@
-// The mesh module's public surface: who is alive (SWIM + Lifeguard), and the
-// heirs' close watch of announcers. Adapters: ./libp2p (real), ./sim (simulated).
-export { decode, encode, encodedSize } from './codec.ts';
+// The mesh module's public surface: who is alive (SWIM + Lifeguard), the
+// announcement claims it carries, and the heirs' close watch of announcers.
+// Adapters: ./libp2p (real), ./sim (simulated).
+export { ForeignClaimError, type ClaimStore, type SyncedEvent, type SyncedListener } from './claims.ts';
+export {
+  decode,
+  encode,
+  encodedSize,
+  MAX_CLAIMS,
+  MAX_FRAME_BYTES,
+  MAX_GOSSIP_CLAIMS,
+  MAX_IP_BYTES,
+} from './codec.ts';
 export {
   LAN_CONSERVATIVE,
   LAN_FAST,
@@ -14,6 +24,6 @@ export {
 export { MeshCodecError, type MeshCodecErrorCode } from './errors.ts';
 export type { MemberEvent, MemberEventListener, Via } from './events.ts';
 export { Membership, type CheckOptions, type MemberView, type MembershipInit } from './membership.ts';
-export type { Endpoint, MemberState, Message, Update } from './messages.ts';
+export type { Endpoint, MemberState, MeshClaim, Message, Update } from './messages.ts';
 export { StaticPeerAuthority, type MeshTransport, type PeerAuthority } from './transport.ts';
 export { FastWatch, WATCH_DEFAULTS, type WatchConfig } from './watch.ts';

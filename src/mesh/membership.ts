@@ -1,5 +1,7 @@
 import type { Clock, Timer } from '../clock/index.ts';
 import { Awareness } from './awareness.ts';
+import { claimsMessages, type ClaimStore, type SyncedEvent, type SyncedListener } from './claims.ts';
+import { MAX_CLAIMS } from './codec.ts';
 import {
   LAN_FAST,
   type MeshConfig,
@@ -11,12 +13,14 @@ import {
 import type { MemberEvent, MemberEventListener, Via } from './events.ts';
 import type {
   Ack,
+  Claims,
   DirectMessage,
   Endpoint,
   Gossip,
   MemberSnapshot,
   MemberState,
   Message,
+  MeshClaim,
   Nack,
   Ping,
   PingReq,
@@ -46,6 +50,12 @@ export interface MembershipInit {
    * refuted more often than once a second, it refutes again on hearing so).
    */
   incarnation?: number;
+  /**
+   * The announcement claims this member knows: read for push-pull, given what
+   * gossip and push-pull bring. Without it, claims received are dropped and
+   * push-pulls carry none.
+   */
+  claims?: ClaimStore;
 }
 
 /** One member as this member sees it. */
@@ -152,6 +162,9 @@ export class Membership {
   readonly #transport: MeshTransport;
   readonly #random: () => number;
   readonly #authority: PeerAuthority | undefined;
+  readonly #claims: ClaimStore | undefined;
+  readonly #syncedListeners = new Set<SyncedListener>();
+  #synced = false;
   readonly #awareness: Awareness;
   readonly #members = new Map<string, Rec>();
   readonly #pending = new Map<number, Pending>();
@@ -175,6 +188,7 @@ export class Membership {
     this.#transport = init.transport;
     this.#random = init.random ?? Math.random;
     this.#authority = init.authority;
+    this.#claims = init.claims;
     this.#awareness = new Awareness(this.config.awarenessMax);
     const self: Rec = {
       node: init.node,
@@ -232,13 +246,48 @@ export class Membership {
     this.stop();
   }
 
-  /** Contacts seeds (known only by endpoint) with a full-state push-pull. */
+  /**
+   * Contacts seeds (known only by endpoint) with a full-state push-pull. With
+   * no seeds this member is the first of its cluster: it is synced at once.
+   */
   join(seeds: readonly Endpoint[]): void {
     for (const endpoint of seeds) {
       this.stats.pushPulls++;
       this.#send('', endpoint, this.#pushPullMessage(true, false));
     }
     this.#broadcast([this.#aliveUpdate()]);
+    if (seeds.length === 0) this.#markSynced('local', undefined);
+  }
+
+  /**
+   * True once this member knows the standing claims: it received a push-pull
+   * reply (from a seed it joined through, or any later sync), or it joined
+   * with no seeds. Never false again. A speaker answers for no IP until then.
+   */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /**
+   * Calls `listener` once, when `synced` turns true, after the claims that made
+   * it so are merged (never, if it already is: read `synced` first). Returns an
+   * unsubscribe, like onEvent.
+   */
+  onSynced(listener: SyncedListener): () => void {
+    this.#syncedListeners.add(listener);
+    return () => this.#syncedListeners.delete(listener);
+  }
+
+  /**
+   * Broadcasts this member's own claims (on change; the store is not told:
+   * the caller keeps its own claims there). Split into messages of at most
+   * MAX_GOSSIP_CLAIMS. Throws ForeignClaimError for a claim of another node
+   * and MeshCodecError for one the codec cannot carry, before sending any.
+   */
+  publishClaims(claims: readonly MeshClaim[]): void {
+    const msgs = claimsMessages(this.node, claims);
+    if (this.#left) return;
+    for (const m of msgs) this.#broadcastMessage(m);
   }
 
   /** Adds members as known-alive without any traffic (simulator and tests start from a converged view). */
@@ -316,6 +365,9 @@ export class Membership {
         return;
       case 'gossip':
         for (const u of msg.updates) this.#apply(u, 'gossip');
+        return;
+      case 'claims':
+        this.#onClaims(msg);
         return;
     }
   }
@@ -703,11 +755,47 @@ export class Membership {
       this.stats.refutations++;
       this.#awareness.apply(1);
       this.#broadcast([this.#aliveUpdate()]);
+      this.#republishOwnClaims();
     } else if (u.kind === 'alive' && u.incarnation > self.incarnation) {
       // An earlier life of ours had a higher incarnation: outbid it.
       self.incarnation = u.incarnation + 1;
       this.#broadcast([this.#aliveUpdate()]);
     }
+  }
+
+  // ---- claims ----------------------------------------------------------------
+
+  /** Gossip carries a node's own claims only: any other is dropped and counted. */
+  #onClaims(msg: Claims): void {
+    const own = msg.claims.filter((c) => c.node === msg.from);
+    for (let i = own.length; i < msg.claims.length; i++) this.stats.drop('claim-not-own');
+    if (own.length === 0) return;
+    if (this.#claims === undefined) this.stats.drop('no-claim-store');
+    else this.#claims.merge(own, msg.from, 'gossip');
+  }
+
+  /**
+   * After a refutation: whoever suspected us (maybe the other side of a
+   * partition that just healed) may have missed our claims, and our holders'
+   * rivals learn of them this way within a gossip hop instead of a push-pull
+   * interval.
+   */
+  #republishOwnClaims(): void {
+    const own = this.#claims?.all().filter((c) => c.node === this.node) ?? [];
+    try {
+      for (const m of claimsMessages(this.node, own)) this.#broadcastMessage(m);
+    } catch {
+      this.stats.drop('claim-unencodable');
+    }
+  }
+
+  #markSynced(via: SyncedEvent['via'], from: string | undefined): void {
+    if (this.#synced) return;
+    this.#synced = true;
+    const event: SyncedEvent = { via, at: this.#clock.now(), wallAt: this.#clock.wallNow() };
+    if (from !== undefined) event.from = from;
+    for (const l of this.#syncedListeners) l(event);
+    this.#syncedListeners.clear();
   }
 
   #maybeConfirmProbe(node: string): void {
@@ -732,7 +820,12 @@ export class Membership {
       // rejoining): we tell everyone, it has no gossip mesh yet.
       if (u !== undefined && this.#apply(u, 'push-pull') && u.node === msg.from) this.#broadcast([u]);
     }
-    if (!msg.reply) {
+    if (msg.claims.length > 0) {
+      if (this.#claims === undefined) this.stats.drop('no-claim-store');
+      else this.#claims.merge(msg.claims, msg.from, 'push-pull');
+    }
+    if (msg.reply) this.#markSynced('push-pull', msg.from);
+    else {
       const sender = this.#members.get(msg.from);
       this.#send(msg.from, sender?.endpoint, this.#pushPullMessage(false, true));
     }
@@ -745,7 +838,12 @@ export class Membership {
       if (r.endpoint !== undefined) s.endpoint = r.endpoint;
       members.push(s);
     }
-    return { type: 'push-pull', from: this.node, join, reply, members };
+    let claims = this.#claims?.all() ?? [];
+    if (claims.length > MAX_CLAIMS) {
+      this.stats.drop('claims-over-limit');
+      claims = claims.slice(0, MAX_CLAIMS);
+    }
+    return { type: 'push-pull', from: this.node, join, reply, members, claims };
   }
 
   #reconnectAndReap(): void {
@@ -805,8 +903,12 @@ export class Membership {
 
   #broadcast(updates: Update[]): void {
     const g: Gossip = { type: 'gossip', from: this.node, updates };
-    this.stats.sent('gossip');
-    this.#transport.broadcast(g);
+    this.#broadcastMessage(g);
+  }
+
+  #broadcastMessage(msg: Gossip | Claims): void {
+    this.stats.sent(msg.type);
+    this.#transport.broadcast(msg);
   }
 
   #emit(u: Update, via: Via, previous: MemberState | undefined, accusers?: readonly string[]): void {

@@ -73,6 +73,30 @@ export interface Gossip {
   updates: readonly Update[];
 }
 
+/**
+ * "`node` announces `ip` at `epoch`": the election's Claim (src/election/claims.ts),
+ * as the mesh carries it. The mesh does not interpret claims; a ClaimStore
+ * (claims.ts) merges them with the election's total order.
+ */
+export interface MeshClaim {
+  /** The service IP as text (at most 45 bytes: the longest IPv6 text form). */
+  ip: string;
+  node: string;
+  /** Rises by one per change of announcer. */
+  epoch: number;
+}
+
+/**
+ * A member's own claims, sent on the gossipsub topic when they change.
+ * Receivers drop (and count, `claim-not-own`) any claim whose `node` is not
+ * `from`: by gossip, only a node announces its own claims.
+ */
+export interface Claims {
+  type: 'claims';
+  from: string;
+  claims: readonly MeshClaim[];
+}
+
 /** One member's full state, exchanged in push-pull sync. */
 export interface MemberSnapshot {
   node: string;
@@ -84,6 +108,9 @@ export interface MemberSnapshot {
 /**
  * Push-pull state sync: the sender's whole view. `join` marks the first sync of
  * a joining member (the receiver answers with its own view, `reply: true`).
+ * `claims` is every claim the sender knows, its own and relayed (may be empty):
+ * a joiner learns the standing claims from its first reply, and the two sides
+ * of a healed partition exchange theirs.
  */
 export interface PushPull {
   type: 'push-pull';
@@ -91,12 +118,16 @@ export interface PushPull {
   join: boolean;
   reply: boolean;
   members: readonly MemberSnapshot[];
+  claims: readonly MeshClaim[];
 }
 
 /** Messages sent on direct streams (`/meshlb/swim/1.0.0`). */
 export type DirectMessage = Ping | Ack | PingReq | Nack | PushPull;
 
+/** Messages sent on the gossipsub topic (`meshlb/membership/1`). */
+export type BroadcastMessage = Gossip | Claims;
+
 /** Any mesh message. */
-export type Message = DirectMessage | Gossip;
+export type Message = DirectMessage | BroadcastMessage;
 
 export type MessageType = Message['type'];

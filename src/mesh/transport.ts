@@ -1,4 +1,4 @@
-import type { DirectMessage, Endpoint, Gossip } from './messages.ts';
+import type { BroadcastMessage, DirectMessage, Endpoint } from './messages.ts';
 
 /**
  * What the membership core needs from a network. Fire-and-forget: loss, delay
@@ -13,8 +13,8 @@ export interface MeshTransport {
    * has a datagram path uses it, so no stalled stream can delay it.
    */
   send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent?: boolean): void;
-  /** Disseminates updates to every member (gossipsub in production). */
-  broadcast(msg: Gossip): void;
+  /** Disseminates membership updates or claims to every member (gossipsub in production). */
+  broadcast(msg: BroadcastMessage): void;
 }
 
 /**

@@ -121,7 +121,7 @@ test.serial('garbage on the probe stream is dropped and counted; the peer keeps 
     5_000,
   );
   // A length prefix beyond the frame limit cannot be resynchronised: that stream is reset.
-  stream.send(Uint8Array.of(0xff, 0xff, 0x7f));
+  stream.send(Uint8Array.of(0xff, 0xff, 0xff, 0x7f));
   await waitFor(
     'n1 to count the oversized frame',
     () => (n1.transport.stats.dropped['too-large'] ?? 0) >= 1,

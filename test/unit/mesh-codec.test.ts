@@ -5,12 +5,23 @@ import {
   decode,
   encode,
   encodedSize,
+  MAX_CLAIMS,
   MAX_FRAME_BYTES,
+  MAX_GOSSIP_CLAIMS,
+  MAX_IP_BYTES,
+  MAX_MEMBERS,
   MAX_NAME_BYTES,
   MAX_UPDATES,
 } from '../../src/mesh/codec.ts';
 import { MeshCodecError } from '../../src/mesh/errors.ts';
-import type { Endpoint, MemberSnapshot, Message, Update } from '../../src/mesh/messages.ts';
+import type {
+  Endpoint,
+  MemberSnapshot,
+  MeshClaim,
+  Message,
+  PushPull,
+  Update,
+} from '../../src/mesh/messages.ts';
 
 const name = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' });
 const int = fc.maxSafeNat();
@@ -28,6 +39,12 @@ const snapshot: fc.Arbitrary<MemberSnapshot> = fc.record(
   { node: name, state, incarnation: int, endpoint },
   { requiredKeys: ['node', 'state', 'incarnation'] },
 );
+const utf8Bytes = (s: string): number => new TextEncoder().encode(s).length;
+const ip = fc
+  .oneof(fc.ipV4(), fc.ipV6(), fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }))
+  .filter((s) => utf8Bytes(s) <= MAX_IP_BYTES);
+const claim: fc.Arbitrary<MeshClaim> = fc.record({ ip, node: name, epoch: int });
+const claims = fc.array(claim, { maxLength: 10 });
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), seq: int, from: name, target: name, piggyback: updates }),
   fc.record({ type: fc.constant('ack' as const), seq: int, from: name, piggyback: updates }),
@@ -40,7 +57,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     join: fc.boolean(),
     reply: fc.boolean(),
     members: fc.array(snapshot, { maxLength: 10 }),
+    claims,
   }),
+  fc.record({ type: fc.constant('claims' as const), from: name, claims }),
 );
 
 /** Decoding must either give a message that re-encodes, or throw MeshCodecError. */
@@ -78,9 +97,36 @@ test('arbitrary bytes decode or raise MeshCodecError, never anything else', (t) 
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), decodesOrRejects), { numRuns: 5_000 });
   // Frames that at least carry the right version and a valid type reach the body parsers.
   const framed = fc
-    .tuple(fc.integer({ min: 1, max: 6 }), fc.uint8Array({ maxLength: 300 }))
+    .tuple(fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 300 }))
     .map(([type, body]) => Uint8Array.of(CODEC_VERSION, type, ...body));
   fc.assert(fc.property(framed, decodesOrRejects), { numRuns: 5_000 });
+  t.pass();
+});
+
+test('garbage in the claims of a valid push-pull or claims frame decodes or raises MeshCodecError', (t) => {
+  // A valid head (sender, flags, members / sender) whose claim list is replaced by random bytes.
+  const head = fc.oneof(
+    fc
+      .record({
+        from: name,
+        join: fc.boolean(),
+        reply: fc.boolean(),
+        members: fc.array(snapshot, { maxLength: 3 }),
+      })
+      .map((m) => encode({ type: 'push-pull', ...m, claims: [] })),
+    name.map((from) => encode({ type: 'claims', from, claims: [] })),
+  );
+  const tail = fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    // A plausible count, then random claim bytes.
+    fc
+      .tuple(fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 200 }))
+      .map(([n, b]) => Uint8Array.of(n, ...b)),
+  );
+  fc.assert(
+    fc.property(head, tail, (h, b) => decodesOrRejects(Uint8Array.of(...h.subarray(0, h.length - 1), ...b))),
+    { numRuns: 5_000 },
+  );
   t.pass();
 });
 
@@ -121,6 +167,74 @@ test('named errors for each kind of bad frame', (t) => {
   // push-pull with unknown flags; an update with an unknown state.
   t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 4, 0)), 'invalid');
   t.is(codeOf(Uint8Array.of(CODEC_VERSION, 5, 1, 0x61, 1, 9, 1, 0x61, 0, 1, 0x61)), 'invalid');
+});
+
+test('named errors for bad claims', (t) => {
+  const bare = encode({ type: 'claims', from: 'a', claims: [] });
+  t.deepEqual([...bare], [CODEC_VERSION, 7, 1, 0x61, 0]);
+  // One claim: ip, node 'a', epoch 1.
+  const withIp = (...ipBytes: number[]): Uint8Array =>
+    Uint8Array.of(CODEC_VERSION, 7, 1, 0x61, 1, ...ipBytes, 1, 0x61, 1);
+  t.deepEqual(decode(withIp(3, 0x31, 0x2e, 0x32)), {
+    type: 'claims',
+    from: 'a',
+    claims: [{ ip: '1.2', node: 'a', epoch: 1 }],
+  });
+  t.is(codeOf(withIp(0)), 'invalid');
+  t.is(codeOf(withIp(MAX_IP_BYTES + 1, ...new Array<number>(MAX_IP_BYTES + 1).fill(0x31))), 'limit');
+  t.is(codeOf(withIp(2, 0xc3, 0x28)), 'bad-utf8');
+  // Claim counts above the limits (varints 257 and 20,001).
+  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 7, 1, 0x61, 0x81, 0x02)), 'limit');
+  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 0, 0, 0xa1, 0x9c, 0x01)), 'limit');
+  // A push-pull that stops before its claim count (as an older speaker sent them).
+  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 0, 0)), 'truncated');
+});
+
+test('encode enforces the claim limits', (t) => {
+  const c: MeshClaim = { ip: '10.0.0.1', node: 'a', epoch: 1 };
+  const claimsOf = (cs: MeshClaim[]): Message => ({ type: 'claims', from: 'a', claims: cs });
+  const code = (m: Message): string => t.throws(() => encode(m), { instanceOf: MeshCodecError }).code;
+  t.is(code(claimsOf([{ ...c, ip: '' }])), 'invalid');
+  t.is(code(claimsOf([{ ...c, ip: '1'.repeat(MAX_IP_BYTES + 1) }])), 'limit');
+  t.is(code(claimsOf([{ ...c, node: '' }])), 'invalid');
+  t.is(code(claimsOf([{ ...c, epoch: -1 }])), 'invalid');
+  t.is(code(claimsOf([{ ...c, epoch: 1.5 }])), 'invalid');
+  t.is(code(claimsOf(new Array<MeshClaim>(MAX_GOSSIP_CLAIMS + 1).fill(c))), 'limit');
+  t.notThrows(() => encode(claimsOf(new Array<MeshClaim>(MAX_GOSSIP_CLAIMS).fill(c))));
+  const pp: PushPull = { type: 'push-pull', from: 'a', join: false, reply: false, members: [], claims: [] };
+  t.is(code({ ...pp, claims: new Array<MeshClaim>(MAX_CLAIMS + 1).fill(c) }), 'limit');
+  t.notThrows(() => encode({ ...pp, claims: new Array<MeshClaim>(MAX_CLAIMS).fill(c) }));
+});
+
+test('frame sizes: a push-pull of MAX_MEMBERS members and MAX_CLAIMS claims fits in a frame', (t) => {
+  // Realistic lengths: 40-character node names, Ed25519 peer IDs, two TCP
+  // addresses and a UDP one per member, IPv6 claims in full text form.
+  const node = (i: number): string => `worker-${String(i).padStart(5, '0')}.rack-42.example.internal`;
+  const members: MemberSnapshot[] = Array.from({ length: MAX_MEMBERS }, (_, i) => ({
+    node: node(i),
+    state: 'alive',
+    incarnation: 1_764_000_000 + i,
+    endpoint: {
+      peerId: `12D3KooW${'x'.repeat(44)}`,
+      addrs: [
+        '/ip4/10.20.30.40/tcp/7946',
+        '/ip6/fd00:1234:5678:9abc::1234/tcp/7946',
+        '/ip4/10.20.30.40/udp/7947',
+      ],
+    },
+  }));
+  const claims: MeshClaim[] = Array.from({ length: MAX_CLAIMS }, (_, i) => ({
+    ip: `fd00:1234:5678:9abc:def0:1234:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`,
+    node: node(i % MAX_MEMBERS),
+    epoch: 1_000 + i,
+  }));
+  const size = encodedSize({ type: 'push-pull', from: node(0), join: false, reply: true, members, claims });
+  t.log(
+    `full push-pull: ${(size / 1e6).toFixed(2)} MB; the frame limit is ${(MAX_FRAME_BYTES / 1e6).toFixed(2)} MB`,
+  );
+  t.true(size < MAX_FRAME_BYTES);
+  const gossip = encodedSize({ type: 'claims', from: node(0), claims: claims.slice(0, MAX_GOSSIP_CLAIMS) });
+  t.log(`claims message of ${MAX_GOSSIP_CLAIMS} claims: ${gossip} bytes`);
 });
 
 test('encode enforces the same limits', (t) => {

@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { decode, encode } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
-import type { DirectMessage, Endpoint, Gossip, Message } from '../messages.ts';
+import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../messages.ts';
 import type { MeshTransport, PeerAuthority } from '../transport.ts';
 import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
@@ -12,7 +12,7 @@ import type { MeshNode } from './node.ts';
 
 /** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
 export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
-/** Membership changes (gossip envelopes) travel on this gossipsub topic. */
+/** Membership changes (gossip envelopes) and announcement claims travel on this gossipsub topic. */
 export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
 /** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
 const MAX_QUEUED = 256;
@@ -210,7 +210,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
-    if (msg.type === 'gossip' || msg.type === 'push-pull') {
+    if (msg.type === 'gossip' || msg.type === 'claims' || msg.type === 'push-pull') {
       this.stats.drop('datagram-type');
       return;
     }
@@ -218,7 +218,7 @@ export class Libp2pTransport implements MeshTransport {
     this.#sink?.handle(msg, { urgent: true });
   }
 
-  broadcast(msg: Gossip): void {
+  broadcast(msg: BroadcastMessage): void {
     if (!this.#started) return;
     let data: Uint8Array;
     try {
@@ -329,7 +329,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
-    if (msg.type === 'gossip') {
+    if (msg.type === 'gossip' || msg.type === 'claims') {
       this.stats.drop('gossip-on-stream');
       return;
     }
@@ -350,7 +350,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
-    if (msg.type !== 'gossip') {
+    if (msg.type !== 'gossip' && msg.type !== 'claims') {
       this.stats.drop('direct-on-topic');
       return;
     }

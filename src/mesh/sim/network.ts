@@ -1,9 +1,10 @@
 import { VirtualClock } from '../../clock/index.ts';
 import { encodedSize } from '../codec.ts';
 import { LAN_FAST, type MeshConfig } from '../config.ts';
+import type { ClaimStore } from '../claims.ts';
 import type { MemberEvent } from '../events.ts';
 import { Membership } from '../membership.ts';
-import type { DirectMessage, Endpoint, Gossip, MemberSnapshot, Message } from '../messages.ts';
+import type { BroadcastMessage, DirectMessage, Endpoint, MemberSnapshot, Message } from '../messages.ts';
 import type { MeshTransport } from '../transport.ts';
 import { MemberClock } from './member-clock.ts';
 import { mulberry32 } from './prng.ts';
@@ -28,6 +29,8 @@ export interface SimOptions {
   gossipOverheadBytes?: number;
   /** Per-message overhead of a direct-stream frame (length prefix + yamux + noise). */
   directOverheadBytes?: number;
+  /** The claim store of each member created (by name; a restarted member gets a new one). None by default. */
+  claimStore?: (name: string) => ClaimStore;
 }
 
 export interface SimMember {
@@ -175,11 +178,12 @@ export class SimNetwork {
       send: (to: string, endpoint: Endpoint | undefined, msg: DirectMessage) => {
         this.#direct(member, to === '' ? nameOf(endpoint) : to, msg);
       },
-      broadcast: (msg: Gossip) => {
+      broadcast: (msg: BroadcastMessage) => {
         this.#flood(member, msg, this.#gossipId++, undefined);
       },
     };
     const coreConfig: Partial<MeshConfig> = { ...LAN_FAST, ...this.#opts.config };
+    const claims = this.#opts.claimStore?.(name);
     member.core = new Membership({
       node: name,
       endpoint: endpointOf(name),
@@ -188,6 +192,7 @@ export class SimNetwork {
       config: coreConfig,
       random: mulberry32(Math.floor(this.random() * 2 ** 32)),
       incarnation,
+      ...(claims === undefined ? {} : { claims }),
     });
     member.core.onEvent((e) => {
       if (this.recordEvents) member.events.push(e);
@@ -245,7 +250,7 @@ export class SimNetwork {
     });
   }
 
-  #flood(from: SimMember, msg: Gossip, id: number, cameFrom: string | undefined): void {
+  #flood(from: SimMember, msg: BroadcastMessage, id: number, cameFrom: string | undefined): void {
     if (from.crashed) return;
     this.#seen.get(from.name)?.add(id);
     for (const peer of from.meshPeers) {
