@@ -4,6 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 import { systemClock } from '../../src/clock/index.ts';
+import type { ClaimStore } from '../../src/mesh/claims.ts';
 import { Membership } from '../../src/mesh/membership.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../../src/mesh/libp2p/index.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
@@ -39,6 +40,7 @@ export async function startSpeaker(opts: {
   /** Node name the membership claims (defaults to id.name; an impostor sets another). */
   claim?: string;
   config?: Partial<MeshConfig>;
+  claims?: ClaimStore;
 }): Promise<Speaker> {
   const node = await createMeshNode({
     privateKey: opts.id.privateKey,
@@ -55,6 +57,7 @@ export async function startSpeaker(opts: {
     clock: systemClock,
     transport,
     config: opts.config ?? {},
+    ...(opts.claims === undefined ? {} : { claims: opts.claims }),
   });
   await transport.start(membership);
   membership.start();
