@@ -27,6 +27,8 @@ export type WireEvent =
   | { type: 'send-failed'; ifname: string; error: Error };
 
 export interface WireStats {
+  /** ARP requests and neighbour solicitations received (all that passed the kernel filter, answered or not). */
+  requests: { arp: number; ndp: number };
   /** ARP requests and neighbour solicitations answered. */
   answered: { arp: number; ndp: number };
   /** Gratuitous ARP requests and unsolicited NAs (bursts and refreshes). */
@@ -105,6 +107,7 @@ export class Responder {
   readonly #v6 = new Map<number, Announced[]>();
   readonly #conflicts: ConflictTracker;
   readonly #stats: WireStats = {
+    requests: { arp: 0, ndp: 0 },
     answered: { arp: 0, ndp: 0 },
     announcements: { arp: 0, ndp: 0 },
     probes: 0,
@@ -235,7 +238,13 @@ export class Responder {
   receive(ifname: string, frame: Received): boolean {
     const ls = this.#links.get(ifname);
     if (ls === undefined) return false;
-    const { answered } = this.#stats;
+    const { answered, requests } = this.#stats;
+    // Requests counted on bytes (no allocation: the hot path): EtherType, then
+    // the ARP opcode or the ICMPv6 type of an IPv6 header without extensions.
+    const d = frame.data;
+    if (d[12] === 0x08 && d[13] === 0x06) {
+      if (d[20] === 0 && d[21] === 1) requests.arp++;
+    } else if (d[12] === 0x86 && d[13] === 0xdd && d[20] === 58 && d[54] === 135) requests.ndp++;
     const before = answered.arp + answered.ndp;
     const dropped = this.#fast(ls, frame) ?? this.#handle(ls, frame);
     if (dropped !== undefined && dropped !== 'answered') this.#stats.dropped[dropped]++;

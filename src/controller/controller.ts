@@ -13,6 +13,8 @@ import {
   partitionPools,
   serviceKey,
   type Decision,
+  type FailureReason,
+  type PoolCounts,
   type PoolView,
   type ServiceView,
 } from '../kube/allocator/index.ts';
@@ -46,12 +48,31 @@ export interface ControllerInit {
   log?: Logger;
 }
 
-/** Counters for metrics and tests. */
+/** Results of API writes, per resource. */
+export interface WriteCounts {
+  ok: number;
+  /** Refused: another field manager owns the field (409). */
+  conflict: number;
+  error: number;
+}
+
+/** Counters for metrics and tests (src/metrics reads them at scrape time). */
 export interface ControllerStats {
   /** Status writes attempted, per Service key (conflicts included). */
   writes: Map<string, number>;
+  /** Status writes refused because another manager owns status.loadBalancer. */
   conflicts: number;
   pausedServices: number;
+  /** New or changed IP assignments written to a Service's status. */
+  allocations: number;
+  /** Reconciles that left a Service's request unmet, by reason. */
+  allocationFailures: Partial<Record<FailureReason, number>>;
+  /** Status IPs a restore could not take back: an older Service holds them. */
+  restoreConflicts: number;
+  /** Patch wars detected (writes to a Service paused). */
+  oscillationBreaks: number;
+  /** API writes by resource and result (pool statuses only when they changed). */
+  apiWrites: { 'services/status': WriteCounts; 'ippools/status': WriteCounts };
 }
 
 /**
@@ -123,7 +144,19 @@ export class Controller {
   readonly #unechoed = new Map<string, string>();
   readonly #pausedSince = new Map<string, Date>();
   readonly #resumeTimers = new Map<string, Timer>();
-  readonly #stats: ControllerStats = { writes: new Map(), conflicts: 0, pausedServices: 0 };
+  readonly #stats: ControllerStats = {
+    writes: new Map(),
+    conflicts: 0,
+    pausedServices: 0,
+    allocations: 0,
+    allocationFailures: {},
+    restoreConflicts: 0,
+    oscillationBreaks: 0,
+    apiWrites: {
+      'services/status': { ok: 0, conflict: 0, error: 0 },
+      'ippools/status': { ok: 0, conflict: 0, error: 0 },
+    },
+  };
   readonly #poolWriter: PoolStatusWriter;
   /** Pools in use, pools refused (and why), and the last pool each held IP was in. */
   #accepted: PoolView[] = [];
@@ -173,7 +206,12 @@ export class Controller {
   }
 
   stats(): ControllerStats {
-    return { ...this.#stats, writes: new Map(this.#stats.writes) };
+    return structuredClone(this.#stats);
+  }
+
+  /** Assigned and available addresses per pool, per family; empty unless leading and ready. */
+  pools(): PoolCounts[] {
+    return this.#ready ? this.#allocator.counts() : [];
   }
 
   start(): void {
@@ -257,6 +295,7 @@ export class Controller {
       },
       'allocation table restored',
     );
+    this.#stats.restoreConflicts += report.conflicts.length;
     this.#ready = true;
     for (const s of this.#services.list()) this.#enqueue(keyOf(s));
     void this.#syncPools();
@@ -345,11 +384,12 @@ export class Controller {
         const now = new Date(this.#init.clock.wallNow());
         for (const pool of this.#pools?.list() ?? []) {
           const name = pool.metadata.name ?? '';
-          await this.#poolWriter.write(
+          const written = await this.#poolWriter.write(
             pool,
             { refused: this.#refused.get(name), outside: outside.get(name) ?? [], counts: counts.get(name) },
             now,
           );
+          if (written !== 'unchanged') this.#stats.apiWrites['ippools/status'][written]++;
         }
       } while (this.#shouldSyncAgain());
     } finally {
@@ -396,6 +436,7 @@ export class Controller {
 
   #foreign(key: string, svc: V1Service): void {
     if (!this.#guard.foreignChange(key)) return;
+    this.#stats.oscillationBreaks++;
     const since = new Date(this.#init.clock.wallNow());
     this.#pausedSince.set(key, since);
     this.#stats.pausedServices = this.#pausedSince.size;
@@ -482,6 +523,7 @@ export class Controller {
         if (d.released.length > 0) await this.#write(svc, { ips: undefined });
         return;
       case 'failed':
+        this.#stats.allocationFailures[d.reason] = (this.#stats.allocationFailures[d.reason] ?? 0) + 1;
         this.#event(svc, 'Warning', d.reason, 'Allocate', d.message);
         return;
       case 'assigned': {
@@ -499,6 +541,7 @@ export class Controller {
         const result = await this.#write(svc, { ips: d.ips });
         if (result) this.#unechoed.set(key, JSON.stringify(d.ips));
         if (!result || d.unchanged) return;
+        this.#stats.allocations++;
         this.#event(
           svc,
           'Normal',
@@ -522,6 +565,7 @@ export class Controller {
     this.#stats.writes.set(key, (this.#stats.writes.get(key) ?? 0) + 1);
     if (intent.ips !== undefined) this.#intended.set(key, fingerprint(svc, intent.ips));
     const r = await this.#writer.apply(svc, intent);
+    this.#stats.apiWrites['services/status'][r.ok ? 'ok' : r.conflict ? 'conflict' : 'error']++;
     this.#init.log?.debug({ service: key, ips: intent.ips, ok: r.ok }, 'status written');
     if (r.ok) return true;
     if (r.conflict) {

@@ -95,14 +95,15 @@ export class PoolStatusWriter {
     this.#log = log;
   }
 
-  async write(pool: IPPool, v: PoolVerdict, now: Date): Promise<void> {
+  /** Writes the status if it changed; says whether it wrote, failed (logged), or had nothing to write. */
+  async write(pool: IPPool, v: PoolVerdict, now: Date): Promise<'ok' | 'error' | 'unchanged'> {
     const name = pool.metadata.name ?? '';
     const desired = JSON.stringify([
       poolConditions(v, pool.metadata.generation ?? 0),
       String(v.counts?.ipv4.assigned),
       String(v.counts?.ipv6.assigned),
     ]);
-    if (this.#last.get(name) === desired) return;
+    if (this.#last.get(name) === desired) return 'unchanged';
     try {
       await this.#api.patchClusterCustomObjectStatus(
         {
@@ -122,8 +123,10 @@ export class PoolStatusWriter {
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
       this.#last.set(name, desired);
+      return 'ok';
     } catch (err) {
       this.#log?.warn({ err, pool: name }, 'could not write the pool status');
+      return 'error';
     }
   }
 

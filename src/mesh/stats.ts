@@ -17,6 +17,7 @@ export class MembershipStats {
   /** Recent probe round-trip times in ms (a ring of the last 256). */
   readonly rtts: number[] = [];
   #rttIndex = 0;
+  readonly #rttObservers = new Set<(ms: number) => void>();
 
   sent(type: MessageType): void {
     this.messagesSent[type] = (this.messagesSent[type] ?? 0) + 1;
@@ -33,5 +34,17 @@ export class MembershipStats {
   observeRtt(ms: number): void {
     if (this.rtts.length < 256) this.rtts.push(ms);
     else this.rtts[this.#rttIndex++ % 256] = ms;
+    for (const fn of this.#rttObservers) fn(ms);
+  }
+
+  /**
+   * Calls `fn` with every probe round-trip time (ms) from now on, once each
+   * (the metrics histogram); returns the function that stops it.
+   */
+  onRtt(fn: (ms: number) => void): () => void {
+    this.#rttObservers.add(fn);
+    return () => {
+      this.#rttObservers.delete(fn);
+    };
   }
 }

@@ -38,9 +38,20 @@ export class TransportStats {
   datagramsIn = 0;
   datagramsOut = 0;
   readonly dropped: Record<string, number> = {};
+  /** Encoded bytes (the codec's, without stream length prefixes) by message type, over streams, datagrams and gossipsub. */
+  readonly bytesSentByType: Record<string, number> = {};
+  readonly bytesReceivedByType: Record<string, number> = {};
 
   drop(reason: string): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  sentBytes(type: string, n: number): void {
+    this.bytesSentByType[type] = (this.bytesSentByType[type] ?? 0) + n;
+  }
+
+  receivedBytes(type: string, n: number): void {
+    this.bytesReceivedByType[type] = (this.bytesReceivedByType[type] ?? 0) + n;
   }
 }
 
@@ -167,16 +178,18 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('no-endpoint');
       return;
     }
-    let frame: Uint8Array;
+    let encoded: Uint8Array;
     try {
-      frame = lengthPrefixed(encode(msg));
+      encoded = encode(msg);
     } catch (err) {
       this.stats.drop('encode');
       this.#log?.warn({ err, to, type: msg.type }, 'mesh message not sent: it breaks a codec limit');
       return;
     }
+    const frame = lengthPrefixed(encoded);
     const ch = this.#channel(peer);
     if (ch.stream !== undefined && ch.stream.writeStatus === 'writable') {
+      this.stats.sentBytes(msg.type, encoded.length);
       this.#write(ch.stream, frame);
       return;
     }
@@ -184,6 +197,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('queue-full');
       return;
     }
+    this.stats.sentBytes(msg.type, encoded.length);
     ch.queue.push(frame);
     ch.opening ??= this.#open(to, peer, endpoint, ch);
   }
@@ -194,7 +208,11 @@ export class Libp2pTransport implements MeshTransport {
       (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)) ?? this.#udpOfNode.get(to);
     if (udp === undefined) return;
     try {
-      if (this.#datagram.send(udp, encode(msg))) this.stats.datagramsOut++;
+      const encoded = encode(msg);
+      if (this.#datagram.send(udp, encoded)) {
+        this.stats.datagramsOut++;
+        this.stats.sentBytes(msg.type, encoded.length);
+      }
     } catch (err) {
       this.stats.drop('datagram-send');
       this.#log?.debug({ err, to }, 'check datagram not sent');
@@ -210,6 +228,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
+    this.stats.receivedBytes(msg.type, frame.length);
     if (msg.type === 'gossip' || msg.type === 'claims' || msg.type === 'push-pull') {
       this.stats.drop('datagram-type');
       return;
@@ -229,6 +248,7 @@ export class Libp2pTransport implements MeshTransport {
       return;
     }
     this.stats.gossipOut++;
+    this.stats.sentBytes(msg.type, data.length);
     this.#node.services.pubsub.publish(MEMBERSHIP_TOPIC, data).catch((err: unknown) => {
       this.stats.drop('publish');
       this.#log?.debug({ err }, 'gossip publish failed');
@@ -329,6 +349,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
+    this.stats.receivedBytes(msg.type, frame.length);
     if (msg.type === 'gossip' || msg.type === 'claims') {
       this.stats.drop('gossip-on-stream');
       return;
@@ -350,6 +371,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
     }
+    this.stats.receivedBytes(msg.type, m.data.length);
     if (msg.type !== 'gossip' && msg.type !== 'claims') {
       this.stats.drop('direct-on-topic');
       return;
