@@ -8,11 +8,19 @@ import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
 import { Controller } from '../controller/index.ts';
 import { LeaderConfigError, LEADER_DEFAULTS, type LeaderConfig } from '../kube/leader.ts';
+import {
+  createRegistry,
+  EndpointServer,
+  ListenAddressError,
+  parseListenAddress,
+  registerControllerMetrics,
+  type Readiness,
+} from '../metrics/index.ts';
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 
 const HELP = `usage: meshlb controller [--kubeconfig PATH] [--namespace NS] [--identity ID]
-                         [--lb-class CLASS] [--log-level LEVEL]
+                         [--lb-class CLASS] [--log-level LEVEL] [--metrics-addr ADDR]
 
 Runs the controller: assigns IPs from IPPools to LoadBalancer Services and
 writes their status.loadBalancer (it never decides who announces: the speakers
@@ -32,6 +40,10 @@ flags (each also from an environment variable; the flag wins):
                       MESHLB_LB_CLASS; default: Services without a class
   --log-level LEVEL   trace, debug, info, warn, error, fatal or silent.
                       MESHLB_LOG_LEVEL; default info
+  --metrics-addr ADDR
+                      serve /metrics, /healthz, /readyz and /debug/controller
+                      on HOST:PORT, :PORT (every interface) or [IPV6]:PORT, or
+                      off. MESHLB_METRICS_ADDR; default :7473 (docs/metrics.md)
 
 Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s) can be changed
 for tests: see docs/controller.md. RBAC: deploy/rbac/controller.yaml.`;
@@ -42,6 +54,8 @@ type LogLevel = (typeof LOG_LEVELS)[number];
 /** Where a ServiceAccount's namespace is mounted in a Pod. */
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const DEFAULT_NAMESPACE = 'meshlb-system';
+/** The controller's metrics port (the speaker's is 7472, as MetalLB's). */
+const DEFAULT_METRICS_ADDR = ':7473';
 /** RFC 1123 label: a namespace name. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -54,6 +68,8 @@ export interface ControllerSettings {
   loadBalancerClass: string | undefined;
   logLevel: LogLevel;
   leader: LeaderConfig;
+  /** Where to serve /metrics, /healthz, /readyz, /debug; undefined: off. */
+  metricsAddr: string | undefined;
 }
 
 /** The hidden leader-election flags: flag name, environment variable, LeaderConfig key. */
@@ -93,6 +109,7 @@ export function controllerSettings(
         identity: { type: 'string' },
         'lb-class': { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-addr': { type: 'string' },
         ...Object.fromEntries(TIMINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       },
       allowPositionals: false,
@@ -134,6 +151,18 @@ export function controllerSettings(
       `${lvl?.source ?? ''} must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`,
     );
 
+  const metrics = pick('metrics-addr', 'MESHLB_METRICS_ADDR');
+  const metricsAddr = metrics?.value === 'off' ? undefined : (metrics?.value ?? DEFAULT_METRICS_ADDR);
+  if (metricsAddr !== undefined) {
+    try {
+      parseListenAddress(metricsAddr);
+    } catch (err) {
+      if (err instanceof ListenAddressError)
+        throw new CliUsageError(`${metrics?.source ?? ''}: ${err.message}`);
+      throw err;
+    }
+  }
+
   const leader: LeaderConfig = { ...LEADER_DEFAULTS };
   for (const [flag, variable, key] of TIMINGS) {
     const t = pick(flag, variable);
@@ -155,7 +184,60 @@ export function controllerSettings(
     loadBalancerClass: cls?.value,
     logLevel,
     leader,
+    metricsAddr,
   };
+}
+
+/**
+ * Ready while standing by (nothing to serve until leading) or leading with
+ * the caches synced and the allocation table restored (Controller.ready).
+ */
+export function controllerReadiness(controller: Pick<Controller, 'leading' | 'ready'>): Readiness {
+  if (!controller.leading || controller.ready) return { ready: true, reasons: [] };
+  return {
+    ready: false,
+    reasons: ['leading, but the caches are not synced (allocation table not restored yet)'],
+  };
+}
+
+/**
+ * Starts the metrics endpoints. A port that cannot be bound is logged, not
+ * fatal: assigning IPs matters more than being scraped (and a readiness probe
+ * on that port shows the problem).
+ */
+async function startEndpoints(
+  addr: string,
+  controller: Controller,
+  identity: string,
+  log: pino.Logger,
+): Promise<EndpointServer | undefined> {
+  const registry = createRegistry('controller');
+  registerControllerMetrics(registry, controller);
+  const server = new EndpointServer({
+    registry,
+    log,
+    ready: () => controllerReadiness(controller),
+    debug: {
+      controller: () => {
+        const { writes, ...stats } = controller.stats();
+        return {
+          identity,
+          leading: controller.leading,
+          ready: controller.ready,
+          pools: controller.pools(),
+          stats: { ...stats, servicesWritten: writes.size },
+        };
+      },
+    },
+  });
+  try {
+    const bound = await server.listen(addr);
+    log.info({ address: bound.host, port: bound.port }, 'metrics endpoint listening');
+    return server;
+  } catch (err) {
+    log.error({ err, addr }, 'metrics endpoint not started');
+    return undefined;
+  }
 }
 
 /**
@@ -225,6 +307,10 @@ async function runController(args: string[]): Promise<number> {
     process.once('SIGINT', resolve);
   });
   controller.start();
+  const endpoints =
+    settings.metricsAddr === undefined
+      ? undefined
+      : await startEndpoints(settings.metricsAddr, controller, settings.identity, log);
   log.info(
     {
       server: kubeConfig.getCurrentCluster()?.server,
@@ -232,12 +318,14 @@ async function runController(args: string[]): Promise<number> {
       namespace: settings.namespace,
       loadBalancerClass: settings.loadBalancerClass ?? null,
       leader: settings.leader,
+      metricsAddr: settings.metricsAddr ?? 'off',
     },
     'controller started',
   );
   const signal = await signalled;
   log.info({ signal, leading: controller.leading }, 'stopping');
   await controller.stop(); // a leader releases the Lease: the standby takes over at once
+  await endpoints?.close();
   log.info('stopped');
   // Idle keep-alive connections of the API client must not hold the exit up.
   setTimeout(() => process.exit(), 2_000).unref();

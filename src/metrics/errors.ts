@@ -1,0 +1,35 @@
+/** Thrown when a listen address is not `host:port`, `:port` or `[ipv6]:port`. */
+export class ListenAddressError extends Error {
+  override name = 'ListenAddressError';
+  readonly address: string;
+
+  constructor(address: string, why: string) {
+    super(`"${address}" is not a listen address: ${why}`);
+    this.address = address;
+  }
+}
+
+/** Thrown when the endpoint server cannot listen (address in use, not on this host, no permission). */
+export class EndpointListenError extends Error {
+  override name = 'EndpointListenError';
+  /** The errno name (`EADDRINUSE`, `EADDRNOTAVAIL`, `EACCES`, …), when the system gave one. */
+  readonly code: string | undefined;
+  readonly address: string;
+
+  constructor(address: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const what =
+      code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : code === 'EADDRNOTAVAIL'
+          ? 'no interface of this host has that address'
+          : code === 'EACCES'
+            ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE)'
+            : cause instanceof Error
+              ? cause.message
+              : String(cause);
+    super(`cannot serve metrics on ${address}: ${what}${code === undefined ? '' : ` (${code})`}`, { cause });
+    this.code = code;
+    this.address = address;
+  }
+}

@@ -1,0 +1,147 @@
+import { Histogram, type Registry } from 'prom-client';
+import type { TransportStats } from '../mesh/libp2p/transport.ts';
+import type { Membership } from '../mesh/membership.ts';
+import type { MemberState } from '../mesh/messages.ts';
+import type { FastWatch } from '../mesh/watch.ts';
+import { byLabel, mirroredCounter, mirroredGauge } from './mirror.ts';
+
+/** What the mesh metrics read: a Membership, and optionally the heirs' watch and the libp2p transport. */
+export interface MeshSources {
+  membership: Pick<Membership, 'stats' | 'members' | 'awareness' | 'incarnation'>;
+  watch?: Pick<FastWatch, 'watching'> | undefined;
+  transport?:
+    { stats: Pick<TransportStats, 'dropped' | 'bytesSentByType' | 'bytesReceivedByType'> } | undefined;
+}
+
+const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+
+/** Probe round trips on a LAN are 0.1–2 ms; a busy loop or a WAN adds tens to hundreds. */
+const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * The mesh's metrics (docs/metrics.md): member counts by state, probe and
+ * suspicion counters, messages and bytes by type, drops by reason, Lifeguard
+ * local health, incarnation, and the announcers this member watches. Counters
+ * mirror MembershipStats and TransportStats at scrape time; every probe RTT
+ * lands in the histogram once, as it is measured (MembershipStats.onRtt).
+ */
+export function registerMeshMetrics(registry: Registry, src: MeshSources): void {
+  const { membership, watch, transport } = src;
+  const stats = membership.stats;
+  const counter = (name: string, help: string, read: () => number): void => {
+    mirroredCounter(registry, { name, help, read: () => [[{}, read()]] });
+  };
+
+  mirroredGauge(registry, {
+    name: 'meshlb_mesh_members',
+    help: 'Members this speaker knows (itself included), by state.',
+    labelNames: ['state'],
+    read: () => {
+      const counts: Record<string, number> = {};
+      for (const m of membership.members()) counts[m.state] = (counts[m.state] ?? 0) + 1;
+      return byLabel('state', counts, STATES);
+    },
+  });
+  counter('meshlb_mesh_probes_total', 'Direct probes sent in probe rounds.', () => stats.probes);
+  counter(
+    'meshlb_mesh_probes_failed_total',
+    'Probes that got no ack, directly or through helpers.',
+    () => stats.probesFailed,
+  );
+  counter(
+    'meshlb_mesh_indirect_probes_total',
+    'Probes that went indirect (ping-req to helpers) after the direct timeout.',
+    () => stats.indirectProbes,
+  );
+  const rtt = new Histogram({
+    name: 'meshlb_mesh_probe_rtt_seconds',
+    help: 'Round-trip time of acknowledged direct probes.',
+    buckets: RTT_BUCKETS,
+    registers: [registry],
+  });
+  stats.onRtt((ms) => {
+    rtt.observe(ms / 1000);
+  });
+  counter(
+    'meshlb_mesh_suspicions_raised_total',
+    'Members this speaker started suspecting (its own accusations and those it heard).',
+    () => stats.suspicionsRaised,
+  );
+  counter(
+    'meshlb_mesh_suspicions_refuted_total',
+    'Suspicions (or death verdicts) of this speaker that it refuted by raising its incarnation.',
+    () => stats.refutations,
+  );
+  counter(
+    'meshlb_mesh_suspicions_confirmed_total',
+    'Suspicions that expired into a dead verdict given by this speaker.',
+    () => stats.suspicionsConfirmed,
+  );
+  mirroredCounter(registry, {
+    name: 'meshlb_mesh_messages_sent_total',
+    help: 'Mesh messages sent, by type (each once, whatever the paths it took).',
+    labelNames: ['type'],
+    read: () => byLabel('type', stats.messagesSent),
+  });
+  mirroredCounter(registry, {
+    name: 'meshlb_mesh_messages_received_total',
+    help: 'Mesh messages received and authenticated, by type.',
+    labelNames: ['type'],
+    read: () => byLabel('type', stats.messagesReceived),
+  });
+  if (transport !== undefined) {
+    mirroredCounter(registry, {
+      name: 'meshlb_mesh_sent_bytes_total',
+      help: 'Encoded bytes of mesh messages handed to streams, datagrams and gossipsub, by type.',
+      labelNames: ['type'],
+      read: () => byLabel('type', transport.stats.bytesSentByType),
+    });
+    mirroredCounter(registry, {
+      name: 'meshlb_mesh_received_bytes_total',
+      help: 'Encoded bytes of mesh messages received (decoded, before the sender check), by type.',
+      labelNames: ['type'],
+      read: () => byLabel('type', transport.stats.bytesReceivedByType),
+    });
+  }
+  counter(
+    'meshlb_mesh_push_pulls_total',
+    'Full state syncs with another member (joins, periodic, after reconnecting to a dead member).',
+    () => stats.pushPulls,
+  );
+  mirroredCounter(registry, {
+    name: 'meshlb_mesh_dropped_messages_total',
+    help: 'Mesh messages or frames dropped, by reason (the core and the libp2p transport).',
+    labelNames: ['reason'],
+    read: () => {
+      const merged: Record<string, number> = { ...stats.dropped };
+      for (const [k, v] of Object.entries(transport?.stats.dropped ?? {})) merged[k] = (merged[k] ?? 0) + v;
+      return byLabel('reason', merged);
+    },
+  });
+  counter(
+    'meshlb_mesh_stale_updates_total',
+    'Membership updates ignored as older than what this speaker knows.',
+    () => stats.stale,
+  );
+  counter(
+    'meshlb_mesh_timer_lag_total',
+    "Mesh timers that fired late enough to mean this process's event loop stalled.",
+    () => stats.lagEvents,
+  );
+  mirroredGauge(registry, {
+    name: 'meshlb_mesh_local_health_score',
+    help: "Lifeguard local health (awareness): 0 is healthy; higher stretches this speaker's probe timeouts by score + 1.",
+    read: () => [[{}, membership.awareness]],
+  });
+  mirroredGauge(registry, {
+    name: 'meshlb_mesh_incarnation',
+    help: "This speaker's incarnation number (rises with each refutation and restart).",
+    read: () => [[{}, membership.incarnation]],
+  });
+  if (watch !== undefined)
+    mirroredGauge(registry, {
+      name: 'meshlb_mesh_watched_announcers',
+      help: 'Announcers this speaker watches closely as an heir (the fast failover path).',
+      read: () => [[{}, watch.watching.length]],
+    });
+}

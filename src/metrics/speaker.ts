@@ -1,0 +1,127 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AnnouncementWriter } from '../kube/announcements/writer.ts';
+import { mirroredCounter, mirroredGauge } from './mirror.ts';
+
+/** Why this speaker started announcing an IP. */
+export type FailoverCause = 'takeover' | 'failback' | 'fresh';
+const CAUSES: readonly FailoverCause[] = ['takeover', 'failback', 'fresh'];
+
+/** A reconcile is a pure decision plus a diff: tens of µs for a few IPs, ms for thousands. */
+const RECONCILE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/**
+ * The speaker's own decisions, counted as it makes them (the speaker calls
+ * these; nothing is read at scrape time).
+ *
+ *   const m = new SpeakerMetrics(registry);
+ *   m.announced({ ipv4: 3, ipv6: 1 });   // after each reconcile
+ *   m.failover('takeover');              // started announcing an IP another node held
+ */
+export class SpeakerMetrics {
+  readonly #announced: Gauge<'family'>;
+  readonly #failovers: Counter<'cause'>;
+  readonly #withdrawals: Counter;
+  readonly #reconcile: Histogram;
+
+  constructor(registry: Registry) {
+    this.#announced = new Gauge({
+      name: 'meshlb_announced_ips',
+      help: 'Service IPs this speaker announces, by address family.',
+      labelNames: ['family'],
+      registers: [registry],
+    });
+    this.announced({ ipv4: 0, ipv6: 0 });
+    this.#failovers = new Counter({
+      name: 'meshlb_failovers_total',
+      help: 'IPs this speaker started announcing, by cause: takeover (from a failed or departed announcer), failback, fresh (nobody announced it).',
+      labelNames: ['cause'],
+      registers: [registry],
+    });
+    for (const cause of CAUSES) this.#failovers.inc({ cause }, 0);
+    this.#withdrawals = new Counter({
+      name: 'meshlb_withdrawals_total',
+      help: 'IPs this speaker stopped announcing.',
+      registers: [registry],
+    });
+    this.#reconcile = new Histogram({
+      name: 'meshlb_reconcile_duration_seconds',
+      help: "Duration of the speaker's reconcile (election decision and the diff applied).",
+      buckets: RECONCILE_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  /** The IPs announced now, by family. */
+  announced(byFamily: { ipv4: number; ipv6: number }): void {
+    this.#announced.set({ family: 'ipv4' }, byFamily.ipv4);
+    this.#announced.set({ family: 'ipv6' }, byFamily.ipv6);
+  }
+
+  /** Started announcing one IP. */
+  failover(cause: FailoverCause): void {
+    this.#failovers.inc({ cause });
+  }
+
+  /** Stopped announcing one IP. */
+  withdrawn(): void {
+    this.#withdrawals.inc();
+  }
+
+  /** One reconcile took this long. */
+  decisions(durationSeconds: number): void {
+    this.#reconcile.observe(durationSeconds);
+  }
+}
+
+/** The speaker's view of the cluster, read at scrape time. */
+export interface ViewSource {
+  /** Informer restarts so far (the supervisor restarts a stopped informer). */
+  readonly restarts: number;
+  /** Every informer has listed once. */
+  readonly synced: boolean;
+}
+
+/** `meshlb_informer_restarts_total` and `meshlb_caches_synced` from the speaker's view. */
+export function registerViewMetrics(registry: Registry, view: ViewSource): void {
+  mirroredCounter(registry, {
+    name: 'meshlb_informer_restarts_total',
+    help: 'Kubernetes informers restarted by their supervisor (a watch that failed other than with 410 Gone).',
+    read: () => [[{}, view.restarts]],
+  });
+  mirroredGauge(registry, {
+    name: 'meshlb_caches_synced',
+    help: '1 once every informer has listed its objects, else 0 (nothing is announced before).',
+    read: () => [[{}, view.synced ? 1 : 0]],
+  });
+}
+
+/**
+ * `meshlb_announcement_writes_total{result}` from the ServiceAnnouncement
+ * writer's WriterStats: `created`, `applied`, `deleted` count the requests
+ * sent; `failed` the write operations that failed (any of them). And
+ * `meshlb_announcement_reads_total`: the reads the writer needed first.
+ */
+export function registerAnnouncementMetrics(
+  registry: Registry,
+  writer: Pick<AnnouncementWriter, 'stats'>,
+): void {
+  mirroredCounter(registry, {
+    name: 'meshlb_announcement_writes_total',
+    help: 'ServiceAnnouncement writes by result: created, applied, deleted (requests sent) and failed.',
+    labelNames: ['result'],
+    read: () => {
+      const s = writer.stats;
+      return [
+        [{ result: 'created' }, s.creates],
+        [{ result: 'applied' }, s.applies],
+        [{ result: 'deleted' }, s.deletes],
+        [{ result: 'failed' }, s.failures],
+      ];
+    },
+  });
+  mirroredCounter(registry, {
+    name: 'meshlb_announcement_reads_total',
+    help: 'API reads the ServiceAnnouncement writer made (the object or its Service, before creating it).',
+    read: () => [[{}, writer.stats.reads]],
+  });
+}
