@@ -1,6 +1,7 @@
 import { controller } from './controller.ts';
 import { lab } from './lab.ts';
 import { migrate } from './migrate.ts';
+import { speaker } from './speaker.ts';
 import { version } from './version.ts';
 
 /** One `meshlb` subcommand. `run` returns the process exit code. */
@@ -11,7 +12,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [controller, lab, migrate, version];
+export const COMMANDS: readonly Command[] = [speaker, controller, lab, migrate, version];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

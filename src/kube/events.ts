@@ -2,7 +2,7 @@ import { EventsV1Api, V1MicroTime, type KubeConfig, type V1ObjectReference } fro
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
 
-/** The `reportingController` of meshlb's Events. */
+/** The `reportingController` of the controller's Events (the speakers': `meshlb.io/speaker`). */
 export const REPORTING_CONTROLLER = 'meshlb.io/controller';
 
 export interface EventInit {
@@ -10,6 +10,8 @@ export interface EventInit {
   clock: Clock;
   /** This process (Pod name): `reportingInstance`. */
   instance: string;
+  /** `reportingController`; default REPORTING_CONTROLLER. */
+  controller?: string;
   /**
    * The same Event (object, reason, note) is recorded at most once in this
    * long. 10 min: a condition that persists is still visible in
@@ -96,7 +98,7 @@ export class EventRecorder {
         body: {
           metadata: { name, namespace: e.regarding.namespace },
           eventTime: new V1MicroTime(this.#init.clock.wallNow()),
-          reportingController: REPORTING_CONTROLLER,
+          reportingController: this.#init.controller ?? REPORTING_CONTROLLER,
           reportingInstance: this.#init.instance,
           regarding: e.regarding,
           type: e.type,

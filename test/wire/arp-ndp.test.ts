@@ -3,7 +3,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { buildNdpFrame, ipv6MulticastMac, solicitedNodeAddress } from '../../src/arp/codec/index.ts';
 import type { WireStats } from '../../src/arp/index.ts';
-import { createLan, type Host, type Lan } from '../../src/testbed/netns/index.ts';
+import { arping as arpingFrom, createLan, type Host, type Lan } from '../../src/testbed/netns/index.ts';
 import { PacketAgent, type AgentUser } from '../../src/testbed/packet-agent/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -25,16 +25,9 @@ async function speaker(
 const vip4 = (n: number): string => `198.51.100.${n}`;
 const vip6 = (lan: Lan, n: number): string => `${lan.vipRange6.split('::')[0] ?? ''}::${n.toString(16)}`;
 
-/**
- * arping from the client: the MACs that replied, one per reply. One request a
- * second (this arping takes whole seconds only); with -w it stops once `count`
- * replies came, or after count + 1 s.
- */
-async function arping(lan: Lan, ip: string, count = 2): Promise<string[]> {
-  const argv = ['arping', '-c', String(count), '-w', String(count + 1), '-I', 'eth0', ip];
-  const r = await lan.exec(lan.client as Host, argv);
-  return [...r.stdout.matchAll(/\[([0-9a-f:]{17})\]/gi)].map((m) => (m[1] ?? '').toLowerCase());
-}
+/** arping from the client: the MACs that replied, one per reply. */
+const arping = (lan: Lan, ip: string, count = 2): Promise<string[]> =>
+  arpingFrom(lan, lan.client as Host, ip, count);
 
 async function neighbour(lan: Lan, ip: string): Promise<string | undefined> {
   const r = await lan.exec(lan.client as Host, ['ip', '-j', 'neigh', 'show', 'to', ip, 'dev', 'eth0']);

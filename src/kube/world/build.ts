@@ -2,6 +2,7 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import type { Advertisement, Claim, NodeView, World } from '../../election/index.ts';
 import type { MemberState } from '../../mesh/index.ts';
 import { toAdvertisement, type IPPool, type L2Advertisement } from '../api/index.ts';
+import type { ServiceRef } from '../announcements/index.ts';
 import { localEndpoints } from './endpoints.ts';
 import { toNodeView } from './nodes.ts';
 import { poolIndex } from './pools.ts';
@@ -45,7 +46,11 @@ function freezeAdvertisement(a: Advertisement): Advertisement {
  * The World and what did not make it into it: addresses in Service statuses
  * that are not announced, with the reason.
  */
-export function analyseWorld(inputs: WorldInputs): { world: World; unannounced: UnannouncedIp[] } {
+export function analyseWorld(inputs: WorldInputs): {
+  world: World;
+  unannounced: UnannouncedIp[];
+  services: Map<string, ServiceRef[]>;
+} {
   const nodes = byKey(
     inputs.nodes
       .map(toNodeView)
@@ -56,7 +61,7 @@ export function analyseWorld(inputs: WorldInputs): { world: World; unannounced: 
     .map((a) => toAdvertisement(a, inputs.pools))
     .sort(byName)
     .map(freezeAdvertisement);
-  const { ips, unannounced } = serviceIps(
+  const { ips, unannounced, services } = serviceIps(
     inputs.services,
     poolIndex(inputs.pools),
     localEndpoints(inputs.endpointSlices),
@@ -68,7 +73,7 @@ export function analyseWorld(inputs: WorldInputs): { world: World; unannounced: 
     ips: Object.freeze(ips.map((ip) => Object.freeze(ip))),
     claims: byKey(inputs.claims),
   });
-  return { world, unannounced };
+  return { world, unannounced, services };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { ServiceIp } from '../../election/index.ts';
 import { formatIp, parseIp, type Family } from '../../ip/index.ts';
 import { CONTROLLER_MANAGER, ownsLoadBalancerStatus } from '../views.ts';
+import type { ServiceRef } from '../announcements/index.ts';
 import type { LocalEndpoints } from './endpoints.ts';
 import type { PoolIndex } from './pools.ts';
 
@@ -28,6 +29,8 @@ export interface ServiceIps {
   ips: ServiceIp[];
   /** Addresses in Service statuses that are not announced, and why (for logs and explain). */
   unannounced: UnannouncedIp[];
+  /** The Services on each announced address (canonical form), in name order. */
+  services: Map<string, ServiceRef[]>;
 }
 
 interface Group {
@@ -37,6 +40,7 @@ interface Group {
   pool: string;
   /** Per Local Service on the IP: its nodes with a serving endpoint of the IP's family. */
   local: ReadonlySet<string>[];
+  services: ServiceRef[];
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -99,9 +103,10 @@ export function serviceIps(
       const ip = formatIp(parsed.family, parsed.value);
       let g = groups.get(ip);
       if (g === undefined) {
-        g = { family: parsed.family, value: parsed.value, ip, pool, local: [] };
+        g = { family: parsed.family, value: parsed.value, ip, pool, local: [], services: [] };
         groups.set(ip, g);
       }
+      g.services.push({ namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '' });
       if (local) g.local.push(endpoints.get(key)?.[parsed.family] ?? NONE);
     }
   }
@@ -115,5 +120,16 @@ export function serviceIps(
   unannounced.sort((a, b) =>
     a.service !== b.service ? (a.service < b.service ? -1 : 1) : a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0,
   );
-  return { ips, unannounced };
+  const byName = (a: ServiceRef, b: ServiceRef): number =>
+    a.namespace !== b.namespace
+      ? a.namespace < b.namespace
+        ? -1
+        : 1
+      : a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : 0;
+  const refs = new Map([...groups.values()].map((g) => [g.ip, g.services.sort(byName)]));
+  return { ips, unannounced, services: refs };
 }

@@ -16,6 +16,7 @@ import type { Clock } from '../../clock/index.ts';
 import type { Claim, World } from '../../election/index.ts';
 import type { Endpoint, MemberState } from '../../mesh/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool, type L2Advertisement } from '../api/index.ts';
+import type { ServiceRef } from '../announcements/index.ts';
 import { SupervisedInformer } from '../informer.ts';
 import { analyseWorld } from './build.ts';
 import { Coalescer, type Schedule } from './coalesce.ts';
@@ -173,7 +174,7 @@ export class ClusterView {
   analyse(
     members: ReadonlyMap<string, MemberState>,
     claims: ReadonlyMap<string, Claim>,
-  ): { world: World; unannounced: UnannouncedIp[] } {
+  ): { world: World; unannounced: UnannouncedIp[]; services: Map<string, ServiceRef[]> } {
     return analyseWorld({
       nodes: this.#nodes.informer.list(),
       services: this.#services.informer.list(),

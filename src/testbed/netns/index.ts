@@ -1,5 +1,14 @@
 export { NetnsSetupError, NetnsUnavailableError } from './errors.ts';
 export { requireNetns } from './ip.ts';
 export { createLan, Lan, VIP_RANGE_4, type Host, type LanOptions } from './lan.ts';
-export { longestGap, pingReplies, watchNeighbours, type NeighbourMove, type Observation } from './observe.ts';
+export {
+  arping,
+  longestGap,
+  pingReplies,
+  watchNeighbours,
+  type NeighbourMove,
+  type Observation,
+} from './observe.ts';
 export { sweepStale } from './sweep.ts';
+export { ApiAccess } from './api-access.ts';
+export { httpGet } from './http.ts';

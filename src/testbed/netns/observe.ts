@@ -54,3 +54,14 @@ export function longestGap(replies: readonly number[], from: number, to: number)
   const window = replies.slice(Math.max(0, from - 1)).filter((r) => r <= to);
   return Math.max(...window.slice(1).map((r, k) => r - (window[k] ?? r)));
 }
+
+/**
+ * arping from `from`: the MACs that replied, one per reply. One request a
+ * second (iputils arping takes whole seconds only); with -w it stops once
+ * `count` replies came, or after count + 1 s.
+ */
+export async function arping(lan: Lan, from: Host, ip: string, count = 2): Promise<string[]> {
+  const argv = ['arping', '-c', String(count), '-w', String(count + 1), '-I', from.ifname, ip];
+  const r = await lan.exec(from, argv);
+  return [...r.stdout.matchAll(/\[([0-9a-f:]{17})\]/gi)].map((m) => (m[1] ?? '').toLowerCase());
+}

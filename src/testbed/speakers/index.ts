@@ -2,3 +2,14 @@
 // mesh + election member (no wire yet), and the drivers that start them.
 export { ElectionCluster, type Placement } from './election-cluster.ts';
 export { memberScript, rssMb, startMember, wallNow, type MemberProcess } from './member-process.ts';
+export {
+  createSpeakerPod,
+  registerNode,
+  setNodeReady,
+  SPEAKER_NAMESPACE,
+  SPEAKER_SERVICE_ACCOUNT,
+  speakerHttp,
+  startSpeakerProcess,
+  writeMeshKey,
+  type SpeakerProcessOptions,
+} from './kube-speakers.ts';

@@ -1,0 +1,121 @@
+/**
+ * What every long-running `meshlb` command resolves the same way: log levels,
+ * the namespace, flag-or-variable lookup, the kubeconfig. Each command keeps
+ * its own flags and HELP; this file only holds the shared rules.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { CliUsageError } from './errors.ts';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where a ServiceAccount's namespace is mounted in a Pod. */
+const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+export const DEFAULT_NAMESPACE = 'meshlb-system';
+/** RFC 1123 label: a namespace name. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const nonEmpty = (v: string | undefined): string | undefined =>
+  v === undefined || v === '' ? undefined : v;
+
+export function readNamespaceFile(): string | undefined {
+  try {
+    return nonEmpty(readFileSync(NAMESPACE_FILE, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** A setting's text and where it came from (`--flag`, `VARIABLE`, `config.yaml speaker.key`), for errors. */
+export interface Picked {
+  value: string;
+  source: string;
+}
+
+/** The flag's value, else the variable's (an empty variable counts as unset). */
+export function picker(
+  values: Readonly<Record<string, string | undefined>>,
+  env: NodeJS.ProcessEnv,
+): (flag: string, variable: string) => Picked | undefined {
+  return (flag, variable) => {
+    const v = values[flag];
+    if (v !== undefined) return { value: v, source: `--${flag}` };
+    const e = nonEmpty(env[variable]);
+    return e === undefined ? undefined : { value: e, source: variable };
+  };
+}
+
+export function logLevelOf(picked: Picked | undefined): LogLevel {
+  const level = (picked?.value ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level))
+    throw new CliUsageError(
+      `${picked?.source ?? ''} must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`,
+    );
+  return level;
+}
+
+/** The namespace: flag or variable, else POD_NAMESPACE, else the in-cluster ServiceAccount's, else meshlb-system. */
+export function namespaceOf(
+  picked: Picked | undefined,
+  env: NodeJS.ProcessEnv,
+  inClusterNamespace: () => string | undefined,
+): string {
+  const namespace = picked?.value ?? nonEmpty(env.POD_NAMESPACE) ?? inClusterNamespace() ?? DEFAULT_NAMESPACE;
+  if (!DNS_LABEL.test(namespace))
+    throw new CliUsageError(`${picked?.source ?? 'the namespace'}: "${namespace}" is not a namespace name`);
+  return namespace;
+}
+
+/** A whole number of milliseconds > 0 (or ≥ 0 with `zero`). */
+export function millisOf(p: Picked, zero = false): number {
+  const ms = Number(p.value);
+  if (!/^\d+$/.test(p.value) || !Number.isSafeInteger(ms) || (!zero && ms === 0))
+    throw new CliUsageError(
+      `${p.source} must be a whole number of milliseconds${zero ? '' : ' > 0'}; got "${p.value}"`,
+    );
+  return ms;
+}
+
+/**
+ * The cluster to talk to: the kubeconfig file given, else KUBECONFIG, else
+ * in-cluster (KUBERNETES_SERVICE_HOST is set in every Pod), else
+ * ~/.kube/config. Returns the config and where it came from (for the log).
+ */
+export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): [KubeConfig, string] {
+  const kc = new KubeConfig();
+  const read = (path: string, load: () => void): void => {
+    try {
+      load();
+    } catch (err) {
+      throw new CliUsageError(`cannot load the kubeconfig ${path}: ${(err as Error).message}`);
+    }
+  };
+  if (file !== undefined) {
+    read(file, () => {
+      kc.loadFromFile(file);
+    });
+    return [kc, file];
+  }
+  if (nonEmpty(env.KUBECONFIG) !== undefined) {
+    read(env.KUBECONFIG ?? '', () => {
+      kc.loadFromDefault();
+    });
+    return [kc, `KUBECONFIG=${env.KUBECONFIG ?? ''}`];
+  }
+  if (nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) {
+    kc.loadFromCluster();
+    return [kc, 'in-cluster'];
+  }
+  const home = join(homedir(), '.kube', 'config');
+  if (!existsSync(home))
+    throw new CliUsageError(
+      'no cluster to talk to: pass --kubeconfig, set KUBECONFIG or MESHLB_KUBECONFIG, or run in a Pod',
+    );
+  read(home, () => {
+    kc.loadFromFile(home);
+  });
+  return [kc, home];
+}

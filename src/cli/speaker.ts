@@ -1,0 +1,137 @@
+import process from 'node:process';
+import pino from 'pino';
+import { systemClock } from '../clock/index.ts';
+import {
+  createRegistry,
+  EndpointServer,
+  registerAnnouncementMetrics,
+  registerMeshMetrics,
+  registerViewMetrics,
+  registerWireMetrics,
+  SpeakerMetrics,
+} from '../metrics/index.ts';
+import { autoInterfaces, readMeshKey, Speaker, speakerSettings } from '../speaker/index.ts';
+import type { Command } from './commands.ts';
+import { loadKubeConfig } from './options.ts';
+
+const HELP = `usage: meshlb speaker [flags]
+
+Runs a speaker (one per node, a DaemonSet): joins the mesh of speakers,
+watches the cluster, elects one node per service IP and answers ARP/NDP for
+the IPs this node wins. Needs CAP_NET_RAW (only that). SIGTERM or SIGINT hands
+this node's IPs over to their next nodes before exiting (make-before-break).
+Logs are JSON lines (pino) on stdout.
+
+flags (each also from an environment variable, else from the "speaker:"
+section of the config file; the flag wins). docs/configuration.md has every
+setting with its default and the reason for it.
+  --node-name NAME         MESHLB_NODE_NAME; else NODE_NAME (downward API spec.nodeName). Required
+  --pod-name NAME          MESHLB_POD_NAME; else POD_NAME (metadata.name). Required: the
+                           speaker publishes its peer ID on its own Pod
+  --mesh-address IP        MESHLB_MESH_ADDRESS; else POD_IP (status.podIP: the node IP
+                           under hostNetwork). Required
+  --mesh-port PORT         MESHLB_MESH_PORT, speaker.meshPort; default 7946 (TCP and UDP)
+  --mesh-key-file PATH     MESHLB_MESH_KEY_FILE; default /etc/meshlb/mesh-key/key
+                           (64 hex characters: the Secret meshlb-mesh-key)
+  --mesh-profile NAME      MESHLB_MESH_PROFILE, speaker.meshProfile: lan-fast (default),
+                           lan-conservative or wan
+  --interfaces LIST        MESHLB_INTERFACES, speaker.interfaces: comma-separated names,
+                           or auto (default: every interface with an address except
+                           loopback and container/CNI/tunnel devices)
+  --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics, /healthz,
+                           /readyz, /debug/mesh; default :7472; "off" disables
+  --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
+  --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
+  --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
+                           else meshlb-system
+  --kubeconfig PATH        MESHLB_KUBECONFIG; else KUBECONFIG, else in-cluster, else
+                           ~/.kube/config
+  --log-level LEVEL        MESHLB_LOG_LEVEL, speaker.logLevel: trace, debug, info (default),
+                           warn, error, fatal, silent
+
+The config file also takes speaker.mesh, speaker.watch and speaker.wire: the
+mesh, close-watch and ARP/NDP timers. RBAC: deploy/rbac/speaker.yaml.`;
+
+async function runSpeaker(args: string[]): Promise<number> {
+  const settings = speakerSettings(args, process.env);
+  const [kubeConfig, source] = loadKubeConfig(settings.kubeconfig, process.env);
+  const log = pino({ level: settings.logLevel, base: { pid: process.pid, node: settings.nodeName } });
+  const networkKey = readMeshKey(settings.meshKeyFile);
+  const interfaces = settings.interfaces === 'auto' ? autoInterfaces() : settings.interfaces;
+  if (interfaces.length === 0)
+    log.warn('no interface to answer on: set --interfaces (auto found none with an address)');
+
+  const registry = createRegistry('speaker');
+  const speaker = new Speaker({
+    kubeConfig,
+    clock: systemClock,
+    log,
+    nodeName: settings.nodeName,
+    podName: settings.podName,
+    namespace: settings.namespace,
+    meshAddress: settings.meshAddress,
+    meshPort: settings.meshPort,
+    networkKey,
+    mesh: settings.mesh,
+    watch: settings.watch,
+    wire: settings.wire,
+    interfaces,
+    handoffTimeoutMs: settings.handoffTimeoutMs,
+    observer: new SpeakerMetrics(registry),
+  });
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await speaker.start();
+  const { membership, fastWatch, transport } = speaker;
+  if (membership !== undefined)
+    registerMeshMetrics(registry, {
+      membership,
+      ...(fastWatch === undefined ? {} : { watch: fastWatch }),
+      ...(transport === undefined ? {} : { transport }),
+    });
+  registerWireMetrics(registry, speaker.wire);
+  registerViewMetrics(registry, speaker.view);
+  registerAnnouncementMetrics(registry, speaker.writer);
+  let server: EndpointServer | undefined;
+  if (settings.metricsAddr !== undefined) {
+    const readiness = () => {
+      const reasons = speaker.notReady();
+      return { ready: reasons.length === 0, reasons };
+    };
+    server = new EndpointServer({
+      registry,
+      log,
+      ready: readiness,
+      debug: { mesh: () => speaker.debug() },
+    });
+    const at = await server.listen(settings.metricsAddr);
+    log.info({ address: `${at.host}:${at.port}` }, 'serving /metrics, /healthz, /readyz, /debug/mesh');
+  }
+  log.info(
+    {
+      server: kubeConfig.getCurrentCluster()?.server,
+      kubeconfig: source,
+      namespace: settings.namespace,
+      meshProfile: settings.meshProfile,
+      config: settings.configFile ?? null,
+    },
+    'speaker running',
+  );
+  const signal = await signalled;
+  log.info({ signal, announcing: [...speaker.held.keys()] }, 'stopping: handing over');
+  await speaker.stop({ handoff: true });
+  await server?.close();
+  log.info('stopped');
+  // Idle keep-alive connections of the API client must not hold the exit up.
+  setTimeout(() => process.exit(), 2_000).unref();
+  return 0;
+}
+
+export const speaker: Command = {
+  name: 'speaker',
+  summary: 'run a speaker: mesh, election and ARP/NDP on this node (a DaemonSet)',
+  help: HELP,
+  run: runSpeaker,
+};

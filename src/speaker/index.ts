@@ -1,0 +1,19 @@
+// The speaker process's modules: settings (flags, environment, config file),
+// the claim book (the mesh's ClaimStore), the pure plan between election and
+// wire, and the Speaker adapter that wires mesh + cluster view + election +
+// wire + ServiceAnnouncements into one reconcile loop (docs/speaker.md).
+export { ClaimBook } from './claims.ts';
+export { AUTO_EXCLUDE, autoInterfaces } from './interfaces.ts';
+export { plan, type Announce, type Held, type Plan } from './plan.ts';
+export {
+  DEFAULT_CONFIG_FILE,
+  DEFAULT_HANDOFF_TIMEOUT_MS,
+  DEFAULT_MESH_KEY_FILE,
+  DEFAULT_MESH_PORT,
+  DEFAULT_METRICS_ADDR,
+  MeshKeyError,
+  readMeshKey,
+  speakerSettings,
+  type SpeakerSettings,
+} from './settings.ts';
+export { Speaker, type NotReady, type SpeakerInit, type SpeakerObserver } from './speaker.ts';

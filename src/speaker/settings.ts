@@ -1,0 +1,333 @@
+/**
+ * The speaker's settings: each from a flag, else its MESHLB_ variable (or the
+ * Kubernetes convention: NODE_NAME, POD_NAME, POD_IP from the downward API),
+ * else the `speaker:` section of the config file (a ConfigMap), else the
+ * default. Every default and its reason: docs/configuration.md.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { loadYaml } from '@kubernetes/client-node';
+import { validateWireConfig, WireConfigError, type WireConfig } from '../arp/index.ts';
+import {
+  MeshConfigError,
+  PROFILES,
+  validateMeshConfig,
+  WATCH_DEFAULTS,
+  type MeshConfig,
+  type ProfileName,
+  type WatchConfig,
+} from '../mesh/index.ts';
+import { CliUsageError } from '../cli/errors.ts';
+import {
+  logLevelOf,
+  millisOf,
+  namespaceOf,
+  nonEmpty,
+  picker,
+  readNamespaceFile,
+  type LogLevel,
+  type Picked,
+} from '../cli/options.ts';
+
+export const DEFAULT_MESH_PORT = 7946;
+export const DEFAULT_METRICS_ADDR = ':7472';
+export const DEFAULT_MESH_KEY_FILE = '/etc/meshlb/mesh-key/key';
+export const DEFAULT_CONFIG_FILE = '/etc/meshlb/config/config.yaml';
+/**
+ * On SIGTERM, keep answering until every IP this node held has a successor's
+ * claim, at most this long (make-before-break). The successors decide on the
+ * mesh's `left` update and claim within milliseconds; 1 s covers a busy node
+ * and stays well inside the DaemonSet's 10 s termination grace.
+ */
+export const DEFAULT_HANDOFF_TIMEOUT_MS = 1_000;
+
+export interface SpeakerSettings {
+  kubeconfig: string | undefined;
+  namespace: string;
+  nodeName: string;
+  podName: string;
+  /** The node's address the mesh listens on and publishes (POD_IP under hostNetwork). */
+  meshAddress: string;
+  meshPort: number;
+  meshKeyFile: string;
+  meshProfile: ProfileName;
+  mesh: MeshConfig;
+  watch: WatchConfig;
+  wire: WireConfig;
+  /** Interfaces to answer ARP/NDP on; 'auto': every interface with an address, except virtual ones. */
+  interfaces: readonly string[] | 'auto';
+  /** host:port of /metrics, /healthz, /readyz, /debug; undefined: off. */
+  metricsAddr: string | undefined;
+  logLevel: LogLevel;
+  handoffTimeoutMs: number;
+  /** The config file read, if any. */
+  configFile: string | undefined;
+}
+
+/** Keys of the config file's `speaker:` section. */
+const FILE_KEYS = [
+  'interfaces',
+  'meshProfile',
+  'mesh',
+  'watch',
+  'wire',
+  'handoffTimeoutMs',
+  'logLevel',
+  'metricsAddr',
+  'meshPort',
+] as const;
+type FileSection = Partial<Record<(typeof FILE_KEYS)[number], unknown>>;
+
+const FLAGS = [
+  'kubeconfig',
+  'namespace',
+  'node-name',
+  'pod-name',
+  'mesh-address',
+  'mesh-port',
+  'mesh-key-file',
+  'mesh-profile',
+  'interfaces',
+  'metrics-addr',
+  'config',
+  'log-level',
+  'handoff-timeout-ms',
+] as const;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads and checks the config file's `speaker:` section; a missing default file is no error. */
+function readSection(file: string, explicit: boolean, read: (path: string) => string): FileSection {
+  let text: string;
+  try {
+    text = read(file);
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new CliUsageError(`cannot read the config file ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = text.trim() === '' ? {} : loadYaml(text);
+  } catch (err) {
+    throw new CliUsageError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isRecord(doc)) throw new CliUsageError(`${file}: expected a mapping with a "speaker:" section`);
+  const section = doc.speaker ?? {};
+  if (!isRecord(section)) throw new CliUsageError(`${file}: "speaker" must be a mapping`);
+  for (const key of Object.keys(section))
+    if (!(FILE_KEYS as readonly string[]).includes(key))
+      throw new CliUsageError(`${file}: unknown setting speaker.${key} (known: ${FILE_KEYS.join(', ')})`);
+  return section;
+}
+
+/** A nested numeric section (mesh, watch, wire): only known keys, only numbers. */
+function numbers<T extends object>(value: unknown, known: T, where: string): Partial<T> {
+  if (value === undefined) return {};
+  if (!isRecord(value)) throw new CliUsageError(`${where} must be a mapping`);
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!(k in known))
+      throw new CliUsageError(`unknown setting ${where}.${k} (known: ${Object.keys(known).join(', ')})`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new CliUsageError(`${where}.${k} must be a number`);
+    out[k] = v;
+  }
+  return out as Partial<T>;
+}
+
+/** A file value as text for the shared validators. */
+function fromFile(
+  section: FileSection,
+  key: keyof FileSection,
+  file: string | undefined,
+): Picked | undefined {
+  const v = section[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new CliUsageError(`${file ?? 'config'}: speaker.${key} must be a string or number`);
+  return { value: String(v), source: `${file ?? 'config'} speaker.${key}` };
+}
+
+function interfacesOf(
+  p: Picked | undefined,
+  section: FileSection,
+  file: string | undefined,
+): readonly string[] | 'auto' {
+  let list: unknown = p?.value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  let source = p?.source;
+  if (p === undefined) {
+    list = section.interfaces;
+    source = `${file ?? 'config'} speaker.interfaces`;
+  }
+  if (
+    list === undefined ||
+    list === 'auto' ||
+    (Array.isArray(list) && list.length === 1 && list[0] === 'auto')
+  )
+    return 'auto';
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((s) => typeof s === 'string' && /^[^\s/]{1,15}$/.test(s))
+  )
+    throw new CliUsageError(
+      `${source ?? ''}: "auto" or a list of interface names (at most 15 characters each)`,
+    );
+  return [...new Set(list as string[])];
+}
+
+function required(p: Picked | undefined, what: string, hint: string): string {
+  if (p === undefined || p.value.trim() === '') throw new CliUsageError(`${what} is not set: ${hint}`);
+  return p.value.trim();
+}
+
+/**
+ * Resolves the settings. Throws CliUsageError naming the flag, variable or
+ * config key that is wrong, and what to do.
+ */
+export function speakerSettings(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  opts: { read?: (path: string) => string; inClusterNamespace?: () => string | undefined } = {},
+): SpeakerSettings {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const pick = picker(values, env);
+  const read = opts.read ?? ((path: string) => readFileSync(path, 'utf8'));
+
+  const cfg = pick('config', 'MESHLB_CONFIG');
+  const configFile = cfg?.value ?? DEFAULT_CONFIG_FILE;
+  const section = readSection(configFile, cfg !== undefined, read);
+  const file = Object.keys(section).length === 0 && cfg === undefined ? undefined : configFile;
+  /** Flag, else variable, else the config file. */
+  const setting = (flag: string, variable: string, key: keyof FileSection): Picked | undefined =>
+    pick(flag, variable) ?? fromFile(section, key, file);
+
+  /** The Kubernetes convention's variable (downward API) when neither flag nor MESHLB_ variable is set. */
+  const orEnv = (p: Picked | undefined, variable: string): Picked | undefined => {
+    const v = nonEmpty(env[variable]);
+    return p ?? (v === undefined ? undefined : { value: v, source: variable });
+  };
+
+  const kc = pick('kubeconfig', 'MESHLB_KUBECONFIG');
+  if (kc?.value === '') throw new CliUsageError(`${kc.source} needs a file name`);
+
+  const nodeName = required(
+    orEnv(pick('node-name', 'MESHLB_NODE_NAME'), 'NODE_NAME'),
+    'the node name',
+    'pass --node-name or set NODE_NAME from the downward API (fieldRef spec.nodeName)',
+  );
+  const podName = required(
+    orEnv(pick('pod-name', 'MESHLB_POD_NAME'), 'POD_NAME'),
+    'the Pod name',
+    'pass --pod-name or set POD_NAME from the downward API (fieldRef metadata.name); the speaker publishes its peer ID on its Pod',
+  );
+  const meshAddress = required(
+    orEnv(pick('mesh-address', 'MESHLB_MESH_ADDRESS'), 'POD_IP'),
+    'the mesh address',
+    'pass --mesh-address or set POD_IP from the downward API (fieldRef status.podIP; the node IP under hostNetwork)',
+  );
+  if (isIP(meshAddress) === 0)
+    throw new CliUsageError(`the mesh address "${meshAddress}" is not an IP address`);
+
+  const port = setting('mesh-port', 'MESHLB_MESH_PORT', 'meshPort');
+  const meshPort = port === undefined ? DEFAULT_MESH_PORT : Number(port.value);
+  if (port !== undefined && !(/^\d+$/.test(port.value) && meshPort >= 1 && meshPort <= 65_535))
+    throw new CliUsageError(`${port.source} must be a port number 1…65535; got "${port.value}"`);
+
+  const profileP = setting('mesh-profile', 'MESHLB_MESH_PROFILE', 'meshProfile');
+  const meshProfile = (profileP?.value ?? 'lan-fast') as ProfileName;
+  if (!(meshProfile in PROFILES))
+    throw new CliUsageError(
+      `${profileP?.source ?? ''} must be one of ${Object.keys(PROFILES).join(', ')}; got "${meshProfile}"`,
+    );
+  let mesh: MeshConfig;
+  let wire: WireConfig;
+  try {
+    mesh = validateMeshConfig({
+      ...PROFILES[meshProfile],
+      ...numbers(section.mesh, PROFILES[meshProfile], 'speaker.mesh'),
+    });
+    wire = validateWireConfig(numbers(section.wire, validateWireConfig(), 'speaker.wire'));
+  } catch (err) {
+    if (err instanceof MeshConfigError || err instanceof WireConfigError)
+      throw new CliUsageError(`${file ?? 'config'}: ${err.message}`);
+    throw err;
+  }
+  const watch: WatchConfig = {
+    ...WATCH_DEFAULTS,
+    ...numbers(section.watch, WATCH_DEFAULTS, 'speaker.watch'),
+  };
+  for (const [k, v] of Object.entries(watch))
+    if (!(Number.isInteger(v) && v > 0))
+      throw new CliUsageError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
+
+  const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
+  const metricsAddr = metrics?.value === 'off' ? undefined : (metrics?.value ?? DEFAULT_METRICS_ADDR);
+
+  const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
+  return {
+    kubeconfig: kc?.value,
+    namespace: namespaceOf(
+      pick('namespace', 'MESHLB_NAMESPACE'),
+      env,
+      opts.inClusterNamespace ?? readNamespaceFile,
+    ),
+    nodeName,
+    podName,
+    meshAddress,
+    meshPort,
+    meshKeyFile: pick('mesh-key-file', 'MESHLB_MESH_KEY_FILE')?.value ?? DEFAULT_MESH_KEY_FILE,
+    meshProfile,
+    mesh,
+    watch,
+    wire,
+    interfaces: interfacesOf(pick('interfaces', 'MESHLB_INTERFACES'), section, file),
+    metricsAddr,
+    logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
+    handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
+    configFile: file,
+  };
+}
+
+/** Thrown when the mesh key file is missing or not 32 bytes in hex. */
+export class MeshKeyError extends Error {
+  override name = 'MeshKeyError';
+}
+
+/**
+ * The mesh key: 64 hex characters (32 bytes), as the Secret holds it
+ * (`openssl rand -hex 32`); surrounding whitespace is ignored.
+ */
+export function readMeshKey(
+  file: string,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Uint8Array {
+  let text: string;
+  try {
+    text = read(file).trim();
+  } catch (err) {
+    throw new MeshKeyError(
+      `cannot read the mesh key ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): create the Secret meshlb-mesh-key (docs/install.md) or pass --mesh-key-file`,
+    );
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(text))
+    throw new MeshKeyError(
+      `the mesh key ${file} must be 64 hex characters (32 bytes: openssl rand -hex 32); it has ${text.length} characters`,
+    );
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}

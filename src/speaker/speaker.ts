@@ -1,0 +1,512 @@
+import { isIPv4 } from 'node:net';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Wire, type WireConfig, type WireEvent } from '../arp/index.ts';
+import type { Clock, Timer } from '../clock/index.ts';
+import { decide, explain, type Cause, type Decision, type World } from '../election/index.ts';
+import {
+  AnnouncementWriter,
+  type DesiredAnnouncement,
+  type ServiceRef,
+} from '../kube/announcements/index.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { ClusterView, Coalescer, publishIdentity, type UnannouncedIp } from '../kube/world/index.ts';
+import {
+  FastWatch,
+  Membership,
+  type Endpoint,
+  type MeshConfig,
+  type MemberState,
+  type WatchConfig,
+} from '../mesh/index.ts';
+import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
+import { ClaimBook } from './claims.ts';
+import { plan, type Held } from './plan.ts';
+
+/** What the metrics module counts of the speaker's own decisions (src/metrics SpeakerMetrics). */
+export interface SpeakerObserver {
+  announced(byFamily: { ipv4: number; ipv6: number }): void;
+  failover(cause: 'takeover' | 'failback' | 'fresh'): void;
+  withdrawn(): void;
+  decisions(durationSeconds: number): void;
+}
+
+export interface SpeakerInit {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  log: Logger;
+  nodeName: string;
+  podName: string;
+  /** Namespace of the speaker Pods. */
+  namespace: string;
+  meshAddress: string;
+  meshPort: number;
+  networkKey: Uint8Array;
+  mesh: MeshConfig;
+  watch: WatchConfig;
+  wire: WireConfig;
+  interfaces: readonly string[];
+  handoffTimeoutMs: number;
+  observer?: SpeakerObserver;
+  /** Publishing the identity on the Pod: first retry after this, doubling to 30 s (tests shorten it). */
+  identityRetryMs?: number;
+}
+
+/** Why the speaker is not ready, for /readyz and the log. */
+export type NotReady =
+  'starting' | 'caches not synced' | 'identity not published' | 'mesh not synced' | 'stopping';
+
+/**
+ * The speaker: mesh + cluster view + election + wire in one reconcile loop.
+ * Any change (a watch event, a membership change, a close-watch verdict, a
+ * claim from the mesh) requests one reconcile, coalesced per turn of the
+ * event loop; there is no polling timer. A reconcile builds the World,
+ * decides, and acts on the decisions naming this node (plan.ts): answer for
+ * new IPs, stop answering for lost ones, publish its claims, watch the
+ * announcers it is heir to, and record its announcements.
+ *
+ * Nothing is answered before the caches are synced and the mesh has synced
+ * once (so the standing claims are known: a restarted speaker must not
+ * take an IP another node holds). On stop with hand-off, the speaker leaves
+ * the mesh and keeps answering until a successor claims each IP, at most
+ * handoffTimeoutMs (make-before-break).
+ */
+export class Speaker {
+  readonly view: ClusterView;
+  readonly wire: Wire;
+  readonly writer: AnnouncementWriter;
+  readonly claims: ClaimBook;
+  #node: MeshNode | undefined;
+  #transport: Libp2pTransport | undefined;
+  #membership: Membership | undefined;
+  #watch: FastWatch | undefined;
+  readonly #init: SpeakerInit;
+  readonly #log: Logger;
+  readonly #events: EventRecorder;
+  readonly #reconcile: Coalescer;
+  readonly #held = new Map<string, Held>();
+  /** Peer IDs already given to membership.join. */
+  readonly #seeded = new Set<string>();
+  #joined = false;
+  #identityPublished = false;
+  #identityTimer: Timer | undefined;
+  #started = false;
+  #leaving = false;
+  #handoffDone: (() => void) | undefined;
+  #last: { at: number; world: World; decisions: Decision[]; unannounced: UnannouncedIp[] } | undefined;
+  #services = new Map<string, ServiceRef[]>();
+
+  constructor(init: SpeakerInit) {
+    this.#init = init;
+    this.#log = init.log;
+    this.#reconcile = new Coalescer(() => {
+      this.#step();
+    });
+    this.claims = new ClaimBook(() => {
+      this.#reconcile.request();
+    });
+    this.view = new ClusterView({
+      kubeConfig: init.kubeConfig,
+      clock: init.clock,
+      namespace: init.namespace,
+      onChange: () => {
+        this.#reconcile.request();
+      },
+      log: init.log,
+    });
+    this.wire = new Wire({
+      interfaces: init.interfaces,
+      config: init.wire,
+      clock: init.clock,
+      log: init.log,
+      onEvent: (e) => {
+        this.#onWire(e);
+      },
+    });
+    this.writer = new AnnouncementWriter({
+      kubeConfig: init.kubeConfig,
+      clock: init.clock,
+      node: init.nodeName,
+      log: init.log,
+    });
+    this.#events = new EventRecorder({
+      kubeConfig: init.kubeConfig,
+      clock: init.clock,
+      instance: init.podName,
+      controller: 'meshlb.io/speaker',
+      log: init.log,
+    });
+  }
+
+  get membership(): Membership | undefined {
+    return this.#membership;
+  }
+
+  get fastWatch(): FastWatch | undefined {
+    return this.#watch;
+  }
+
+  get transport(): Libp2pTransport | undefined {
+    return this.#transport;
+  }
+
+  get peerId(): string | undefined {
+    return this.#node?.peerId.toString();
+  }
+
+  /** The IPs this node answers for. */
+  get held(): ReadonlyMap<string, Held> {
+    return this.#held;
+  }
+
+  /**
+   * Opens the packet sockets (throws PacketSocketPermissionError without
+   * CAP_NET_RAW: fail early and loudly), starts the watches and the mesh, and
+   * publishes the identity. Readiness follows (readiness()).
+   */
+  async start(): Promise<void> {
+    const init = this.#init;
+    this.wire.start();
+    const family = isIPv4(init.meshAddress) ? 'ip4' : 'ip6';
+    const node = await createMeshNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      networkKey: init.networkKey,
+      listen: [`/${family}/${init.meshAddress}/tcp/${init.meshPort}`],
+      // Every dialer holds the mesh key (pnet) or fails the handshake; the
+      // inbound rate limit would only refuse a restarting cluster's dials.
+      allow: [family === 'ip4' ? '/ip4/0.0.0.0/ipcidr/0' : '/ip6/::/ipcidr/0'],
+    });
+    this.#node = node;
+    const transport = new Libp2pTransport({
+      node,
+      authority: this.view.authority,
+      log: init.log,
+      datagram: { host: init.meshAddress, port: init.meshPort, networkKey: init.networkKey },
+    });
+    this.#transport = transport;
+    await transport.listen();
+    const membership = new Membership({
+      node: init.nodeName,
+      endpoint: transport.endpoint,
+      clock: init.clock,
+      transport,
+      config: init.mesh,
+      authority: this.view.authority,
+      claims: this.claims,
+    });
+    this.#membership = membership;
+    const watch = new FastWatch({ clock: init.clock, membership, config: init.watch });
+    this.#watch = watch;
+    membership.onEvent(() => {
+      this.#reconcile.request();
+    });
+    membership.onSynced((e) => {
+      this.#log.info({ via: e.via, from: e.from }, 'mesh synced: the standing claims are known');
+      this.#reconcile.request();
+    });
+    watch.onChange(() => {
+      this.#reconcile.request();
+    });
+    await transport.start({
+      handle: (m, opts) => {
+        // A member that left handles nothing more, but the hand-off waits for
+        // the successors' claims: take them here (the transport has already
+        // checked that the sender may speak for its node).
+        if (this.#leaving && m.type === 'claims')
+          this.claims.merge(m.claims.filter((c) => c.node === m.from));
+        else membership.handle(m, opts);
+      },
+      hint: (n) => {
+        membership.hint(n);
+        watch.hint(n);
+      },
+      unreachable: (n) => {
+        membership.unreachable(n);
+      },
+    });
+    membership.start();
+    this.writer.start();
+    await this.view.start();
+    this.#started = true;
+    this.#publishIdentity(init.identityRetryMs ?? 1_000);
+    this.#log.info(
+      { peerId: node.peerId.toString(), endpoint: transport.endpoint, interfaces: init.interfaces },
+      'speaker started',
+    );
+  }
+
+  /** Why the speaker is not ready, or an empty list. */
+  notReady(): NotReady[] {
+    if (this.#leaving) return ['stopping'];
+    if (!this.#started) return ['starting'];
+    const out: NotReady[] = [];
+    if (!this.view.synced) out.push('caches not synced');
+    if (!this.#identityPublished) out.push('identity not published');
+    if (this.#membership?.synced !== true) out.push('mesh not synced');
+    return out;
+  }
+
+  /** Publishes the peer ID and mesh address on the Pod; retried with backoff until it works. */
+  #publishIdentity(delayMs: number): void {
+    const endpoint = this.#transport?.endpoint;
+    if (endpoint === undefined || this.#leaving) return;
+    const { kubeConfig, namespace, podName } = this.#init;
+    publishIdentity(kubeConfig, namespace, podName, endpoint.peerId, endpoint.addrs).then(
+      () => {
+        this.#identityPublished = true;
+        this.#log.info({ pod: podName }, 'identity published on the Pod');
+        this.#reconcile.request();
+      },
+      (err: unknown) => {
+        this.#log.warn(
+          { err, pod: podName, retryMs: delayMs },
+          'cannot publish the identity on the Pod; retrying',
+        );
+        this.#identityTimer = this.#init.clock.setTimeout(() => {
+          this.#publishIdentity(Math.min(delayMs * 2, 30_000));
+        }, delayMs);
+      },
+    );
+  }
+
+  /** Joins the mesh once the speaker Pods are known, and joins speakers that appear later. */
+  #join(membership: Membership): void {
+    const peers = this.view.peers(this.#init.nodeName);
+    const fresh: Endpoint[] = peers.filter((p) => !this.#seeded.has(p.peerId));
+    if (this.#joined && fresh.length === 0) return;
+    // Known members need no seeding; a new speaker joins us by itself, but a
+    // first join (or one side of a cluster that started apart) needs the seeds.
+    const known = new Set(
+      membership.members().flatMap((m) => (m.endpoint === undefined ? [] : [m.endpoint.peerId])),
+    );
+    const seeds = fresh.filter((p) => !known.has(p.peerId));
+    for (const p of fresh) this.#seeded.add(p.peerId);
+    if (!this.#joined || seeds.length > 0) {
+      this.#log.info(
+        { seeds: seeds.map((s) => s.peerId) },
+        this.#joined ? 'joining new speakers' : 'joining the mesh',
+      );
+      membership.join(seeds);
+      this.#joined = true;
+    }
+  }
+
+  #members(membership: Membership, watch: FastWatch): Map<string, MemberState> {
+    const members = new Map<string, MemberState>();
+    for (const m of membership.members()) members.set(m.node, watch.failed(m.node) ? 'dead' : m.state);
+    return members;
+  }
+
+  /** One reconcile: decide and act. */
+  #step(): void {
+    const membership = this.#membership;
+    const watch = this.#watch;
+    if (!this.#started || membership === undefined || watch === undefined || !this.view.synced) return;
+    if (!this.#leaving && this.#identityPublished) this.#join(membership);
+    if (!membership.synced && !this.#leaving) return;
+    const t0 = performance.now();
+    const { world, unannounced, services } = this.view.analyse(
+      this.#members(membership, watch),
+      this.claims.map,
+    );
+    this.#services = services;
+    const decisions = decide(world);
+    const p = plan(this.#init.nodeName, decisions, this.#held);
+    if (this.#leaving) {
+      // Hand-off: keep answering until a successor's claim arrives from the
+      // mesh (our own decisions, made as a member that left, do not count),
+      // or nobody may take the IP over.
+      const byIp = new Map(decisions.map((d) => [d.ip, d]));
+      for (const ip of [...this.#held.keys()]) {
+        const d = byIp.get(ip);
+        if (d === undefined || d.announcer === undefined || this.claims.get(ip)?.node !== this.#init.nodeName)
+          this.#withdraw(ip, 'handed off');
+      }
+      if (this.#held.size === 0) this.#handoffDone?.();
+    } else {
+      const own = this.claims.add(p.claims).filter((c) => c.node === this.#init.nodeName);
+      if (own.length > 0) membership.publishClaims(own);
+      for (const ip of p.withdraw) this.#withdraw(ip, 'lost');
+      for (const a of p.announce) {
+        this.wire.responder.announce(a.ip, {
+          interfaces: a.interfaces.length === 0 ? undefined : a.interfaces,
+          probe: a.probe,
+        });
+        this.#held.set(a.ip, {
+          ip: a.ip,
+          interfaces: a.interfaces,
+          epoch: a.claim.epoch,
+          since: new Date(this.#init.clock.wallNow()),
+        });
+        this.#log.info(
+          { ip: a.ip, cause: a.cause, epoch: a.claim.epoch, previous: a.previous, interfaces: a.interfaces },
+          'announcing',
+        );
+        if (a.cause === 'takeover' || a.cause === 'failback' || a.cause === 'fresh')
+          this.#init.observer?.failover(a.cause);
+      }
+      for (const r of p.retarget) {
+        const h = this.#held.get(r.ip);
+        if (h === undefined) continue;
+        this.wire.responder.announce(r.ip, {
+          interfaces: r.interfaces.length === 0 ? undefined : r.interfaces,
+        });
+        this.#held.set(r.ip, { ...h, interfaces: r.interfaces, epoch: r.epoch });
+      }
+      watch.watch(p.watch);
+    }
+    this.writer.update(this.#desired());
+    this.#last = { at: this.#init.clock.wallNow(), world, decisions, unannounced };
+    const v4 = [...this.#held.keys()].filter((ip) => isIPv4(ip)).length;
+    this.#init.observer?.announced({ ipv4: v4, ipv6: this.#held.size - v4 });
+    this.#init.observer?.decisions((performance.now() - t0) / 1_000);
+  }
+
+  #withdraw(ip: string, why: string): void {
+    if (!this.#held.delete(ip)) return;
+    this.wire.responder.withdraw(ip);
+    this.#init.observer?.withdrawn();
+    this.#log.info({ ip, why }, 'withdrawn');
+  }
+
+  /** This node's entries per Service, for the ServiceAnnouncement writer. */
+  #desired(): DesiredAnnouncement[] {
+    const byService = new Map<
+      string,
+      DesiredAnnouncement & { entries: DesiredAnnouncement['entries'][number][] }
+    >();
+    for (const h of this.#held.values()) {
+      for (const service of this.#services.get(h.ip) ?? []) {
+        const key = `${service.namespace}/${service.name}`;
+        let d = byService.get(key);
+        if (d === undefined) {
+          d = { service, entries: [] };
+          byService.set(key, d);
+        }
+        d.entries.push({
+          ip: h.ip,
+          node: this.#init.nodeName,
+          interfaces: h.interfaces,
+          epoch: h.epoch,
+          since: h.since,
+        });
+      }
+    }
+    return [...byService.values()];
+  }
+
+  #onWire(e: WireEvent): void {
+    if (e.type !== 'conflict') return;
+    this.#log.warn(
+      { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },
+      'address conflict',
+    );
+    for (const s of this.#services.get(e.ip) ?? [])
+      this.#events.record({
+        regarding: { apiVersion: 'v1', kind: 'Service', namespace: s.namespace, name: s.name, uid: s.uid },
+        type: 'Warning',
+        reason: 'AddressConflict',
+        action: 'Announce',
+        note: `${e.foreignMac} also answers for ${e.ip} on ${this.#init.nodeName}/${e.ifname} (${e.evidence}); meshlb does not fight it: find the host with that MAC`,
+      });
+  }
+
+  /** The speaker's state for /debug/mesh and `meshlb status` / `meshlb explain`. */
+  debug(): object {
+    const m = this.#membership;
+    return {
+      node: this.#init.nodeName,
+      peerId: this.peerId,
+      endpoint: this.#transport?.endpoint,
+      notReady: this.notReady(),
+      incarnation: m?.incarnation,
+      localHealth: m?.awareness,
+      members: (m?.members() ?? []).map((x) => ({
+        node: x.node,
+        state: this.#watch?.failed(x.node) === true ? 'dead' : x.state,
+        meshState: x.state,
+        incarnation: x.incarnation,
+        endpoint: x.endpoint,
+      })),
+      watching: this.#watch?.watching ?? [],
+      claims: this.claims.all(),
+      announcing: [...this.#held.values()],
+      decisions: (this.#last?.decisions ?? []).map((d) => ({
+        ip: d.ip,
+        pool: d.pool,
+        announcer: d.announcer ?? null,
+        cause: d.cause satisfies Cause,
+        epoch: d.claim?.epoch ?? null,
+        previous: d.previous ?? null,
+        heirs: d.heirs,
+        interfaces: d.interfaces,
+        services: (this.#services.get(d.ip) ?? []).map((s) => `${s.namespace}/${s.name}`),
+        rejected: this.#rejected(d),
+      })),
+      unannounced: this.#last?.unannounced ?? [],
+      decidedAt: this.#last === undefined ? null : new Date(this.#last.at).toISOString(),
+      wire: { ...this.wire.responder.stats(), sockets: Object.fromEntries(this.wire.socketStats()) },
+    };
+  }
+
+  /**
+   * Why each node ranked above the announcer (every node, when nobody may
+   * announce) is not it: the reasons `meshlb explain` prints.
+   */
+  #rejected(d: Decision): Record<string, string> {
+    const world = this.#last?.world;
+    const e = world === undefined ? undefined : explain(world, d.ip);
+    const out: Record<string, string> = {};
+    for (const c of e?.candidates ?? []) {
+      if (c.node === d.announcer) break;
+      if (c.reason !== undefined) out[c.node] = c.reason;
+    }
+    return out;
+  }
+
+  /**
+   * Stops. With `handoff` (SIGTERM): leaves the mesh so the successors take
+   * over at once, keeps answering until each IP is claimed by a successor (at
+   * most handoffTimeoutMs), then withdraws what is left and closes everything.
+   */
+  async stop(opts: { handoff?: boolean } = {}): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    this.#identityTimer?.cancel();
+    const m = this.#membership;
+    if (opts.handoff === true && m !== undefined && this.#held.size > 0) {
+      const started = this.#init.clock.now();
+      const done = new Promise<void>((resolve) => {
+        this.#handoffDone = resolve;
+      });
+      this.#watch?.stop();
+      m.leave();
+      this.#reconcile.request();
+      let timer: Timer | undefined;
+      await Promise.race([
+        done,
+        new Promise<void>((resolve) => {
+          timer = this.#init.clock.setTimeout(resolve, this.#init.handoffTimeoutMs);
+        }),
+      ]);
+      timer?.cancel();
+      this.#log.info(
+        { ms: this.#init.clock.now() - started, notHandedOff: [...this.#held.keys()] },
+        'hand-off finished',
+      );
+    } else {
+      this.#watch?.stop();
+      if (m !== undefined && this.#started) m.leave();
+    }
+    this.#reconcile.stop();
+    this.wire.stop();
+    this.#held.clear();
+    await Promise.allSettled([
+      this.writer.stop(),
+      this.view.stop(),
+      this.#transport?.stop(),
+      this.#node?.stop(),
+    ]);
+  }
+}

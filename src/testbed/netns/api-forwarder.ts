@@ -1,0 +1,24 @@
+/**
+ * Runs inside a host's network namespace (`ip netns exec`): accepts TCP on
+ * 127.0.0.1:<port> and relays each connection to a Unix socket, which the
+ * parent process (in the root namespace) relays to the API server. Unix
+ * sockets are named in the file system, which namespaces share.
+ * argv: <port> <socket path>. Prints "listening" once ready.
+ */
+import { connect, createServer } from 'node:net';
+
+const [port, path] = process.argv.slice(2);
+if (port === undefined || path === undefined) throw new Error('usage: api-forwarder.ts <port> <unix socket>');
+const server = createServer((inbound) => {
+  const outbound = connect(path);
+  inbound.pipe(outbound).pipe(inbound);
+  const close = (): void => {
+    inbound.destroy();
+    outbound.destroy();
+  };
+  inbound.on('error', close);
+  outbound.on('error', close);
+});
+server.listen(Number(port), '127.0.0.1', () => {
+  process.stdout.write('listening\n');
+});

@@ -1,0 +1,314 @@
+// `meshlb speaker` as it runs in a cluster: three real speaker processes in
+// network namespaces on one LAN, each with the speaker ServiceAccount's own
+// token (RBAC from deploy/), and the real controller. Judged from outside:
+// arping from a client host, the ServiceAnnouncement objects, the speakers'
+// /readyz, /debug/mesh and /metrics (promtool), and their logs (no 403).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { GROUP, PLURALS, VERSION, type ServiceAnnouncement } from '../../src/kube/api/index.ts';
+import {
+  createIpPool,
+  installCrds,
+  startControlPlane,
+  type ControlPlane,
+} from '../../src/testbed/controlplane/index.ts';
+import { ApiAccess, arping, createLan, httpGet, type Host, type Lan } from '../../src/testbed/netns/index.ts';
+import { killGroup, spawnGroup, type GroupChild } from '../../src/testbed/process-group.ts';
+import {
+  createSpeakerPod,
+  registerNode,
+  SPEAKER_NAMESPACE,
+  SPEAKER_SERVICE_ACCOUNT,
+  speakerHttp,
+  startSpeakerProcess,
+  writeMeshKey,
+} from '../../src/testbed/speakers/index.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+// The Namespace is in controller.yaml: it goes first.
+const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
+  fileURLToPath(new URL(`../../deploy/rbac/${f}`, import.meta.url)),
+);
+const root = process.getuid?.() === 0;
+const SERVICE_NS = 'default';
+
+interface Ctx {
+  cp: ControlPlane;
+  lan: Lan;
+  api: ApiAccess;
+  dir: string;
+  kubeconfig: string;
+  keyFile: string;
+  speakers: Map<string, GroupChild>;
+  controller: GroupChild;
+}
+const test = anyTest as TestFn<Ctx>;
+
+function startSpeaker(t: { context: Ctx }, host: Host, suffix = ''): GroupChild {
+  const { lan, kubeconfig, keyFile, dir, speakers } = t.context;
+  const child = startSpeakerProcess({
+    lan,
+    host,
+    pod: `meshlb-speaker-${host.name}`,
+    kubeconfig,
+    meshKeyFile: keyFile,
+    log: join(dir, `speaker-${host.name}${suffix}.log`),
+  });
+  speakers.set(host.name, child);
+  return child;
+}
+
+if (root) {
+  test.before(async (t) => {
+    t.context.speakers = new Map();
+    t.context.dir = mkdtempSync(join(tmpdir(), 'meshlb-speakers-'));
+    const cp = await startControlPlane();
+    t.context.cp = cp;
+    await installCrds(cp);
+    for (const file of RBAC) {
+      const r = await cp.kubectl(['apply', '--server-side', '-f', file]);
+      if (r.code !== 0) throw new Error(`kubectl apply ${file}: ${r.stderr}`);
+    }
+    const lan = await createLan({ hosts: 3, prefix: 'mlbsp' });
+    t.context.lan = lan;
+    const api = await ApiAccess.open(cp.server);
+    t.context.api = api;
+    const sa = await cp.kubeConfigFor(SPEAKER_NAMESPACE, SPEAKER_SERVICE_ACCOUNT);
+    t.context.kubeconfig = join(t.context.dir, 'speaker.kubeconfig');
+    writeFileSync(t.context.kubeconfig, sa.exportConfig());
+    t.context.keyFile = writeMeshKey(t.context.dir);
+    for (const host of lan.hosts) {
+      await api.relay(lan, host);
+      await registerNode(cp.kubeConfig, host);
+      await createSpeakerPod(cp.kubeConfig, host.name);
+    }
+    await createIpPool(cp, 'lab', { addresses: ['198.51.100.0/28'] });
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS.L2Advertisement,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'L2Advertisement',
+        metadata: { name: 'lab' },
+        spec: { ipPools: ['lab'] },
+      },
+    });
+    const ctl = await cp.kubeConfigFor(SPEAKER_NAMESPACE, 'meshlb-controller');
+    const ctlKubeconfig = join(t.context.dir, 'controller.kubeconfig');
+    writeFileSync(ctlKubeconfig, ctl.exportConfig());
+    t.context.controller = spawnGroup(
+      [process.execPath, MAIN, 'controller', '--kubeconfig', ctlKubeconfig, '--metrics-addr', 'off'],
+      join(t.context.dir, 'controller.log'),
+      {
+        ...process.env,
+        KUBECONFIG: '',
+        MESHLB_LEASE_DURATION_MS: '2000',
+        MESHLB_RENEW_DEADLINE_MS: '1500',
+        MESHLB_RETRY_PERIOD_MS: '200',
+      },
+    );
+    for (const host of lan.hosts) startSpeaker(t, host);
+  });
+
+  test.after.always(async (t) => {
+    const { speakers, controller, lan, api, cp, dir } = t.context as Partial<Ctx>;
+    for (const c of [...(speakers?.values() ?? []), ...(controller === undefined ? [] : [controller])]) {
+      if (c.exited() !== undefined) continue;
+      c.ref();
+      killGroup(c.pid, 'SIGKILL');
+      await c.done;
+    }
+    await api?.close();
+    await lan?.teardown();
+    await cp?.stop();
+    if (dir !== undefined && process.env.MESHLB_KEEP_LOGS === undefined)
+      rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+const core = (t: { context: Ctx }) => t.context.cp.kubeConfig.makeApiClient(CoreV1Api);
+
+async function serviceIp(t: { context: Ctx }, name: string): Promise<string | undefined> {
+  const svc = await core(t).readNamespacedService({ namespace: SERVICE_NS, name });
+  return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+}
+
+async function announcer(t: { context: Ctx }, name: string): Promise<string | undefined> {
+  try {
+    const sa = (await t.context.cp.kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS.ServiceAnnouncement,
+      namespace: SERVICE_NS,
+      name,
+    })) as ServiceAnnouncement;
+    return sa.status?.announcements?.[0]?.node;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ready(t: { context: Ctx }, host: Host): Promise<boolean> {
+  return (await httpGet(t.context.lan, host, `${speakerHttp(host)}/readyz`)).status === 200;
+}
+
+interface DebugMesh {
+  members: { node: string; state: string }[];
+  announcing: { ip: string }[];
+}
+
+async function debugMesh(t: { context: Ctx }, host: Host): Promise<DebugMesh | undefined> {
+  const r = await httpGet(t.context.lan, host, `${speakerHttp(host)}/debug/mesh`);
+  return r.status === 200 ? (JSON.parse(r.body) as DebugMesh) : undefined;
+}
+
+function logRecords(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const macOf = (t: { context: Ctx }, node: string): string => t.context.lan.host(node).mac;
+
+(root ? test.serial : test.serial.skip)(
+  'speakers become ready with their own tokens, agree on one announcer, and arping reaches it',
+  async (t) => {
+    const { lan } = t.context;
+    for (const host of lan.hosts) await waitFor(`${host.name} ready`, () => ready(t, host), 60_000);
+    for (const host of lan.hosts)
+      await waitFor(
+        `${host.name} sees 3 alive members`,
+        async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === 3,
+        10_000,
+      );
+    await core(t).createNamespacedService({
+      namespace: SERVICE_NS,
+      body: {
+        metadata: { name: 'web' },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+    });
+    const ip = await waitFor('an IP for web', () => serviceIp(t, 'web'), 20_000);
+    const node = await waitFor('a ServiceAnnouncement for web', () => announcer(t, 'web'), 20_000).catch(
+      async (err: unknown) => {
+        t.log(JSON.stringify(await debugMesh(t, lan.hosts[0] as Host)));
+        throw err;
+      },
+    );
+    // Exactly one speaker answers, and it is the one the object names.
+    const holders = [];
+    for (const host of lan.hosts)
+      if ((await debugMesh(t, host))?.announcing.some((a) => a.ip === ip)) holders.push(host.name);
+    t.deepEqual(holders, [node]);
+    const macs = await arping(lan, lan.client as Host, ip);
+    t.true(macs.length > 0, 'arping got replies');
+    t.deepEqual([...new Set(macs)], [macOf(t, node)]);
+    const nobody = await arping(lan, lan.client as Host, '198.51.100.14', 1);
+    t.deepEqual(nobody, [], 'an address of the pool that is not assigned gets no answer');
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
+  'a scrape of a speaker passes promtool and follows the mesh',
+  async (t) => {
+    const { lan } = t.context;
+    const h = lan.hosts[0] as Host;
+    const scrape = async (): Promise<string> => (await httpGet(lan, h, `${speakerHttp(h)}/metrics`)).body;
+    const body = await scrape();
+    const file = join(t.context.dir, 'metrics.txt');
+    writeFileSync(file, body);
+    const lint = execFileSync('sh', ['-c', `promtool check metrics < ${file} 2>&1; echo "rc=$?"`], {
+      encoding: 'utf8',
+    });
+    t.is(lint.trim(), 'rc=0', lint);
+    t.regex(body, /^meshlb_build_info\{.*component="speaker".*\} 1$/m);
+    t.regex(body, /^meshlb_mesh_members\{state="alive"\} 3$/m);
+    t.regex(body, /^meshlb_caches_synced 1$/m);
+    t.regex(body, /^meshlb_wire_requests_total\{protocol="arp"\} [1-9]/m);
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
+  'kill -9 of the announcer: another node answers ARP and the announcement moves',
+  async (t) => {
+    const { lan, speakers } = t.context;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const before = (await announcer(t, 'web')) ?? '';
+    const victim = speakers.get(before) as GroupChild;
+    killGroup(victim.pid, 'SIGKILL');
+    victim.ref();
+    await victim.done;
+    const killedAt = Date.now();
+    const after = await waitFor(
+      'another announcer',
+      async () => {
+        const macs = await arping(lan, lan.client as Host, ip, 1);
+        return macs.length > 0 && macs[0] !== macOf(t, before) ? macs[0] : undefined;
+      },
+      10_000,
+    );
+    t.log(
+      `ARP answered by ${after} within ${Date.now() - killedAt} ms of the kill (arping needs ≥ 1 s a probe)`,
+    );
+    const next = await waitFor(
+      'the announcement moved',
+      async () => {
+        const n = await announcer(t, 'web');
+        return n !== undefined && n !== before ? n : undefined;
+      },
+      10_000,
+    );
+    t.is(after, macOf(t, next));
+    // The survivors see the dead member; metrics show it.
+    const other = lan.hosts.find((h) => h.name !== before) as Host;
+    await waitFor(
+      'the killed member dead in /metrics',
+      async () =>
+        /^meshlb_mesh_members\{state="(dead|suspect)"\} 1$/m.test(
+          (await httpGet(lan, other, `${speakerHttp(other)}/metrics`)).body,
+        ),
+      10_000,
+    );
+    // It comes back (a new Pod generation would publish a new peer ID): rejoins, ready again.
+    startSpeaker(t, lan.host(before), '-2');
+    await waitFor(`${before} ready again`, () => ready(t, lan.host(before)), 30_000);
+    t.is(await announcer(t, 'web'), next, 'sticky: the IP stays where it moved');
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
+  'SIGTERM hands over before exiting; nothing was refused by RBAC',
+  async (t) => {
+    const { lan, speakers, dir } = t.context;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = (await announcer(t, 'web')) ?? '';
+    const child = speakers.get(holder) as GroupChild;
+    killGroup(child.pid, 'SIGTERM');
+    child.ref();
+    await child.done;
+    t.is(child.exited(), '0');
+    const records = logRecords(child.log);
+    const handoff = records.find((r) => r.msg === 'hand-off finished');
+    t.truthy(handoff, 'logged the hand-off');
+    t.deepEqual(handoff?.notHandedOff, [], 'every IP had a successor claim before it stopped answering');
+    const macs = await arping(lan, lan.client as Host, ip, 1);
+    t.true(macs.length === 1 && macs[0] !== macOf(t, holder), `answered by another node: ${macs.join(',')}`);
+    for (const file of [...speakers.values()].map((c) => c.log).concat(join(dir, 'controller.log'))) {
+      const text = readFileSync(file, 'utf8');
+      t.notRegex(text, /forbidden|"code":403/i, `${file} has no RBAC refusal`);
+      t.false(
+        logRecords(file).some((r) => (r.level as number) >= 50),
+        `${file} has no error`,
+      );
+    }
+  },
+);

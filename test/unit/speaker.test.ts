@@ -1,0 +1,168 @@
+import test from 'ava';
+import type { Decision } from '../../src/election/index.ts';
+import { CliUsageError } from '../../src/cli/errors.ts';
+import {
+  autoInterfaces,
+  ClaimBook,
+  DEFAULT_HANDOFF_TIMEOUT_MS,
+  MeshKeyError,
+  plan,
+  readMeshKey,
+  speakerSettings,
+  type Held,
+} from '../../src/speaker/index.ts';
+
+const decision = (ip: string, announcer: string | undefined, over: Partial<Decision> = {}): Decision => ({
+  ip,
+  pool: 'p',
+  announcer,
+  interfaces: [],
+  claim: announcer === undefined ? undefined : { ip, node: announcer, epoch: 1 },
+  cause: announcer === undefined ? 'none' : 'fresh',
+  heirs: [],
+  ...over,
+});
+const held = (ip: string, epoch = 1, interfaces: string[] = []): [string, Held] => [
+  ip,
+  { ip, interfaces, epoch, since: new Date(0) },
+];
+
+test('plan: announce what names this node, withdraw what does not, watch the announcers it is heir of', (t) => {
+  const p = plan(
+    'a',
+    [
+      decision('10.0.0.1', 'a'),
+      decision('10.0.0.2', 'b', { heirs: ['a', 'c'] }),
+      decision('10.0.0.3', undefined),
+      decision('10.0.0.4', 'a', {
+        cause: 'takeover',
+        previous: 'c',
+        claim: { ip: '10.0.0.4', node: 'a', epoch: 3 },
+      }),
+    ],
+    new Map([held('10.0.0.2'), held('10.0.0.3'), held('10.0.0.9')]),
+  );
+  t.deepEqual(
+    p.announce.map((a) => [a.ip, a.probe, a.cause, a.previous]),
+    [
+      ['10.0.0.1', true, 'fresh', undefined],
+      ['10.0.0.4', false, 'takeover', 'c'],
+    ],
+  );
+  t.deepEqual(p.withdraw.sort(), ['10.0.0.2', '10.0.0.3', '10.0.0.9']);
+  t.deepEqual(p.watch, ['b']);
+  t.is(p.claims.length, 3);
+  t.deepEqual(p.retarget, []);
+});
+
+test('plan: a held IP with other interfaces or a new epoch is retargeted, not announced again', (t) => {
+  const p = plan(
+    'a',
+    [
+      decision('10.0.0.1', 'a', { interfaces: ['eth1', 'eth0'], cause: 'kept' }),
+      decision('10.0.0.2', 'a', { cause: 'kept' }),
+    ],
+    new Map([held('10.0.0.1', 1, ['eth0']), held('10.0.0.2')]),
+  );
+  t.deepEqual(p.announce, []);
+  t.deepEqual(p.retarget, [{ ip: '10.0.0.1', interfaces: ['eth0', 'eth1'], epoch: 1 }]);
+  t.deepEqual(p.withdraw, []);
+});
+
+test('claim book: merges by the election order and reports only changes', (t) => {
+  let changes = 0;
+  const book = new ClaimBook(() => changes++);
+  book.merge([{ ip: '10.0.0.1', node: 'a', epoch: 2 }]);
+  book.merge([{ ip: '10.0.0.1', node: 'b', epoch: 1 }]); // older: ignored
+  book.merge([{ ip: '10.0.0.1', node: 'a', epoch: 2 }]); // the same: no change
+  t.is(changes, 1);
+  t.deepEqual(book.add([{ ip: '10.0.0.1', node: 'c', epoch: 3 }]), [{ ip: '10.0.0.1', node: 'c', epoch: 3 }]);
+  t.is(changes, 1, 'add() is the speaker’s own: no notification');
+  t.is(book.get('10.0.0.1')?.node, 'c');
+});
+
+const env = { NODE_NAME: 'n1', POD_NAME: 'speaker-x', POD_IP: '192.0.2.10' };
+const noFile = (): string => {
+  throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+};
+const settings = (args: string[], e: NodeJS.ProcessEnv = env, file?: string) =>
+  speakerSettings(args, e, {
+    read: file === undefined ? noFile : () => file,
+    inClusterNamespace: () => undefined,
+  });
+
+test('settings: defaults from the downward API variables', (t) => {
+  const s = settings([]);
+  t.is(s.nodeName, 'n1');
+  t.is(s.podName, 'speaker-x');
+  t.is(s.meshAddress, '192.0.2.10');
+  t.is(s.meshPort, 7946);
+  t.is(s.namespace, 'meshlb-system');
+  t.is(s.meshProfile, 'lan-fast');
+  t.is(s.interfaces, 'auto');
+  t.is(s.metricsAddr, ':7472');
+  t.is(s.handoffTimeoutMs, DEFAULT_HANDOFF_TIMEOUT_MS);
+  t.is(s.configFile, undefined);
+});
+
+test('settings: flag over variable over config file', (t) => {
+  const file =
+    'speaker:\n  meshPort: 8000\n  interfaces: [eth1]\n  logLevel: debug\n  wire:\n    burstCount: 2\n';
+  const s = settings(['--mesh-port', '9000'], { ...env, MESHLB_INTERFACES: 'eth0,eth2' }, file);
+  t.is(s.meshPort, 9000);
+  t.deepEqual(s.interfaces, ['eth0', 'eth2']);
+  t.is(s.logLevel, 'debug');
+  t.is(s.wire.burstCount, 2);
+  t.is(s.configFile, '/etc/meshlb/config/config.yaml');
+  t.is(settings(['--metrics-addr', 'off']).metricsAddr, undefined);
+});
+
+test('settings: errors name the setting and what to do', (t) => {
+  const err = (args: string[], e: NodeJS.ProcessEnv = env, file?: string): string =>
+    t.throws(() => settings(args, e, file), { instanceOf: CliUsageError }).message;
+  t.regex(err([], { POD_NAME: 'p', POD_IP: '192.0.2.1' }), /node name is not set.*NODE_NAME/);
+  t.regex(err([], { NODE_NAME: 'n', POD_IP: '192.0.2.1' }), /Pod name is not set.*POD_NAME/);
+  t.regex(err(['--mesh-address', 'node-1']), /"node-1" is not an IP address/);
+  t.regex(err(['--mesh-port', '70000']), /--mesh-port must be a port number/);
+  t.regex(err(['--mesh-profile', 'fastest']), /--mesh-profile must be one of lan-fast/);
+  t.regex(err([], env, 'speaker:\n  colour: blue\n'), /unknown setting speaker.colour/);
+  t.regex(err([], env, 'speaker:\n  wire:\n    burstCount: 99\n'), /burstCount must be 1…20/);
+  t.regex(
+    err([], env, 'speaker:\n  mesh:\n    probeIntervalMs: fast\n'),
+    /speaker.mesh.probeIntervalMs must be a number/,
+  );
+  t.regex(err([], env, 'speaker: [1'), /not valid YAML/);
+  t.regex(err(['--interfaces', 'a very long name']), /interface names/);
+  t.regex(err(['--handoff-timeout-ms', '1.5']), /whole number of milliseconds/);
+  t.regex(err(['--config', '/nonexistent/x.yaml']), /cannot read the config file/);
+});
+
+test('mesh key: 64 hex characters, else a named error saying how to make one', (t) => {
+  t.is(readMeshKey('k', () => `${'ab'.repeat(32)}\n`).length, 32);
+  t.regex(
+    t.throws(() => readMeshKey('k', () => 'short'), { instanceOf: MeshKeyError }).message,
+    /openssl rand -hex 32/,
+  );
+  t.regex(
+    t.throws(() => readMeshKey('k', noFile), { instanceOf: MeshKeyError }).message,
+    /create the Secret meshlb-mesh-key/,
+  );
+});
+
+test('auto interfaces: addressed, not loopback, not container or tunnel devices', (t) => {
+  const addr = (internal: boolean) => [{ internal } as never];
+  t.deepEqual(
+    autoInterfaces({
+      lo: addr(true),
+      eth0: addr(false),
+      bond0: addr(false),
+      docker0: addr(false),
+      cali1234: addr(false),
+      'flannel.1': addr(false),
+      veth99: addr(false),
+      'kube-ipvs0': addr(false),
+      ens3: [],
+    }),
+    ['bond0', 'eth0'],
+  );
+});
