@@ -105,7 +105,7 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
   }
   counter(
     'meshlb_mesh_push_pulls_total',
-    'Full state syncs with another member (joins, periodic, after reconnecting to a dead member).',
+    'Push-pull state syncs this speaker started (its join, the periodic one, on reaching a dead member again).',
     () => stats.pushPulls,
   );
   mirroredCounter(registry, {
