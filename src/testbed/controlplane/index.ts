@@ -3,3 +3,13 @@ export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '
 export { ControlPlaneBinariesError, ControlPlaneStartError } from './errors.ts';
 export { sweepStaleControlPlanes } from './sweep.ts';
 export { createIpPool, CRD_DIR, installCrds } from './meshlb.ts';
+export {
+  canI,
+  describeAccess,
+  helmBinary,
+  HelmBinaryError,
+  installMonitoringStandInCrds,
+  kubectlWithInput,
+  MONITORING_STAND_IN_CRDS,
+  type AccessRequest,
+} from './deploy.ts';

@@ -1,0 +1,389 @@
+// deploy/ as an operator installs it with kustomize, against a real API server:
+// every overlay applies server-side with no error and no warning and creates
+// exactly the objects listed here; the Pods the DaemonSet and the Deployment
+// would create pass Pod Security admission where they should (and the speaker's
+// fails where it should); the speaker's ServiceAccount may do exactly what the
+// speaker does (kubectl auth can-i, answered by the server's RBAC). Tests run in
+// order on one control plane: each overlay is applied over the previous one.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
+import {
+  canI,
+  describeAccess,
+  installMonitoringStandInCrds,
+  kubectlWithInput,
+  startControlPlane,
+  type AccessRequest,
+  type ControlPlane,
+} from '../../src/testbed/controlplane/index.ts';
+
+const path = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const OVERLAY = (name: string): string => path(`deploy/kustomize/overlays/${name}`);
+const NS = 'meshlb-system';
+const SPEAKER = `system:serviceaccount:${NS}:meshlb-speaker`;
+const CONTROLLER = `system:serviceaccount:${NS}:meshlb-controller`;
+
+/** What the default overlay creates, as `kubectl get -o name` prints it. */
+const DEFAULT_OBJECTS = [
+  'namespace/meshlb-system',
+  'customresourcedefinition.apiextensions.k8s.io/ippools.meshlb.io',
+  'customresourcedefinition.apiextensions.k8s.io/l2advertisements.meshlb.io',
+  'customresourcedefinition.apiextensions.k8s.io/serviceannouncements.meshlb.io',
+  'serviceaccount/meshlb-controller',
+  'serviceaccount/meshlb-speaker',
+  'clusterrole.rbac.authorization.k8s.io/meshlb-controller',
+  'clusterrole.rbac.authorization.k8s.io/meshlb-speaker',
+  'clusterrolebinding.rbac.authorization.k8s.io/meshlb-controller',
+  'clusterrolebinding.rbac.authorization.k8s.io/meshlb-speaker',
+  'role.rbac.authorization.k8s.io/meshlb-controller-leader',
+  'role.rbac.authorization.k8s.io/meshlb-speaker',
+  'rolebinding.rbac.authorization.k8s.io/meshlb-controller-leader',
+  'rolebinding.rbac.authorization.k8s.io/meshlb-speaker',
+  'service/meshlb-controller',
+  'service/meshlb-speaker',
+  'daemonset.apps/meshlb-speaker',
+  'deployment.apps/meshlb-controller',
+  'poddisruptionbudget.policy/meshlb-controller',
+].sort();
+const MONITORING_OBJECTS = [
+  'configmap/meshlb-grafana-dashboard',
+  'prometheusrule.monitoring.coreos.com/meshlb',
+  'servicemonitor.monitoring.coreos.com/meshlb',
+];
+/**
+ * The metrics the alerts and the dashboard are written against (src/metrics
+ * must export these names). A metric renamed there must be renamed here.
+ */
+const ALERT_METRICS = [
+  'meshlb_mesh_members',
+  'meshlb_failovers_total',
+  'meshlb_wire_conflicts_total',
+  'meshlb_pool_addresses',
+];
+const DASHBOARD_METRICS = [
+  ...ALERT_METRICS,
+  'meshlb_mesh_probe_rtt_seconds_bucket',
+  'meshlb_announced_ips',
+  'meshlb_wire_replies_total',
+];
+
+interface Ctx {
+  cp: ControlPlane;
+}
+const test = anyTest as TestFn<Ctx>;
+
+test.before(async (t) => {
+  t.context.cp = await startControlPlane();
+});
+test.after.always(async (t) => {
+  await (t.context as Partial<Ctx>).cp?.stop();
+});
+
+/** `kubectl apply --server-side -k dir`, strict field validation (kubectl's default, spelled out). */
+const applyKustomize = (cp: ControlPlane, dir: string) =>
+  cp.kubectl(['apply', '--server-side', '--validate=strict', '-k', dir]);
+
+async function objectNames(cp: ControlPlane, dir: string): Promise<string[]> {
+  const r = await cp.kubectl(['get', '-k', dir, '-o', 'name']);
+  if (r.code !== 0) throw new Error(`kubectl get -k ${dir}: ${r.stderr}`);
+  return r.stdout.trim().split('\n').sort();
+}
+
+async function getJson<T>(cp: ControlPlane, ...args: string[]): Promise<T> {
+  const r = await cp.kubectl(['get', ...args, '-o', 'json']);
+  if (r.code !== 0) throw new Error(`kubectl get ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface PodTemplate {
+  metadata: { labels?: Record<string, string> };
+  spec: {
+    serviceAccountName?: string;
+    containers: { name: string; env?: { name: string; value?: string }[] }[];
+  };
+}
+interface Workload {
+  spec: { template: PodTemplate };
+}
+
+const envOf = (w: Workload, name: string): string | undefined =>
+  w.spec.template.spec.containers[0]?.env?.find((e) => e.name === name)?.value;
+
+/** Asks the API server to admit, without storing it, a Pod made of a workload's template. */
+async function admitPod(cp: ControlPlane, template: PodTemplate, namespace: string) {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'admission-check', namespace, labels: template.metadata.labels },
+    spec: template.spec,
+  };
+  return kubectlWithInput(cp, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+}
+
+test.serial('deploy/crds and deploy/rbac: their Kustomization lists every manifest of the directory', (t) => {
+  for (const dir of ['deploy/crds', 'deploy/rbac']) {
+    const manifests = readdirSync(path(dir))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
+    const { docs } = parseDocuments(readFileSync(path(`${dir}/Kustomization`), 'utf8'));
+    const listed = ((docs[0] as { resources?: string[] }).resources ?? []).slice().sort();
+    t.deepEqual(listed, manifests, dir);
+    t.true(manifests.length > 0);
+  }
+});
+
+test.serial('the default overlay applies server-side with no warning and creates every object', async (t) => {
+  const { cp } = t.context;
+  const r = await applyKustomize(cp, OVERLAY('default'));
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr.trim(), '', 'no warning at all (dropped or unknown fields, deprecated APIs)');
+  t.deepEqual(await objectNames(cp, OVERLAY('default')), DEFAULT_OBJECTS);
+  const ns = await getJson<{ metadata: { labels: Record<string, string> } }>(cp, 'namespace', NS);
+  for (const mode of ['enforce', 'audit', 'warn'])
+    t.is(ns.metadata.labels[`pod-security.kubernetes.io/${mode}`], 'privileged', mode);
+  // Applying again changes nothing and still says nothing.
+  const again = await applyKustomize(cp, OVERLAY('default'));
+  t.is(again.code, 0);
+  t.is(again.stderr.trim(), '');
+});
+
+test.serial(
+  'the checks can fail: an unknown field is refused; a Pod Security warning is printed',
+  async (t) => {
+    const { cp } = t.context;
+    const bad = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'unknown-field', namespace: NS },
+      data: {},
+      surprise: true,
+    });
+    const strict = await kubectlWithInput(
+      cp,
+      ['apply', '--server-side', '--validate=strict', '-f', '-'],
+      bad,
+    );
+    t.not(strict.code, 0);
+    t.regex(strict.stderr, /\.surprise: field not declared in schema/);
+    // The speaker's DaemonSet in a namespace that only warns under baseline:
+    // accepted, with the warning the "no warning" checks above would catch.
+    const ns = await cp.newNamespace('warned');
+    t.is((await cp.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/warn=baseline'])).code, 0);
+    const ds = await getJson<Workload>(cp, 'daemonset', 'meshlb-speaker', '-n', NS);
+    const copy = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'speaker', namespace: ns },
+      spec: ds.spec,
+    };
+    const warned = await kubectlWithInput(cp, ['apply', '--server-side', '-f', '-'], JSON.stringify(copy));
+    t.is(warned.code, 0, warned.stderr);
+    t.regex(warned.stderr, /Warning: would violate PodSecurity "baseline:latest"/);
+  },
+);
+
+test.serial(
+  'Pod Security: the speaker is admitted in its privileged namespace and refused under baseline; the controller passes restricted',
+  async (t) => {
+    const { cp } = t.context;
+    const speaker = await getJson<Workload>(cp, 'daemonset', 'meshlb-speaker', '-n', NS);
+    const controller = await getJson<Workload>(cp, 'deployment', 'meshlb-controller', '-n', NS);
+
+    const inOwn = await admitPod(cp, speaker.spec.template, NS);
+    t.is(inOwn.code, 0, inOwn.stderr);
+    t.is(inOwn.stderr.trim(), '', 'no Pod Security warning in meshlb-system');
+
+    // Why the namespace is labelled privileged: baseline refuses the speaker.
+    for (const [level, template] of [
+      ['baseline', speaker.spec.template],
+      ['restricted', controller.spec.template],
+    ] as const) {
+      const ns = await cp.newNamespace(level);
+      const labelled = await cp.kubectl([
+        'label',
+        'namespace',
+        ns,
+        `pod-security.kubernetes.io/enforce=${level}`,
+      ]);
+      t.is(labelled.code, 0, labelled.stderr);
+      const sa = template.spec.serviceAccountName ?? 'default';
+      t.is((await cp.kubectl(['create', 'serviceaccount', sa, '-n', ns])).code, 0);
+      const r = await admitPod(cp, template, ns);
+      if (level === 'baseline') {
+        t.not(r.code, 0, 'the speaker must not pass baseline');
+        t.regex(r.stderr, /violates PodSecurity "baseline/);
+        t.regex(r.stderr, /hostNetwork/);
+        t.regex(r.stderr, /NET_RAW/);
+      } else {
+        t.is(r.code, 0, `the controller passes restricted: ${r.stderr}`);
+        t.is(r.stderr.trim(), '');
+      }
+    }
+  },
+);
+
+test.serial('RBAC: the speaker may do what it does, and nothing wider', async (t) => {
+  const { cp } = t.context;
+  const other = 'shop'; // a namespace with Services (authorization does not need it to exist)
+  const crud = (verbs: string[], resource: string, extra: Partial<AccessRequest> = {}): AccessRequest[] =>
+    verbs.map((verb) => ({ verb, resource, ...extra }));
+  const allowed: AccessRequest[] = [
+    ...crud(['get', 'list', 'watch'], 'nodes'),
+    ...crud(['get', 'list', 'watch'], 'services'),
+    ...crud(['get', 'list', 'watch'], 'endpointslices.discovery.k8s.io'),
+    ...crud(['get', 'list', 'watch'], 'ippools.meshlb.io'),
+    ...crud(['get', 'list', 'watch'], 'l2advertisements.meshlb.io'),
+    ...crud(['get', 'create', 'delete'], 'serviceannouncements.meshlb.io', { namespace: other }),
+    { verb: 'patch', resource: 'serviceannouncements.meshlb.io', subresource: 'status', namespace: other },
+    ...crud(['create', 'patch'], 'events.events.k8s.io', { namespace: other }),
+    ...crud(['create', 'patch'], 'events', { namespace: other }),
+    ...crud(['get', 'list', 'watch', 'patch'], 'pods', { namespace: NS }),
+  ];
+  const denied: AccessRequest[] = [
+    // No Secrets anywhere, the mesh key's included (it is mounted, not read through the API).
+    { verb: 'get', resource: 'secrets' },
+    { verb: 'list', resource: 'secrets' },
+    { verb: 'get', resource: 'secrets', namespace: NS },
+    { verb: 'get', resource: 'secrets', namespace: NS, name: 'meshlb-mesh-key' },
+    { verb: 'list', resource: 'secrets', namespace: NS },
+    // Services and Nodes: read only.
+    ...crud(['create', 'update', 'patch', 'delete'], 'services', { namespace: other }),
+    ...crud(['update', 'patch'], 'services', { namespace: other, subresource: 'status' }),
+    ...crud(['create', 'update', 'patch', 'delete'], 'nodes'),
+    { verb: 'patch', resource: 'nodes', subresource: 'status' },
+    ...crud(['create', 'update', 'delete'], 'endpointslices.discovery.k8s.io', { namespace: other }),
+    // Pods: the speakers' own namespace only, and no creating or deleting them.
+    ...crud(['create', 'delete', 'update'], 'pods', { namespace: NS }),
+    ...crud(['get', 'list', 'patch'], 'pods', { namespace: other }),
+    { verb: 'list', resource: 'pods' },
+    { verb: 'create', resource: 'pods', subresource: 'exec', namespace: NS },
+    // meshlb's own kinds: pools and advertisements read only; announcements never listed or updated.
+    ...crud(['create', 'update', 'patch', 'delete'], 'ippools.meshlb.io'),
+    { verb: 'patch', resource: 'ippools.meshlb.io', subresource: 'status' },
+    ...crud(['create', 'update', 'patch', 'delete'], 'l2advertisements.meshlb.io'),
+    ...crud(['list', 'watch', 'update', 'patch'], 'serviceannouncements.meshlb.io', { namespace: other }),
+    { verb: 'update', resource: 'serviceannouncements.meshlb.io', subresource: 'status', namespace: other },
+    // Events: written, never read or deleted.
+    ...crud(['list', 'delete'], 'events.events.k8s.io', { namespace: other }),
+    // Nothing of the controller's.
+    { verb: 'get', resource: 'leases.coordination.k8s.io', namespace: NS, name: 'meshlb-controller' },
+    { verb: 'list', resource: 'namespaces' },
+    {
+      verb: 'create',
+      resource: 'serviceaccounts',
+      subresource: 'token',
+      namespace: NS,
+      name: 'meshlb-controller',
+    },
+  ];
+  const wrong: string[] = [];
+  for (const r of allowed) if (!(await canI(cp, SPEAKER, r))) wrong.push(`denied: ${describeAccess(r)}`);
+  for (const r of denied) if (await canI(cp, SPEAKER, r)) wrong.push(`allowed: ${describeAccess(r)}`);
+  t.deepEqual(wrong, []);
+  t.log(`${allowed.length} requests allowed, ${denied.length} denied, as expected`);
+
+  // The base binds the controller's RBAC too (test/cluster/controller-process.test.ts checks it in full).
+  t.true(
+    await canI(cp, CONTROLLER, {
+      verb: 'patch',
+      resource: 'services',
+      subresource: 'status',
+      namespace: other,
+    }),
+  );
+  t.false(await canI(cp, CONTROLLER, { verb: 'get', resource: 'secrets', namespace: NS }));
+  t.false(await canI(cp, CONTROLLER, { verb: 'list', resource: 'pods', namespace: NS }));
+});
+
+test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then applies cleanly', async (t) => {
+  const { cp } = t.context;
+  // Without the CRDs the monitoring objects cannot be applied (and kubectl says why).
+  const before = await applyKustomize(cp, OVERLAY('monitoring'));
+  t.not(before.code, 0);
+  t.regex(before.stderr, /no matches for kind "(ServiceMonitor|PrometheusRule)"/);
+
+  // Stand-ins (src/testbed/controlplane/deploy.ts says why they are not the real CRDs).
+  await installMonitoringStandInCrds(cp);
+  const r = await applyKustomize(cp, OVERLAY('monitoring'));
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr.trim(), '');
+  t.deepEqual(
+    await objectNames(cp, OVERLAY('monitoring')),
+    [...DEFAULT_OBJECTS, ...MONITORING_OBJECTS].sort(),
+  );
+
+  const dashboard = await getJson<{
+    metadata: { labels: Record<string, string> };
+    data: Record<string, string>;
+  }>(cp, 'configmap', 'meshlb-grafana-dashboard', '-n', NS);
+  t.is(dashboard.metadata.labels.grafana_dashboard, '1');
+  const json = JSON.parse(dashboard.data['meshlb.json'] ?? '') as {
+    panels: { title: string; targets: { expr: string }[] }[];
+  };
+  const exprs = json.panels.flatMap((p) => p.targets.map((x) => x.expr)).join('\n');
+  for (const m of DASHBOARD_METRICS) t.true(exprs.includes(m), `the dashboard shows ${m}`);
+  t.true(json.panels.length >= 6);
+
+  const rule = await getJson<{
+    spec: { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] };
+  }>(cp, 'prometheusrule', 'meshlb', '-n', NS);
+  const alerts = rule.spec.groups.flatMap((g) => g.rules);
+  t.deepEqual(alerts.map((a) => a.alert).sort(), [
+    'MeshlbAddressConflict',
+    'MeshlbAnnouncerFlapping',
+    'MeshlbMeshMemberDead',
+    'MeshlbPoolNearlyFull',
+    'MeshlbTargetDown',
+  ]);
+  for (const m of ALERT_METRICS)
+    t.true(
+      alerts.some((a) => a.expr.includes(m)),
+      `an alert on ${m}`,
+    );
+  for (const a of alerts) t.regex(a.labels.severity, /^(warning|critical)$/, a.alert);
+});
+
+test.serial('the dev overlay turns on debug logs; the default overlay turns them off again', async (t) => {
+  const { cp } = t.context;
+  const levels = async () => [
+    envOf(await getJson<Workload>(cp, 'daemonset', 'meshlb-speaker', '-n', NS), 'MESHLB_LOG_LEVEL'),
+    envOf(await getJson<Workload>(cp, 'deployment', 'meshlb-controller', '-n', NS), 'MESHLB_LOG_LEVEL'),
+  ];
+  t.deepEqual(await levels(), ['info', 'info']);
+  const dev = await applyKustomize(cp, OVERLAY('dev'));
+  t.is(dev.code, 0, dev.stderr);
+  t.is(dev.stderr.trim(), '');
+  t.deepEqual(await levels(), ['debug', 'debug']);
+  t.is((await applyKustomize(cp, OVERLAY('default'))).code, 0);
+  t.deepEqual(await levels(), ['info', 'info']);
+});
+
+test.serial('the manifests and the image agree (command, user, Node version)', (t) => {
+  const dockerfile = readFileSync(path('Dockerfile'), 'utf8');
+  t.is(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1], readFileSync(path('.node-version'), 'utf8').trim());
+  t.regex(dockerfile, /^ENTRYPOINT \["node", "\/app\/src\/cli\/main\.ts"\]$/m);
+  t.regex(dockerfile, /^USER 1000:1000$/m);
+  // Compilers only in the build stage: nothing is installed after the last FROM.
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  t.notRegex(runtime, /apt-get|build-essential/);
+
+  const base = path('deploy/kustomize/base');
+  const speaker = parseDocuments(readFileSync(`${base}/speaker.yaml`, 'utf8')).docs[0] as Workload;
+  const controller = parseDocuments(readFileSync(`${base}/controller.yaml`, 'utf8')).docs[0] as {
+    spec: {
+      template: { spec: { securityContext: { runAsUser: number }; containers: { args: string[] }[] } };
+    };
+  };
+  t.is(controller.spec.template.spec.securityContext.runAsUser, 1000);
+  t.deepEqual(controller.spec.template.spec.containers[0]?.args, ['controller']);
+  const sc = speaker.spec.template.spec.containers[0] as unknown as { args: string[] };
+  t.deepEqual(sc.args, ['speaker']);
+  for (const name of ['NODE_NAME', 'POD_NAME', 'POD_NAMESPACE', 'POD_IP']) {
+    const env = (speaker.spec.template.spec.containers[0]?.env ?? []).find((e) => e.name === name);
+    t.truthy(env, name);
+  }
+  t.is(envOf(speaker, 'MESHLB_MESH_KEY_FILE'), '/etc/meshlb/mesh-key/key');
+  t.is(envOf(speaker, 'MESHLB_CONFIG'), '/etc/meshlb/config/config.yaml');
+});
