@@ -1,7 +1,9 @@
 import { controller } from './controller.ts';
+import { explain } from './explain.ts';
 import { lab } from './lab.ts';
 import { migrate } from './migrate.ts';
 import { speaker } from './speaker.ts';
+import { status } from './status.ts';
 import { version } from './version.ts';
 
 /** One `meshlb` subcommand. `run` returns the process exit code. */
@@ -12,7 +14,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [speaker, controller, lab, migrate, version];
+export const COMMANDS: readonly Command[] = [speaker, controller, status, explain, lab, migrate, version];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

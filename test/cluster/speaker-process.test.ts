@@ -179,6 +179,15 @@ function logRecords(file: string): Record<string, unknown>[] {
 
 const macOf = (t: { context: Ctx }, node: string): string => t.context.lan.host(node).mac;
 
+/** `meshlb <args>` inside a host (its API relay), as an administrator. */
+async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promise<string> {
+  const admin = join(t.context.dir, 'admin.kubeconfig');
+  writeFileSync(admin, t.context.cp.kubeConfig.exportConfig());
+  const r = await t.context.lan.exec(host, [process.execPath, MAIN, ...args, '--kubeconfig', admin]);
+  if (r.code !== 0) throw new Error(`meshlb ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
 (root ? test.serial : test.serial.skip)(
   'speakers become ready with their own tokens, agree on one announcer, and arping reaches it',
   async (t) => {
@@ -212,6 +221,16 @@ const macOf = (t: { context: Ctx }, node: string): string => t.context.lan.host(
     const macs = await arping(lan, lan.client as Host, ip);
     t.true(macs.length > 0, 'arping got replies');
     t.deepEqual([...new Set(macs)], [macOf(t, node)]);
+    // meshlb explain, from the API alone: the election's answer, every node ranked.
+    const h1 = lan.hosts[0] as Host;
+    const explained = await meshlb(t, h1, 'explain', 'default/web');
+    t.regex(
+      explained,
+      new RegExp(`${ip.replaceAll('.', '\\.')} \\(pool lab\\): announced by ${node} \\(kept, epoch 1\\)`),
+    );
+    t.is(explained.match(/^\s+[123]\s+h[123]\s/gm)?.length, 3, explained);
+    const status = await meshlb(t, h1, 'status');
+    t.regex(status, new RegExp(`${ip.replaceAll('.', '\\.')}\\s+default/web\\s+${node}\\s+1\\s`));
     const nobody = await arping(lan, lan.client as Host, '198.51.100.14', 1);
     t.deepEqual(nobody, [], 'an address of the pool that is not assigned gets no answer');
   },
@@ -278,6 +297,12 @@ const macOf = (t: { context: Ctx }, node: string): string => t.context.lan.host(
         ),
       10_000,
     );
+    // explain with the mesh's view: the killed node is rejected because its speaker is gone.
+    const explained = await meshlb(t, other, 'explain', 'default/web', '--speaker', speakerHttp(other));
+    t.regex(explained, new RegExp(`announced by ${next} \\(kept, epoch 2\\)`), explained);
+    t.regex(explained, new RegExp(`${before}\\s+Speaker(Dead|Suspect):`), explained);
+    const status = await meshlb(t, other, 'status', '--speaker', speakerHttp(other));
+    t.regex(status, new RegExp(`^${before}\\s+(dead|suspect)\\s`, 'm'), status);
     // It comes back (a new Pod generation would publish a new peer ID): rejoins, ready again.
     startSpeaker(t, lan.host(before), '-2');
     await waitFor(`${before} ready again`, () => ready(t, lan.host(before)), 30_000);

@@ -24,3 +24,20 @@ test('--help on a command prints its help; a bad flag exits 2 with the help', (t
   t.is(bad.status, 2);
   t.regex(bad.stderr, /--hosts must be 1-20/);
 });
+
+test('speaker, status and explain: --help, and errors that say what to do', (t) => {
+  for (const cmd of ['speaker', 'status', 'explain'])
+    t.regex(meshlb(cmd, '--help').stdout, new RegExp(`usage: meshlb ${cmd}`));
+  const noNode = spawnSync(process.execPath, [main, 'speaker'], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_NAME: '', MESHLB_NODE_NAME: '', MESHLB_CONFIG: '/dev/null' },
+  });
+  t.is(noNode.status, 2);
+  t.regex(noNode.stderr, /the node name is not set: pass --node-name or set NODE_NAME from the downward API/);
+  const badTarget = meshlb('explain', 'web');
+  t.is(badTarget.status, 2);
+  t.regex(badTarget.stderr, /name one Service as <namespace>\/<name>/);
+  const unreachable = meshlb('status', '--speaker', 'http://127.0.0.1:9');
+  t.is(unreachable.status, 1);
+  t.regex(unreachable.stderr, /SpeakerUnreachableError: cannot reach the speaker .*port-forward/);
+});

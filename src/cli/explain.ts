@@ -1,0 +1,110 @@
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { explain as explainIp, REASONS, type Reason } from '../election/index.ts';
+import { formatIp, parseIp } from '../ip/index.ts';
+import type { Command } from './commands.ts';
+import { CliUsageError } from './errors.ts';
+import { clusterLists, fetchDebug, table } from './inspect.ts';
+import { loadKubeConfig, namespaceOf, picker, readNamespaceFile } from './options.ts';
+
+const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--kubeconfig PATH]
+
+Why each address of a Service is announced by the node that announces it:
+the ranked candidates (rendezvous hashing of node and IP) and, for every other
+node, why it was passed over — the election's own code run on the cluster's
+objects, so it says what the speakers decide.
+  --speaker URL   a speaker's endpoint (http://<node IP>:7472): use the mesh's
+                  member states and claims as that speaker sees them. Without
+                  it, every node whose speaker Pod published its identity
+                  counts as alive and the claims come from ServiceAnnouncements.
+  --kubeconfig, --namespace: as for "meshlb speaker".`;
+
+async function runExplain(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { speaker: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' } },
+    });
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const [target, ...extra] = parsed.positionals;
+  const m = /^([a-z0-9-]{1,63})\/([a-z0-9.-]{1,253})$/.exec(target ?? '');
+  if (m === null || extra.length > 0) throw new CliUsageError('name one Service as <namespace>/<name>');
+  const [, svcNs = '', svcName = ''] = m;
+  const pick = picker(parsed.values, process.env);
+  const [kc] = loadKubeConfig(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
+  const namespace = namespaceOf(pick('namespace', 'MESHLB_NAMESPACE'), process.env, readNamespaceFile);
+  const debug = parsed.values.speaker === undefined ? undefined : await fetchDebug(parsed.values.speaker);
+  let svc;
+  try {
+    svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ namespace: svcNs, name: svcName });
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 404) {
+      console.error(`meshlb explain: no Service ${svcNs}/${svcName}`);
+      return 1;
+    }
+    throw err;
+  }
+  const lists = await clusterLists(kc, namespace, debug);
+  const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
+  console.log(
+    `service ${svcNs}/${svcName}: type ${svc.spec?.type ?? '?'}, externalTrafficPolicy ${svc.spec?.externalTrafficPolicy ?? 'Cluster'}`,
+  );
+  if (ips.length === 0) {
+    console.log(
+      '  no address in status.loadBalancer: the controller has not assigned one (kubectl describe shows its Events)',
+    );
+    return 0;
+  }
+  for (const text of ips) {
+    const parsedIp = parseIp(text);
+    const ip = parsedIp === undefined ? text : formatIp(parsedIp.family, parsedIp.value);
+    const skipped = lists.unannounced.find((u) => u.ip === text && u.service === `${svcNs}/${svcName}`);
+    if (skipped !== undefined) {
+      console.log(`\n  ${text}: not announced by meshlb: ${skipped.reason}`);
+      continue;
+    }
+    const e = explainIp(lists.world, ip);
+    if (e === undefined) {
+      console.log(`\n  ${text}: not in the speakers' view`);
+      continue;
+    }
+    const d = e.decision;
+    console.log(
+      `\n  ${ip} (pool ${d.pool}): ${d.announcer === undefined ? 'NOT ANNOUNCED: no node may announce it' : `announced by ${d.announcer} (${d.cause}${d.claim === undefined ? '' : `, epoch ${d.claim.epoch}`})`}`,
+    );
+    if (d.heirs.length > 0) console.log(`  next if it fails: ${d.heirs.join(', ')}`);
+    const rows = e.candidates.map((c) => [
+      String(c.rank),
+      c.node,
+      c.node === d.announcer
+        ? e.holderKeeps === true
+          ? 'announcer (keeps the IP it holds while suspected)'
+          : 'announcer'
+        : c.eligible
+          ? d.heirs.includes(c.node)
+            ? 'eligible (heir)'
+            : 'eligible'
+          : `${c.reason ?? ''}: ${REASONS[c.reason as Reason]}`,
+    ]);
+    console.log(table([['  RANK', 'NODE', 'WHY'], ...rows.map((r) => [`  ${r[0] ?? ''}`, ...r.slice(1)])]));
+    if (d.cause === 'kept' && e.candidates[0]?.node !== d.announcer && e.candidates[0]?.eligible === true)
+      console.log(
+        '  sticky: the holder keeps the IP although a better-ranked node is eligible (failback is off)',
+      );
+  }
+  console.log(`\nmember states: ${lists.membersFrom}`);
+  return 0;
+}
+
+export const explain: Command = {
+  name: 'explain',
+  summary: 'explain which node announces a Service’s IPs, and why not the others',
+  help: HELP,
+  run: runExplain,
+};

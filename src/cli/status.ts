@@ -1,0 +1,95 @@
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import type { Command } from './commands.ts';
+import { CliUsageError } from './errors.ts';
+import { clusterLists, fetchDebug, table } from './inspect.ts';
+import { loadKubeConfig, namespaceOf, picker, readNamespaceFile } from './options.ts';
+
+const HELP = `usage: meshlb status [--speaker URL] [--kubeconfig PATH] [--namespace NS]
+
+Shows the mesh and who announces which service IP.
+  --speaker URL     a speaker's endpoint (http://<node IP>:7472, or through
+                    kubectl -n meshlb-system port-forward pod/<speaker> 7472):
+                    members with their mesh states and incarnations, and that
+                    speaker's decisions. Without it: the speaker Pods and the
+                    ServiceAnnouncement objects from the API server (which lag
+                    the wire by up to a second).
+  --kubeconfig, --namespace: as for "meshlb speaker" (MESHLB_KUBECONFIG, MESHLB_NAMESPACE).
+
+Why an IP is announced where it is: meshlb explain <namespace>/<service>.`;
+
+async function runStatus(args: string[]): Promise<number> {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      options: { speaker: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' } },
+    }).values;
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const pick = picker(values, process.env);
+  if (values.speaker !== undefined) {
+    const d = await fetchDebug(values.speaker);
+    console.log(
+      `members (the mesh as ${d.node} sees it${d.notReady.length > 0 ? `; not ready: ${d.notReady.join(', ')}` : ''}):`,
+    );
+    console.log(
+      table([
+        ['NODE', 'STATE', 'INCARNATION'],
+        ...d.members.map((m) => [m.node, m.state, String(m.incarnation)]),
+      ]),
+    );
+    console.log('\naddresses:');
+    console.log(
+      table([
+        ['IP', 'ANNOUNCER', 'CAUSE', 'EPOCH', 'HEIRS', 'SERVICES'],
+        ...d.decisions.map((x) => [
+          x.ip,
+          x.announcer ?? '(none)',
+          x.cause,
+          String(x.epoch ?? '-'),
+          x.heirs.join(',') || '-',
+          x.services.join(','),
+        ]),
+      ]),
+    );
+    return 0;
+  }
+  const [kc] = loadKubeConfig(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
+  const namespace = namespaceOf(pick('namespace', 'MESHLB_NAMESPACE'), process.env, readNamespaceFile);
+  const lists = await clusterLists(kc, namespace);
+  console.log('speakers (Pods; mesh states need --speaker):');
+  console.log(
+    table([
+      ['NODE', 'POD', 'PHASE', 'PEER ID'],
+      ...lists.speakerPods.map((p) => [
+        p.spec?.nodeName ?? '-',
+        p.metadata?.name ?? '',
+        p.status?.phase ?? '-',
+        p.metadata?.annotations?.['meshlb.io/peer-id'] ?? '(not published)',
+      ]),
+    ]),
+  );
+  console.log('\naddresses (ServiceAnnouncements):');
+  const rows = lists.announcements.flatMap((a) =>
+    (a.status?.announcements ?? []).map((e) => [
+      e.ip,
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`,
+      e.node,
+      String(e.epoch),
+      e.since,
+      (e.interfaces ?? []).join(',') || 'all',
+    ]),
+  );
+  console.log(table([['IP', 'SERVICE', 'NODE', 'EPOCH', 'SINCE', 'INTERFACES'], ...rows]));
+  for (const u of lists.unannounced) console.log(`not announced: ${u.ip} of ${u.service}: ${u.reason}`);
+  return 0;
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'show the mesh members and who announces which IP',
+  help: HELP,
+  run: runStatus,
+};
