@@ -5,7 +5,10 @@
 // fails where it should); the speaker's ServiceAccount may do exactly what the
 // speaker does (kubectl auth can-i, answered by the server's RBAC). Tests run in
 // order on one control plane: each overlay is applied over the previous one.
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
@@ -60,7 +63,8 @@ const ALERT_METRICS = [
   'meshlb_mesh_members',
   'meshlb_failovers_total',
   'meshlb_wire_conflicts_total',
-  'meshlb_pool_addresses',
+  'meshlb_pool_used_addresses',
+  'meshlb_pool_capacity_addresses',
 ];
 const DASHBOARD_METRICS = [
   ...ALERT_METRICS,
@@ -386,4 +390,182 @@ test.serial('the manifests and the image agree (command, user, Node version)', (
   }
   t.is(envOf(speaker, 'MESHLB_MESH_KEY_FILE'), '/etc/meshlb/mesh-key/key');
   t.is(envOf(speaker, 'MESHLB_CONFIG'), '/etc/meshlb/config/config.yaml');
+});
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** promtool (Debian's prometheus package: scripts/bootstrap.sh installs it) on files in a temp dir. */
+function promtool(files: Record<string, unknown>, args: string[]): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlb-promtool-'));
+  try {
+    // JSON is YAML: promtool reads both.
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(dir, name), JSON.stringify(content));
+    const r = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+    if (r.error !== undefined)
+      throw new Error(`promtool: ${r.error.message} (install Debian's prometheus package)`);
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test.serial('the alert rules and the dashboard queries are valid PromQL (promtool check rules)', (t) => {
+  const rule = parseDocuments(readFileSync(`${OVERLAY('monitoring')}/prometheusrule.yaml`, 'utf8'))
+    .docs[0] as {
+    spec: { groups: { name: string; rules: Rule[] }[] };
+  };
+  const ok = promtool({ 'rules.yaml': rule.spec }, ['check', 'rules', 'rules.yaml']);
+  t.is(ok.status, 0, ok.output);
+  t.regex(ok.output, /SUCCESS: 5 rules found/);
+  const dashboard = JSON.parse(readFileSync(`${OVERLAY('monitoring')}/dashboard.json`, 'utf8')) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((x) => x.expr));
+  const records = {
+    groups: [
+      { name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `meshlb:panel_${String(i)}`, expr })) },
+    ],
+  };
+  const panels = promtool({ 'panels.yaml': records }, ['check', 'rules', 'panels.yaml']);
+  t.is(panels.status, 0, panels.output);
+  // The check can fail.
+  const broken = {
+    groups: [{ name: 'x', rules: [{ record: 'x', expr: 'sum by (pool (meshlb_pool_used_addresses)' }] }],
+  };
+  t.not(promtool({ 'broken.yaml': broken }, ['check', 'rules', 'broken.yaml']).status, 0);
+});
+
+test.serial('the alerts fire when they should and not otherwise (promtool test rules)', (t) => {
+  const rule = parseDocuments(readFileSync(`${OVERLAY('monitoring')}/prometheusrule.yaml`, 'utf8'))
+    .docs[0] as {
+    spec: { groups: { name: string; rules: Rule[] }[] };
+  };
+  // promtool compares annotations too; these tests are about expressions, `for` and labels.
+  const groups = rule.spec.groups.map((g) => ({
+    ...g,
+    rules: g.rules.map((r) => ({ ...r, annotations: {} })),
+  }));
+  const speaker = 'namespace="meshlb-system",job="meshlb-speaker"';
+  const controller = 'namespace="meshlb-system",job="meshlb-controller",pod="c"';
+  const fires = (alertname: string, at: string, labels: Record<string, string>[]) => ({
+    eval_time: at,
+    alertname,
+    exp_alerts: labels.map((l) => ({ exp_labels: l })),
+  });
+  const ns = { namespace: 'meshlb-system' };
+  const tests = {
+    rule_files: ['rules.yaml'],
+    evaluation_interval: '1m',
+    tests: [
+      {
+        interval: '1m',
+        input_series: [
+          // One speaker sees a dead member from minute 1; another sees none.
+          { series: `meshlb_mesh_members{state="dead",${speaker},pod="a"}`, values: '0 1x30' },
+          { series: `meshlb_mesh_members{state="dead",${speaker},pod="b"}`, values: '0x30' },
+          { series: `meshlb_mesh_members{state="alive",${speaker},pod="b"}`, values: '3x30' },
+        ],
+        alert_rule_test: [
+          fires('MeshlbMeshMemberDead', '1m', []),
+          fires('MeshlbMeshMemberDead', '3m', [{ ...ns, job: 'meshlb-speaker', severity: 'warning' }]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // An IP moving every minute, for an hour: flapping.
+          { series: `meshlb_failovers_total{cause="takeover",${speaker},pod="a"}`, values: '0+1x60' },
+          // A node failure that moved 50 IPs at once, once: not flapping.
+          {
+            series: `meshlb_failovers_total{cause="takeover",namespace="other",job="meshlb-speaker",pod="x"}`,
+            values: '0 50x60',
+          },
+          // First announcements (a burst of new Services) are no failovers.
+          {
+            series: `meshlb_failovers_total{cause="fresh",namespace="third",job="meshlb-speaker",pod="y"}`,
+            values: '0+20x60',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbAnnouncerFlapping', '12m', []),
+          fires('MeshlbAnnouncerFlapping', '40m', [{ ...ns, job: 'meshlb-speaker', severity: 'warning' }]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          { series: `meshlb_wire_conflicts_total{${speaker},pod="a",node="n1"}`, values: '0 0 0 1 1 1' },
+          { series: `meshlb_wire_conflicts_total{${speaker},pod="b",node="n2"}`, values: '0 0 0 0 0 0' },
+        ],
+        alert_rule_test: [
+          fires('MeshlbAddressConflict', '2m', []),
+          fires('MeshlbAddressConflict', '4m', [
+            { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'critical' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // IPv4 of pool "web" is 95% used, its IPv6 barely; pool "db" half; pool "empty" has no addresses.
+          { series: `meshlb_pool_used_addresses{pool="web",family="ipv4",${controller}}`, values: '95x20' },
+          {
+            series: `meshlb_pool_capacity_addresses{pool="web",family="ipv4",${controller}}`,
+            values: '100x20',
+          },
+          { series: `meshlb_pool_used_addresses{pool="web",family="ipv6",${controller}}`, values: '95x20' },
+          {
+            series: `meshlb_pool_capacity_addresses{pool="web",family="ipv6",${controller}}`,
+            values: '65536x20',
+          },
+          { series: `meshlb_pool_used_addresses{pool="db",family="ipv4",${controller}}`, values: '5x20' },
+          {
+            series: `meshlb_pool_capacity_addresses{pool="db",family="ipv4",${controller}}`,
+            values: '10x20',
+          },
+          { series: `meshlb_pool_used_addresses{pool="empty",family="ipv4",${controller}}`, values: '0x20' },
+          {
+            series: `meshlb_pool_capacity_addresses{pool="empty",family="ipv4",${controller}}`,
+            values: '0x20',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbPoolNearlyFull', '3m', []),
+          fires('MeshlbPoolNearlyFull', '10m', [{ ...ns, pool: 'web', family: 'ipv4', severity: 'warning' }]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          { series: `up{${speaker},pod="a",instance="10.0.0.1:7472"}`, values: '1 0x20' },
+          { series: `up{${speaker},pod="b",instance="10.0.0.2:7472"}`, values: '1x20' },
+          { series: 'up{namespace="other",job="unrelated",pod="z",instance="z"}', values: '0x20' },
+        ],
+        alert_rule_test: [
+          fires('MeshlbTargetDown', '3m', []),
+          fires('MeshlbTargetDown', '10m', [
+            { ...ns, job: 'meshlb-speaker', pod: 'a', instance: '10.0.0.1:7472', severity: 'warning' },
+          ]),
+        ],
+      },
+    ],
+  };
+  const r = promtool({ 'rules.yaml': { groups }, 'tests.yaml': tests }, ['test', 'rules', 'tests.yaml']);
+  t.is(r.status, 0, r.output);
+  t.regex(r.output, /SUCCESS/);
+  // The same tests fail against rules that never fire.
+  const silent = groups.map((g) => ({ ...g, rules: g.rules.map((x) => ({ ...x, expr: 'vector(1) == 0' })) }));
+  const f = promtool({ 'rules.yaml': { groups: silent }, 'tests.yaml': tests }, [
+    'test',
+    'rules',
+    'tests.yaml',
+  ]);
+  t.not(f.status, 0);
 });
