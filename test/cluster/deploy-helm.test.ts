@@ -1,0 +1,439 @@
+// deploy/helm/meshlb as an operator installs it, against a real API server:
+// helm lint; values.schema.json refuses bad values; the chart renders the same
+// objects as the kustomize base (and the monitoring overlay) with the same
+// toggles; its CRDs and monitoring files are deploy/'s (links, dereferenced by
+// helm package); `helm template` applies server-side with no warning; helm
+// install, upgrade (the generated mesh key survives it) and uninstall.
+// Tests run in order on one control plane (helm install last: the CRDs it
+// leaves are helm's, and kubectl's apply of them would conflict).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
+import {
+  helmBinary,
+  installMonitoringStandInCrds,
+  kubectlWithInput,
+  startControlPlane,
+  type ControlPlane,
+} from '../../src/testbed/controlplane/index.ts';
+import { run, type ExecResult } from '../../src/testbed/exec.ts';
+
+const path = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const CHART = path('deploy/helm/meshlb');
+const NS = 'meshlb-system';
+/** Labels the chart adds to what the kustomize base has. */
+const HELM_LABELS = [
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/managed-by',
+  'helm.sh/chart',
+];
+/** helm logs each link it follows (crds/, monitoring/): expected, and nothing else on stderr. */
+const LINK_NOTE = /^walk\.go:\d+: found symbolic link in path: .* resolves to .*$/;
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: Record<string, unknown> & {
+    template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+  };
+  data?: Record<string, string>;
+}
+interface Container {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string }[];
+  resources?: unknown;
+}
+interface PodSpec {
+  containers: Container[];
+  tolerations?: unknown[];
+  nodeSelector?: Record<string, string>;
+  imagePullSecrets?: unknown[];
+  volumes: { name: string; secret?: { secretName: string } }[];
+}
+
+interface Ctx {
+  cp: ControlPlane;
+  helm: string;
+  home: string;
+}
+const test = anyTest as TestFn<Ctx>;
+
+test.before(async (t) => {
+  t.context.helm = await helmBinary();
+  t.context.home = mkdtempSync(join(tmpdir(), 'meshlb-helm-'));
+  t.context.cp = await startControlPlane();
+});
+test.after.always(async (t) => {
+  const { cp, home } = t.context as Partial<Ctx>;
+  await cp?.stop();
+  if (home !== undefined) rmSync(home, { recursive: true, force: true });
+});
+
+/** Runs helm with its own config/cache/data dirs and the control plane's admin kubeconfig. */
+function helm(t: { context: Ctx }, args: readonly string[]): Promise<ExecResult> {
+  const { cp, helm: bin, home } = t.context;
+  return run([bin, ...args], {
+    timeoutMs: 120_000,
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: cp.kubeconfigPath,
+    },
+  });
+}
+
+/** stderr without helm's notes about the chart's links. */
+const unexpected = (stderr: string): string[] =>
+  stderr.split('\n').filter((l) => l.trim() !== '' && !LINK_NOTE.test(l));
+
+async function render(t: { context: Ctx }, ...args: string[]): Promise<{ yaml: string; objects: Obj[] }> {
+  const r = await helm(t, ['template', 'meshlb', CHART, '--namespace', NS, ...args]);
+  if (r.code !== 0) throw new Error(`helm template ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  if (unexpected(r.stderr).length > 0) throw new Error(`helm template said: ${r.stderr}`);
+  return { yaml: r.stdout, objects: parse(r.stdout) };
+}
+
+function parse(yaml: string): Obj[] {
+  const { docs, findings } = parseDocuments(yaml);
+  if (findings.length > 0) throw new Error(findings.map((f) => f.message).join('\n'));
+  return docs.filter((d): d is Obj => d !== null);
+}
+
+async function kustomize(cp: ControlPlane, overlay: string): Promise<Obj[]> {
+  const r = await cp.kubectl(['kustomize', path(`deploy/kustomize/overlays/${overlay}`)]);
+  if (r.code !== 0) throw new Error(`kubectl kustomize ${overlay}: ${r.stderr}`);
+  return parse(r.stdout);
+}
+
+const key = (o: Obj): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const find = (objects: Obj[], kind: string, name: string): Obj | undefined =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name);
+function podSpec(objects: Obj[], kind: 'DaemonSet' | 'Deployment'): PodSpec {
+  const o = find(objects, kind, kind === 'DaemonSet' ? 'meshlb-speaker' : 'meshlb-controller');
+  const spec = (o?.spec?.template as { spec?: PodSpec } | undefined)?.spec;
+  if (spec === undefined) throw new Error(`no ${kind} in the render`);
+  return spec;
+}
+const env = (c: Container | undefined, name: string): string | undefined =>
+  c?.env?.find((e) => e.name === name)?.value;
+
+/** An object as both installs must make it: without the labels only helm adds. */
+function comparable(o: Obj): unknown {
+  const c = structuredClone(o);
+  delete c.metadata.labels;
+  const tpl = c.spec?.template?.metadata;
+  if (tpl?.labels !== undefined)
+    tpl.labels = Object.fromEntries(Object.entries(tpl.labels).filter(([l]) => !HELM_LABELS.includes(l)));
+  if (c.kind === 'ConfigMap' && c.data?.['meshlb.json'] !== undefined)
+    c.data['meshlb.json'] = JSON.parse(c.data['meshlb.json']) as string;
+  return c;
+}
+
+async function applyServerSide(cp: ControlPlane, yaml: string): Promise<ExecResult> {
+  return kubectlWithInput(cp, ['apply', '--server-side', '--validate=strict', '-f', '-'], yaml);
+}
+
+async function createNamespace(cp: ControlPlane): Promise<void> {
+  // As docs/install.md says: the namespace first, labelled for the speaker.
+  const ns = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: NS,
+      labels: Object.fromEntries(
+        ['enforce', 'audit', 'warn'].map((m) => [`pod-security.kubernetes.io/${m}`, 'privileged']),
+      ),
+    },
+  });
+  const r = await applyServerSide(cp, ns);
+  if (r.code !== 0) throw new Error(`creating ${NS}: ${r.stderr}`);
+}
+
+test.serial('helm lint passes, monitoring off and on', async (t) => {
+  for (const args of [[], ['--set', 'monitoring.enabled=true']]) {
+    const r = await helm(t, ['lint', '--strict', CHART, ...args]);
+    t.is(r.code, 0, r.stdout + r.stderr);
+    t.regex(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    t.notRegex(r.stdout, /\[(WARNING|ERROR)\]/);
+    t.deepEqual(unexpected(r.stderr), []);
+  }
+});
+
+test.serial('values.schema.json refuses bad values and takes good ones', async (t) => {
+  const refused: [string, RegExp][] = [
+    ['logLevel=loud', /at '\/logLevel': value must be one of/],
+    ['speaker.logLevel=chatty', /\/speaker\/logLevel/],
+    ['controller.replicas=0', /at '\/controller\/replicas': minimum/],
+    ['image.pullPolicy=Sometimes', /\/image\/pullPolicy/],
+    ['image.digest=latest', /\/image\/digest/],
+    ['monitoring.enabled=yes', /\/monitoring\/enabled/],
+    ['speaker.nodeselector.a=b', /additional properties 'nodeselector' not allowed/],
+    ['meshKey.existingSecret=Not_A_Name', /\/meshKey\/existingSecret/],
+  ];
+  for (const [value, message] of refused) {
+    const r = await helm(t, ['template', 'meshlb', CHART, '--namespace', NS, '--set', value]);
+    t.not(r.code, 0, value);
+    t.regex(r.stderr, /values don't meet the specifications of the schema/, value);
+    t.regex(r.stderr, message, value);
+  }
+  const r = await helm(t, ['lint', CHART, '--set', 'logLevel=loud']);
+  t.not(r.code, 0, 'helm lint checks the schema too');
+  for (const value of [
+    'logLevel=debug',
+    'speaker.logLevel=warn',
+    'controller.replicas=3',
+    'monitoring.enabled=true',
+  ]) {
+    const ok = await helm(t, ['template', 'meshlb', CHART, '--namespace', NS, '--set', value]);
+    t.is(ok.code, 0, `${value}: ${ok.stderr}`);
+  }
+});
+
+test.serial(
+  "the chart's CRDs and monitoring files are deploy/'s, and helm package carries them",
+  async (t) => {
+    const { objects } = await render(t, '--include-crds');
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+    const files = readdirSync(path('deploy/crds')).filter((f) => f.endsWith('.yaml'));
+    t.is(crds.length, files.length);
+    for (const f of files) {
+      const want = parse(readFileSync(path(`deploy/crds/${f}`), 'utf8'))[0];
+      t.deepEqual(
+        crds.find((c) => c.metadata.name === want?.metadata.name),
+        want,
+        f,
+      );
+    }
+
+    const out = mkdtempSync(join(tmpdir(), 'meshlb-helm-package-'));
+    t.teardown(() => {
+      rmSync(out, { recursive: true, force: true });
+    });
+    const packaged = await helm(t, ['package', CHART, '--destination', out]);
+    t.is(packaged.code, 0, packaged.stderr);
+    const listing = await run(['tar', '-tzf', join(out, 'meshlb-0.1.0.tgz')]);
+    const entries = listing.stdout.trim().split('\n').sort();
+    for (const f of files) t.true(entries.includes(`meshlb/crds/${f}`), f);
+    t.true(entries.includes('meshlb/monitoring/dashboard.json'));
+    t.true(entries.includes('meshlb/monitoring/prometheusrule.yaml'));
+    t.deepEqual(
+      entries.filter((e) => /Kustomization|kustomization\.yaml|servicemonitor\.yaml/.test(e)),
+      [],
+      "kustomize's files stay out of the chart",
+    );
+  },
+);
+
+test.serial('the chart renders the objects of the kustomize overlays', async (t) => {
+  const { cp } = t.context;
+  for (const [overlay, args] of [
+    ['default', []],
+    ['monitoring', ['--set', 'monitoring.enabled=true']],
+  ] as const) {
+    const fromKustomize = await kustomize(cp, overlay);
+    const { objects: fromHelm } = await render(t, '--include-crds', ...args);
+    // Only kustomize makes the Namespace (helm installs into one); only helm makes the mesh key.
+    t.deepEqual(
+      fromKustomize
+        .map(key)
+        .filter((k) => !k.startsWith('Namespace/'))
+        .sort(),
+      fromHelm
+        .map(key)
+        .filter((k) => k !== `Secret/${NS}/meshlb-mesh-key`)
+        .sort(),
+      overlay,
+    );
+    for (const k of fromKustomize) {
+      if (k.kind === 'Namespace') continue;
+      const h = fromHelm.find((o) => key(o) === key(k));
+      t.deepEqual(h === undefined ? undefined : comparable(h), comparable(k), `${overlay}: ${key(k)}`);
+    }
+  }
+});
+
+test.serial(
+  'the generated mesh key: 32 random bytes in hex, new on each render; none with meshKey.existingSecret',
+  async (t) => {
+    const keys = [];
+    for (let i = 0; i < 2; i++) {
+      const { objects } = await render(t);
+      const secret = find(objects, 'Secret', 'meshlb-mesh-key');
+      keys.push(Buffer.from(secret?.data?.key ?? '', 'base64').toString());
+    }
+    for (const k of keys) t.regex(k, /^[0-9a-f]{64}$/);
+    t.not(keys[0], keys[1]);
+
+    const { objects } = await render(t, '--set', 'meshKey.existingSecret=my-key');
+    t.is(find(objects, 'Secret', 'meshlb-mesh-key'), undefined);
+    const volume = podSpec(objects, 'DaemonSet').volumes.find((v) => v.name === 'mesh-key');
+    t.is(volume?.secret?.secretName, 'my-key');
+  },
+);
+
+test.serial('toggles: image, log levels, resources, placement, config, replicas, monitoring', async (t) => {
+  const base = await render(t);
+  const speaker = (objects: Obj[]) => podSpec(objects, 'DaemonSet');
+  const controller = (objects: Obj[]) => podSpec(objects, 'Deployment');
+  t.is(speaker(base.objects).containers[0]?.image, 'meshlb:0.1.0');
+  t.is(find(base.objects, 'ConfigMap', 'meshlb-config'), undefined);
+  t.truthy(find(base.objects, 'PodDisruptionBudget', 'meshlb-controller'));
+  t.is(find(base.objects, 'PrometheusRule', 'meshlb'), undefined);
+
+  const img = await render(
+    t,
+    '--set',
+    'image.repository=registry.example/meshlb',
+    '--set',
+    'image.tag=1.2.3',
+  );
+  t.is(controller(img.objects).containers[0]?.image, 'registry.example/meshlb:1.2.3');
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const pinned = await render(t, '--set', 'image.repository=r/meshlb', '--set', `image.digest=${digest}`);
+  t.is(speaker(pinned.objects).containers[0]?.image, `r/meshlb@${digest}`);
+
+  const logs = await render(t, '--set', 'logLevel=warn', '--set', 'speaker.logLevel=trace');
+  t.is(env(speaker(logs.objects).containers[0], 'MESHLB_LOG_LEVEL'), 'trace');
+  t.is(env(controller(logs.objects).containers[0], 'MESHLB_LOG_LEVEL'), 'warn');
+
+  const placed = await render(
+    t,
+    '--set',
+    'speaker.resources.limits.memory=1Gi',
+    '--set',
+    'speaker.nodeSelector.meshlb=yes',
+    '--set',
+    'speaker.tolerations[0].operator=Exists',
+    '--set',
+    'controller.nodeSelector.role=infra',
+    '--set',
+    'imagePullSecrets[0].name=pull',
+  );
+  t.deepEqual(speaker(placed.objects).containers[0]?.resources, {
+    limits: { memory: '1Gi' },
+    requests: { cpu: '50m', memory: '128Mi' },
+  });
+  t.deepEqual(speaker(placed.objects).nodeSelector, { 'kubernetes.io/os': 'linux', meshlb: 'yes' });
+  t.deepEqual(speaker(placed.objects).tolerations, [{ operator: 'Exists' }]);
+  t.deepEqual(controller(placed.objects).nodeSelector, { 'kubernetes.io/os': 'linux', role: 'infra' });
+  t.deepEqual(speaker(placed.objects).imagePullSecrets, [{ name: 'pull' }]);
+
+  const checksum = (objects: Obj[]) =>
+    find(objects, 'DaemonSet', 'meshlb-speaker')?.spec?.template?.metadata?.annotations?.['checksum/config'];
+  const wan = await render(t, '--set', 'config.speaker.meshProfile=wan');
+  const cm = find(wan.objects, 'ConfigMap', 'meshlb-config');
+  t.deepEqual(parse(cm?.data?.['config.yaml'] ?? ''), [
+    { speaker: { meshProfile: 'wan' } },
+  ] as unknown as Obj[]);
+  const lan = await render(t, '--set', 'config.speaker.meshProfile=lan-conservative');
+  t.regex(checksum(wan.objects) ?? '', /^[0-9a-f]{64}$/);
+  t.not(checksum(wan.objects), checksum(lan.objects), 'a config change rolls the speakers');
+  t.is(checksum(base.objects), undefined);
+
+  const one = await render(t, '--set', 'controller.replicas=1');
+  t.is(
+    find(one.objects, 'PodDisruptionBudget', 'meshlb-controller'),
+    undefined,
+    'no PDB that would block drains',
+  );
+
+  const mon = await render(
+    t,
+    '--set',
+    'monitoring.enabled=true',
+    '--set',
+    'monitoring.serviceMonitor.labels.release=kps',
+    '--set',
+    'monitoring.dashboard.namespace=grafana',
+  );
+  t.is(find(mon.objects, 'ServiceMonitor', 'meshlb')?.metadata.labels?.release, 'kps');
+  t.is(find(mon.objects, 'ConfigMap', 'meshlb-grafana-dashboard')?.metadata.namespace, 'grafana');
+  t.is(find(mon.objects, 'ConfigMap', 'meshlb-grafana-dashboard')?.metadata.labels?.grafana_dashboard, '1');
+});
+
+test.serial('helm template applies server-side with no warning: defaults, then monitoring on', async (t) => {
+  const { cp } = t.context;
+  await createNamespace(cp);
+  const { yaml, objects } = await render(t, '--include-crds');
+  const r = await applyServerSide(cp, yaml);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr.trim(), '');
+  for (const o of objects) {
+    const got = await cp.kubectl([
+      'get',
+      o.kind,
+      o.metadata.name,
+      ...(o.metadata.namespace === undefined ? [] : ['-n', o.metadata.namespace]),
+    ]);
+    t.is(got.code, 0, key(o));
+  }
+
+  const without = await render(t, '--set', 'monitoring.enabled=true');
+  t.not((await applyServerSide(cp, without.yaml)).code, 0, 'not without the Prometheus Operator CRDs');
+  // Stand-ins (src/testbed/controlplane/deploy.ts says why they are not the real CRDs).
+  await installMonitoringStandInCrds(cp);
+  const mon = await render(t, '--set', 'monitoring.enabled=true');
+  const applied = await applyServerSide(cp, mon.yaml);
+  t.is(applied.code, 0, applied.stderr);
+  t.is(applied.stderr.trim(), '');
+  for (const [kind, name] of [
+    ['servicemonitor', 'meshlb'],
+    ['prometheusrule', 'meshlb'],
+    ['configmap', 'meshlb-grafana-dashboard'],
+  ] as const)
+    t.is((await cp.kubectl(['get', kind, name, '-n', NS])).code, 0, `${kind}/${name}`);
+
+  // Gone again, for helm install (it adopts nothing it did not create).
+  const all = await render(t, '--include-crds', '--set', 'monitoring.enabled=true');
+  const deleted = await kubectlWithInput(cp, ['delete', '--wait=true', '-f', '-'], all.yaml);
+  t.is(deleted.code, 0, deleted.stderr);
+});
+
+test.serial('helm install, upgrade (the mesh key stays), uninstall', async (t) => {
+  const { cp } = t.context;
+  await createNamespace(cp);
+  const install = await helm(t, ['install', 'meshlb', CHART, '--namespace', NS]);
+  t.is(install.code, 0, install.stderr);
+  t.deepEqual(unexpected(install.stderr), []);
+  const meshKey = async (): Promise<string> => {
+    const r = await cp.kubectl(['get', 'secret', 'meshlb-mesh-key', '-n', NS, '-o', 'jsonpath={.data.key}']);
+    return Buffer.from(r.stdout, 'base64').toString();
+  };
+  const first = await meshKey();
+  t.regex(first, /^[0-9a-f]{64}$/);
+  for (const o of ['daemonset/meshlb-speaker', 'deployment/meshlb-controller', 'crd/ippools.meshlb.io'])
+    t.is((await cp.kubectl(['get', o, '-n', NS])).code, 0, o);
+
+  const upgrade = await helm(t, ['upgrade', 'meshlb', CHART, '--namespace', NS, '--set', 'logLevel=debug']);
+  t.is(upgrade.code, 0, upgrade.stderr);
+  t.is(await meshKey(), first, 'lookup kept the installed key');
+  const level = await cp.kubectl([
+    'get',
+    'daemonset/meshlb-speaker',
+    '-n',
+    NS,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="MESHLB_LOG_LEVEL")].value}',
+  ]);
+  t.is(level.stdout, 'debug');
+
+  const uninstall = await helm(t, ['uninstall', 'meshlb', '--namespace', NS, '--wait']);
+  t.is(uninstall.code, 0, uninstall.stderr);
+  t.not((await cp.kubectl(['get', 'daemonset/meshlb-speaker', '-n', NS])).code, 0);
+  t.not((await cp.kubectl(['get', 'clusterrole/meshlb-speaker'])).code, 0);
+  t.is((await cp.kubectl(['get', 'crd/ippools.meshlb.io'])).code, 0, 'helm never deletes CRDs');
+});
