@@ -99,12 +99,16 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads and checks the config file's `speaker:` section; a missing default file is no error. */
-function readSection(file: string, explicit: boolean, read: (path: string) => string): FileSection {
+function readSection(
+  file: string,
+  explicit: boolean,
+  read: (path: string) => string,
+): FileSection | undefined {
   let text: string;
   try {
     text = read(file);
   } catch (err) {
-    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CliUsageError(`cannot read the config file ${file}: ${(err as Error).message}`);
   }
   let doc: unknown;
@@ -211,8 +215,11 @@ export function speakerSettings(
 
   const cfg = pick('config', 'MESHLB_CONFIG');
   const configFile = cfg?.value ?? DEFAULT_CONFIG_FILE;
-  const section = readSection(configFile, cfg !== undefined, read);
-  const file = Object.keys(section).length === 0 && cfg === undefined ? undefined : configFile;
+  // Only a file named by the flag must exist: the ConfigMap is mounted optional,
+  // and the manifests set MESHLB_CONFIG whether or not it exists.
+  const read0 = readSection(configFile, cfg?.source === '--config', read);
+  const section: FileSection = read0 ?? {};
+  const file = read0 === undefined ? undefined : configFile;
   /** Flag, else variable, else the config file. */
   const setting = (flag: string, variable: string, key: keyof FileSection): Picked | undefined =>
     pick(flag, variable) ?? fromFile(section, key, file);

@@ -1,10 +1,18 @@
 import { isIPv4 } from 'node:net';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Wire, type WireConfig, type WireEvent } from '../arp/index.ts';
 import type { Clock, Timer } from '../clock/index.ts';
-import { decide, explain, type Cause, type Decision, type World } from '../election/index.ts';
+import {
+  decide,
+  explain,
+  IsolationGuard,
+  type Cause,
+  type Decision,
+  type IsolationConfig,
+  type World,
+} from '../election/index.ts';
 import {
   AnnouncementWriter,
   type DesiredAnnouncement,
@@ -49,6 +57,8 @@ export interface SpeakerInit {
   interfaces: readonly string[];
   handoffTimeoutMs: number;
   observer?: SpeakerObserver;
+  /** The isolation rule's settings (election/isolation.ts; default grace 3 s). */
+  isolation?: Partial<IsolationConfig>;
   /** Publishing the identity on the Pod: first retry after this, doubling to 30 s (tests shorten it). */
   identityRetryMs?: number;
 }
@@ -96,10 +106,16 @@ export class Speaker {
   #handoffDone: (() => void) | undefined;
   #last: { at: number; world: World; decisions: Decision[]; unannounced: UnannouncedIp[] } | undefined;
   #services = new Map<string, ServiceRef[]>();
+  readonly #isolation: IsolationGuard;
+  /** Monotonic ms of the last API request that succeeded (probed only while the mesh majority is lost). */
+  #apiOkAt: number | undefined;
+  #apiProbe: Timer | undefined;
+  #isolated = false;
 
   constructor(init: SpeakerInit) {
     this.#init = init;
     this.#log = init.log;
+    this.#isolation = new IsolationGuard(init.isolation);
     this.#reconcile = new Coalescer(() => {
       this.#step();
     });
@@ -324,6 +340,11 @@ export class Speaker {
           this.#withdraw(ip, 'handed off');
       }
       if (this.#held.size === 0) this.#handoffDone?.();
+    } else if (!this.#mayAnnounce(membership)) {
+      // Cut off from the mesh majority and the API server: the rest of the
+      // cluster has moved this node's IPs; answering would split traffic.
+      for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'isolated');
+      watch.watch([]);
     } else {
       const own = this.claims.add(p.claims).filter((c) => c.node === this.#init.nodeName);
       if (own.length > 0) membership.publishClaims(own);
@@ -361,6 +382,53 @@ export class Speaker {
     const v4 = [...this.#held.keys()].filter((ip) => isIPv4(ip)).length;
     this.#init.observer?.announced({ ipv4: v4, ipv6: this.#held.size - v4 });
     this.#init.observer?.decisions((performance.now() - t0) / 1_000);
+  }
+
+  /**
+   * The isolation rule (IsolationGuard): may announce while it reaches a
+   * majority of the members it knows, or the API server. The API server is
+   * probed (GET /version, every third of the grace) only while the majority
+   * is lost, so a healthy cluster costs the API server nothing.
+   */
+  #mayAnnounce(membership: Membership): boolean {
+    const members = membership.members().filter((m) => m.state !== 'left');
+    const reachable = members.filter(
+      (m) => (m.state === 'alive' || m.state === 'suspect') && this.#watch?.failed(m.node) !== true,
+    ).length;
+    const majority = reachable * 2 > members.length;
+    if (majority) {
+      this.#apiProbe?.cancel();
+      this.#apiProbe = undefined;
+    } else if (this.#apiProbe === undefined) this.#probeApi();
+    const now = this.#init.clock.now();
+    const ok = this.#isolation.mayAnnounce({ now, reachable, known: members.length, apiOkAt: this.#apiOkAt });
+    if (ok === this.#isolated) {
+      this.#isolated = !ok;
+      const fields = { reachable, known: members.length, apiOkAt: this.#apiOkAt ?? null };
+      if (ok) this.#log.info(fields, 'no longer isolated: announcing again');
+      else this.#log.warn(fields, 'isolated from the mesh majority and the API server: withdrawing every IP');
+    }
+    return ok;
+  }
+
+  #probeApi(): void {
+    const every = Math.max(100, Math.floor(this.#isolation.config.graceMs / 3));
+    this.#apiProbe = this.#init.clock.setTimeout(() => {
+      this.#init.kubeConfig
+        .makeApiClient(VersionApi)
+        .getCode()
+        .then(
+          () => {
+            this.#apiOkAt = this.#init.clock.now();
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.#apiProbe === undefined || this.#leaving) return;
+          this.#probeApi();
+          this.#reconcile.request(); // re-evaluate: the grace may have run out
+        });
+    }, every);
   }
 
   #withdraw(ip: string, why: string): void {
@@ -474,6 +542,8 @@ export class Speaker {
     if (this.#leaving) return;
     this.#leaving = true;
     this.#identityTimer?.cancel();
+    this.#apiProbe?.cancel();
+    this.#apiProbe = undefined;
     const m = this.#membership;
     if (opts.handoff === true && m !== undefined && this.#held.size > 0) {
       const started = this.#init.clock.now();

@@ -311,11 +311,56 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 );
 
 (root ? test.serial : test.serial.skip)(
+  'a node cut off from the mesh and the API server stops answering after the grace; the others take over',
+  async (t) => {
+    const { lan, api } = t.context;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = (await announcer(t, 'web')) ?? '';
+    const host = lan.host(holder);
+    api.cut(host);
+    await lan.linkDown(host);
+    const cutAt = Date.now();
+    // Its own view, read inside its namespace (local traffic needs no link).
+    await waitFor(
+      `${holder} withdraws`,
+      async () => (await debugMesh(t, host))?.announcing.length === 0,
+      15_000,
+    );
+    const ms = Date.now() - cutAt;
+    t.true(ms >= 2_500, `withdrew ${ms} ms after the cut: not before the 3 s grace (plus detection)`);
+    t.regex(
+      readFileSync((t.context.speakers.get(holder) as GroupChild).log, 'utf8'),
+      /isolated from the mesh majority/,
+    );
+    const macs = await waitFor('another node answers', async () => {
+      const m = await arping(lan, lan.client as Host, ip, 1);
+      return m.length > 0 ? m : undefined;
+    });
+    t.notDeepEqual(macs, [host.mac]);
+    await lan.linkUp(host);
+    await api.relay(lan, host);
+    await waitFor(`${holder} ready again`, () => ready(t, host), 30_000);
+    await waitFor(
+      `${holder} sees 3 alive members`,
+      async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === 3,
+      15_000,
+    );
+    t.not(await announcer(t, 'web'), undefined);
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
   'SIGTERM hands over before exiting; nothing was refused by RBAC',
   async (t) => {
     const { lan, speakers, dir } = t.context;
     const ip = (await serviceIp(t, 'web')) ?? '';
-    const holder = (await announcer(t, 'web')) ?? '';
+    // Who answers now, from the speakers themselves (the ServiceAnnouncement may lag a heal).
+    const holder = await waitFor('exactly one speaker holding the IP', async () => {
+      const holders: string[] = [];
+      for (const h of lan.hosts)
+        if ((await debugMesh(t, h))?.announcing.some((a) => a.ip === ip) === true) holders.push(h.name);
+      return holders.length === 1 ? holders[0] : undefined;
+    });
     const child = speakers.get(holder) as GroupChild;
     killGroup(child.pid, 'SIGTERM');
     child.ref();

@@ -115,6 +115,8 @@ test('settings: flag over variable over config file', (t) => {
   t.is(s.wire.burstCount, 2);
   t.is(s.configFile, '/etc/meshlb/config/config.yaml');
   t.is(settings(['--metrics-addr', 'off']).metricsAddr, undefined);
+  // MESHLB_CONFIG names the optional ConfigMap's file: missing is no error (only --config must exist).
+  t.is(settings([], { ...env, MESHLB_CONFIG: '/etc/meshlb/config/config.yaml' }).configFile, undefined);
 });
 
 test('settings: errors name the setting and what to do', (t) => {

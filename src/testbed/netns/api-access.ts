@@ -81,6 +81,12 @@ export class ApiAccess {
     child.unref();
   }
 
+  /** The host loses the API server (its relay stops; open connections break). relay() restores it. */
+  cut(host: Host): void {
+    this.#relays.get(host.ns)?.kill('SIGKILL');
+    this.#relays.delete(host.ns);
+  }
+
   async close(): Promise<void> {
     this.#unregister();
     for (const r of this.#relays.values()) r.kill('SIGKILL');
