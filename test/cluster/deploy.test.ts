@@ -400,7 +400,7 @@ interface Rule {
   annotations: Record<string, string>;
 }
 
-/** promtool (Debian's prometheus package: scripts/bootstrap.sh installs it) on files in a temp dir. */
+/** promtool (on PATH: scripts/bootstrap.sh's meshlb_ensure_promtool puts it there) on files in a temp dir. */
 function promtool(files: Record<string, unknown>, args: string[]): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'meshlb-promtool-'));
   try {
@@ -409,7 +409,9 @@ function promtool(files: Record<string, unknown>, args: string[]): { status: num
       writeFileSync(join(dir, name), JSON.stringify(content));
     const r = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
     if (r.error !== undefined)
-      throw new Error(`promtool: ${r.error.message} (install Debian's prometheus package)`);
+      throw new Error(
+        `promtool: ${r.error.message} (scripts/test puts it on PATH: meshlb_ensure_promtool in scripts/bootstrap.sh)`,
+      );
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
