@@ -67,9 +67,34 @@ meshlb_ensure_deps() {
   fi
 }
 
-# Debian packages the network harness, the wire tests and the lab use; prometheus
-# for promtool (the metrics tests lint /metrics with `promtool check metrics`).
-MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl prometheus)
+# Debian packages the network harness, the wire tests and the lab use.
+MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl)
+
+# promtool (the metrics and monitoring tests lint with `promtool check metrics`
+# and `promtool check rules`), taken out of Debian's prometheus package into
+# .tools/ without installing the package: installing it would also enable and
+# start a Prometheus server on :9090 on a machine with systemd.
+meshlb_ensure_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  local dir="$MESHLB_ROOT/.tools/promtool"
+  if [ ! -x "$dir/usr/bin/promtool" ]; then
+    _meshlb_say "extracting promtool from Debian's prometheus package into .tools/promtool"
+    local tmp
+    tmp="$(mktemp -d)"
+    if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+      [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null
+      (cd "$tmp" && apt-get download prometheus >/dev/null) || { rm -rf "$tmp"; return 1; }
+    fi
+    rm -rf "$dir" && mkdir -p "$dir"
+    if ! dpkg-deb -x "$tmp"/prometheus_*.deb "$dir" || [ ! -x "$dir/usr/bin/promtool" ]; then
+      echo "meshlb-setup: could not extract promtool from Debian's prometheus package" >&2
+      rm -rf "$tmp" "$dir"
+      return 1
+    fi
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/usr/bin:$PATH"
+}
 
 meshlb_ensure_debs() {
   local missing=() p

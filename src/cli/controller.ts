@@ -1,9 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
 import { Controller } from '../controller/index.ts';
@@ -11,13 +8,22 @@ import { LeaderConfigError, LEADER_DEFAULTS, type LeaderConfig } from '../kube/l
 import {
   createRegistry,
   EndpointServer,
-  ListenAddressError,
-  parseListenAddress,
   registerControllerMetrics,
   type Readiness,
 } from '../metrics/index.ts';
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
+import {
+  loadKubeConfig,
+  logLevelOf,
+  metricsAddrOf,
+  millisOf,
+  namespaceOf,
+  nonEmpty,
+  picker,
+  readNamespaceFile,
+  type LogLevel,
+} from './options.ts';
 
 const HELP = `usage: meshlb controller [--kubeconfig PATH] [--namespace NS] [--identity ID]
                          [--lb-class CLASS] [--log-level LEVEL] [--metrics-addr ADDR]
@@ -48,16 +54,8 @@ flags (each also from an environment variable; the flag wins):
 Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s) can be changed
 for tests: see docs/controller.md. RBAC: deploy/rbac/controller.yaml.`;
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Where a ServiceAccount's namespace is mounted in a Pod. */
-const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-const DEFAULT_NAMESPACE = 'meshlb-system';
 /** The controller's metrics port (the speaker's is 7472, as MetalLB's). */
 const DEFAULT_METRICS_ADDR = ':7473';
-/** RFC 1123 label: a namespace name. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The controller's settings, resolved from flags, environment and defaults. */
 export interface ControllerSettings {
@@ -78,16 +76,6 @@ const TIMINGS = [
   ['renew-deadline-ms', 'MESHLB_RENEW_DEADLINE_MS', 'renewDeadlineMs'],
   ['retry-period-ms', 'MESHLB_RETRY_PERIOD_MS', 'retryPeriodMs'],
 ] as const;
-
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
-
-function readNamespaceFile(): string | undefined {
-  try {
-    return nonEmpty(readFileSync(NAMESPACE_FILE, 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Resolves the settings: a flag, else its MESHLB_ variable, else the
@@ -117,21 +105,12 @@ export function controllerSettings(
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
-  /** The flag's value, else the variable's; `source` names where it came from (for errors). */
-  const pick = (flag: string, variable: string): { value: string; source: string } | undefined => {
-    const v = values[flag];
-    if (v !== undefined) return { value: v, source: `--${flag}` };
-    const e = nonEmpty(env[variable]);
-    return e === undefined ? undefined : { value: e, source: variable };
-  };
+  const pick = picker(values, env);
 
   const kc = pick('kubeconfig', 'MESHLB_KUBECONFIG');
   if (kc?.value === '') throw new CliUsageError(`${kc.source} needs a file name`);
 
-  const ns = pick('namespace', 'MESHLB_NAMESPACE');
-  const namespace = ns?.value ?? nonEmpty(env.POD_NAMESPACE) ?? inClusterNamespace() ?? DEFAULT_NAMESPACE;
-  if (!DNS_LABEL.test(namespace))
-    throw new CliUsageError(`${ns?.source ?? 'the namespace'}: "${namespace}" is not a namespace name`);
+  const namespace = namespaceOf(pick('namespace', 'MESHLB_NAMESPACE'), env, inClusterNamespace);
 
   const id = pick('identity', 'MESHLB_IDENTITY');
   const identity = id?.value ?? nonEmpty(env.POD_NAME) ?? hostname();
@@ -144,33 +123,13 @@ export function controllerSettings(
   if (cls !== undefined && (cls.value === '' || /\s/.test(cls.value)))
     throw new CliUsageError(`${cls.source}: "${cls.value}" is not a loadBalancerClass`);
 
-  const lvl = pick('log-level', 'MESHLB_LOG_LEVEL');
-  const logLevel = (lvl?.value ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new CliUsageError(
-      `${lvl?.source ?? ''} must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`,
-    );
-
-  const metrics = pick('metrics-addr', 'MESHLB_METRICS_ADDR');
-  const metricsAddr = metrics?.value === 'off' ? undefined : (metrics?.value ?? DEFAULT_METRICS_ADDR);
-  if (metricsAddr !== undefined) {
-    try {
-      parseListenAddress(metricsAddr);
-    } catch (err) {
-      if (err instanceof ListenAddressError)
-        throw new CliUsageError(`${metrics?.source ?? ''}: ${err.message}`);
-      throw err;
-    }
-  }
+  const logLevel = logLevelOf(pick('log-level', 'MESHLB_LOG_LEVEL'));
+  const metricsAddr = metricsAddrOf(pick('metrics-addr', 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
 
   const leader: LeaderConfig = { ...LEADER_DEFAULTS };
   for (const [flag, variable, key] of TIMINGS) {
     const t = pick(flag, variable);
-    if (t === undefined) continue;
-    const ms = Number(t.value);
-    if (!/^\d+$/.test(t.value) || !Number.isSafeInteger(ms) || ms <= 0)
-      throw new CliUsageError(`${t.source} must be a whole number of milliseconds > 0; got "${t.value}"`);
-    leader[key] = ms;
+    if (t !== undefined) leader[key] = millisOf(t);
   }
   if (!(leader.retryPeriodMs < leader.renewDeadlineMs && leader.renewDeadlineMs < leader.leaseDurationMs))
     throw new CliUsageError(
@@ -238,47 +197,6 @@ async function startEndpoints(
     log.error({ err, addr }, 'metrics endpoint not started');
     return undefined;
   }
-}
-
-/**
- * The cluster to talk to: the kubeconfig file given, else KUBECONFIG, else
- * in-cluster (KUBERNETES_SERVICE_HOST is set in every Pod), else
- * ~/.kube/config. Returns the config and where it came from (for the log).
- */
-export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): [KubeConfig, string] {
-  const kc = new KubeConfig();
-  const read = (path: string, load: () => void): void => {
-    try {
-      load();
-    } catch (err) {
-      throw new CliUsageError(`cannot load the kubeconfig ${path}: ${(err as Error).message}`);
-    }
-  };
-  if (file !== undefined) {
-    read(file, () => {
-      kc.loadFromFile(file);
-    });
-    return [kc, file];
-  }
-  if (nonEmpty(env.KUBECONFIG) !== undefined) {
-    read(env.KUBECONFIG ?? '', () => {
-      kc.loadFromDefault();
-    });
-    return [kc, `KUBECONFIG=${env.KUBECONFIG ?? ''}`];
-  }
-  if (nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) {
-    kc.loadFromCluster();
-    return [kc, 'in-cluster'];
-  }
-  const home = join(homedir(), '.kube', 'config');
-  if (!existsSync(home))
-    throw new CliUsageError(
-      'no cluster to talk to: pass --kubeconfig, set KUBECONFIG or MESHLB_KUBECONFIG, or run in a Pod',
-    );
-  read(home, () => {
-    kc.loadFromFile(home);
-  });
-  return [kc, home];
 }
 
 async function runController(args: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseListenAddress } from '../metrics/index.ts';
 import { CliUsageError } from './errors.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -67,6 +68,20 @@ export function namespaceOf(
   if (!DNS_LABEL.test(namespace))
     throw new CliUsageError(`${picked?.source ?? 'the namespace'}: "${namespace}" is not a namespace name`);
   return namespace;
+}
+
+/** The endpoint's listen address: the setting, else `fallback`; "off": none. */
+export function metricsAddrOf(picked: Picked | undefined, fallback: string): string | undefined {
+  if (picked?.value === 'off') return undefined;
+  const addr = picked?.value ?? fallback;
+  try {
+    parseListenAddress(addr);
+  } catch (err) {
+    throw new CliUsageError(
+      `${picked?.source ?? 'the metrics address'}: ${(err as Error).message} (or "off")`,
+    );
+  }
+  return addr;
 }
 
 /** A whole number of milliseconds > 0 (or ≥ 0 with `zero`). */

@@ -21,6 +21,7 @@ import {
 import { CliUsageError } from '../cli/errors.ts';
 import {
   logLevelOf,
+  metricsAddrOf,
   millisOf,
   namespaceOf,
   nonEmpty,
@@ -284,7 +285,7 @@ export function speakerSettings(
       throw new CliUsageError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
 
   const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
-  const metricsAddr = metrics?.value === 'off' ? undefined : (metrics?.value ?? DEFAULT_METRICS_ADDR);
+  const metricsAddr = metricsAddrOf(metrics, DEFAULT_METRICS_ADDR);
 
   const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
   return {

@@ -92,7 +92,8 @@ function startController(t: { context: Ctx }, identity: string): GroupChild {
       SA_NAMESPACE,
     ],
     join(dir, `${identity}.log`),
-    { ...process.env, ...TIMINGS, KUBECONFIG: '' },
+    // Two controllers on one host: the endpoint has its own test (controller-metrics).
+    { ...process.env, ...TIMINGS, KUBECONFIG: '', MESHLB_METRICS_ADDR: 'off' },
   );
   children.push(child);
   return child;

@@ -135,6 +135,7 @@ test('settings: errors name the setting and what to do', (t) => {
   );
   t.regex(err([], env, 'speaker: [1'), /not valid YAML/);
   t.regex(err(['--interfaces', 'a very long name']), /interface names/);
+  t.regex(err(['--metrics-addr', 'localhost']), /--metrics-addr: .*host:port.*\(or "off"\)/);
   t.regex(err(['--handoff-timeout-ms', '1.5']), /whole number of milliseconds/);
   t.regex(err(['--config', '/nonexistent/x.yaml']), /cannot read the config file/);
 });
