@@ -68,7 +68,11 @@ meshlb_ensure_deps() {
 }
 
 # Debian packages the network harness, the wire tests and the lab use.
-MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl)
+# keepalived is the VRRP baseline (src/testbed/keepalived/). Installing it starts
+# nothing: without /etc/keepalived/keepalived.conf (the package ships only a
+# .sample) its init script exits and its systemd unit, though enabled, has
+# ConditionFileNotEmpty on that file. The testbed runs it with its own config files.
+MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl keepalived)
 
 # promtool (the metrics and monitoring tests lint with `promtool check metrics`
 # and `promtool check rules`), taken out of Debian's prometheus package into

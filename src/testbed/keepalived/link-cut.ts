@@ -1,0 +1,78 @@
+import { longestGap, pingReplies, type Host } from '../netns/index.ts';
+import type { KeepalivedCluster } from './cluster.ts';
+import { KeepalivedTimeoutError } from './errors.ts';
+import { until } from './wait.ts';
+
+/** What the client saw of one link cut. */
+export interface LinkCutResult {
+  /** Longest time between two echo replies (ping every 10 ms) around the cut, ms. */
+  outageMs: number;
+  /** The MASTER whose cable was pulled. */
+  oldMaster: Host;
+  /** The host that became MASTER and answered the client's pings again. */
+  newMaster: Host;
+}
+
+export interface LinkCutOptions {
+  /** How long to wait for replies to resume from a new MASTER (default 5 s + 10 advert intervals). */
+  deadlineMs?: number;
+}
+
+/** Replies in a row after the new MASTER took over that count as traffic flowing again (as the chaos runner). */
+const RESUMED_REPLIES = 15;
+
+/**
+ * "Link cut" as meshlb's chaos runner measures it, on keepalived: the client
+ * pings the VIP every 10 ms, the MASTER's bridge port goes down, and the
+ * outage is the longest gap between echo replies around the cut, once
+ * replies have resumed (15 after a new MASTER logged its transition). Then
+ * the cable goes back in, and the trial returns once the cluster is steady
+ * again: the old MASTER BACKUP (nopreempt), the new one holding the VIP.
+ * Throws KeepalivedTimeoutError when replies do not resume by the deadline.
+ */
+export async function keepalivedLinkCutTrial(
+  cluster: KeepalivedCluster,
+  opts: LinkCutOptions = {},
+): Promise<LinkCutResult> {
+  const { lan, vip } = cluster;
+  const client = lan.client;
+  if (client === undefined) throw new RangeError(`LAN ${lan.id} has no client`);
+  const deadlineMs = opts.deadlineMs ?? 5_000 + 10 * cluster.advertIntervalMs;
+  const oldMaster = await cluster.steady();
+  const ping = pingReplies(lan, client, vip, 0.01);
+  let cut = false;
+  try {
+    await until(
+      'the client to get echo replies from the VIP',
+      () => (ping.list.length >= 10 ? true : undefined),
+      5_000,
+    );
+    const from = ping.list.length;
+    const cutAt = Date.now();
+    cut = true;
+    await lan.linkDown(oldMaster);
+    const taken = await until(
+      'a new keepalived MASTER and echo replies from it',
+      () => {
+        const c = cluster.changes.find((x) => x.t >= cutAt && x.state === 'MASTER' && x.host !== oldMaster);
+        if (c === undefined) return undefined;
+        return ping.list.filter((r) => r > c.t).length >= RESUMED_REPLIES ? c : undefined;
+      },
+      deadlineMs,
+    );
+    const outageMs = longestGap(ping.list, from, Date.now());
+    ping.stop();
+    await lan.linkUp(oldMaster);
+    cut = false;
+    const master = await cluster.steady();
+    if (master !== taken.host) {
+      throw new KeepalivedTimeoutError(
+        `${taken.host.name} took over from ${oldMaster.name}, but ${master.name} is MASTER after the cable went back in`,
+      );
+    }
+    return { outageMs, oldMaster, newMaster: taken.host };
+  } finally {
+    ping.stop();
+    if (cut) await lan.linkUp(oldMaster);
+  }
+}
