@@ -1,194 +1,267 @@
 import { parseArgs } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../testbed/controlplane/index.ts';
-import { createLan, requireNetns, type Host, type Lan } from '../testbed/netns/index.ts';
+import { answering, steady, watchFault, type FaultWindow } from '../chaos/measure.ts';
+import { ClusterLab } from '../testbed/lab/index.ts';
+import { NetnsUnavailableError } from '../testbed/netns/index.ts';
 import type { Command } from './commands.ts';
-import { showFailover, type FailoverResult } from './lab-failover.ts';
 import { CliUsageError } from './errors.ts';
+import { table } from './inspect.ts';
 
-const HELP = `usage: meshlb lab [--hosts N] [--once]
+const HELP = `usage: meshlb lab [--nodes N] [--once]
 
-Builds the local lab on this machine and shows it working:
-  - a real control plane: etcd + kube-apiserver on 127.0.0.1 (TLS, RBAC), built
-    once from the Go module proxy and cached under ~/.cache/meshlb/;
-  - a LAN of network namespaces: a bridge, N hosts and a client, IPv4 and IPv6;
-  - the hosts registered as Kubernetes Nodes, and a LoadBalancer Service
-    with an IPv4 and an IPv6 address from the lab's range;
-  - a real ARP and NDP exchange between the client and every host;
-  - meshlb's responder (src/arp) on the hosts: the election's ranking picks
-    the Service IP's announcer, the client resolves and pings it, then the
-    announcer's cable is pulled and the next host takes over: the client's
-    neighbour entry moves and the ping gap is measured.
-It then stays up (kubectl commands are printed) until Ctrl-C, which removes
-everything. The mesh, the speaker and chaos join the lab as they are built.
+The whole system on this machine, in a few minutes:
+  - a real control plane (etcd + kube-apiserver, built once from the Go module
+    proxy and cached under ~/.cache/meshlb/), meshlb's CRDs and RBAC (deploy/);
+  - a LAN of network namespaces: N nodes and a client, IPv4 and IPv6;
+  - the nodes registered as Kubernetes Nodes (Ready, Leases renewed as kubelets
+    do), the real controller, and a real speaker process on every node with
+    its own ServiceAccount token; an IPPool and three dual-stack LoadBalancer
+    Services; every node accepts the Service IPs as kube-proxy would and
+    serves HTTP naming itself, so the client shows who serves;
+  - one failover shown as the client sees it: the announcer's cable is pulled,
+    the outage is measured (ping every 10 ms) and another node serves.
+Then a live view (members, who announces each IP, events) with keys to break
+things: k kill -9 · s SIGSTOP · c cut the link · n NotReady · o cordon and
+stop · p partition · h heal everything · q quit. Ctrl-C removes everything.
 
 flags:
-  --hosts N   hosts on the LAN (default 3, 1-20)
-  --once      show the exchange, then tear down and exit (for scripts)
+  --nodes N   speakers on the LAN (default 5, 2-8)
+  --once      show the failover, then tear down and exit (for scripts)
 
-Needs root (it creates network namespaces; the machine's own network is never touched).`;
+Needs root: it creates network namespaces (the machine's own network is never touched).`;
 
 const say = (line: string): void => {
   console.log(`lab: ${line}`);
 };
 
-async function registerNodes(cp: ControlPlane, lan: Lan, vips: readonly string[]): Promise<void> {
-  const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-  for (const h of lan.hosts) {
-    await core.createNode({
-      body: { metadata: { name: h.name, labels: { 'kubernetes.io/hostname': h.name } } },
-    });
-    // No kubelets run in the lab (yet): report each Node Ready as one would.
-    const now = new Date();
-    await core.replaceNodeStatus({
-      name: h.name,
-      body: {
-        metadata: { name: h.name },
-        status: {
-          addresses: [
-            { type: 'InternalIP', address: h.ipv4 },
-            { type: 'InternalIP', address: h.ipv6 },
-          ],
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'MeshlbLab',
-              lastHeartbeatTime: now,
-              lastTransitionTime: now,
-            },
-          ],
-        },
-      },
-    });
-  }
-  await cp.kubectl(['create', 'namespace', 'lab']);
-  await core.createNamespacedService({
-    namespace: 'lab',
-    body: {
-      metadata: { name: 'web' },
-      spec: {
-        type: 'LoadBalancer',
-        ipFamilyPolicy: 'PreferDualStack',
-        ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-      },
-    },
-  });
-  // The controller's job (IPs from a pool), done by the lab until the controller exists.
-  const svc = await core.readNamespacedService({ namespace: 'lab', name: 'web' });
-  svc.status = { loadBalancer: { ingress: vips.map((ip) => ({ ip, ipMode: 'VIP' })) } };
-  await core.replaceNamespacedServiceStatus({ namespace: 'lab', name: 'web', body: svc });
+function describe(w: FaultWindow): string {
+  const f = (ms: number | undefined): string => (ms === undefined ? 'n/a' : `${ms.toFixed(0)} ms`);
+  return `outage ${f(w.pingGapMs)} (longest ping gap), TCP ${f(w.tcpGapMs)}, client's neighbour entry moved after ${f(w.neighbourMovedMs)}`;
 }
 
-function describeFailover(f: FailoverResult): string[] {
-  return [
-    `${f.vip4} and ${f.vip6}: the ranking picks ${f.first.name}, then ${f.second.name}`,
-    `  before: ARP reply from ${f.arpBefore ?? 'nobody'}, NDP reply from ${f.ndpBefore ?? 'nobody'} (${f.first.name} is ${f.first.mac})`,
-    `  ${f.first.name}'s cable pulled; ${f.second.name} (${f.second.mac}) announces`,
-    `  after: the client's neighbour entry is ${f.neighbourAfter ?? 'missing'}, ` +
-      `${f.moveMs.toFixed(2)} ms after the decision; longest ping gap ${f.pingGapMs.toFixed(1)} ms (ping every 10 ms)`,
-  ];
+interface Debug {
+  members: { node: string; state: string }[];
+  decisions: { ip: string; announcer: string | null; services: string[] }[];
 }
 
-interface Row {
-  host: Host;
-  arp: string;
-  ndp: string;
-}
-
-async function neighbourExchange(lan: Lan): Promise<Row[]> {
-  const client = lan.client as Host;
-  return Promise.all(
-    lan.hosts.map(async (host) => {
-      const arp = await lan.exec(client, ['arping', '-c', '1', '-w', '2', '-I', 'eth0', host.ipv4]);
-      const ndp = await lan.exec(client, ['ndisc6', '-r', '3', '-w', '500', host.ipv6, 'eth0']);
-      return {
-        host,
-        arp: /\[([0-9a-f:]{17})\]/i.exec(arp.stdout)?.[1]?.toLowerCase() ?? 'no reply',
-        ndp: /link-layer address\s*:\s*([0-9a-f:]{17})/i.exec(ndp.stdout)?.[1]?.toLowerCase() ?? 'no reply',
-      };
+async function view(lab: ClusterLab, events: readonly string[]): Promise<string> {
+  const debugs = new Map<string, Debug>();
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      const r = await lab.http.get(lab.speakerUrl(n.name, '/debug/mesh'), 500);
+      if (r.status === 200) debugs.set(n.name, JSON.parse(r.body) as Debug);
     }),
   );
+  const rows = [['NODE', 'SPEAKER', ...lab.nodes.map((n) => `SEEN BY ${n.name}`)]];
+  for (const n of lab.nodes) {
+    const exited = lab.speakers.get(n.name)?.exited();
+    rows.push([
+      n.name,
+      exited === undefined ? (debugs.has(n.name) ? 'up' : 'no answer') : `exited ${exited}`,
+      ...lab.nodes.map((m) => debugs.get(m.name)?.members.find((x) => x.node === n.name)?.state ?? '-'),
+    ]);
+  }
+  const ips = [['SERVICE', 'IP', 'ANNOUNCER (each speaker’s decision)']];
+  for (const s of lab.services)
+    for (const ip of s.ips) {
+      const who = [...debugs.values()].map((d) => d.decisions.find((x) => x.ip === ip)?.announcer ?? '-');
+      ips.push([s.name, ip, [...new Set(who)].join(' / ') || '-']);
+    }
+  return [
+    `meshlb lab: ${lab.nodes.length} nodes, client ${lab.client.name}; logs in ${lab.dir}`,
+    'keys: k kill -9 · s SIGSTOP · c cut link · n NotReady · o cordon+stop · p partition · h heal · q quit',
+    '',
+    table(rows),
+    '',
+    table(ips),
+    '',
+    'events:',
+    ...events.slice(-10).map((e) => `  ${e}`),
+  ].join('\n');
 }
 
-function table(rows: Row[]): string {
-  const lines = [['host', 'namespace', 'IPv4', 'ARP reply from', 'IPv6', 'NDP reply from', 'MAC']];
-  for (const r of rows)
-    lines.push([r.host.name, r.host.ns, r.host.ipv4, r.arp, r.host.ipv6, r.ndp, r.host.mac]);
-  const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
-  return lines.map((l) => `  ${l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`).join('\n');
+/** One key's action on the announcer of the first Service's IPv4 address; returns what happened. */
+async function act(
+  lab: ClusterLab,
+  key: string,
+  ip: string,
+  broken: Set<string>,
+): Promise<string | undefined> {
+  const [victim] = await answering(lab, ip);
+  const at = new Date().toISOString().slice(11, 19);
+  if (key === 'h') {
+    await lab.heal();
+    for (const n of lab.nodes.map((x) => x.name)) {
+      await lab.restoreLink(n);
+      await lab.setReady(n, true);
+      await lab.cordon(n, false);
+      await lab.signalSpeaker(n, 'SIGCONT');
+      if (lab.speakers.get(n)?.exited() !== undefined) lab.startSpeaker(n);
+    }
+    broken.clear();
+    return `${at} healed: links up, Nodes Ready and uncordoned, speakers running, partition removed`;
+  }
+  if (key === 'p') {
+    const names = lab.nodes.map((n) => n.name);
+    const half = Math.ceil(names.length / 2);
+    await lab.partition(names.slice(0, half), names.slice(half));
+    return `${at} partitioned the LAN: ${names.slice(0, half).join(',')} | ${names.slice(half).join(',')} (h heals)`;
+  }
+  if (victim === undefined) return `${at} nobody answers for ${ip}: press h to heal`;
+  const faults: Record<string, [string, () => Promise<void>]> = {
+    k: [
+      `kill -9 of ${victim}'s speaker`,
+      async () => {
+        await lab.signalSpeaker(victim, 'SIGKILL');
+      },
+    ],
+    s: [
+      `SIGSTOP of ${victim}'s speaker`,
+      async () => {
+        await lab.signalSpeaker(victim, 'SIGSTOP');
+      },
+    ],
+    c: [`${victim}'s cable pulled`, () => lab.cutLink(victim)],
+    n: [`${victim} marked NotReady`, () => lab.setReady(victim, false)],
+    o: [
+      `${victim} cordoned (hand-off) and its speaker stopped`,
+      async () => {
+        await lab.cordon(victim, true);
+        await new Promise((r) => setTimeout(r, 500));
+        await lab.signalSpeaker(victim, 'SIGTERM');
+      },
+    ],
+  };
+  const f = faults[key];
+  if (f === undefined) return undefined;
+  broken.add(victim);
+  const w = await watchFault(lab, ip, victim, f[1], { waitForMove: true, deadlineMs: 10_000 });
+  const [now] = await answering(lab, ip);
+  return `${at} ${f[0]}: ${now ?? 'nobody'} answers ${ip}; ${describe(w)}`;
+}
+
+async function interactive(lab: ClusterLab, ip: string): Promise<void> {
+  const events: string[] = [];
+  const broken = new Set<string>();
+  let busy = false;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  process.once('SIGINT', () => {
+    done();
+  });
+  const draw = async (): Promise<void> => {
+    const text = await view(lab, events);
+    process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
+  };
+  const timer = setInterval(() => {
+    void draw();
+  }, 1_000);
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  process.stdin.on('data', (buf: Buffer) => {
+    const key = buf.toString();
+    if (key === 'q' || key === '\x03') {
+      done();
+      return;
+    }
+    if (busy) return;
+    busy = true;
+    act(lab, key, ip, broken)
+      .then((e) => {
+        if (e !== undefined) events.push(e);
+      })
+      .catch((err: unknown) => events.push(`error: ${(err as Error).message}`))
+      .finally(() => {
+        busy = false;
+      });
+  });
+  await finished;
+  clearInterval(timer);
+  process.stdin.setRawMode(false);
+  process.stdin.pause();
 }
 
 async function runLab(args: string[]): Promise<number> {
-  let values: { hosts: string; once: boolean };
+  let values: { nodes: string; once: boolean };
   try {
     values = parseArgs({
       args,
-      options: { hosts: { type: 'string', default: '3' }, once: { type: 'boolean', default: false } },
+      options: { nodes: { type: 'string', default: '5' }, once: { type: 'boolean', default: false } },
     }).values;
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
-  const hosts = Number(values.hosts);
-  if (!Number.isInteger(hosts) || hosts < 1 || hosts > 20)
-    throw new CliUsageError(`--hosts must be 1-20, got ${values.hosts}`);
-  requireNetns();
-
-  let cp: ControlPlane | undefined;
-  let lan: Lan | undefined;
-  let failover: FailoverResult | undefined;
-  const interrupted = new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  const nodes = Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 8)
+    throw new CliUsageError(`--nodes must be 2-8, got ${values.nodes}`);
+  if (process.getuid?.() !== 0) {
+    console.error('meshlb lab needs root: it creates network namespaces (run it with sudo).');
+    return 1;
+  }
+  let lab: ClusterLab | undefined;
   process.prependListener('SIGINT', () => {
     say('Ctrl-C: removing the lab');
   });
   try {
-    say('starting the control plane (the first run builds it: about 4 minutes)');
-    cp = await startControlPlane({ onProgress: say });
-    say(`building a LAN: ${hosts} hosts and a client in network namespaces`);
-    lan = await createLan({ hosts, prefix: 'mlblab' });
-    const vip4 = '198.51.100.10';
-    const vip6 = `${lan.vipRange6.split('::')[0] ?? ''}::10`;
-    await registerNodes(cp, lan, [vip4, vip6]);
-    say('ARP and NDP from the client to every host:');
-    const rows = await neighbourExchange(lan);
-    console.log(table(rows));
-    const ok = rows.every((r) => r.arp === r.host.mac && r.ndp === r.host.mac);
-    console.log((await cp.kubectl(['get', 'nodes,services', '-A', '-o', 'wide'])).stdout);
-    if (!ok) {
-      say('some host did not answer with its own MAC: see the table above');
+    lab = await ClusterLab.start({ nodes, onProgress: say });
+    const ip = lab.services[0]?.ips[0] ?? '';
+    say('waiting until every speaker is ready and one node answers for each address');
+    const first = await steady(lab, ip);
+    if (first === undefined) {
+      say(`the lab did not settle: see the logs in ${lab.dir}`);
       return 1;
     }
-    if (hosts < 2) {
-      say('failover needs 2 hosts or more (--hosts)');
-    } else {
-      say('failover of the Service IP, as the client sees it:');
-      failover = await showFailover(lan, vip4, vip6);
-      for (const line of describeFailover(failover)) say(line);
-      if (failover.arpBefore !== failover.first.mac || failover.neighbourAfter !== failover.second.mac) {
-        say('the failover did not go as it should: see above');
-        return 1;
-      }
+    for (const s of lab.services) {
+      const who = await Promise.all(
+        s.ips.map(async (x) => `${x} → ${(await answering(lab as ClusterLab, x)).join(',') || '?'}`),
+      );
+      say(`service ${s.name}: ${who.join(', ')}`);
+    }
+    const curl = await lab.http.get(`http://${ip}/`);
+    say(`curl http://${ip}/ from the client: served by ${curl.body.trim() || '(no answer)'}`);
+    say(`failover: ${first}'s cable is pulled while the client pings ${ip} every 10 ms`);
+    const w = await watchFault(lab, ip, first, () => (lab as ClusterLab).cutLink(first), {
+      waitForMove: true,
+    });
+    const [second] = await answering(lab, ip);
+    const after = await lab.http.get(`http://${ip}/`);
+    say(`  ${second ?? 'nobody'} answers now; ${describe(w)}`);
+    say(`  curl http://${ip}/ from the client: served by ${after.body.trim() || '(no answer)'}`);
+    await lab.restoreLink(first);
+    if (!w.recovered || second === undefined || second === first) {
+      say(`the failover did not go as it should (logs: ${lab.dir})`);
+      return 1;
     }
     if (values.once) return 0;
-    say('the lab is up. Try:');
-    console.log(`  ${cp.binDir}/kubectl --kubeconfig ${cp.kubeconfigPath} get nodes`);
-    console.log(`  ip netns exec ${lan.client?.ns ?? ''} arping -c 3 -I eth0 ${vip4}`);
-    say('Ctrl-C removes everything');
-    // Nothing else holds the event loop (the control plane's processes are unref'd).
-    const keepAlive = setInterval(() => undefined, 60_000);
-    await interrupted;
-    clearInterval(keepAlive);
+    console.log(`\n  kubectl --kubeconfig ${lab.cp.kubeconfigPath} get svc,serviceannouncements -n lab`);
+    console.log(`  ip netns exec ${lab.client.ns} curl http://${ip}/\n`);
+    if (process.stdin.isTTY) await interactive(lab, ip);
+    else {
+      say('the lab is up; Ctrl-C removes everything');
+      const keepAlive = setInterval(() => undefined, 60_000);
+      await new Promise<void>((resolve) =>
+        process.once('SIGINT', () => {
+          resolve();
+        }),
+      );
+      clearInterval(keepAlive);
+    }
     return 0;
+  } catch (err) {
+    if (err instanceof NetnsUnavailableError) {
+      console.error(`meshlb lab: ${err.message}`);
+      return 1;
+    }
+    throw err;
   } finally {
-    await failover?.stop();
-    await lan?.teardown();
-    await cp?.stop();
+    await lab?.stop();
   }
 }
 
 export const lab: Command = {
   name: 'lab',
-  summary: 'run the local lab: a real control plane and a namespace LAN (root)',
+  summary: 'run the local lab: control plane, controller and speakers on a namespace LAN (root)',
   help: HELP,
   run: runLab,
 };

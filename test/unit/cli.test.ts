@@ -20,9 +20,9 @@ test('an unknown command exits 2 and lists the commands', (t) => {
 
 test('--help on a command prints its help; a bad flag exits 2 with the help', (t) => {
   t.regex(meshlb('lab', '--help').stdout, /usage: meshlb lab/);
-  const bad = meshlb('lab', '--hosts', 'many');
+  const bad = meshlb('lab', '--nodes', 'many');
   t.is(bad.status, 2);
-  t.regex(bad.stderr, /--hosts must be 1-20/);
+  t.regex(bad.stderr, /--nodes must be 2-8/);
 });
 
 test('speaker, status and explain: --help, and errors that say what to do', (t) => {

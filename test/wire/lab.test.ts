@@ -6,29 +6,25 @@ import test from 'ava';
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const root = process.getuid?.() === 0;
 
-// The README's first command, end to end: control plane + LAN + ARP/NDP exchange.
+// The README's first command, end to end: control plane, controller and real
+// speakers on a namespace LAN; the announcer's cable pulled, another node serves.
 (root ? test : test.skip)(
-  'meshlb lab --once: every host answers ARP and NDP with its own MAC, and the Service IP fails over',
+  'meshlb lab --once: the speakers announce every Service IP, and a pulled cable moves one to another node',
   async (t) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [main, 'lab', '--once', '--hosts', '2'], {
-      timeout: 120_000,
+    const { stdout } = await promisify(execFile)(process.execPath, [main, 'lab', '--once', '--nodes', '3'], {
+      timeout: 240_000,
     });
-    const rows = stdout.split('\n').filter((l) => /^\s+h\d\s/.test(l));
-    t.is(rows.length, 2, stdout);
-    for (const row of rows) {
-      const macs = row.match(/[0-9a-f]{2}(?::[0-9a-f]{2}){5}/g) ?? [];
-      t.is(macs.length, 3, row); // ARP reply, NDP reply, the host's own MAC
-      t.is(new Set(macs).size, 1, row);
-    }
-    t.regex(stdout, /service\/web\s+LoadBalancer\s+\S+\s+198\.51\.100\.10,/);
-    t.regex(stdout, /node\/h1\s+Ready/);
-    // The failover: the first announcer's MAC before, the heir's after.
-    const picks = /the ranking picks (h\d), then (h\d)/.exec(stdout);
-    t.truthy(picks, stdout);
-    const macOf = (h: string): string | undefined =>
-      new RegExp(`^\\s+${h}\\s.*?([0-9a-f]{2}(?::[0-9a-f]{2}){5})\\s*$`, 'm').exec(stdout)?.[1];
-    const [first, second] = [macOf(picks?.[1] ?? ''), macOf(picks?.[2] ?? '')];
-    t.regex(stdout, new RegExp(`before: ARP reply from ${first ?? 'x'}, NDP reply from ${first ?? 'x'}`));
-    t.regex(stdout, new RegExp(`after: the client's neighbour entry is ${second ?? 'x'},`));
+    t.log(stdout);
+    // Three dual-stack Services, each address answered by one node.
+    t.is(stdout.match(/^lab: service \w+: \S+ → h\d, \S+ → h\d$/gm)?.length, 3, stdout);
+    const before = /curl http:\/\/(\S+)\/ from the client: served by (h\d)/.exec(stdout);
+    const cut = /failover: (h\d)'s cable is pulled/.exec(stdout);
+    t.truthy(before);
+    t.is(before?.[2], cut?.[1], 'the node that served is the one whose cable is pulled');
+    const after = /^lab: {3}(h\d) answers now; outage (\d+) ms/m.exec(stdout);
+    t.truthy(after, stdout);
+    t.not(after?.[1], cut?.[1]);
+    t.true(Number(after?.[2]) < 2_000, `outage ${after?.[2] ?? ''} ms`);
+    t.regex(stdout, new RegExp(`^lab: {3}curl .* served by ${after?.[1] ?? 'x'}$`, 'm'));
   },
 );

@@ -19,6 +19,8 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   /** Progress lines for a person (the lab prints them). */
   onProgress?: (line: string) => void;
+  /** Give Services an IPv6 ClusterIP range too, so dual-stack Services exist (the lab). Default false. */
+  dualStack?: boolean;
 }
 
 /** A running etcd + kube-apiserver on 127.0.0.1, with an admin kubeconfig. */
@@ -43,6 +45,7 @@ export interface ControlPlane {
 }
 
 const SERVICE_CIDR = '10.96.0.0/16';
+const SERVICE_CIDR6 = 'fd00:10:96::/112';
 
 async function waitReady(child: GroupChild, url: string, tls: TlsFiles, what: string, deadline: number) {
   for (;;) {
@@ -107,7 +110,14 @@ function etcdArgs(bin: string, dir: string, pki: Pki, client: number, peer: numb
   ];
 }
 
-function apiserverArgs(bin: string, dir: string, pki: Pki, etcdPort: number, port: number): string[] {
+function apiserverArgs(
+  bin: string,
+  dir: string,
+  pki: Pki,
+  etcdPort: number,
+  port: number,
+  dualStack: boolean,
+): string[] {
   return [
     join(bin, 'kube-apiserver'),
     `--etcd-servers=https://127.0.0.1:${etcdPort}`,
@@ -126,7 +136,7 @@ function apiserverArgs(bin: string, dir: string, pki: Pki, etcdPort: number, por
     `--service-account-key-file=${pki.saPublicKey}`,
     `--service-account-signing-key-file=${pki.saPrivateKey}`,
     '--api-audiences=https://kubernetes.default.svc.cluster.local',
-    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    `--service-cluster-ip-range=${dualStack ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR}`,
     '--allow-privileged=true',
     '--profiling=false',
     // One tenant, short tests: API priority and fairness only costs CPU here.
@@ -185,7 +195,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const etcd = launch(etcdArgs(binDir, dir, pki, etcdPort, peerPort), 'etcd');
     await waitReady(etcd, `https://127.0.0.1:${etcdPort}/health`, admin, 'etcd', deadline);
     progress(`starting kube-apiserver on 127.0.0.1:${apiPort}`);
-    const api = launch(apiserverArgs(binDir, dir, pki, etcdPort, apiPort), 'kube-apiserver');
+    const api = launch(
+      apiserverArgs(binDir, dir, pki, etcdPort, apiPort, opts.dualStack === true),
+      'kube-apiserver',
+    );
     const server = `https://127.0.0.1:${apiPort}`;
     await waitReady(api, `${server}/readyz`, admin, 'kube-apiserver', deadline);
     progress(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

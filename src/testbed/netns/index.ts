@@ -4,6 +4,7 @@ export { createLan, Lan, VIP_RANGE_4, type Host, type LanOptions } from './lan.t
 export {
   arping,
   longestGap,
+  ndisc,
   pingReplies,
   watchNeighbours,
   type NeighbourMove,

@@ -65,3 +65,11 @@ export async function arping(lan: Lan, from: Host, ip: string, count = 2): Promi
   const r = await lan.exec(from, argv);
   return [...r.stdout.matchAll(/\[([0-9a-f:]{17})\]/gi)].map((m) => (m[1] ?? '').toLowerCase());
 }
+
+/** ndisc6 from `from`: the MAC in the neighbour advertisement for `ip`, if one came (up to `tries` solicitations, 500 ms apart). */
+export async function ndisc(lan: Lan, from: Host, ip: string, tries = 2): Promise<string[]> {
+  const r = await lan.exec(from, ['ndisc6', '-r', String(tries), '-w', '500', ip, from.ifname]);
+  return [...r.stdout.matchAll(/link-layer address\s*:\s*([0-9a-f:]{17})/gi)].map((m) =>
+    (m[1] ?? '').toLowerCase(),
+  );
+}

@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { ClusterLab } from '../testbed/lab/index.ts';
+import { steady } from './measure.ts';
+import { summarise, type ChaosReport, type ScenarioResult } from './results.ts';
+import { SCENARIOS, type Scenario } from './scenarios.ts';
+
+export interface ChaosOptions {
+  /** Speakers (nodes) in the lab. */
+  nodes: number;
+  /** Trials per scenario. */
+  trials: number;
+  /** Scenario ids to run, in this order (default: all). */
+  scenarios?: readonly string[];
+  /** The command line, for the report. */
+  command: string;
+  onProgress?: (line: string) => void;
+  /** A lab already running with `nodes` nodes (tests); otherwise one is started and stopped. */
+  lab?: ClusterLab;
+}
+
+/** Thrown for a scenario id that does not exist. */
+export class UnknownScenarioError extends Error {
+  override name = 'UnknownScenarioError';
+}
+
+export function pickScenarios(ids: readonly string[] | undefined): Scenario[] {
+  if (ids === undefined) return [...SCENARIOS];
+  return ids.map((id) => {
+    const s = SCENARIOS.find((x) => x.id === id);
+    if (s === undefined)
+      throw new UnknownScenarioError(`no scenario "${id}" (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
+    return s;
+  });
+}
+
+function version(): { version: string; commit?: string } {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return { version: pkg.version, commit };
+  } catch {
+    return { version: pkg.version };
+  }
+}
+
+/**
+ * Runs the scenarios against a lab of `nodes` speakers, `trials` times each,
+ * on the first Service's IPv4 address, and returns every trial.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const say = opts.onProgress ?? (() => undefined);
+  const scenarios = pickScenarios(opts.scenarios);
+  const startedAt = new Date().toISOString();
+  const lab = opts.lab ?? (await ClusterLab.start({ nodes: opts.nodes, onProgress: say }));
+  const results: ScenarioResult[] = [];
+  try {
+    const ip = lab.services[0]?.ips.find((x) => !x.includes(':'));
+    if (ip === undefined) throw new Error('the lab has no Service with an IPv4 address');
+    say(`waiting for the lab to settle (every speaker ready, one node answering ${ip})`);
+    if ((await steady(lab, ip)) === undefined) throw new Error(`the lab did not settle (logs: ${lab.dir})`);
+    for (const s of scenarios) {
+      const result: ScenarioResult = {
+        id: s.id,
+        title: s.title,
+        system: 'meshlb',
+        nodes: lab.nodes.length,
+        target: s.target,
+        trials: [],
+        summary: { n: 0, p50: null, p99: null, max: null, met: null },
+      };
+      results.push(result);
+      for (let t = 1; t <= opts.trials; t++) {
+        const trial = await s.trial(lab, ip, t);
+        result.trials.push(trial);
+        const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);
+        say(
+          `${s.id} ${t}/${opts.trials}: ${trial.outageMs === null ? 'no measurement' : `${trial.outageMs.toFixed(0)} ms`}` +
+            `${trial.note === undefined ? '' : ` (${trial.note})`}${bad.length > 0 ? `; FAILED ${bad.join('; ')}` : ''}`,
+        );
+      }
+      result.summary = summarise(result.trials, s.target);
+    }
+  } finally {
+    if (opts.lab === undefined) await lab.stop();
+  }
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    meshlb: version(),
+    machine: { cpus: cpus().length, kernel: release(), node: process.version },
+    command: opts.command,
+    scenarios: results,
+  };
+}

@@ -1,0 +1,425 @@
+/**
+ * The whole system on one machine: a real control plane, a LAN of network
+ * namespaces (N nodes and a client), meshlb's CRDs and RBAC from deploy/, the
+ * real controller, and one real speaker process per node with its own
+ * ServiceAccount token, plus what kubelets and kube-proxy would do (Node
+ * heartbeats and Leases, VIPs accepted on `lo`, an HTTP endpoint naming the
+ * node). `meshlb lab` shows it; `meshlb chaos` breaks it on purpose.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { GROUP, PLURALS, VERSION } from '../../kube/api/index.ts';
+import { onExit } from '../cleanup.ts';
+import { createIpPool, installCrds, startControlPlane, type ControlPlane } from '../controlplane/index.ts';
+import { ApiAccess, createLan, requireNetns, type Host, type Lan } from '../netns/index.ts';
+import { HttpAgent } from './probes.ts';
+import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
+import {
+  createSpeakerPod,
+  registerNode,
+  setNodeReady,
+  SPEAKER_NAMESPACE,
+  SPEAKER_SERVICE_ACCOUNT,
+  startSpeakerProcess,
+  writeMeshKey,
+} from '../speakers/index.ts';
+
+const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+const WHOAMI = fileURLToPath(new URL('./whoami.ts', import.meta.url));
+const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
+  fileURLToPath(new URL(`../../../deploy/rbac/${f}`, import.meta.url)),
+);
+/** How often the lab's stand-in kubelets renew their Node Lease and heartbeat (the kubelet's 10 s). */
+const HEARTBEAT_MS = 10_000;
+export const LAB_NAMESPACE = 'lab';
+
+export interface ClusterLabOptions {
+  /** Nodes (speakers) on the LAN; default 5. */
+  nodes?: number;
+  /** LoadBalancer Services to create (dual-stack); default 3. */
+  services?: number;
+  /** Namespace-name prefix (stale ones of this prefix are swept). */
+  prefix?: string;
+  /** Progress lines for a person. */
+  onProgress?: (line: string) => void;
+  /** More environment for every speaker (MESHLB_* settings). */
+  speakerEnv?: Record<string, string>;
+}
+
+export interface LabService {
+  name: string;
+  /** Assigned addresses, IPv4 first. */
+  ips: string[];
+}
+
+export class ClusterLab {
+  readonly cp: ControlPlane;
+  readonly lan: Lan;
+  readonly api: ApiAccess;
+  readonly dir: string;
+  readonly speakers = new Map<string, GroupChild>();
+  controller: GroupChild | undefined;
+  services: LabService[] = [];
+  /** GETs from the client host (the speakers' endpoints listen on the LAN). */
+  readonly http: HttpAgent;
+  readonly #opts: ClusterLabOptions;
+  readonly #speakerKubeconfig: string;
+  readonly #controllerKubeconfig: string;
+  readonly #keyFile: string;
+  readonly #whoami = new Map<string, ChildProcess>();
+  readonly #notReady = new Set<string>();
+  readonly #acceptedVips = new Set<string>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #unregister: () => void;
+
+  private constructor(
+    cp: ControlPlane,
+    lan: Lan,
+    api: ApiAccess,
+    dir: string,
+    files: { speaker: string; controller: string; key: string },
+    opts: ClusterLabOptions,
+  ) {
+    this.cp = cp;
+    this.lan = lan;
+    this.api = api;
+    this.dir = dir;
+    this.#speakerKubeconfig = files.speaker;
+    this.#controllerKubeconfig = files.controller;
+    this.#keyFile = files.key;
+    this.#opts = opts;
+    this.http = new HttpAgent(lan, lan.client as Host);
+    this.#unregister = onExit(() => {
+      this.http.stop();
+      for (const c of [...this.speakers.values(), this.controller])
+        if (c !== undefined && c.exited() === undefined) killGroup(c.pid, 'SIGKILL');
+      for (const w of this.#whoami.values()) w.kill('SIGKILL');
+    });
+  }
+
+  get nodes(): readonly Host[] {
+    return this.lan.hosts;
+  }
+
+  get client(): Host {
+    return this.lan.client as Host;
+  }
+
+  node(name: string): Host {
+    return this.lan.host(name);
+  }
+
+  /** A speaker's endpoint (/readyz, /debug/mesh, /metrics), as the client reaches it. */
+  speakerUrl(node: string, path: string): string {
+    return `http://${this.node(node).ipv4}:7472${path}`;
+  }
+
+  /** The node whose MAC this is. */
+  nodeOfMac(mac: string): string | undefined {
+    return this.lan.hosts.find((h) => h.mac === mac.toLowerCase())?.name;
+  }
+
+  static async start(opts: ClusterLabOptions = {}): Promise<ClusterLab> {
+    requireNetns();
+    const say = opts.onProgress ?? (() => undefined);
+    const nodes = opts.nodes ?? 5;
+    const dir = mkdtempSync(join(tmpdir(), 'meshlb-lab-'));
+    say('starting the control plane (the first run builds it: about 4 minutes)');
+    const cp = await startControlPlane({ onProgress: say, dualStack: true });
+    let lan: Lan | undefined;
+    let api: ApiAccess | undefined;
+    try {
+      say("applying meshlb's CRDs and RBAC (deploy/)");
+      await installCrds(cp);
+      for (const file of RBAC) {
+        const r = await cp.kubectl(['apply', '--server-side', '-f', file]);
+        if (r.code !== 0) throw new Error(`kubectl apply ${file}: ${r.stderr}`);
+      }
+      say(`building a LAN: ${nodes} nodes and a client in network namespaces`);
+      lan = await createLan({ hosts: nodes, prefix: opts.prefix ?? 'mlblab' });
+      api = await ApiAccess.open(cp.server);
+      const files = {
+        speaker: join(dir, 'speaker.kubeconfig'),
+        controller: join(dir, 'controller.kubeconfig'),
+        key: writeMeshKey(dir),
+      };
+      writeFileSync(
+        files.speaker,
+        (await cp.kubeConfigFor(SPEAKER_NAMESPACE, SPEAKER_SERVICE_ACCOUNT)).exportConfig(),
+      );
+      writeFileSync(
+        files.controller,
+        (await cp.kubeConfigFor(SPEAKER_NAMESPACE, 'meshlb-controller')).exportConfig(),
+      );
+      const lab = new ClusterLab(cp, lan, api, dir, files, opts);
+      await lab.#setUp(say);
+      return lab;
+    } catch (err) {
+      await api?.close();
+      await lan?.teardown();
+      await cp.stop();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async #setUp(say: (line: string) => void): Promise<void> {
+    const { cp, lan } = this;
+    say('registering the nodes (Ready, with Leases) and their speaker Pods');
+    for (const host of lan.hosts) {
+      await this.api.relay(lan, host);
+      await registerNode(cp.kubeConfig, host);
+      await createSpeakerPod(cp.kubeConfig, host.name);
+      await this.#startWhoami(host);
+    }
+    await this.#beat();
+    this.#heartbeat = setInterval(() => {
+      void this.#beat();
+    }, HEARTBEAT_MS);
+    this.#heartbeat.unref();
+    const prefix6 = lan.vipRange6.split('::')[0] ?? '';
+    await createIpPool(cp, 'lab', { addresses: ['198.51.100.16/28', `${prefix6}::100/124`] });
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS.L2Advertisement,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'L2Advertisement',
+        metadata: { name: 'lab' },
+        spec: { ipPools: ['lab'], cordonPolicy: 'HandOff' },
+      },
+    });
+    say('starting the controller and a speaker on every node');
+    this.startController();
+    for (const host of lan.hosts) this.startSpeaker(host.name);
+    await cp.kubectl(['create', 'namespace', LAB_NAMESPACE]);
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const names = Array.from(
+      { length: this.#opts.services ?? 3 },
+      (_, i) => ['web', 'api', 'db', 'cache', 'mq'][i] ?? `svc${i}`,
+    );
+    for (const name of names)
+      await core.createNamespacedService({
+        namespace: LAB_NAMESPACE,
+        body: {
+          metadata: { name },
+          spec: {
+            type: 'LoadBalancer',
+            ipFamilyPolicy: 'PreferDualStack',
+            ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+          },
+        },
+      });
+    say('waiting for the Services’ addresses');
+    this.services = await this.#waitForAddresses(names);
+    for (const s of this.services) for (const ip of s.ips) await this.#acceptVip(ip);
+  }
+
+  async #waitForAddresses(names: readonly string[]): Promise<LabService[]> {
+    const core = this.cp.kubeConfig.makeApiClient(CoreV1Api);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const out: LabService[] = [];
+      for (const name of names) {
+        const svc = await core.readNamespacedService({ namespace: LAB_NAMESPACE, name });
+        const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
+          i.ip === undefined ? [] : [i.ip],
+        );
+        if (ips.length > 0) out.push({ name, ips });
+      }
+      if (out.length === names.length && out.every((s) => s.ips.length === 2)) return out;
+      if (Date.now() > deadline)
+        throw new Error(
+          `the controller assigned no dual-stack addresses in 60 s (see ${this.dir}/controller.log)`,
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** kube-proxy's part on every node: the VIP on lo, never answered by the kernel's ARP (the speaker does). */
+  async #acceptVip(ip: string): Promise<void> {
+    if (this.#acceptedVips.has(ip)) return;
+    this.#acceptedVips.add(ip);
+    for (const host of this.lan.hosts) {
+      if (ip.includes(':')) await this.lan.exec(host, ['ip', 'addr', 'add', `${ip}/128`, 'dev', 'lo']);
+      else await this.lan.acceptVip(host, ip);
+    }
+  }
+
+  async #startWhoami(host: Host): Promise<void> {
+    const child = this.lan.spawn(host, [process.execPath, WHOAMI, host.name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.#whoami.set(host.name, child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => {
+        reject(new Error(`the HTTP endpoint on ${host.name} exited (${String(code)})`));
+      });
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', () => {
+        resolve();
+      });
+    });
+  }
+
+  /** The kubelets' heartbeat: Node Leases renewed, Ready conditions refreshed (except nodes marked NotReady). */
+  async #beat(): Promise<void> {
+    const coord = this.cp.kubeConfig.makeApiClient(CoordinationV1Api);
+    const now = new Date();
+    for (const host of this.lan.hosts) {
+      try {
+        await coord.replaceNamespacedLease({
+          namespace: 'kube-node-lease',
+          name: host.name,
+          body: {
+            metadata: { name: host.name, namespace: 'kube-node-lease' },
+            spec: { holderIdentity: host.name, leaseDurationSeconds: 40, renewTime: now },
+          },
+        });
+      } catch {
+        await coord
+          .createNamespacedLease({
+            namespace: 'kube-node-lease',
+            body: {
+              metadata: { name: host.name },
+              spec: { holderIdentity: host.name, leaseDurationSeconds: 40, renewTime: now },
+            },
+          })
+          .catch(() => undefined);
+      }
+      if (!this.#notReady.has(host.name))
+        await setNodeReady(this.cp.kubeConfig, host.name, 'True', host).catch(() => undefined);
+    }
+  }
+
+  startController(): GroupChild {
+    const child = spawnGroup(
+      [
+        process.execPath,
+        MAIN,
+        'controller',
+        '--kubeconfig',
+        this.#controllerKubeconfig,
+        '--metrics-addr',
+        'off',
+      ],
+      join(this.dir, 'controller.log'),
+      { ...process.env, KUBECONFIG: '', MESHLB_NAMESPACE: SPEAKER_NAMESPACE },
+    );
+    this.controller = child;
+    return child;
+  }
+
+  startSpeaker(node: string): GroupChild {
+    const host = this.node(node);
+    const child = startSpeakerProcess({
+      lan: this.lan,
+      host,
+      pod: `meshlb-speaker-${node}`,
+      kubeconfig: this.#speakerKubeconfig,
+      meshKeyFile: this.#keyFile,
+      log: join(this.dir, `speaker-${node}.log`),
+      ...(this.#opts.speakerEnv === undefined ? {} : { env: this.#opts.speakerEnv }),
+    });
+    this.speakers.set(node, child);
+    return child;
+  }
+
+  /** Sends `signal` to a speaker; SIGKILL / SIGTERM wait for the exit. Returns its exit status. */
+  async signalSpeaker(node: string, signal: NodeJS.Signals): Promise<string | undefined> {
+    const child = this.speakers.get(node);
+    if (child === undefined || child.exited() !== undefined) return child?.exited();
+    killGroup(child.pid, signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+      child.ref();
+      await child.done;
+    }
+    return child.exited();
+  }
+
+  /**
+   * The node's cable pulled: its LAN link goes down and, as on a node with one
+   * NIC, it loses the API server too. (`apiReachable` cuts the API alone.)
+   */
+  async cutLink(node: string): Promise<void> {
+    this.api.cut(this.node(node));
+    await this.lan.linkDown(this.node(node));
+  }
+
+  async restoreLink(node: string): Promise<void> {
+    await this.lan.linkUp(this.node(node));
+    await this.api.relay(this.lan, this.node(node));
+  }
+
+  /** The Node's Ready condition, as its kubelet (or the node lifecycle controller) would write it. */
+  async setReady(node: string, ready: boolean): Promise<void> {
+    if (ready) this.#notReady.delete(node);
+    else this.#notReady.add(node);
+    await setNodeReady(this.cp.kubeConfig, node, ready ? 'True' : 'False', this.node(node));
+  }
+
+  /** kubectl cordon / uncordon (spec.unschedulable). */
+  async cordon(node: string, on: boolean): Promise<void> {
+    await this.cp.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .patchNode(
+        { name: node, body: { spec: { unschedulable: on ? true : null } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+  }
+
+  async partition(a: readonly string[], b: readonly string[]): Promise<void> {
+    await this.lan.partition(
+      a.map((n) => this.node(n)),
+      b.map((n) => this.node(n)),
+    );
+  }
+
+  async heal(): Promise<void> {
+    await this.lan.heal();
+  }
+
+  /** Random loss on every node's link (0 removes it). */
+  async loss(fraction: number): Promise<void> {
+    for (const host of this.lan.hosts) await this.lan.dropFraction(host, fraction);
+  }
+
+  /** Every speaker loses the API server (their relays stop), or gets it back. */
+  async apiReachable(on: boolean): Promise<void> {
+    for (const host of this.lan.hosts) {
+      if (on) await this.api.relay(this.lan, host);
+      else this.api.cut(host);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    for (const c of [...this.speakers.values(), this.controller]) {
+      if (c === undefined || c.exited() !== undefined) continue;
+      c.ref();
+      killGroup(c.pid, 'SIGKILL');
+      await c.done;
+    }
+    for (const w of this.#whoami.values()) w.kill('SIGKILL');
+    this.http.stop();
+    this.#unregister();
+    await this.api.close();
+    await this.lan.teardown();
+    await this.cp.stop();
+    if (process.env.MESHLB_KEEP_LOGS === undefined) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
