@@ -1,3 +1,4 @@
+import { chaos } from './chaos.ts';
 import { controller } from './controller.ts';
 import { explain } from './explain.ts';
 import { lab } from './lab.ts';
@@ -14,7 +15,16 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [speaker, controller, status, explain, lab, migrate, version];
+export const COMMANDS: readonly Command[] = [
+  speaker,
+  controller,
+  status,
+  explain,
+  lab,
+  chaos,
+  migrate,
+  version,
+];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,92 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderHtml } from '../chaos/index.ts';
+import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
+import { SCENARIOS } from '../chaos/scenarios.ts';
+import type { Command } from './commands.ts';
+import { CliUsageError } from './errors.ts';
+
+const HELP = `usage: meshlb chaos [--nodes N] [--trials T] [--scenarios LIST] [--out DIR]
+
+Runs failure scenarios against the lab (see meshlb lab --help): each trial
+injects one fault into a steady lab while a client on the LAN pings the
+Service IP every 10 ms, connects over TCP every 10 ms and watches its
+neighbour entry; it then checks the invariants (one node answers, never an
+ineligible one, no speaker crashed) and puts the lab back.
+Scenarios: ${SCENARIOS.map((s) => `${s.id} (${s.title})`).join('; ')}.
+
+flags:
+  --nodes N          speakers (default 5, 2-8)
+  --trials T         trials per scenario (default 20)
+  --scenarios LIST   comma-separated ids (default: all)
+  --out DIR          where chaos.json (every trial) and chaos.html (the report
+                     with plots) go (default ./chaos-<time>)
+
+Needs root. docs/chaos.md has the targets and the latest results.`;
+
+async function runChaosCommand(args: string[]): Promise<number> {
+  let values: { nodes: string; trials: string; scenarios?: string; out?: string };
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        nodes: { type: 'string', default: '5' },
+        trials: { type: 'string', default: '20' },
+        scenarios: { type: 'string' },
+        out: { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const nodes = Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 8)
+    throw new CliUsageError(`--nodes must be 2-8, got ${values.nodes}`);
+  const trials = Number(values.trials);
+  if (!Number.isInteger(trials) || trials < 1 || trials > 1_000)
+    throw new CliUsageError(`--trials must be 1-1000, got ${values.trials}`);
+  const ids = values.scenarios
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    pickScenarios(ids);
+  } catch (err) {
+    if (err instanceof UnknownScenarioError) throw new CliUsageError(err.message);
+    throw err;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('meshlb chaos needs root: it creates network namespaces (run it with sudo).');
+    return 1;
+  }
+  const out = resolve(values.out ?? `chaos-${new Date().toISOString().replaceAll(':', '').slice(0, 15)}`);
+  mkdirSync(out, { recursive: true });
+  const started = Date.now();
+  const report = await runChaos({
+    nodes,
+    trials,
+    ...(ids === undefined ? {} : { scenarios: ids }),
+    command: `meshlb chaos ${args.join(' ')}`.trim(),
+    onProgress: (line) => {
+      console.log(`chaos [${((Date.now() - started) / 1000).toFixed(0)} s]: ${line}`);
+    },
+  });
+  writeFileSync(join(out, 'chaos.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'chaos.html'), await renderHtml(report));
+  for (const s of report.scenarios) {
+    const f = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} ms`);
+    console.log(
+      `${s.id.padEnd(12)} n=${s.summary.n} p50 ${f(s.summary.p50)} p99 ${f(s.summary.p99)} max ${f(s.summary.max)}  target: ${s.target.text}  ${s.summary.met === true ? 'MET' : 'NOT MET'}`,
+    );
+  }
+  console.log(`report: ${join(out, 'chaos.html')} (every trial: ${join(out, 'chaos.json')})`);
+  return report.scenarios.every((s) => s.trials.every((t) => t.ok)) ? 0 : 1;
+}
+
+export const chaos: Command = {
+  name: 'chaos',
+  summary: 'run failure scenarios on the lab and report the outage a client sees (root)',
+  help: HELP,
+  run: runChaosCommand,
+};
