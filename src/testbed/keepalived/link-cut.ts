@@ -16,14 +16,20 @@ export interface LinkCutResult {
 export interface LinkCutOptions {
   /** How long to wait for replies to resume from a new MASTER (default 5 s + 10 advert intervals). */
   deadlineMs?: number;
+  /**
+   * Picks the point of the advert cycle where the cable is pulled (0…1: after 10 echo replies
+   * plus that fraction of one advert interval's worth; default Math.random).
+   */
+  random?: () => number;
 }
 
-/** Replies in a row after the new MASTER took over that count as traffic flowing again (as the chaos runner). */
+/** Echo replies after the new MASTER logged its transition that count as traffic flowing again (as in the chaos runner). */
 const RESUMED_REPLIES = 15;
 
 /**
  * "Link cut" as meshlb's chaos runner measures it, on keepalived: the client
- * pings the VIP every 10 ms, the MASTER's bridge port goes down, and the
+ * pings the VIP every 10 ms, the MASTER's bridge port goes down at a random
+ * point of the advert cycle (see LinkCutOptions.random), and the
  * outage is the longest gap between echo replies around the cut, once
  * replies have resumed (15 after a new MASTER logged its transition). Then
  * the cable goes back in, and the trial returns once the cluster is steady
@@ -42,10 +48,15 @@ export async function keepalivedLinkCutTrial(
   const ping = pingReplies(lan, client, vip, 0.01);
   let cut = false;
   try {
+    // Each trial starts right after the previous one settled, a fixed time after the new MASTER's
+    // first advert: cutting after a fixed warm-up would hit the same point of the advert cycle every
+    // time. A random number of extra replies (10 ms each) spreads the cut over one interval.
+    const warmUp = 10 + Math.floor((opts.random ?? Math.random)() * (cluster.advertIntervalMs / 10));
     await until(
       'the client to get echo replies from the VIP',
-      () => (ping.list.length >= 10 ? true : undefined),
-      5_000,
+      () => (ping.list.length >= warmUp ? true : undefined),
+      5_000 + 2 * cluster.advertIntervalMs,
+      5,
     );
     const from = ping.list.length;
     const cutAt = Date.now();
