@@ -5,7 +5,14 @@
  */
 import type { ClusterLab } from '../testbed/lab/index.ts';
 import { longestTcpGap, tcpAttempts } from '../testbed/lab/index.ts';
-import { arping, longestGap, ndisc, pingReplies, watchNeighbours } from '../testbed/netns/index.ts';
+import {
+  arping,
+  longestGap,
+  lostEchoes,
+  ndisc,
+  pingEchoes,
+  watchNeighbours,
+} from '../testbed/netns/index.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -69,6 +76,8 @@ export interface FaultWindow {
   faultAt: number;
   /** Longest gap between ping replies around the fault. */
   pingGapMs: number;
+  /** Echoes lost around the fault (missing sequence numbers), in all. */
+  lostPings: number;
   /** Longest time without a successful TCP connect around the fault. */
   tcpGapMs: number;
   /** First TCP success served by a node other than `victim`, ms after the fault. */
@@ -91,7 +100,7 @@ export async function watchFault(
   opts: { deadlineMs?: number; waitForMove?: boolean } = {},
 ): Promise<FaultWindow> {
   const { lan, client } = lab;
-  const ping = pingReplies(lan, client, ip, 0.01);
+  const ping = pingEchoes(lan, client, ip, 0.01);
   const tcp = tcpAttempts(lan, client, ip);
   const neigh = watchNeighbours(lan, client, ip);
   const victimMac = lab.node(victim).mac;
@@ -103,7 +112,7 @@ export async function watchFault(
     const recovered =
       (await until(
         () => {
-          const after = ping.list.filter((t) => t > faultAt);
+          const after = ping.list.filter((r) => r.t > faultAt);
           if (after.length < 15) return undefined;
           const moved = neigh.list.some((m) => m.t > faultAt - 5 && m.mac !== victimMac);
           const served = tcp.list.some((a) => a.ok && a.t > faultAt && a.node !== victim);
@@ -117,7 +126,15 @@ export async function watchFault(
     const served = tcp.list.find((a) => a.ok && a.t > faultAt && a.node !== victim);
     return {
       faultAt,
-      pingGapMs: ping.list.length > from ? longestGap(ping.list, from, end) : end - faultAt,
+      pingGapMs:
+        ping.list.length > from
+          ? longestGap(
+              ping.list.map((r) => r.t),
+              from,
+              end,
+            )
+          : end - faultAt,
+      lostPings: lostEchoes(ping.list, from).lost,
       tcpGapMs: longestTcpGap(tcp.list, faultAt, end),
       servedElsewhereMs: served === undefined ? undefined : served.t - faultAt,
       neighbourMovedMs: moved === undefined ? undefined : Math.max(0, moved.t - faultAt),

@@ -56,15 +56,28 @@ const NO_LOADS = {
   sanitize: (uri: string) => Promise.reject(new Error(`the chaos report loads nothing (asked for ${uri})`)),
 } as unknown as vega.Loader;
 
-/** Compiles a vega-lite spec and renders it to an SVG string whose root element has `id`. */
+/** Thrown when vega could not render a plot: a spec it rejects, or a load the report forbids. */
+export class PlotRenderError extends Error {
+  override name = 'PlotRenderError';
+}
+
+/**
+ * Compiles a vega-lite spec and renders it to an SVG string whose root element has `id`.
+ * Errors vega logs (instead of throwing) become a PlotRenderError; warnings are dropped.
+ */
 export async function renderSvg(spec: TopLevelSpec, id: string): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), {
+  const errors: string[] = [];
+  const logger = vega.logger(vega.Warn, undefined, (method, _level, args) => {
+    if (method === 'error') errors.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
+  });
+  const view = new vega.View(vega.parse(compile(spec, { logger }).spec), {
     renderer: 'none',
     loader: NO_LOADS,
-    logLevel: vega.Error,
+    logger,
   });
   try {
     const svg = await view.toSVG();
+    if (errors.length > 0) throw new PlotRenderError(`vega could not render ${id}: ${errors.join('; ')}`);
     return svg.replace(/^<svg /, `<svg id="${id}" role="img" aria-labelledby="${id}-caption" `);
   } finally {
     view.finalize();

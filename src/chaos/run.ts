@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ClusterLab } from '../testbed/lab/index.ts';
 import { steady } from './measure.ts';
-import { summarise, type ChaosReport, type ScenarioResult } from './results.ts';
+import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 
 export interface ChaosOptions {
@@ -81,8 +81,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const trial = await s.trial(lab, ip, t);
         result.trials.push(trial);
         const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);
+        const v = figureOf(trial, s.target.figure);
+        const unit = s.target.figure === 'lostPings' ? ' lost pings' : ' ms';
         say(
-          `${s.id} ${t}/${opts.trials}: ${trial.outageMs === null ? 'no measurement' : `${trial.outageMs.toFixed(0)} ms`}` +
+          `${s.id} ${t}/${opts.trials}: ${v === null ? 'no measurement' : `${v.toFixed(0)}${unit}`}` +
             `${trial.note === undefined ? '' : ` (${trial.note})`}${bad.length > 0 ? `; FAILED ${bad.join('; ')}` : ''}`,
         );
       }

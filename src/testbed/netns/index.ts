@@ -4,9 +4,12 @@ export { createLan, Lan, VIP_RANGE_4, type Host, type LanOptions } from './lan.t
 export {
   arping,
   longestGap,
+  lostEchoes,
   ndisc,
+  pingEchoes,
   pingReplies,
   watchNeighbours,
+  type EchoReply,
   type NeighbourMove,
   type Observation,
 } from './observe.ts';

@@ -46,6 +46,45 @@ export function pingReplies(lan: Lan, host: Host, ip: string, intervalS: number)
   return { list, stop: () => ping.kill('SIGINT') };
 }
 
+// [1764064583.964220] 64 bytes from 198.51.100.9: icmp_seq=17 ttl=64 time=0.05 ms
+const SEQ_LINE = /^\[(\d+\.\d+)\] \d+ bytes from .* icmp_seq=(\d+)/;
+
+/** One echo reply: when it came (wall-clock ms, as ping stamped it) and its sequence number. */
+export interface EchoReply {
+  t: number;
+  seq: number;
+}
+
+/**
+ * As pingReplies, with sequence numbers: a missing number is a lost echo
+ * (request or reply), which a late reply (a busy client) is not.
+ */
+export function pingEchoes(lan: Lan, host: Host, ip: string, intervalS: number): Observation<EchoReply> {
+  const list: EchoReply[] = [];
+  const ping = lan.spawn(host, ['ping', '-D', '-n', '-i', String(intervalS), '-W', '1', ip]);
+  createInterface({ input: ping.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const m = SEQ_LINE.exec(line);
+    if (m !== null) list.push({ t: Number(m[1]) * 1000, seq: Number(m[2]) });
+  });
+  return { list, stop: () => ping.kill('SIGINT') };
+}
+
+/** Echoes lost between the replies at indexes `from - 1` and the last: missing sequence numbers, in all and in the longest run. */
+export function lostEchoes(
+  replies: readonly EchoReply[],
+  from: number,
+): { lost: number; longestRun: number } {
+  const seqs = replies.slice(Math.max(0, from - 1)).map((r) => r.seq);
+  let lost = 0;
+  let longestRun = 0;
+  for (let i = 1; i < seqs.length; i++) {
+    const run = Math.max(0, (seqs[i] ?? 0) - (seqs[i - 1] ?? 0) - 1);
+    lost += run;
+    longestRun = Math.max(longestRun, run);
+  }
+  return { lost, longestRun };
+}
+
 /**
  * The longest time between two consecutive replies from the last one before index
  * `from` (the number of replies seen before the event) up to time `to` (ms).
