@@ -49,12 +49,14 @@ const CONFIG = {
   legend: { labelLimit: 0 },
 };
 
-/** The loader vega gets: the specs carry their data inline, so any load is a bug, never a fetch. */
-const NO_LOADS = {
-  ...vega.loader(),
-  load: (uri: string) => Promise.reject(new Error(`the chaos report loads nothing (asked for ${uri})`)),
-  sanitize: (uri: string) => Promise.reject(new Error(`the chaos report loads nothing (asked for ${uri})`)),
-} as unknown as vega.Loader;
+/** The loader vega gets: the specs carry their data inline, so a load is a bug, never a fetch. Records what was asked. */
+function refusingLoader(asked: string[]): vega.Loader {
+  const refuse = (uri: string): Promise<never> => {
+    asked.push(uri);
+    return Promise.reject(new Error(`the chaos report loads nothing (asked for ${uri})`));
+  };
+  return { ...vega.loader(), load: refuse, sanitize: refuse };
+}
 
 /** Thrown when vega could not render a plot: a spec it rejects, or a load the report forbids. */
 export class PlotRenderError extends Error {
@@ -63,20 +65,23 @@ export class PlotRenderError extends Error {
 
 /**
  * Compiles a vega-lite spec and renders it to an SVG string whose root element has `id`.
- * Errors vega logs (instead of throwing) become a PlotRenderError; warnings are dropped.
+ * Errors vega logs (instead of throwing) and any load become a PlotRenderError; warnings are dropped.
  */
 export async function renderSvg(spec: TopLevelSpec, id: string): Promise<string> {
   const errors: string[] = [];
+  const asked: string[] = [];
   const logger = vega.logger(vega.Warn, undefined, (method, _level, args) => {
-    if (method === 'error') errors.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
+    if (method === 'error')
+      errors.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
   });
   const view = new vega.View(vega.parse(compile(spec, { logger }).spec), {
     renderer: 'none',
-    loader: NO_LOADS,
+    loader: refusingLoader(asked),
     logger,
   });
   try {
     const svg = await view.toSVG();
+    if (asked.length > 0) errors.push(`it asked to load ${asked.join(', ')}`);
     if (errors.length > 0) throw new PlotRenderError(`vega could not render ${id}: ${errors.join('; ')}`);
     return svg.replace(/^<svg /, `<svg id="${id}" role="img" aria-labelledby="${id}-caption" `);
   } finally {

@@ -5,6 +5,7 @@ import {
   comparison,
   escapeHtml,
   renderHtml,
+  renderSvg,
   summarise,
   type ChaosReport,
   type ScenarioResult,
@@ -175,4 +176,21 @@ test('cdf: ascending values with the fraction at or below each', (t) => {
 
 test('escapeHtml', (t) => {
   t.is(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+test('renderSvg: the id on the root <svg>; a spec that loads data is refused, not fetched', async (t) => {
+  const values = [{ a: 1 }, { a: 2 }];
+  const spec = {
+    data: { values },
+    mark: 'point',
+    encoding: { x: { field: 'a', type: 'quantitative' } },
+  } as const;
+  const svg = await renderSvg(spec, 'plot-x');
+  t.true(svg.startsWith('<svg id="plot-x" '));
+  t.is(svg.split('aria-roledescription="point"').length - 1, 2);
+  const err = await t.throwsAsync(
+    renderSvg({ ...spec, data: { url: 'http://127.0.0.1:9/data.json' } }, 'plot-y'),
+  );
+  t.is(err.name, 'PlotRenderError');
+  t.regex(err.message, /asked to load http:\/\/127\.0\.0\.1:9\/data\.json/);
 });
