@@ -4,7 +4,8 @@ import { cpus, release } from 'node:os';
 import { ClusterLab } from '../testbed/lab/index.ts';
 import { steady } from './measure.ts';
 import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
-import { SCENARIOS, type Scenario } from './scenarios.ts';
+import { SCENARIOS } from './catalog.ts';
+import { SCENARIO_DEFAULTS, type Scenario, type ScenarioOptions } from './scenarios.ts';
 
 export interface ChaosOptions {
   /** Speakers (nodes) in the lab. */
@@ -18,6 +19,8 @@ export interface ChaosOptions {
   onProgress?: (line: string) => void;
   /** A lab already running with `nodes` nodes (tests); otherwise one is started and stopped. */
   lab?: ClusterLab;
+  /** Durations of the long scenarios (loss, patch war). */
+  scenarioOptions?: Partial<ScenarioOptions>;
 }
 
 /** Thrown for a scenario id that does not exist. */
@@ -78,7 +81,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       };
       results.push(result);
       for (let t = 1; t <= opts.trials; t++) {
-        const trial = await s.trial(lab, ip, t);
+        const trial = await s.trial(lab, ip, t, { ...SCENARIO_DEFAULTS, ...opts.scenarioOptions });
         result.trials.push(trial);
         const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);
         const v = figureOf(trial, s.target.figure);

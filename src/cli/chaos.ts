@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderHtml } from '../chaos/index.ts';
 import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
-import { SCENARIOS } from '../chaos/scenarios.ts';
+import { SCENARIOS } from '../chaos/catalog.ts';
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 
@@ -20,13 +20,22 @@ flags:
   --nodes N          speakers (default 5, 2-8)
   --trials T         trials per scenario (default 20)
   --scenarios LIST   comma-separated ids (default: all)
+  --loss-minutes M   how long the 5% loss lasts in the loss scenario (default 10)
+  --war-seconds S    how long the rival controller fights (default 60)
   --out DIR          where chaos.json (every trial) and chaos.html (the report
                      with plots) go (default ./chaos-<time>)
 
 Needs root. docs/chaos.md has the targets and the latest results.`;
 
 async function runChaosCommand(args: string[]): Promise<number> {
-  let values: { nodes: string; trials: string; scenarios?: string; out?: string };
+  let values: {
+    nodes: string;
+    trials: string;
+    scenarios?: string;
+    out?: string;
+    'loss-minutes': string;
+    'war-seconds': string;
+  };
   try {
     values = parseArgs({
       args,
@@ -35,6 +44,8 @@ async function runChaosCommand(args: string[]): Promise<number> {
         trials: { type: 'string', default: '20' },
         scenarios: { type: 'string' },
         out: { type: 'string' },
+        'loss-minutes': { type: 'string', default: '10' },
+        'war-seconds': { type: 'string', default: '60' },
       },
     }).values;
   } catch (err) {
@@ -46,6 +57,11 @@ async function runChaosCommand(args: string[]): Promise<number> {
   const trials = Number(values.trials);
   if (!Number.isInteger(trials) || trials < 1 || trials > 1_000)
     throw new CliUsageError(`--trials must be 1-1000, got ${values.trials}`);
+  const lossMinutes = Number(values['loss-minutes']);
+  if (!(lossMinutes > 0 && lossMinutes <= 120))
+    throw new CliUsageError(`--loss-minutes must be within (0, 120]`);
+  const warSeconds = Number(values['war-seconds']);
+  if (!(warSeconds >= 5 && warSeconds <= 3_600)) throw new CliUsageError(`--war-seconds must be 5-3600`);
   const ids = values.scenarios
     ?.split(',')
     .map((s) => s.trim())
@@ -67,6 +83,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     nodes,
     trials,
     ...(ids === undefined ? {} : { scenarios: ids }),
+    scenarioOptions: { lossMs: lossMinutes * 60_000, warMs: warSeconds * 1_000 },
     command: `meshlb chaos ${args.join(' ')}`.trim(),
     onProgress: (line) => {
       console.log(`chaos [${((Date.now() - started) / 1000).toFixed(0)} s]: ${line}`);

@@ -24,6 +24,7 @@ import { onExit } from '../cleanup.ts';
 import { createIpPool, installCrds, startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { ApiAccess, createLan, requireNetns, type Host, type Lan } from '../netns/index.ts';
 import { HttpAgent } from './probes.ts';
+import { freePort } from '../ports.ts';
 import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
 import {
   createSpeakerPod,
@@ -77,6 +78,7 @@ export class ClusterLab {
   readonly #speakerKubeconfig: string;
   readonly #controllerKubeconfig: string;
   readonly #keyFile: string;
+  readonly #controllerPort: number;
   readonly #whoami = new Map<string, ChildProcess>();
   readonly #notReady = new Set<string>();
   readonly #acceptedVips = new Set<string>();
@@ -89,7 +91,7 @@ export class ClusterLab {
     lan: Lan,
     api: ApiAccess,
     dir: string,
-    files: { speaker: string; controller: string; key: string },
+    files: { speaker: string; controller: string; key: string; controllerPort: number },
     opts: ClusterLabOptions,
   ) {
     this.cp = cp;
@@ -99,6 +101,7 @@ export class ClusterLab {
     this.#speakerKubeconfig = files.speaker;
     this.#controllerKubeconfig = files.controller;
     this.#keyFile = files.key;
+    this.#controllerPort = files.controllerPort;
     this.#opts = opts;
     this.http = new HttpAgent(lan, lan.client as Host);
     this.#unregister = onExit(() => {
@@ -154,6 +157,7 @@ export class ClusterLab {
         speaker: join(dir, 'speaker.kubeconfig'),
         controller: join(dir, 'controller.kubeconfig'),
         key: writeMeshKey(dir),
+        controllerPort: await freePort(),
       };
       writeFileSync(
         files.speaker,
@@ -304,6 +308,15 @@ export class ClusterLab {
     }
   }
 
+  /** The controller's /metrics (127.0.0.1 in the root namespace). */
+  get controllerMetricsUrl(): string {
+    return `http://127.0.0.1:${this.#controllerPort}/metrics`;
+  }
+
+  /**
+   * Starts the controller (again). Lease timings shortened from client-go's
+   * 15 s / 10 s / 2 s so a killed leader's successor takes over in seconds.
+   */
   startController(): GroupChild {
     const child = spawnGroup(
       [
@@ -313,13 +326,29 @@ export class ClusterLab {
         '--kubeconfig',
         this.#controllerKubeconfig,
         '--metrics-addr',
-        'off',
+        `127.0.0.1:${this.#controllerPort}`,
       ],
       join(this.dir, 'controller.log'),
-      { ...process.env, KUBECONFIG: '', MESHLB_NAMESPACE: SPEAKER_NAMESPACE },
+      {
+        ...process.env,
+        KUBECONFIG: '',
+        MESHLB_NAMESPACE: SPEAKER_NAMESPACE,
+        MESHLB_LEASE_DURATION_MS: '4000',
+        MESHLB_RENEW_DEADLINE_MS: '3000',
+        MESHLB_RETRY_PERIOD_MS: '500',
+      },
     );
     this.controller = child;
     return child;
+  }
+
+  /** Kills the controller (SIGKILL) and waits for it to exit. */
+  async killController(): Promise<void> {
+    const c = this.controller;
+    if (c === undefined || c.exited() !== undefined) return;
+    c.ref();
+    killGroup(c.pid, 'SIGKILL');
+    await c.done;
   }
 
   startSpeaker(node: string): GroupChild {
