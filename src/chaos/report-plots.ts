@@ -5,6 +5,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { figureTitle, formatRatio, formatValue, isMs } from './report-format.ts';
 import { figureOf, type ChaosReport, type ScenarioResult } from './results.ts';
 
 /** The scenario whose systems the comparison plot sets side by side. */
@@ -20,9 +21,24 @@ export interface Plot {
   svg?: string;
 }
 
-/** A scenario's panel on the per-trial plot: its title, and on a second line the system when it is not meshlb. */
+/** A scenario's panel on the per-trial plot: its title, then the system when it is not meshlb, then the figure when it is not the outage. */
 export function panelLabel(s: ScenarioResult): string {
-  return s.system === BASELINE_SYSTEM ? s.title : `${s.title}\n${s.system}`;
+  return [
+    s.title,
+    ...(s.system === BASELINE_SYSTEM ? [] : [s.system]),
+    ...(s.target.figure === OUTAGE ? [] : [figureTitle(s.target.figure)]),
+  ].join('\n');
+}
+
+/** The figure most targets name: the ping outage. */
+const OUTAGE = 'outageMs';
+
+/** The value axis: the one figure's title when every scenario is judged on the same, else the outage's, and panels judged on another figure name it in their header. */
+function valueTitle(report: ChaosReport): string {
+  const figures = distinct(report.scenarios.map((s) => s.target.figure));
+  const [only] = figures;
+  if (figures.length === 1 && only !== undefined) return figureTitle(only);
+  return figures.every(isMs) ? figureTitle(OUTAGE) : `${figureTitle(OUTAGE).slice(0, -1)}; or as titled)`;
 }
 
 /** Distinct values in first-seen order (facet panels and colours follow the report's order). */
@@ -119,8 +135,8 @@ export async function trialsPlot(report: ChaosReport): Promise<Plot> {
   }
   const skipped = unmeasured === 0 ? '' : ` ${unmeasured} trial(s) without a measurement are not shown.`;
   const caption =
-    'Each trial’s outage (the scenario’s target figure, in ms, as the client saw it), one panel per scenario ' +
-    'and system; failed trials (an invariant broke) in red; the dashed rule is the target (p99, else the maximum).' +
+    'Each trial’s outage as the client saw it (the figure the scenario is judged on: in ms, or a count where the ' +
+    'panel says so), one panel per scenario and system; failed trials (an invariant broke) in red; the dashed rule is the target (p99, else the maximum).' +
     skipped;
   if (rows.length === 0) return { id, caption: `${caption} No trial measured anything: nothing to plot.` };
   const spec: TopLevelSpec = {
@@ -149,7 +165,7 @@ export async function trialsPlot(report: ChaosReport): Promise<Plot> {
               title: 'trial',
               axis: { tickMinStep: 1, format: 'd' },
             },
-            y: { field: 'value', type: 'quantitative', title: 'outage (ms)', scale: { zero: true } },
+            y: { field: 'value', type: 'quantitative', title: valueTitle(report), scale: { zero: true } },
             color: {
               field: 'result',
               type: 'nominal',
@@ -192,7 +208,10 @@ export async function cdfPlot(report: ChaosReport): Promise<Plot> {
   const rows: CdfRow[] = [];
   for (const s of report.scenarios) {
     const values = s.trials.map((t) => figureOf(t, s.target.figure)).filter((v) => v !== null);
-    for (const p of cdf(values)) rows.push({ scenario: s.title, system: s.system, ...p });
+    const scenario = [s.title, ...(s.target.figure === OUTAGE ? [] : [figureTitle(s.target.figure)])].join(
+      '\n',
+    );
+    for (const p of cdf(values)) rows.push({ scenario, system: s.system, ...p });
   }
   const caption =
     'The distribution of the outage per scenario: the fraction of trials whose outage was at most x ms ' +
@@ -215,7 +234,7 @@ export async function cdfPlot(report: ChaosReport): Promise<Plot> {
       width: 230,
       height: 130,
       encoding: {
-        x: { field: 'value', type: 'quantitative', title: 'outage (ms)', scale: { zero: true } },
+        x: { field: 'value', type: 'quantitative', title: valueTitle(report), scale: { zero: true } },
         y: {
           field: 'fraction',
           type: 'quantitative',
@@ -260,22 +279,11 @@ export function comparison(report: ChaosReport): Comparison[] {
   }));
 }
 
-/** "420 ms", "8.5 ms", "–" for null. */
-export function formatMs(v: number | null): string {
-  if (v === null) return '–';
-  return `${Math.abs(v) < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
-}
-
-/** "×12", "×1.5"; "" for null. */
-export function formatRatio(r: number | null): string {
-  if (r === null) return '';
-  return `×${r >= 10 ? r.toFixed(0) : r.toFixed(1)}`;
-}
-
 /** (c) p50 and p99 outage of each system on the compared scenario, side by side, each bar labelled with its ratio to meshlb. */
 export async function comparisonPlot(report: ChaosReport): Promise<Plot> {
   const id = 'plot-compare';
   const systems = comparison(report);
+  const figure = report.scenarios.find((s) => s.id === COMPARED_SCENARIO)?.target.figure ?? OUTAGE;
   const rows = systems.flatMap((c) =>
     (['p50', 'p99'] as const).flatMap((stat) => {
       const v = c[stat];
@@ -286,7 +294,7 @@ export async function comparisonPlot(report: ChaosReport): Promise<Plot> {
           system: c.system,
           stat,
           value: v,
-          label: `${formatMs(v)}${r === null ? '' : ` (${formatRatio(r)})`}`,
+          label: `${formatValue(v, figure)}${r === null ? '' : ` (${formatRatio(r)})`}`,
         },
       ];
     }),
@@ -318,7 +326,7 @@ export async function comparisonPlot(report: ChaosReport): Promise<Plot> {
         axis: { labelAngle: 0, labelLimit: 0 },
       },
       xOffset: { field: 'stat', type: 'nominal', sort: ['p50', 'p99'] },
-      y: { field: 'value', type: 'quantitative', title: 'outage (ms)' },
+      y: { field: 'value', type: 'quantitative', title: figureTitle(figure) },
     },
     layer: [
       {

@@ -5,7 +5,8 @@
  * resource: it opens from a file, offline. Every text from the report is
  * escaped.
  */
-import { cdfPlot, comparisonPlot, formatMs, trialsPlot, type Plot } from './report-plots.ts';
+import { figureTitle, formatMs, formatValue } from './report-format.ts';
+import { cdfPlot, comparisonPlot, trialsPlot, type Plot } from './report-plots.ts';
 import type { ChaosReport, ScenarioResult, Target } from './results.ts';
 
 const ESCAPES: Record<string, string> = {
@@ -26,18 +27,21 @@ function met(m: boolean | null): string {
   return m ? '<td class="met yes" title="met">✓</td>' : '<td class="met no" title="not met">✗</td>';
 }
 
-/** The target's figure when it is not the outage, e.g. " (tcpGapMs)". */
+/** The target's figure when it is not the outage, e.g. " (judged on: lost pings)". */
 function figureNote(t: Target): string {
-  return t.figure === 'outageMs' ? '' : ` <span class="figure">(${escapeHtml(t.figure)})</span>`;
+  return t.figure === 'outageMs'
+    ? ''
+    : ` <span class="figure">(judged on: ${escapeHtml(figureTitle(t.figure))})</span>`;
 }
 
 function scenarioRow(s: ScenarioResult): string {
   const { summary: m } = s;
+  const v = (x: number | null): string => formatValue(x, s.target.figure);
   const trials = m.n === s.trials.length ? `${s.trials.length}` : `${m.n} of ${s.trials.length}`;
   return (
     `<tr><td><span class="title">${escapeHtml(s.title)}</span> <code>${escapeHtml(s.id)}</code></td>` +
     `<td>${escapeHtml(s.system)}</td><td class="num">${s.nodes}</td><td class="num">${trials}</td>` +
-    `<td class="num">${formatMs(m.p50)}</td><td class="num">${formatMs(m.p99)}</td><td class="num">${formatMs(m.max)}</td>` +
+    `<td class="num">${v(m.p50)}</td><td class="num">${v(m.p99)}</td><td class="num">${v(m.max)}</td>` +
     `<td>${escapeHtml(s.target.text)}${figureNote(s.target)}</td>${met(m.met)}</tr>`
   );
 }

@@ -4,6 +4,8 @@ import {
   cdf,
   comparison,
   escapeHtml,
+  figureTitle,
+  formatValue,
   renderHtml,
   renderSvg,
   summarise,
@@ -48,7 +50,7 @@ test('the sample report renders: header, one table row per scenario, three plots
   t.true(html.includes('(12 min 31 s)'));
   const rows = /<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
   t.is(rows.split('<tr>').length - 1, report.scenarios.length);
-  // met: ✓ for planned (max 20 holds), ✗ for link-cut (an unmeasured trial), – for the scenario with no trials
+  // met: ✓ for not-ready (p99 ≤ 400 ms), ✗ for link-cut (an unmeasured trial), – for the scenario with no trials
   t.true(html.includes('title="met">✓'));
   t.true(html.includes('title="not met">✗'));
   t.true(html.includes('title="nothing to judge">–'));
@@ -193,4 +195,25 @@ test('renderSvg: the id on the root <svg>; a spec that loads data is refused, no
   );
   t.is(err.name, 'PlotRenderError');
   t.regex(err.message, /asked to load http:\/\/127\.0\.0\.1:9\/data\.json/);
+});
+
+test('figures: names ending in Ms are milliseconds, others counts', (t) => {
+  t.is(figureTitle('outageMs'), 'outage (ms)');
+  t.is(figureTitle('settledAfterHealMs'), 'settled after heal (ms)');
+  t.is(figureTitle('lostPings'), 'lost pings (count)');
+  t.is(formatValue(420.4, 'outageMs'), '420 ms');
+  t.is(formatValue(8.46, 'tcpGapMs'), '8.5 ms');
+  t.is(formatValue(2, 'lostPings'), '2');
+  t.is(formatValue(2.25, 'lostPings'), '2.3');
+  t.is(formatValue(null, 'lostPings'), '–');
+});
+
+test('a scenario judged on a count shows counts in the table and names the figure on its panel', async (t) => {
+  const html = await renderHtml(sampleReport());
+  const planned = /<tr><td><span class="title">Planned hand-off[\s\S]*?<\/tr>/.exec(html)?.[0] ?? '';
+  t.regex(planned, /<td class="num">0<\/td><td class="num">2<\/td><td class="num">2<\/td>/);
+  t.true(planned.includes('judged on: lost pings (count)'));
+  const trials = svgOf(html, 'plot-trials') ?? '';
+  t.true(trials.includes('lost pings (count)'));
+  t.true(trials.includes('outage (ms; or as titled)'));
 });
