@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderHtml } from '../chaos/index.ts';
 import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
 import { SCENARIOS } from '../chaos/catalog.ts';
 import type { Command } from './commands.ts';
@@ -90,6 +89,9 @@ async function runChaosCommand(args: string[]): Promise<number> {
     },
   });
   writeFileSync(join(out, 'chaos.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // The report's plotting libraries are development dependencies: the image
+  // (npm ci --omit=dev) runs the speaker and the controller, never chaos.
+  const { renderHtml } = await import('../chaos/report.ts');
   writeFileSync(join(out, 'chaos.html'), await renderHtml(report));
   for (const s of report.scenarios) {
     const f = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} ms`);
