@@ -5,6 +5,7 @@ import { ClusterLab } from '../testbed/lab/index.ts';
 import { steady } from './measure.ts';
 import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
 import { SCENARIOS } from './catalog.ts';
+import { keepalivedLinkCut } from './keepalived.ts';
 import { SCENARIO_DEFAULTS, type Scenario, type ScenarioOptions } from './scenarios.ts';
 
 export interface ChaosOptions {
@@ -21,6 +22,8 @@ export interface ChaosOptions {
   lab?: ClusterLab;
   /** Durations of the long scenarios (loss, patch war). */
   scenarioOptions?: Partial<ScenarioOptions>;
+  /** Run keepalived's link cut beside meshlb's (when link-cut is among the scenarios). Default true. */
+  keepalived?: boolean;
 }
 
 /** Thrown for a scenario id that does not exist. */
@@ -95,6 +98,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
   } finally {
     if (opts.lab === undefined) await lab.stop();
+  }
+  const linkCut = scenarios.find((s) => s.id === 'link-cut');
+  if (opts.keepalived !== false && linkCut !== undefined) {
+    say('keepalived beside it: the same link cut on the same kind of LAN, at 1 s and 100 ms adverts');
+    results.push(...(await keepalivedLinkCut(opts.nodes, opts.trials, linkCut.target, say)));
   }
   return {
     startedAt,

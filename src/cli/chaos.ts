@@ -21,6 +21,7 @@ flags:
   --scenarios LIST   comma-separated ids (default: all)
   --loss-minutes M   how long the 5% loss lasts in the loss scenario (default 10)
   --war-seconds S    how long the rival controller fights (default 60)
+  --no-keepalived    skip keepalived's link cut (run beside meshlb's by default)
   --out DIR          where chaos.json (every trial) and chaos.html (the report
                      with plots) go (default ./chaos-<time>)
 
@@ -34,6 +35,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     out?: string;
     'loss-minutes': string;
     'war-seconds': string;
+    'no-keepalived': boolean;
   };
   try {
     values = parseArgs({
@@ -45,6 +47,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
         out: { type: 'string' },
         'loss-minutes': { type: 'string', default: '10' },
         'war-seconds': { type: 'string', default: '60' },
+        'no-keepalived': { type: 'boolean', default: false },
       },
     }).values;
   } catch (err) {
@@ -82,6 +85,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     nodes,
     trials,
     ...(ids === undefined ? {} : { scenarios: ids }),
+    keepalived: !values['no-keepalived'],
     scenarioOptions: { lossMs: lossMinutes * 60_000, warMs: warSeconds * 1_000 },
     command: `meshlb chaos ${args.join(' ')}`.trim(),
     onProgress: (line) => {
@@ -96,7 +100,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
   for (const s of report.scenarios) {
     const f = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} ms`);
     console.log(
-      `${s.id.padEnd(12)} n=${s.summary.n} p50 ${f(s.summary.p50)} p99 ${f(s.summary.p99)} max ${f(s.summary.max)}  target: ${s.target.text}  ${s.summary.met === true ? 'MET' : 'NOT MET'}`,
+      `${s.id.padEnd(15)} ${s.system.padEnd(28)} n=${s.summary.n} p50 ${f(s.summary.p50)} p99 ${f(s.summary.p99)} max ${f(s.summary.max)}  target: ${s.target.text}  ${s.summary.met === true ? 'MET' : 'NOT MET'}`,
     );
   }
   console.log(`report: ${join(out, 'chaos.html')} (every trial: ${join(out, 'chaos.json')})`);

@@ -15,6 +15,7 @@ const root = process.getuid?.() === 0;
       trials: 2,
       scenarios: ['link-cut', 'kill-9', 'not-ready', 'planned'],
       command: 'test/wire/chaos.test.ts',
+      keepalived: false,
       onProgress: (line) => {
         t.log(line);
       },
