@@ -2,7 +2,7 @@
  * keepalived's failover as a client sees it, for comparison with meshlb's
  * chaos "link cut" (docs/netlab.md, "keepalived for comparison"). Needs root
  * and Debian's keepalived. keepalived (VRRPv3, all BACKUP with nopreempt,
- * priorities 100, 99, …) runs on every host of a LAN; each trial the client
+ * priorities 100, 90, …) runs on every host of a LAN; each trial the client
  * pings the VIP every 10 ms, the MASTER's bridge port goes down, and the
  * outage is the longest gap between echo replies until replies resume from
  * the new MASTER; then the cable goes back in and the cluster settles. Once

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { run } from '../../src/testbed/exec.ts';
 import {
+  defaultPriorities,
   keepalivedConfig,
   keepalivedLinkCutTrial,
   startKeepalived,
@@ -40,6 +41,13 @@ test('the config is VRRPv3 with centisecond adverts, all BACKUP with nopreempt, 
   t.true(config({ advertIntervalMs: 1000 }).includes('  advert_int 1\n'));
   const u = config({ unicast: { src: '192.0.2.11', peers: ['192.0.2.12', '192.0.2.13'] } });
   t.true(u.includes('  unicast_src_ip 192.0.2.11\n  unicast_peer {\n    192.0.2.12\n    192.0.2.13\n  }\n'));
+});
+
+test('default priorities start at keepalived’s 100, 10 apart, and stay within 1…254', (t) => {
+  t.deepEqual(defaultPriorities(3), [100, 90, 80]);
+  const many = defaultPriorities(40);
+  t.is(new Set(many).size, 40);
+  t.true(many.every((p) => p >= 1 && p <= 100));
 });
 
 test('the config rejects a priority outside 1…254 and a non-IPv4 VIP', (t) => {
@@ -95,8 +103,11 @@ if (!root) {
   test.serial('a link cut moves the VIP to another host and the client’s pings resume', async (t) => {
     const { lan, ka } = t.context;
     const before = await ka.steady();
-    const { outageMs, oldMaster, newMaster } = await keepalivedLinkCutTrial(ka, { deadlineMs: 5_000 });
+    const { outageMs, oldMaster, newMaster, takeovers } = await keepalivedLinkCutTrial(ka, {
+      deadlineMs: 5_000,
+    });
     t.log(`${oldMaster.name} → ${newMaster.name}: outage ${outageMs.toFixed(1)} ms`);
+    t.true(takeovers.includes(newMaster));
     t.is(oldMaster, before);
     t.not(newMaster, before);
     t.true(outageMs > 0 && outageMs < 3_000, `outage ${outageMs} ms`);

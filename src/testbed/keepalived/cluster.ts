@@ -31,7 +31,7 @@ export interface KeepalivedOptions {
   /** IPv4 Service address held by the MASTER (take it from `lan.vipRange4`). */
   vip: string;
   advertIntervalMs: AdvertIntervalMs;
-  /** One per host, 1…254 (default 100, 99, 98, …: see defaultPriorities). */
+  /** One per host, 1…254 (default 100, 90, 80, …: see defaultPriorities). */
   priorities?: readonly number[];
   /** Default 51. */
   virtualRouterId?: number;

@@ -10,13 +10,16 @@
 export type AdvertIntervalMs = 1000 | 100;
 
 /**
- * keepalived's default priority is 100; hosts get 100, 99, 98, … so every
- * backup's Skew_Time ((256 − priority) / 256 × advert interval) is ≈ 0.61
- * intervals, and its Master_Down_Interval (3 × interval + Skew_Time) ≈ 3.6
- * intervals, whichever host takes over.
+ * 100 (keepalived's default) for the first host, then 10 lower each (at most 10
+ * hosts; more share the range evenly): 100, 90, 80, … A backup's Skew_Time is
+ * (256 − priority) / 256 × advert interval, so its Master_Down_Interval (3 ×
+ * interval + Skew_Time) is 3.61 intervals at priority 100 and 3.65 at 90. With
+ * adjacent priorities (100, 99, …) two backups' timers differ by 0.4 ms at 100 ms
+ * adverts, less than a scheduling hiccup on a busy machine, and both take over.
  */
 export function defaultPriorities(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => 100 - i);
+  const step = count <= 10 ? 10 : Math.max(1, Math.floor(99 / (count - 1)));
+  return Array.from({ length: count }, (_, i) => Math.max(1, 100 - step * i));
 }
 
 /** The VRRP router id of the instance (one VRRP instance per LAN, so any 1…255 will do). */

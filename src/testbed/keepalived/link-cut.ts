@@ -9,8 +9,14 @@ export interface LinkCutResult {
   outageMs: number;
   /** The MASTER whose cable was pulled. */
   oldMaster: Host;
-  /** The host that became MASTER and answered the client's pings again. */
+  /** The MASTER once the cluster settled after the cable went back in (never the old one: nopreempt). */
   newMaster: Host;
+  /**
+   * The hosts that entered MASTER after the cut, in order. Usually just newMaster; when two
+   * backups' Master_Down timers expire within a scheduling hiccup of each other, both take
+   * over and the lower priority steps back on hearing the other's advert.
+   */
+  takeovers: Host[];
 }
 
 export interface LinkCutOptions {
@@ -75,13 +81,16 @@ export async function keepalivedLinkCutTrial(
     ping.stop();
     await lan.linkUp(oldMaster);
     cut = false;
-    const master = await cluster.steady();
-    if (master !== taken.host) {
+    const newMaster = await cluster.steady();
+    if (newMaster === oldMaster) {
       throw new KeepalivedTimeoutError(
-        `${taken.host.name} took over from ${oldMaster.name}, but ${master.name} is MASTER after the cable went back in`,
+        `${oldMaster.name} is MASTER again after its cable went back in (${taken.host.name} had taken over)`,
       );
     }
-    return { outageMs, oldMaster, newMaster: taken.host };
+    const takeovers = cluster.changes
+      .filter((x) => x.t >= cutAt && x.state === 'MASTER' && x.host !== oldMaster)
+      .map((x) => x.host);
+    return { outageMs, oldMaster, newMaster, takeovers };
   } finally {
     ping.stop();
     if (cut) await lan.linkUp(oldMaster);
