@@ -210,6 +210,23 @@ export class Responder {
     for (const ifname of this.#links.keys()) if (this.#wants(a, ifname)) this.#start(a, ifname);
   }
 
+  /**
+   * Sends a burst again for `ip` on every link it is answered on (then the
+   * refresh resumes): clients that a rival's announcement moved away come
+   * back. For a lost race between speakers (the speaker calls it when
+   * another node's claim for an IP it holds arrives and loses), not for a
+   * conflict with a foreign host, which is reported and never fought.
+   */
+  reannounce(ip: string): void {
+    const a = this.#ips.get(codec.canonicalIp(ip));
+    if (a === undefined) return;
+    for (const [ifname, s] of a.on) {
+      if (s.since === undefined || this.#links.get(ifname)?.up !== true) continue;
+      cancel(s);
+      this.#burst(a, ifname, s);
+    }
+  }
+
   /** Stops answering for `ip` at once, on every link. */
   withdraw(ip: string): void {
     const a = this.#ips.get(codec.canonicalIp(ip));

@@ -136,6 +136,13 @@ export interface CheckOptions {
   timeoutMs: number;
   /** Then wait this long for an ack relayed by a helper. */
   indirectTimeoutMs: number;
+  /**
+   * Ask the helpers at once, alongside the direct pings, instead of after
+   * timeoutMs: the same evidence (an ack by either path wins) in less time.
+   * For confirming a check that already failed; a first check stays sequential,
+   * so steady-state checks cost no helper traffic.
+   */
+  parallel?: boolean;
 }
 
 /**
@@ -407,6 +414,10 @@ export class Membership {
     if (this.#recentlyRefused(target)) {
       // It refused us a moment ago: ask the helpers at once (an ack still wins).
       c.refused = true;
+      this.#checkIndirect(seq, c);
+      return;
+    }
+    if (opts.parallel === true) {
       this.#checkIndirect(seq, c);
       return;
     }

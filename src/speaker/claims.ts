@@ -5,7 +5,9 @@ import { mergeClaim, type Claim } from '../election/index.ts';
  * total order (`mergeClaim`: higher epoch, then rank, then name) whatever
  * order they arrive in. The mesh fills it (gossip from announcers, push-pull
  * from everyone: it is the mesh's ClaimStore) and the speaker's own decisions
- * add to it. `onChange` fires after a merge that changed anything.
+ * add to it (only its own: a decision naming another node is that node's
+ * to claim, and a prediction relayed by push-pull would act as its claim).
+ * `onChange` fires after a merge that changed anything.
  *
  * Claims for IPs no Service has any more stay (a few bytes each, bounded by
  * the pools' size): a claim dropped while one speaker still saw the Service
@@ -14,9 +16,16 @@ import { mergeClaim, type Claim } from '../election/index.ts';
 export class ClaimBook {
   readonly #claims = new Map<string, Claim>();
   readonly #onChange: () => void;
+  readonly #onRival: (rivals: Claim[]) => void;
 
-  constructor(onChange: () => void = () => undefined) {
+  /**
+   * `onRival`: claims from the mesh that lost to the standing claim of
+   * another node (two speakers decided differently for a moment): the
+   * standing holder re-announces, since the loser may have moved clients.
+   */
+  constructor(onChange: () => void = () => undefined, onRival: (rivals: Claim[]) => void = () => undefined) {
     this.#onChange = onChange;
+    this.#onRival = onRival;
   }
 
   get map(): ReadonlyMap<string, Claim> {
@@ -38,8 +47,15 @@ export class ClaimBook {
     return changed;
   }
 
-  /** From the mesh: merges and notifies when anything changed. */
+  /** From the mesh: merges and notifies when anything changed, and of rivals that lost. */
   merge(claims: readonly Claim[]): void {
-    if (this.add(claims).length > 0) this.#onChange();
+    const rivals: Claim[] = [];
+    let changed = false;
+    for (const c of claims) {
+      if (mergeClaim(this.#claims, c)) changed = true;
+      else if (this.#claims.get(c.ip)?.node !== c.node) rivals.push(c);
+    }
+    if (changed) this.#onChange();
+    if (rivals.length > 0) this.#onRival(rivals);
   }
 }

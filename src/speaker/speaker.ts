@@ -111,6 +111,10 @@ export class Speaker {
   #apiOkAt: number | undefined;
   #apiProbe: Timer | undefined;
   #isolated = false;
+  /** Monotonic ms when the mesh majority was lost (undefined while it is reached). */
+  #minoritySince: number | undefined;
+  /** May take IPs over (set by #mayAnnounce; see there). */
+  #mayTake = true;
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -119,9 +123,21 @@ export class Speaker {
     this.#reconcile = new Coalescer(() => {
       this.#step();
     });
-    this.claims = new ClaimBook(() => {
-      this.#reconcile.request();
-    });
+    this.claims = new ClaimBook(
+      () => {
+        this.#reconcile.request();
+      },
+      (rivals) => {
+        for (const c of rivals) {
+          if (!this.#held.has(c.ip) || this.#leaving) continue;
+          this.#log.info(
+            { ip: c.ip, rival: c.node, rivalEpoch: c.epoch },
+            'a rival claim lost: announcing again',
+          );
+          this.wire.responder.reannounce(c.ip);
+        }
+      },
+    );
     this.view = new ClusterView({
       kubeConfig: init.kubeConfig,
       clock: init.clock,
@@ -346,10 +362,16 @@ export class Speaker {
       for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'isolated');
       watch.watch([]);
     } else {
-      const own = this.claims.add(p.claims).filter((c) => c.node === this.#init.nodeName);
+      const self = this.#init.nodeName;
+      const mayTake = this.#mayTake;
+      // Own claims only (see ClaimBook); without the right to take, only what it holds.
+      const own = this.claims.add(
+        p.claims.filter((c) => c.node === self && (mayTake || this.claims.get(c.ip)?.node === self)),
+      );
       if (own.length > 0) membership.publishClaims(own);
       for (const ip of p.withdraw) this.#withdraw(ip, 'lost');
       for (const a of p.announce) {
+        if (!mayTake && a.cause !== 'kept') continue;
         this.wire.responder.announce(a.ip, {
           interfaces: a.interfaces.length === 0 ? undefined : a.interfaces,
           probe: a.probe,
@@ -386,9 +408,16 @@ export class Speaker {
 
   /**
    * The isolation rule (IsolationGuard): may announce while it reaches a
-   * majority of the members it knows, or the API server. The API server is
-   * probed (GET /version, every third of the grace) only while the majority
-   * is lost, so a healthy cluster costs the API server nothing.
+   * majority of the members it knows, or the API server, and for graceMs
+   * after it lost both. Taking an IP over (a takeover, a new IP, a failback)
+   * needs more than the grace: the majority now, or an API request that
+   * succeeded since the majority was lost. A node cut off (a pulled cable, a
+   * partition's minority) sees everyone else dead; within the grace it keeps
+   * what it holds, but its view is no ground to take the others' IPs (it
+   * would claim them, and win them back when the cut heals).
+   * The API server is probed (GET /version: at once, then every third of the
+   * grace) only while the majority is lost, so a healthy cluster costs the
+   * API server nothing.
    */
   #mayAnnounce(membership: Membership): boolean {
     const members = membership.members().filter((m) => m.state !== 'left');
@@ -396,12 +425,22 @@ export class Speaker {
       (m) => (m.state === 'alive' || m.state === 'suspect') && this.#watch?.failed(m.node) !== true,
     ).length;
     const majority = reachable * 2 > members.length;
+    const now = this.#init.clock.now();
     if (majority) {
       this.#apiProbe?.cancel();
       this.#apiProbe = undefined;
-    } else if (this.#apiProbe === undefined) this.#probeApi();
-    const now = this.#init.clock.now();
+      this.#minoritySince = undefined;
+    } else {
+      this.#minoritySince ??= now;
+      if (this.#apiProbe === undefined) this.#probeApi(0);
+    }
     const ok = this.#isolation.mayAnnounce({ now, reachable, known: members.length, apiOkAt: this.#apiOkAt });
+    this.#mayTake =
+      ok &&
+      (majority ||
+        (this.#apiOkAt !== undefined &&
+          this.#minoritySince !== undefined &&
+          this.#apiOkAt >= this.#minoritySince));
     if (ok === this.#isolated) {
       this.#isolated = !ok;
       const fields = { reachable, known: members.length, apiOkAt: this.#apiOkAt ?? null };
@@ -411,9 +450,9 @@ export class Speaker {
     return ok;
   }
 
-  #probeApi(): void {
+  #probeApi(delayMs: number): void {
     const every = Math.max(100, Math.floor(this.#isolation.config.graceMs / 3));
-    this.#apiProbe = this.#init.clock.setTimeout(() => {
+    const probe = this.#init.clock.setTimeout(() => {
       this.#init.kubeConfig
         .makeApiClient(VersionApi)
         .getCode()
@@ -424,11 +463,13 @@ export class Speaker {
           () => undefined,
         )
         .finally(() => {
-          if (this.#apiProbe === undefined || this.#leaving) return;
-          this.#probeApi();
-          this.#reconcile.request(); // re-evaluate: the grace may have run out
+          // Stopped meanwhile (the majority came back), or a newer probe runs.
+          if (this.#apiProbe !== probe || this.#leaving) return;
+          this.#probeApi(every);
+          this.#reconcile.request(); // re-evaluate: the grace may have run out, or the API answered
         });
-    }, every);
+    }, delayMs);
+    this.#apiProbe = probe;
   }
 
   #withdraw(ip: string, why: string): void {

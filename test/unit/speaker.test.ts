@@ -81,6 +81,17 @@ test('claim book: merges by the election order and reports only changes', (t) =>
   t.is(book.get('10.0.0.1')?.node, 'c');
 });
 
+test('claim book: a claim of another node that loses to the standing one is a rival', (t) => {
+  const rivals: string[] = [];
+  const book = new ClaimBook(undefined, (r) => rivals.push(...r.map((c) => `${c.ip}:${c.node}@${c.epoch}`)));
+  book.add([{ ip: '10.0.0.1', node: 'a', epoch: 3 }]);
+  book.merge([{ ip: '10.0.0.1', node: 'b', epoch: 2 }]); // older, another node: a rival
+  book.merge([{ ip: '10.0.0.1', node: 'a', epoch: 2 }]); // older, the same node: old news
+  book.merge([{ ip: '10.0.0.1', node: 'c', epoch: 4 }]); // newer: it stands, no rival
+  t.deepEqual(rivals, ['10.0.0.1:b@2']);
+  t.is(book.get('10.0.0.1')?.node, 'c');
+});
+
 const env = { NODE_NAME: 'n1', POD_NAME: 'speaker-x', POD_IP: '192.0.2.10' };
 const noFile = (): string => {
   throw Object.assign(new Error('missing'), { code: 'ENOENT' });
