@@ -13,6 +13,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, PLURALS, VERSION, type ServiceAnnouncement } from '../../src/kube/api/index.ts';
 import {
   createIpPool,
+  createL2Advertisement,
   installCrds,
   startControlPlane,
   type ControlPlane,
@@ -89,17 +90,7 @@ if (root) {
       await createSpeakerPod(cp.kubeConfig, host.name);
     }
     await createIpPool(cp, 'lab', { addresses: ['198.51.100.0/28'] });
-    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURALS.L2Advertisement,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'L2Advertisement',
-        metadata: { name: 'lab' },
-        spec: { ipPools: ['lab'] },
-      },
-    });
+    await createL2Advertisement(cp, 'lab', { ipPools: ['lab'] });
     const ctl = await cp.kubeConfigFor(SPEAKER_NAMESPACE, 'meshlb-controller');
     const ctlKubeconfig = join(t.context.dir, 'controller.kubeconfig');
     writeFileSync(ctlKubeconfig, ctl.exportConfig());

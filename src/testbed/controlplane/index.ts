@@ -2,7 +2,7 @@ export { controlPlaneBinaries } from './binaries.ts';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
 export { ControlPlaneBinariesError, ControlPlaneStartError } from './errors.ts';
 export { sweepStaleControlPlanes } from './sweep.ts';
-export { createIpPool, CRD_DIR, installCrds } from './meshlb.ts';
+export { createIpPool, createL2Advertisement, CRD_DIR, installCrds } from './meshlb.ts';
 export {
   canI,
   describeAccess,

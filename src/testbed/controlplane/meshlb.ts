@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { GROUP, PLURALS, VERSION, type IPPoolSpec } from '../../kube/api/index.ts';
+import { GROUP, PLURALS, VERSION, type IPPoolSpec, type L2AdvertisementSpec } from '../../kube/api/index.ts';
 import type { ControlPlane } from './controlplane.ts';
 
 /** deploy/crds/ of this checkout. */
@@ -31,5 +31,19 @@ export async function createIpPool(
     version: VERSION,
     plural: PLURALS.IPPool,
     body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPPool', metadata: { name, labels }, spec },
+  });
+}
+
+/** Creates an L2Advertisement (cluster-scoped); unset fields get the API server's defaults. */
+export async function createL2Advertisement(
+  cp: ControlPlane,
+  name: string,
+  spec: Partial<L2AdvertisementSpec>,
+): Promise<void> {
+  await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS.L2Advertisement,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'L2Advertisement', metadata: { name }, spec },
   });
 }

@@ -12,16 +12,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import { GROUP, PLURALS, VERSION } from '../../kube/api/index.ts';
+import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { onExit } from '../cleanup.ts';
-import { createIpPool, installCrds, startControlPlane, type ControlPlane } from '../controlplane/index.ts';
+import {
+  createIpPool,
+  createL2Advertisement,
+  installCrds,
+  startControlPlane,
+  type ControlPlane,
+} from '../controlplane/index.ts';
 import { ApiAccess, createLan, requireNetns, type Host, type Lan } from '../netns/index.ts';
 import { HttpAgent } from './probes.ts';
 import { freePort } from '../ports.ts';
@@ -195,17 +194,7 @@ export class ClusterLab {
     this.#heartbeat.unref();
     const prefix6 = lan.vipRange6.split('::')[0] ?? '';
     await createIpPool(cp, 'lab', { addresses: ['198.51.100.16/28', `${prefix6}::100/124`] });
-    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURALS.L2Advertisement,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'L2Advertisement',
-        metadata: { name: 'lab' },
-        spec: { ipPools: ['lab'], cordonPolicy: 'HandOff' },
-      },
-    });
+    await createL2Advertisement(cp, 'lab', { ipPools: ['lab'], cordonPolicy: 'HandOff' });
     say('starting the controller and a speaker on every node');
     this.startController();
     for (const host of lan.hosts) this.startSpeaker(host.name);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onExit } from '../cleanup.ts';
+import { splice } from './splice.ts';
 import type { Host, Lan } from './lan.ts';
 
 const FORWARDER = fileURLToPath(new URL('./api-forwarder.ts', import.meta.url));
@@ -46,14 +47,7 @@ export class ApiAccess {
     const port = Number(new URL(apiUrl).port);
     const dir = mkdtempSync(join(tmpdir(), 'meshlb-api-'));
     const server = createServer((inbound) => {
-      const outbound = connect(port, '127.0.0.1');
-      inbound.pipe(outbound).pipe(inbound);
-      const close = (): void => {
-        inbound.destroy();
-        outbound.destroy();
-      };
-      inbound.on('error', close);
-      outbound.on('error', close);
+      splice(inbound, connect(port, '127.0.0.1'));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

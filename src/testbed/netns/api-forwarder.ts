@@ -6,18 +6,12 @@
  * argv: <port> <socket path>. Prints "listening" once ready.
  */
 import { connect, createServer } from 'node:net';
+import { splice } from './splice.ts';
 
 const [port, path] = process.argv.slice(2);
 if (port === undefined || path === undefined) throw new Error('usage: api-forwarder.ts <port> <unix socket>');
 const server = createServer((inbound) => {
-  const outbound = connect(path);
-  inbound.pipe(outbound).pipe(inbound);
-  const close = (): void => {
-    inbound.destroy();
-    outbound.destroy();
-  };
-  inbound.on('error', close);
-  outbound.on('error', close);
+  splice(inbound, connect(path));
 });
 server.listen(Number(port), '127.0.0.1', () => {
   process.stdout.write('listening\n');
