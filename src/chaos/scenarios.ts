@@ -22,9 +22,15 @@ export interface ScenarioOptions {
   lossMs: number;
   /** How long the rival controller fights (default 60 s). */
   warMs: number;
+  /** How long the speakers are without the API server in api-down; the link is cut halfway (default 60 s). */
+  apiDownMs: number;
 }
 
-export const SCENARIO_DEFAULTS: ScenarioOptions = Object.freeze({ lossMs: 600_000, warMs: 60_000 });
+export const SCENARIO_DEFAULTS: ScenarioOptions = Object.freeze({
+  lossMs: 600_000,
+  warMs: 60_000,
+  apiDownMs: 60_000,
+});
 
 export const CORE_SCENARIOS: readonly Scenario[] = [
   {
@@ -230,23 +236,33 @@ export const CORE_SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'api-down',
-    title: 'API server unreachable, then the announcer node’s link cut',
+    title: 'API server unreachable for a while, the announcer node’s link cut in the middle of it',
     target: {
       figure: 'outageMs',
       p50: 200,
       p99: 300,
       text: 'the link-cut target still holds: p50 ≤ 200 ms, p99 ≤ 300 ms',
     },
-    async trial(lab, ip, n) {
+    async trial(lab, ip, n, opts) {
       const victim = await holder(lab, ip);
       await lab.apiReachable(false);
+      const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)); // the outage's length
+      await wait(opts.apiDownMs / 2);
       const w = await watchFault(lab, ip, victim, () => lab.cutLink(victim), { waitForMove: true });
       const inv = await oneAnswer(lab, ip, [victim]);
       inv.push(crashCheck(lab, []));
+      await wait(Math.max(0, opts.apiDownMs / 2 - (Date.now() - w.faultAt)));
       await lab.restoreLink(victim);
       await lab.apiReachable(true);
       await settle(lab, ip);
-      return trialOf(n, w.recovered ? w.pingGapMs : undefined, w, inv, `API unreachable, cut ${victim}`);
+      const s = (opts.apiDownMs / 1000).toFixed(0);
+      return trialOf(
+        n,
+        w.recovered ? w.pingGapMs : undefined,
+        w,
+        inv,
+        `API unreachable ${s} s, cut ${victim}`,
+      );
     },
   },
 ];

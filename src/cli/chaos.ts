@@ -21,6 +21,8 @@ flags:
   --scenarios LIST   comma-separated ids (default: all)
   --loss-minutes M   how long the 5% loss lasts in the loss scenario (default 10)
   --war-seconds S    how long the rival controller fights (default 60)
+  --api-down-seconds S  how long the speakers are without the API server in
+                     api-down; the announcer's link is cut halfway (default 60)
   --no-keepalived    skip keepalived's link cut (run beside meshlb's by default)
   --out DIR          where chaos.json (every trial) and chaos.html (the report
                      with plots) go (default ./chaos-<time>)
@@ -35,6 +37,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     out?: string;
     'loss-minutes': string;
     'war-seconds': string;
+    'api-down-seconds': string;
     'no-keepalived': boolean;
   };
   try {
@@ -47,6 +50,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
         out: { type: 'string' },
         'loss-minutes': { type: 'string', default: '10' },
         'war-seconds': { type: 'string', default: '60' },
+        'api-down-seconds': { type: 'string', default: '60' },
         'no-keepalived': { type: 'boolean', default: false },
       },
     }).values;
@@ -64,6 +68,9 @@ async function runChaosCommand(args: string[]): Promise<number> {
     throw new CliUsageError(`--loss-minutes must be within (0, 120]`);
   const warSeconds = Number(values['war-seconds']);
   if (!(warSeconds >= 5 && warSeconds <= 3_600)) throw new CliUsageError(`--war-seconds must be 5-3600`);
+  const apiDownSeconds = Number(values['api-down-seconds']);
+  if (!(apiDownSeconds >= 0 && apiDownSeconds <= 3_600))
+    throw new CliUsageError(`--api-down-seconds must be 0-3600`);
   const ids = values.scenarios
     ?.split(',')
     .map((s) => s.trim())
@@ -86,7 +93,11 @@ async function runChaosCommand(args: string[]): Promise<number> {
     trials,
     ...(ids === undefined ? {} : { scenarios: ids }),
     keepalived: !values['no-keepalived'],
-    scenarioOptions: { lossMs: lossMinutes * 60_000, warMs: warSeconds * 1_000 },
+    scenarioOptions: {
+      lossMs: lossMinutes * 60_000,
+      warMs: warSeconds * 1_000,
+      apiDownMs: apiDownSeconds * 1_000,
+    },
     command: `meshlb chaos ${args.join(' ')}`.trim(),
     onProgress: (line) => {
       console.log(`chaos [${((Date.now() - started) / 1000).toFixed(0)} s]: ${line}`);
