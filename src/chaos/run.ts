@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ClusterLab } from '../testbed/lab/index.ts';
 import { steady } from './measure.ts';
+import { figureName, formatValue } from './report-format.ts';
 import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
 import { SCENARIOS } from './catalog.ts';
 import { keepalivedLinkCut } from './keepalived.ts';
@@ -88,9 +89,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         result.trials.push(trial);
         const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);
         const v = figureOf(trial, s.target.figure);
-        const unit = s.target.figure === 'lostPings' ? ' lost pings' : ' ms';
         say(
-          `${s.id} ${t}/${opts.trials}: ${v === null ? 'no measurement' : `${v.toFixed(0)}${unit}`}` +
+          `${s.id} ${t}/${opts.trials}: ${v === null ? 'no measurement' : `${formatValue(v, s.target.figure)} ${figureName(s.target.figure)}`}` +
             `${trial.note === undefined ? '' : ` (${trial.note})`}${bad.length > 0 ? `; FAILED ${bad.join('; ')}` : ''}`,
         );
       }

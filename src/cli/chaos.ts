@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { figureName, formatValue } from '../chaos/report-format.ts';
 import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
 import { SCENARIOS } from '../chaos/catalog.ts';
 import type { Command } from './commands.ts';
@@ -109,9 +110,9 @@ async function runChaosCommand(args: string[]): Promise<number> {
   const { renderHtml } = await import('../chaos/report.ts');
   writeFileSync(join(out, 'chaos.html'), await renderHtml(report));
   for (const s of report.scenarios) {
-    const f = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} ms`);
+    const f = (v: number | null): string => formatValue(v, s.target.figure);
     console.log(
-      `${s.id.padEnd(15)} ${s.system.padEnd(28)} n=${s.summary.n} p50 ${f(s.summary.p50)} p99 ${f(s.summary.p99)} max ${f(s.summary.max)}  target: ${s.target.text}  ${s.summary.met === true ? 'MET' : 'NOT MET'}`,
+      `${s.id.padEnd(15)} ${s.system.padEnd(28)} n=${s.summary.n} ${figureName(s.target.figure)}: p50 ${f(s.summary.p50)} p99 ${f(s.summary.p99)} max ${f(s.summary.max)}  target: ${s.target.text}  ${s.summary.met === true ? 'MET' : 'NOT MET'}`,
     );
   }
   console.log(`report: ${join(out, 'chaos.html')} (every trial: ${join(out, 'chaos.json')})`);
