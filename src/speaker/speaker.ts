@@ -7,7 +7,6 @@ import type { Clock, Timer } from '../clock/index.ts';
 import {
   decide,
   explain,
-  IsolationGuard,
   type Cause,
   type Decision,
   type IsolationConfig,
@@ -31,6 +30,7 @@ import {
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import { ClaimBook } from './claims.ts';
 import { plan, type Held } from './plan.ts';
+import { Reachability } from './reachability.ts';
 
 /** What the metrics module counts of the speaker's own decisions (src/metrics SpeakerMetrics). */
 export interface SpeakerObserver {
@@ -106,20 +106,22 @@ export class Speaker {
   #handoffDone: (() => void) | undefined;
   #last: { at: number; world: World; decisions: Decision[]; unannounced: UnannouncedIp[] } | undefined;
   #services = new Map<string, ServiceRef[]>();
-  readonly #isolation: IsolationGuard;
-  /** Monotonic ms of the last API request that succeeded (probed only while the mesh majority is lost). */
-  #apiOkAt: number | undefined;
-  #apiProbe: Timer | undefined;
+  readonly #reachability: Reachability;
   #isolated = false;
-  /** Monotonic ms when the mesh majority was lost (undefined while it is reached). */
-  #minoritySince: number | undefined;
-  /** May take IPs over (set by #mayAnnounce; see there). */
+  /** May take IPs over (set by #mayAnnounce). */
   #mayTake = true;
 
   constructor(init: SpeakerInit) {
     this.#init = init;
     this.#log = init.log;
-    this.#isolation = new IsolationGuard(init.isolation);
+    this.#reachability = new Reachability({
+      clock: init.clock,
+      ...(init.isolation === undefined ? {} : { isolation: init.isolation }),
+      probe: () => init.kubeConfig.makeApiClient(VersionApi).getCode(),
+      onProbed: () => {
+        this.#reconcile.request();
+      },
+    });
     this.#reconcile = new Coalescer(() => {
       this.#step();
     });
@@ -406,70 +408,21 @@ export class Speaker {
     this.#init.observer?.decisions((performance.now() - t0) / 1_000);
   }
 
-  /**
-   * The isolation rule (IsolationGuard): may announce while it reaches a
-   * majority of the members it knows, or the API server, and for graceMs
-   * after it lost both. Taking an IP over (a takeover, a new IP, a failback)
-   * needs more than the grace: the majority now, or an API request that
-   * succeeded since the majority was lost. A node cut off (a pulled cable, a
-   * partition's minority) sees everyone else dead; within the grace it keeps
-   * what it holds, but its view is no ground to take the others' IPs (it
-   * would claim them, and win them back when the cut heals).
-   * The API server is probed (GET /version: at once, then every third of the
-   * grace) only while the majority is lost, so a healthy cluster costs the
-   * API server nothing.
-   */
+  /** The isolation rule (reachability.ts), logging the changes. */
   #mayAnnounce(membership: Membership): boolean {
     const members = membership.members().filter((m) => m.state !== 'left');
     const reachable = members.filter(
       (m) => (m.state === 'alive' || m.state === 'suspect') && this.#watch?.failed(m.node) !== true,
     ).length;
-    const majority = reachable * 2 > members.length;
-    const now = this.#init.clock.now();
-    if (majority) {
-      this.#apiProbe?.cancel();
-      this.#apiProbe = undefined;
-      this.#minoritySince = undefined;
-    } else {
-      this.#minoritySince ??= now;
-      if (this.#apiProbe === undefined) this.#probeApi(0);
-    }
-    const ok = this.#isolation.mayAnnounce({ now, reachable, known: members.length, apiOkAt: this.#apiOkAt });
-    this.#mayTake =
-      ok &&
-      (majority ||
-        (this.#apiOkAt !== undefined &&
-          this.#minoritySince !== undefined &&
-          this.#apiOkAt >= this.#minoritySince));
-    if (ok === this.#isolated) {
-      this.#isolated = !ok;
-      const fields = { reachable, known: members.length, apiOkAt: this.#apiOkAt ?? null };
-      if (ok) this.#log.info(fields, 'no longer isolated: announcing again');
+    const { announce, take } = this.#reachability.evaluate(reachable, members.length);
+    this.#mayTake = take;
+    if (announce === this.#isolated) {
+      this.#isolated = !announce;
+      const fields = { reachable, known: members.length, apiOkAt: this.#reachability.apiOkAt ?? null };
+      if (announce) this.#log.info(fields, 'no longer isolated: announcing again');
       else this.#log.warn(fields, 'isolated from the mesh majority and the API server: withdrawing every IP');
     }
-    return ok;
-  }
-
-  #probeApi(delayMs: number): void {
-    const every = Math.max(100, Math.floor(this.#isolation.config.graceMs / 3));
-    const probe = this.#init.clock.setTimeout(() => {
-      this.#init.kubeConfig
-        .makeApiClient(VersionApi)
-        .getCode()
-        .then(
-          () => {
-            this.#apiOkAt = this.#init.clock.now();
-          },
-          () => undefined,
-        )
-        .finally(() => {
-          // Stopped meanwhile (the majority came back), or a newer probe runs.
-          if (this.#apiProbe !== probe || this.#leaving) return;
-          this.#probeApi(every);
-          this.#reconcile.request(); // re-evaluate: the grace may have run out, or the API answered
-        });
-    }, delayMs);
-    this.#apiProbe = probe;
+    return announce;
   }
 
   #withdraw(ip: string, why: string): void {
@@ -583,8 +536,7 @@ export class Speaker {
     if (this.#leaving) return;
     this.#leaving = true;
     this.#identityTimer?.cancel();
-    this.#apiProbe?.cancel();
-    this.#apiProbe = undefined;
+    this.#reachability.stop();
     const m = this.#membership;
     if (opts.handoff === true && m !== undefined && this.#held.size > 0) {
       const started = this.#init.clock.now();
