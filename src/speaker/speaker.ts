@@ -32,6 +32,16 @@ import { ClaimBook } from './claims.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
 
+/**
+ * After isolation, how long a speaker waits for the standing claims (a
+ * push-pull reply) before it announces what its own claims say, in rounds of
+ * the mesh's reconnect interval: both sides of a cut consider the other dead,
+ * and learn otherwise when a reconnect attempt (every reconnectIntervalMs)
+ * gets through. Measured: about 3 s after the cable came back (lan-fast: 1 s
+ * rounds), so 3 rounds; a 1 s wait let a returning node re-announce a stale claim.
+ */
+const RESYNC_ROUNDS = 3;
+
 /** What the metrics module counts of the speaker's own decisions (src/metrics SpeakerMetrics). */
 export interface SpeakerObserver {
   announced(byFamily: { ipv4: number; ipv6: number }): void;
@@ -108,6 +118,10 @@ export class Speaker {
   #services = new Map<string, ServiceRef[]>();
   readonly #reachability: Reachability;
   #isolated = false;
+  /** Back from isolation: a push-pull is to be asked for / was asked for at this monotonic ms. */
+  #resyncPending = false;
+  #resyncAsk = false;
+  #resyncSince: number | undefined;
   /** May take IPs over (set by #mayAnnounce). */
   #mayTake = true;
 
@@ -227,7 +241,16 @@ export class Speaker {
       transport,
       config: init.mesh,
       authority: this.view.authority,
-      claims: this.claims,
+      claims: {
+        all: () => this.claims.all(),
+        merge: (claims, _from, via) => {
+          this.claims.merge(claims);
+          if (via === 'push-pull' && this.#resyncSince !== undefined) {
+            this.#resyncSince = undefined;
+            this.#reconcile.request();
+          }
+        },
+      },
     });
     this.#membership = membership;
     const watch = new FastWatch({ clock: init.clock, membership, config: init.watch });
@@ -363,9 +386,17 @@ export class Speaker {
       // cluster has moved this node's IPs; answering would split traffic.
       for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'isolated');
       watch.watch([]);
+      this.#resyncSince = undefined; // set when it comes back
+      this.#resyncPending = true;
     } else {
       const self = this.#init.nodeName;
-      const mayTake = this.#mayTake;
+      this.#resync(membership);
+      // Back from isolation: its own claims may be stale (the others moved its IPs
+      // meanwhile). Until a push-pull brings the standing claims (or resyncMs),
+      // it announces nothing it does not hold.
+      const resyncing =
+        this.#resyncSince !== undefined && this.#init.clock.now() - this.#resyncSince < this.#resyncMs;
+      const mayTake = this.#mayTake && !resyncing;
       // Own claims only (see ClaimBook); without the right to take, only what it holds.
       const own = this.claims.add(
         p.claims.filter((c) => c.node === self && (mayTake || this.claims.get(c.ip)?.node === self)),
@@ -373,7 +404,7 @@ export class Speaker {
       if (own.length > 0) membership.publishClaims(own);
       for (const ip of p.withdraw) this.#withdraw(ip, 'lost');
       for (const a of p.announce) {
-        if (!mayTake && a.cause !== 'kept') continue;
+        if (!mayTake && (a.cause !== 'kept' || resyncing)) continue;
         this.wire.responder.announce(a.ip, {
           interfaces: a.interfaces.length === 0 ? undefined : a.interfaces,
           probe: a.probe,
@@ -406,6 +437,35 @@ export class Speaker {
     const v4 = [...this.#held.keys()].filter((ip) => isIPv4(ip)).length;
     this.#init.observer?.announced({ ipv4: v4, ipv6: this.#held.size - v4 });
     this.#init.observer?.decisions((performance.now() - t0) / 1_000);
+  }
+
+  get #resyncMs(): number {
+    return RESYNC_ROUNDS * this.#init.mesh.reconnectIntervalMs;
+  }
+
+  /**
+   * Back from isolation: waits RESYNC_ROUNDS reconnect intervals (or until a push-pull brings the
+   * standing claims) before announcing what it does not hold, and asks a live
+   * member for that push-pull (a join to a known member is one) as soon as
+   * one is alive in its view.
+   */
+  #resync(membership: Membership): void {
+    if (this.#resyncPending) {
+      this.#resyncPending = false;
+      this.#resyncAsk = true;
+      this.#resyncSince = this.#init.clock.now();
+      this.#init.clock.setTimeout(() => {
+        this.#reconcile.request();
+      }, this.#resyncMs);
+    }
+    if (!this.#resyncAsk || this.#resyncSince === undefined) return;
+    const peer = membership
+      .members()
+      .find((m) => m.node !== this.#init.nodeName && m.state === 'alive' && m.endpoint !== undefined);
+    if (peer?.endpoint === undefined) return;
+    this.#resyncAsk = false;
+    this.#log.info({ peer: peer.node }, 'back from isolation: asking for the standing claims first');
+    membership.join([peer.endpoint]);
   }
 
   /** The isolation rule (reachability.ts), logging the changes. */
