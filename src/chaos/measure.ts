@@ -4,6 +4,7 @@
  * for the VIP (gratuitous ARP moves it). All times wall-clock ms.
  */
 import type { ClusterLab } from '../testbed/lab/index.ts';
+import { poll } from '../testbed/poll.ts';
 import { longestTcpGap, tcpAttempts } from '../testbed/lab/index.ts';
 import {
   arping,
@@ -14,22 +15,12 @@ import {
   watchNeighbours,
 } from '../testbed/netns/index.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value, or undefined after `ms`. */
-export async function until<T>(
+/** Polls `check` until it returns a value, or undefined after `ms` (the harness's one loop). */
+export const until = <T>(
   check: () => Promise<T | undefined> | T | undefined,
   ms: number,
   every = 50,
-): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) return undefined;
-    await sleep(every);
-  }
-}
+): Promise<T | undefined> => poll(check, ms, every);
 
 /** The nodes whose MAC answers for `ip` from the client: arping (IPv4) or ndisc6 (IPv6). */
 export async function answering(lab: ClusterLab, ip: string, probes = 1): Promise<string[]> {

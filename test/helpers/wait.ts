@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { poll } from '../../src/testbed/poll.ts';
 
 /** Polls `check` until it returns a value other than undefined/false, or throws after timeoutMs. */
 export async function waitFor<T>(
@@ -7,11 +7,7 @@ export async function waitFor<T>(
   timeoutMs = 10_000,
   intervalMs = 50,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(intervalMs);
-  }
+  const v = await poll(check, timeoutMs, intervalMs);
+  if (v === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return v;
 }

@@ -2,8 +2,8 @@
 // growth since the last scrape), gauges read at scrape time, and each register
 // function on fakes or pure cores: the series they export, and that promtool
 // accepts every name, type and help text of a registry holding them all.
-import { spawnSync } from 'node:child_process';
 import test from 'ava';
+import { promtoolCheckMetrics } from '../helpers/promtool.ts';
 import { Registry } from 'prom-client';
 import { Responder } from '../../src/arp/responder.ts';
 import type { Link } from '../../src/arp/link.ts';
@@ -40,15 +40,7 @@ async function value(registry: Registry, series: string): Promise<number | 'abse
   return 'absent';
 }
 
-/** `promtool check metrics` on the text: exit status and everything it printed. */
-function promtool(text: string): { status: number | null; output: string } {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if (r.error !== undefined)
-    throw new Error(
-      `promtool not runnable (${r.error.message}): install Debian's prometheus package (scripts/bootstrap.sh MESHLB_DEBS)`,
-    );
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
+const promtool = promtoolCheckMetrics;
 
 test('a mirrored counter follows the total it mirrors, scrape by scrape', async (t) => {
   const registry = new Registry();

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { poll } from '../poll.ts';
 import { KeepalivedTimeoutError } from './errors.ts';
 
 /**
@@ -11,12 +11,8 @@ export async function until<T>(
   timeoutMs: number,
   everyMs = 10,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline)
-      throw new KeepalivedTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(everyMs);
-  }
+  const v = await poll(check, timeoutMs, everyMs);
+  if (v === undefined)
+    throw new KeepalivedTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return v;
 }
