@@ -54,7 +54,9 @@ export async function steady(lab: ClusterLab, ip: string, ms = 60_000): Promise<
     async () => {
       if (!(await allReady(lab))) return undefined;
       for (const node of lab.nodes) if ((await aliveSeenBy(lab, node.name)) !== n) return undefined;
-      const who = await answering(lab, ip);
+      // Two probes: arping stops at its count of replies, so with one probe a
+      // second node answering the same request would go unseen.
+      const who = await answering(lab, ip, 2);
       return who.length === 1 ? who[0] : undefined;
     },
     ms,
