@@ -36,6 +36,7 @@ try {
   });
   await cluster.boot();
   const before = { announces: cluster.announces.length, withdraws: cluster.withdraws.length };
+  cluster.meshEvents.length = 0;
   for (const h of lan.hosts) await lan.dropFraction(h, Number(values.loss));
   const started = Date.now();
   await delay(Number(values.minutes) * 60_000); // the soak itself: time is the variable
@@ -53,6 +54,12 @@ try {
         false_takeovers: takeovers.length,
         takeovers,
         withdrawals: cluster.withdraws.length - before.withdraws,
+        // The mesh's own false alarms: every suspicion is one (nothing failed).
+        suspicions: cluster.meshEvents.filter((e) => e.type === 'suspect').length,
+        suspicions_raised_locally: cluster.meshEvents.filter((e) => e.type === 'suspect' && e.via === 'probe')
+          .length,
+        dead_verdicts: cluster.meshEvents.filter((e) => e.type === 'dead').length,
+        dead: cluster.meshEvents.filter((e) => e.type === 'dead').slice(0, 20),
       },
       null,
       2,

@@ -181,6 +181,8 @@ export class Membership {
   readonly #timers = new Set<Timer>();
   /** When the transport last failed to reach a member (cleared by any message from it). */
   readonly #refused = new Map<string, number>();
+  /** When we last asked an unknown sender for its state (see #learnFrom). */
+  readonly #asked = new Map<string, number>();
   #order: string[] = [];
   #orderIndex = 0;
   #seq = 0;
@@ -354,6 +356,7 @@ export class Membership {
     if (this.#left) return;
     this.stats.received(msg.type);
     this.#refused.delete(msg.from);
+    if (msg.type === 'ping' || msg.type === 'ping-req') this.#learnFrom(msg.from);
     switch (msg.type) {
       case 'ping':
         this.#onPing(msg, urgent);
@@ -562,6 +565,25 @@ export class Membership {
       this.#accuse(p.target);
     };
     p.timer = this.#after(this.#awareness.scale(this.config.indirectTimeoutMs), verdict);
+  }
+
+  /**
+   * A member we have never heard of probes us: the gossip of its join missed
+   * us (gossipsub delivers only to peers whose subscription it already knows,
+   * so a member that joined a moment before another can be missed by it, and
+   * the piggyback copies may all go to others). Ask it for a push-pull, at
+   * most once per reconnect interval, instead of waiting for the periodic
+   * sync (30 s). Its reply carries its alive update, which we then gossip.
+   */
+  #learnFrom(node: string): void {
+    if (node === this.node || this.#members.has(node)) return;
+    const now = this.#clock.now();
+    const last = this.#asked.get(node);
+    if (last !== undefined && now - last < this.config.reconnectIntervalMs) return;
+    this.#asked.set(node, now);
+    if (this.#asked.size > 1_000) this.#asked.clear(); // bounded against a flood of invented names
+    this.stats.pushPulls++;
+    this.#send(node, undefined, this.#pushPullMessage(false, false));
   }
 
   #onPing(msg: Ping, urgent: boolean): void {

@@ -62,3 +62,39 @@ test('a ping for another target is dropped; a ping for us is acked', (t) => {
   m.handle({ type: 'ping', seq: 2, from: 'b', target: 'a', piggyback: [] });
   t.true(sent.some((s) => s.type === 'ack' && s.seq === 2));
 });
+
+test('a probe from a member we never heard of asks it for a push-pull, at most once per reconnect interval', (t) => {
+  const sent: { to: string; msg: DirectMessage }[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: { send: (to, _e, msg) => sent.push({ to, msg }), broadcast: () => undefined },
+    incarnation: 5,
+  });
+  m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
+  m.start();
+  const syncsTo = (to: string): number =>
+    sent.filter((s) => s.to === to && s.msg.type === 'push-pull' && !s.msg.reply).length;
+  // The join gossip of c missed us; c probes us (it learnt of us from its seed).
+  m.handle({ type: 'ping', seq: 1, from: 'c', target: 'a', piggyback: [] });
+  m.handle({ type: 'ping-req', seq: 2, from: 'c', target: 'b' });
+  t.is(syncsTo('c'), 1);
+  t.is(syncsTo('b'), 0, 'a known member is not asked');
+  clock.advance(m.config.reconnectIntervalMs);
+  m.handle({ type: 'ping', seq: 3, from: 'c', target: 'a', piggyback: [] });
+  t.is(syncsTo('c'), 2, 'asked again after the interval (the first reply was lost)');
+  // Its reply makes it known: no more questions.
+  m.handle({
+    type: 'push-pull',
+    from: 'c',
+    join: false,
+    reply: true,
+    members: [{ node: 'c', state: 'alive', incarnation: 1 }],
+    claims: [],
+  });
+  t.is(m.stateOf('c'), 'alive');
+  clock.advance(m.config.reconnectIntervalMs);
+  m.handle({ type: 'ping', seq: 4, from: 'c', target: 'a', piggyback: [] });
+  t.is(syncsTo('c'), 2);
+});

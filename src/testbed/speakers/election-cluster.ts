@@ -33,6 +33,8 @@ export class ElectionCluster {
   readonly claims = new Map<string, Claim>();
   /** Node updates each member has applied (after its reconcile), in order. */
   readonly applied: { by: string; node: string; ready: string; t: number }[] = [];
+  /** Suspicions raised and members declared dead, as each member saw them (the soak's evidence). */
+  readonly meshEvents: { by: string; type: string; node: string; via: string; t: number }[] = [];
   /** Every timestamped line, when MESH_DEBUG is set. */
   readonly debug: Record<string, unknown>[] = [];
   readonly #key = randomBytes(32).toString('hex');
@@ -61,6 +63,15 @@ export class ElectionCluster {
   #onLine = (by: string, msg: Record<string, unknown>): void => {
     if (process.env.MESH_DEBUG !== undefined && typeof msg.t === 'number') this.debug.push({ by, ...msg });
     if (typeof msg.alive === 'number') this.alive.set(by, msg.alive);
+    if (typeof msg.mesh === 'string') {
+      this.meshEvents.push({
+        by,
+        type: msg.mesh,
+        node: String(msg.node),
+        via: String(msg.via),
+        t: Number(msg.t),
+      });
+    }
     if (msg.applied === 'nodeReady') {
       this.applied.push({ by, node: String(msg.node), ready: String(msg.condition), t: Number(msg.t) });
     }

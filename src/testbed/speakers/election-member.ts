@@ -6,7 +6,8 @@
  * SIGTERM: planned hand-off (leave the mesh, answer HANDOFF_MS more, exit).
  * stdout: {"ready": endpoint}; {"alive": n} on every membership change; then
  * {"announce": ip, "epoch": n, "t": ms} and {"withdraw": ip, "t": ms} whenever
- * this node's own decisions change (t: wall-clock ms, comparable across processes).
+ * this node's own decisions change; {"mesh": "suspect"|"dead", node, via, t} for
+ * each suspicion and verdict this member records (t: wall-clock ms, comparable across processes).
  */
 import { createInterface } from 'node:readline';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -111,7 +112,9 @@ function reconcile(): void {
   if (!leaving) watch.watch(watched);
 }
 
-membership.onEvent(() => {
+membership.onEvent((e) => {
+  if (e.type === 'suspect' || e.type === 'dead')
+    out({ mesh: e.type, node: e.node, via: e.evidence.via, t: t() });
   out({ alive: membership.members().filter((m) => m.state === 'alive').length });
   reconcile();
 });

@@ -14,7 +14,7 @@ const root = process.getuid?.() === 0;
       nodes: 3,
       trials: 2,
       scenarios: ['link-cut', 'kill-9', 'not-ready', 'planned'],
-      command: 'test/wire/chaos.test.ts',
+      command: 'test/lab/chaos.test.ts',
       keepalived: false,
       onProgress: (line) => {
         t.log(line);
