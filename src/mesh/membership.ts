@@ -31,7 +31,7 @@ import { PiggybackQueue } from './piggyback.ts';
 import { isConfirmation, originIsValid, supersedes } from './rules.ts';
 import { MembershipStats } from './stats.ts';
 import { Suspicion } from './suspicion.ts';
-import type { MeshTransport, PeerAuthority } from './transport.ts';
+import type { MeshTransport, PeerAuthority, SendPath } from './transport.ts';
 
 export interface MembershipInit {
   /** This member's node name and how others reach it. */
@@ -413,7 +413,7 @@ export class Membership {
       done,
     };
     this.#pending.set(seq, c);
-    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), true);
+    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), 'both');
     if (this.#recentlyRefused(target)) {
       // It refused us a moment ago: ask the helpers at once (an ack still wins).
       c.refused = true;
@@ -478,7 +478,7 @@ export class Membership {
       return;
     }
     for (const h of helpers)
-      this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target }, true);
+      this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target }, 'both');
     c.timer = this.#after(c.indirectTimeoutMs, () => {
       this.#settleCheck(c, false);
     });
@@ -526,7 +526,10 @@ export class Membership {
     this.#pending.set(seq, p);
     this.#probing.add(target);
     this.stats.probes++;
-    this.#send(target, r.endpoint, this.#ping(seq, target));
+    // Probes travel as datagrams too (like memberlist's UDP probes): a lost TCP
+    // segment stalls a stream ≥ 200 ms, longer than probeTimeout + indirectTimeout,
+    // and under 5% loss those stalls turned into suspicions and, rarely, a verdict.
+    this.#send(target, r.endpoint, this.#ping(seq, target), 'both');
     let postponed = false;
     const direct = (lagged: boolean): void => {
       if (p.acked) return;
@@ -546,7 +549,7 @@ export class Membership {
       (r) => r.state === 'alive' && r.node !== this.node && r.node !== p.target,
     );
     const req: PingReq = { type: 'ping-req', seq, from: this.node, target: p.target };
-    for (const h of helpers) this.#send(h.node, h.endpoint, req);
+    for (const h of helpers) this.#send(h.node, h.endpoint, req, 'both');
     if (helpers.length > 0) this.stats.indirectProbes++;
     let postponed = false;
     const verdict = (lagged: boolean): void => {
@@ -594,7 +597,7 @@ export class Membership {
     }
     const sender = this.#members.get(msg.from);
     const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
-    this.#send(msg.from, sender?.endpoint, ack, urgent);
+    this.#send(msg.from, sender?.endpoint, ack, urgent ? 'both' : 'stream');
   }
 
   #onAck(msg: Ack): void {
@@ -624,6 +627,7 @@ export class Membership {
         const r = this.#members.get(p.target);
         if (r !== undefined) {
           this.stats.pushPulls++;
+          this.#transport.revive?.(r.node, r.endpoint);
           this.#send(r.node, r.endpoint, this.#pushPullMessage(false, false));
         }
         return;
@@ -644,14 +648,19 @@ export class Membership {
     }
     if (this.#recentlyRefused(msg.target)) {
       // We just failed to reach it (connection refused): say so now, do not re-dial.
-      this.#send(msg.from, origin?.endpoint, { type: 'nack', seq: msg.seq, from: this.node }, urgent);
+      this.#send(
+        msg.from,
+        origin?.endpoint,
+        { type: 'nack', seq: msg.seq, from: this.node },
+        urgent ? 'both' : 'stream',
+      );
       return;
     }
     const seq = this.#nextSeq();
     const timer = this.#after(this.config.probeTimeoutMs, () => {
       this.#pending.delete(seq);
       const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
-      this.#send(msg.from, origin?.endpoint, nack, urgent);
+      this.#send(msg.from, origin?.endpoint, nack, urgent ? 'both' : 'stream');
     });
     this.#pending.set(seq, {
       kind: 'relay',
@@ -661,7 +670,7 @@ export class Membership {
       urgent,
       timer,
     });
-    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), urgent);
+    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), urgent ? 'both' : 'stream');
   }
 
   #onNack(msg: Nack): void {
@@ -895,7 +904,9 @@ export class Membership {
     const seq = this.#nextSeq();
     const timer = this.#after(this.config.probeTimeoutMs, () => this.#pending.delete(seq));
     this.#pending.set(seq, { kind: 'reconnect', target: dead.node, timer });
-    this.#send(dead.node, dead.endpoint, this.#ping(seq, dead.node));
+    // A datagram only: a stream would dial, and a dial into the partition that
+    // made it dead hangs (SYN retries at 1 s, 3 s) with the push-pull queued behind it.
+    this.#send(dead.node, dead.endpoint, this.#ping(seq, dead.node), 'datagram');
   }
 
   // ---- helpers ---------------------------------------------------------------
@@ -921,17 +932,17 @@ export class Membership {
 
   /** Answers the origin of a relayed probe, on the channel its ping-req came on. */
   #sendRelayAnswer(p: PendingRelay, msg: Ack | Nack): void {
-    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, p.urgent);
+    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, p.urgent ? 'both' : 'stream');
   }
 
   /**
-   * `urgent`: part of a check (the fast failover path): the transport sends it
-   * as a datagram when it can, so a stalled TCP connection cannot delay it.
+   * `path` (see SendPath): probes and checks go `both` ways, so a stalled TCP
+   * connection cannot delay them; pings to the dead as a datagram only.
    */
-  #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent = false): void {
+  #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#running && msg.type !== 'push-pull') return;
     this.stats.sent(msg.type);
-    this.#transport.send(to, endpoint, msg, urgent);
+    this.#transport.send(to, endpoint, msg, path);
   }
 
   #broadcast(updates: Update[]): void {

@@ -5,16 +5,34 @@ import type { BroadcastMessage, DirectMessage, Endpoint } from './messages.ts';
  * and reordering are the core's problem (it has timeouts for everything).
  * Implemented by the libp2p adapter (libp2p/) and by the simulator (sim/).
  */
+/**
+ * How a direct message travels, for a transport that has a datagram path
+ * beside its streams (one without it always uses the stream):
+ * - `stream`: the stream only (push-pull, anything large);
+ * - `both`: a datagram and the stream copy (probes and checks: no stalled
+ *   stream delays the datagram, and the stream copy notices a refused dial);
+ * - `datagram`: the datagram only, the stream if there is no datagram path
+ *   (pings to members believed dead: a dial would hang in the partition that
+ *   made them dead).
+ */
+export type SendPath = 'stream' | 'both' | 'datagram';
+
 export interface MeshTransport {
   /**
    * Sends a direct message to member `to`, reachable at `endpoint` (from its
    * latest alive update; undefined for seeds known only by address).
-   * `urgent` marks check traffic (the fast failover path): a transport that
-   * has a datagram path uses it, so no stalled stream can delay it.
    */
-  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent?: boolean): void;
+  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path?: SendPath): void;
   /** Disseminates membership updates or claims to every member (gossipsub in production). */
   broadcast(msg: BroadcastMessage): void;
+  /**
+   * A member believed dead answered us: drop any connection to it left from
+   * before, so what follows (the push-pull) goes on a fresh one. After a
+   * partition of a few seconds the old TCP connection's retransmission timer
+   * has backed off to a second or more, and everything written to it would
+   * wait for that.
+   */
+  revive?(to: string, endpoint: Endpoint | undefined): void;
 }
 
 /**

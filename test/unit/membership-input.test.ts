@@ -98,3 +98,61 @@ test('a probe from a member we never heard of asks it for a push-pull, at most o
   m.handle({ type: 'ping', seq: 4, from: 'c', target: 'a', piggyback: [] });
   t.is(syncsTo('c'), 2);
 });
+
+test('a member believed dead is pinged by datagram only; its answer revives the connection before the push-pull', (t) => {
+  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
+  const revived: string[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: {
+      send: (to, _e, msg, path) => sent.push({ to, msg, path }),
+      broadcast: () => undefined,
+      revive: (to) => {
+        revived.push(to);
+        sent.push({ to, msg: { type: 'nack', seq: 0, from: 'marker' }, path: 'revive' });
+      },
+    },
+    incarnation: 5,
+    random: () => 0.5,
+  });
+  m.seed([{ node: 'b', state: 'dead', incarnation: 3 }]);
+  m.start();
+  clock.advance(m.config.reconnectIntervalMs); // random 0.5: the loops run without jitter
+  const ping = sent.find((s) => s.to === 'b' && s.msg.type === 'ping');
+  if (ping?.msg.type !== 'ping') return t.fail('no reconnect ping');
+  t.is(ping.path, 'datagram');
+  m.handle({ type: 'ack', seq: ping.msg.seq, from: 'b', piggyback: [] });
+  t.deepEqual(revived, ['b']);
+  const i = sent.findIndex((s) => s.path === 'revive');
+  const pp = sent.findIndex((s) => s.to === 'b' && s.msg.type === 'push-pull');
+  t.true(i >= 0 && pp > i, 'the push-pull goes after the revive');
+  t.is(sent[pp]?.path, 'stream');
+});
+
+test('probes and their ping-reqs go both ways (datagram and stream); push-pull on the stream', (t) => {
+  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: { send: (to, _e, msg, path) => sent.push({ to, msg, path }), broadcast: () => undefined },
+    incarnation: 5,
+    random: () => 0.5,
+  });
+  m.seed([
+    { node: 'b', state: 'alive', incarnation: 3 },
+    { node: 'c', state: 'alive', incarnation: 3 },
+  ]);
+  m.start();
+  clock.advance(m.config.probeIntervalMs + m.config.probeTimeoutMs + 1);
+  const pings = sent.filter((s) => s.msg.type === 'ping');
+  const reqs = sent.filter((s) => s.msg.type === 'ping-req');
+  t.true(pings.length > 0 && reqs.length > 0);
+  t.true([...pings, ...reqs].every((s) => s.path === 'both'));
+  m.join([{ peerId: 'p', addrs: [] }]);
+  t.true(
+    sent.filter((s) => s.msg.type === 'push-pull').every((s) => s.path === undefined || s.path === 'stream'),
+  );
+});

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { decode, encode } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
 import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../messages.ts';
-import type { MeshTransport, PeerAuthority } from '../transport.ts';
+import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
 import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
 import type { MeshNode } from './node.ts';
@@ -37,6 +37,8 @@ export class TransportStats {
   gossipOut = 0;
   datagramsIn = 0;
   datagramsOut = 0;
+  /** Connections dropped because a member believed dead answered (see MeshTransport.revive). */
+  revived = 0;
   readonly dropped: Record<string, number> = {};
   /** Encoded bytes (the codec's, without stream length prefixes) by message type, over streams, datagrams and gossipsub. */
   readonly bytesSentByType: Record<string, number> = {};
@@ -161,12 +163,13 @@ export class Libp2pTransport implements MeshTransport {
     await this.#node.unhandle(SWIM_PROTOCOL);
   }
 
-  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, urgent = false): void {
+  send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#started) return;
-    // Check traffic also goes as a datagram (no head-of-line blocking); the
+    // Probes and checks also go as a datagram (no head-of-line blocking); the
     // stream copy still runs so a refused dial is noticed at once. The
-    // receiver drops whichever copy comes second (unknown-seq).
-    if (urgent) this.#sendDatagram(to, endpoint, msg);
+    // receiver answers both copies of a ping; the second answer is dropped
+    // (unknown-seq). Checks send several pings with one seq: each is answered.
+    if (path !== 'stream' && this.#sendDatagram(to, endpoint, msg) && path === 'datagram') return;
     // A seed known only by address gets a channel keyed by its addresses until the handshake names it.
     const peer =
       endpoint === undefined
@@ -202,21 +205,37 @@ export class Libp2pTransport implements MeshTransport {
     ch.opening ??= this.#open(to, peer, endpoint, ch);
   }
 
-  #sendDatagram(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): void {
-    if (this.#datagram === undefined) return;
+  /** True when the datagram went out (false: no datagram path, no address, or too large). */
+  #sendDatagram(to: string, endpoint: Endpoint | undefined, msg: DirectMessage): boolean {
+    if (this.#datagram === undefined) return false;
     const udp =
       (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)) ?? this.#udpOfNode.get(to);
-    if (udp === undefined) return;
+    if (udp === undefined) return false;
     try {
       const encoded = encode(msg);
       if (this.#datagram.send(udp, encoded)) {
         this.stats.datagramsOut++;
         this.stats.sentBytes(msg.type, encoded.length);
+        return true;
       }
     } catch (err) {
       this.stats.drop('datagram-send');
       this.#log?.debug({ err, to }, 'check datagram not sent');
     }
+    return false;
+  }
+
+  revive(to: string, endpoint: Endpoint | undefined): void {
+    if (!this.#started) return;
+    const peer = this.#peerOfNode.get(to) ?? (endpoint?.peerId === '' ? undefined : endpoint?.peerId);
+    if (peer === undefined) return;
+    const connections = this.#node.getConnections().filter((c) => c.remotePeer.toString() === peer);
+    if (connections.length === 0) return; // the next send dials a fresh one anyway
+    // Abort, not close: a graceful close would wait on the stalled connection.
+    // Frames sent from now on queue on a new channel until the fresh dial opens.
+    this.#channels.set(peer, { queue: [] });
+    this.stats.revived++;
+    for (const c of connections) c.abort(new Error('mesh: member answered after being declared dead'));
   }
 
   #onDatagram(frame: Uint8Array, from: UdpAddress): void {
