@@ -93,15 +93,15 @@ export async function settle(lab: ClusterLab, ip: string): Promise<void> {
     throw new Error(`the lab did not settle after the trial (logs: ${lab.dir})`);
 }
 
-/** The speakers announcing `ip` now, from their own /debug/mesh (a speaker that does not answer counts as not announcing). */
+/** The speakers announcing `ip` now, from their own /debug/summary (a speaker that does not answer counts as not announcing). */
 export async function announcers(lab: ClusterLab, ip: string): Promise<string[]> {
   const out: string[] = [];
   await Promise.all(
     lab.nodes.map(async (h) => {
-      const r = await lab.http.get(lab.speakerUrl(h.name, '/debug/mesh'), 500);
+      const r = await lab.http.get(lab.speakerUrl(h.name, '/debug/summary'), 500);
       if (r.status !== 200) return;
-      const d = JSON.parse(r.body) as { announcing: { ip: string }[] };
-      if (d.announcing.some((x) => x.ip === ip)) out.push(h.name);
+      const d = JSON.parse(r.body) as { announcing: string[] };
+      if (d.announcing.includes(ip)) out.push(h.name);
     }),
   );
   return out.sort();

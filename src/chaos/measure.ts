@@ -36,9 +36,9 @@ export async function allReady(lab: ClusterLab, nodes = lab.nodes.map((n) => n.n
   return r.every((x) => x.status === 200);
 }
 
-/** Members alive in one speaker's view (its /debug/mesh). */
+/** Members alive in one speaker's view (its /debug/summary). */
 export async function aliveSeenBy(lab: ClusterLab, node: string): Promise<number | undefined> {
-  const r = await lab.http.get(lab.speakerUrl(node, '/debug/mesh'));
+  const r = await lab.http.get(lab.speakerUrl(node, '/debug/summary'));
   if (r.status !== 200) return undefined;
   const d = JSON.parse(r.body) as { members: { state: string }[] };
   return d.members.filter((m) => m.state === 'alive').length;

@@ -47,7 +47,7 @@ async function view(lab: ClusterLab, events: readonly string[]): Promise<string>
   const debugs = new Map<string, Debug>();
   await Promise.all(
     lab.nodes.map(async (n) => {
-      const r = await lab.http.get(lab.speakerUrl(n.name, '/debug/mesh'), 500);
+      const r = await lab.http.get(lab.speakerUrl(n.name, '/debug/summary'), 500);
       if (r.status === 200) debugs.set(n.name, JSON.parse(r.body) as Debug);
     }),
   );

@@ -39,7 +39,7 @@ setting with its default and the reason for it.
                            or auto (default: every interface with an address except
                            loopback and container/CNI/tunnel devices)
   --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics, /healthz,
-                           /readyz, /debug/mesh; default :7472; "off" disables
+                           /readyz, /debug/mesh, /debug/summary; default :7472; "off" disables
   --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
   --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
   --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
@@ -104,10 +104,13 @@ async function runSpeaker(args: string[]): Promise<number> {
       registry,
       log,
       ready: readiness,
-      debug: { mesh: () => speaker.debug() },
+      debug: { mesh: () => speaker.debug(), summary: () => speaker.summary() },
     });
     const at = await server.listen(settings.metricsAddr);
-    log.info({ address: `${at.host}:${at.port}` }, 'serving /metrics, /healthz, /readyz, /debug/mesh');
+    log.info(
+      { address: `${at.host}:${at.port}` },
+      'serving /metrics, /healthz, /readyz, /debug/mesh, /debug/summary',
+    );
   }
   log.info(
     {

@@ -110,6 +110,8 @@ interface PendingReconnect {
  * burst of checks and shorter than any restart.
  */
 const REFUSED_MEMORY_MS = 1_000;
+/** Members believed dead that one sweep pings (#sweepDead); answers trigger further sweeps. */
+const MAX_SWEEP = 32;
 
 /** A one-off check (the heirs' close watch of an announcer): settles once, true on any ack. */
 interface PendingCheck {
@@ -181,6 +183,8 @@ export class Membership {
   readonly #timers = new Set<Timer>();
   /** When the transport last failed to reach a member (cleared by any message from it). */
   readonly #refused = new Map<string, number>();
+  /** When #sweepDead last ran. */
+  #lastSweep: number | undefined;
   /** When we last asked an unknown sender for its state (see #learnFrom). */
   readonly #asked = new Map<string, number>();
   #order: string[] = [];
@@ -357,6 +361,7 @@ export class Membership {
     this.stats.received(msg.type);
     this.#refused.delete(msg.from);
     if (msg.type === 'ping' || msg.type === 'ping-req') this.#learnFrom(msg.from);
+    if (msg.type === 'ping' && this.#members.get(msg.from)?.state === 'dead') this.#sweepDead();
     switch (msg.type) {
       case 'ping':
         this.#onPing(msg, urgent);
@@ -629,6 +634,7 @@ export class Membership {
           this.stats.pushPulls++;
           this.#transport.revive?.(r.node, r.endpoint);
           this.#send(r.node, r.endpoint, this.#pushPullMessage(false, false));
+          this.#sweepDead();
         }
         return;
       }
@@ -750,6 +756,14 @@ export class Membership {
       this.#aboutSelf(u);
       return false;
     }
+    if ((u.kind === 'suspect' || u.kind === 'dead') && u.from !== this.node && this.#believedGone(u.from)) {
+      // An accusation from a member we believe dead is from the other side of
+      // a partition (queued during it, delivered after the heal, or its view
+      // in a push-pull): acting on it declared members dead that had been
+      // alive beside us all along, and a healed split took 1-2 s to settle.
+      this.stats.drop('accuser-dead');
+      return false;
+    }
     const known = this.#members.get(u.node);
     if (isConfirmation(known, u)) {
       if (known?.suspicion?.confirm(u.from) === true) {
@@ -786,6 +800,11 @@ export class Membership {
     if (u.from === this.node) this.#broadcast([u]);
     this.#emit(u, via, previous, accusers);
     return true;
+  }
+
+  #believedGone(node: string): boolean {
+    const state = this.#members.get(node)?.state;
+    return state === 'dead' || state === 'left';
   }
 
   /** Someone says something about us: refute suspicion and death, catch up on incarnations. */
@@ -856,7 +875,12 @@ export class Membership {
   }
 
   #onPushPull(msg: PushPull): void {
-    for (const s of msg.members) {
+    // The sender's own entry first: if it comes back from the dead with a
+    // higher incarnation, its view of the others counts (see #apply).
+    const members = [...msg.members].sort(
+      (a, b) => Number(b.node === msg.from) - Number(a.node === msg.from),
+    );
+    for (const s of members) {
       const u = snapshotToUpdate(s, msg.from);
       // A member that tells us about itself by push-pull is joining (or
       // rejoining): we tell everyone, it has no gossip mesh yet.
@@ -900,13 +924,37 @@ export class Membership {
       }
     }
     const [dead] = this.#pick(1, (r) => r.state === 'dead');
-    if (dead === undefined) return;
+    if (dead !== undefined) this.#reconnect(dead);
+  }
+
+  #reconnect(dead: Rec): void {
     const seq = this.#nextSeq();
     const timer = this.#after(this.config.probeTimeoutMs, () => this.#pending.delete(seq));
     this.#pending.set(seq, { kind: 'reconnect', target: dead.node, timer });
     // A datagram only: a stream would dial, and a dial into the partition that
     // made it dead hangs (SYN retries at 1 s, 3 s) with the push-pull queued behind it.
     this.#send(dead.node, dead.endpoint, this.#ping(seq, dead.node), 'datagram');
+  }
+
+  /**
+   * A member we believed dead is talking to us: the partition that separated
+   * us has probably healed, so ping every member we believe dead now (up to
+   * MAX_SWEEP, at most once per probe interval) instead of one per
+   * reconnectIntervalMs. Each answer starts its own push-pull; both sides
+   * cascade, and a healed half | half split is one view again in a few round
+   * trips instead of after several reconnect rounds.
+   */
+  #sweepDead(): void {
+    const now = this.#clock.now();
+    if (this.#lastSweep !== undefined && now - this.#lastSweep < this.config.probeIntervalMs) return;
+    this.#lastSweep = now;
+    for (const r of this.#pick(MAX_SWEEP, (m) => m.state === 'dead' && !this.#reconnecting(m.node)))
+      this.#reconnect(r);
+  }
+
+  #reconnecting(node: string): boolean {
+    for (const p of this.#pending.values()) if (p.kind === 'reconnect' && p.target === node) return true;
+    return false;
   }
 
   // ---- helpers ---------------------------------------------------------------

@@ -255,7 +255,19 @@ export class Speaker {
     this.#membership = membership;
     const watch = new FastWatch({ clock: init.clock, membership, config: init.watch });
     this.#watch = watch;
-    membership.onEvent(() => {
+    membership.onEvent((e) => {
+      // Who the mesh says is alive, and on whose word: the first thing to read
+      // when an IP moved (suspicions only at debug: most are refuted at once).
+      const fields = {
+        member: e.node,
+        incarnation: e.incarnation,
+        via: e.evidence.via,
+        from: e.evidence.from,
+        previous: e.evidence.previous,
+        accusers: e.evidence.accusers,
+      };
+      if (e.type === 'suspect') this.#log.debug(fields, 'mesh: member suspected');
+      else this.#log.info(fields, `mesh: member ${e.type}`);
       this.#reconcile.request();
     });
     membership.onSynced((e) => {
@@ -532,6 +544,24 @@ export class Speaker {
         action: 'Announce',
         note: `${e.foreignMac} also answers for ${e.ip} on ${this.#init.nodeName}/${e.ifname} (${e.evidence}); meshlb does not fight it: find the host with that MAC`,
       });
+  }
+
+  /**
+   * The cheap part of debug() for /debug/summary: what this speaker announces
+   * and whom it sees in which state, without the per-IP explanations (which
+   * rank every candidate on every request: tools that poll every few ms, like
+   * `meshlb chaos`, must not load the speakers they measure).
+   */
+  summary(): object {
+    return {
+      node: this.#init.nodeName,
+      members: (this.#membership?.members() ?? []).map((x) => ({
+        node: x.node,
+        state: this.#watch?.failed(x.node) === true ? 'dead' : x.state,
+      })),
+      announcing: [...this.#held.keys()],
+      decisions: (this.#last?.decisions ?? []).map((d) => ({ ip: d.ip, announcer: d.announcer ?? null })),
+    };
   }
 
   /** The speaker's state for /debug/mesh and `meshlb status` / `meshlb explain`. */

@@ -2,7 +2,7 @@
 // network namespaces on one LAN, each with the speaker ServiceAccount's own
 // token (RBAC from deploy/), and the real controller. Judged from outside:
 // arping from a client host, the ServiceAnnouncement objects, the speakers'
-// /readyz, /debug/mesh and /metrics (promtool), and their logs (no 403).
+// /readyz, /debug/mesh, /debug/summary and /metrics (promtool), and their logs (no 403).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,6 +209,18 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     for (const host of lan.hosts)
       if ((await debugMesh(t, host))?.announcing.some((a) => a.ip === ip)) holders.push(host.name);
     t.deepEqual(holders, [node]);
+    // /debug/summary (what tools poll) says the same.
+    const summaries = await Promise.all(
+      lan.hosts.map(async (h) => {
+        const r = await httpGet(lan, h, `${speakerHttp(h)}/debug/summary`);
+        return JSON.parse(r.body) as { node: string; announcing: string[]; members: { state: string }[] };
+      }),
+    );
+    t.deepEqual(
+      summaries.filter((x) => x.announcing.includes(ip)).map((x) => x.node),
+      [node],
+    );
+    t.true(summaries.every((x) => x.members.filter((m) => m.state === 'alive').length === 3));
     const macs = await arping(lan, lan.client as Host, ip);
     t.true(macs.length > 0, 'arping got replies');
     t.deepEqual([...new Set(macs)], [macOf(t, node)]);

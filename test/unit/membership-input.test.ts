@@ -156,3 +156,86 @@ test('probes and their ping-reqs go both ways (datagram and stream); push-pull o
     sent.filter((s) => s.msg.type === 'push-pull').every((s) => s.path === undefined || s.path === 'stream'),
   );
 });
+
+test('a dead member that answers or pings us sets off a sweep: every member believed dead is pinged at once', (t) => {
+  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: { send: (to, _e, msg, path) => sent.push({ to, msg, path }), broadcast: () => undefined },
+    incarnation: 5,
+    random: () => 0.5,
+  });
+  m.seed(['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })));
+  m.start();
+  const pingsTo = (to: string): number => sent.filter((s) => s.to === to && s.msg.type === 'ping').length;
+  clock.advance(m.config.reconnectIntervalMs);
+  const first = sent.find((s) => s.msg.type === 'ping');
+  if (first?.msg.type !== 'ping') return t.fail('no reconnect ping');
+  const others = ['b', 'c', 'd'].filter((n) => n !== first.to);
+  t.deepEqual(others.map(pingsTo), [0, 0], 'one reconnect ping per interval');
+  m.handle({ type: 'ack', seq: first.msg.seq, from: first.to, piggyback: [] });
+  t.deepEqual(others.map(pingsTo), [1, 1], 'the answer sets off a sweep of the rest');
+  t.true(sent.filter((s) => s.msg.type === 'ping').every((s) => s.path === 'datagram'));
+  // Within the same probe interval a second trigger does nothing more.
+  m.handle({ type: 'ping', seq: 77, from: others[0] as string, target: 'a', piggyback: [] });
+  t.deepEqual(others.map(pingsTo), [1, 1]);
+  // Later, a ping from a member still believed dead sets off another (skipping those already pinged).
+  clock.advance(m.config.probeTimeoutMs + 1);
+  m.handle({ type: 'ping', seq: 78, from: others[0] as string, target: 'a', piggyback: [] });
+  t.true(others.every((n) => pingsTo(n) === 2));
+});
+
+test('accusations from a member believed dead are dropped; about ourselves we still refute', (t) => {
+  const m = new Membership({
+    node: 'a',
+    clock: new VirtualClock(),
+    transport: { send: () => undefined, broadcast: () => undefined },
+    incarnation: 5,
+    random: () => 0.5,
+  });
+  m.seed([
+    { node: 'b', state: 'alive', incarnation: 3 },
+    { node: 'c', state: 'dead', incarnation: 3 },
+  ]);
+  m.start();
+  // Queued on the far side of a partition, delivered after the heal.
+  m.handle({ type: 'gossip', from: 'c', updates: [{ kind: 'dead', node: 'b', incarnation: 3, from: 'c' }] });
+  m.handle({
+    type: 'gossip',
+    from: 'c',
+    updates: [{ kind: 'suspect', node: 'b', incarnation: 3, from: 'c' }],
+  });
+  // Its view in a push-pull (b dead there) while it is still dead here.
+  m.handle({
+    type: 'push-pull',
+    from: 'c',
+    join: false,
+    reply: false,
+    members: [
+      { node: 'b', state: 'dead', incarnation: 3 },
+      { node: 'c', state: 'alive', incarnation: 3 },
+    ],
+    claims: [],
+  });
+  t.is(m.stateOf('b'), 'alive');
+  t.is(m.stats.dropped['accuser-dead'], 3);
+  // About ourselves: refute (the far side must learn we are alive).
+  m.handle({ type: 'gossip', from: 'c', updates: [{ kind: 'dead', node: 'a', incarnation: 5, from: 'c' }] });
+  t.is(m.incarnation, 6);
+  // Back from the dead (a higher incarnation, first in its push-pull), its word counts again.
+  m.handle({
+    type: 'push-pull',
+    from: 'c',
+    join: false,
+    reply: true,
+    members: [
+      { node: 'b', state: 'suspect', incarnation: 3 },
+      { node: 'c', state: 'alive', incarnation: 4 },
+    ],
+    claims: [],
+  });
+  t.is(m.stateOf('c'), 'alive');
+  t.is(m.stateOf('b'), 'suspect');
+});
