@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ClusterLab } from '../testbed/lab/index.ts';
+import { AnswerWatch } from './answers.ts';
+import { AssignmentWatch } from './assignments.ts';
 import { steady } from './measure.ts';
 import { figureName, formatValue } from './report-format.ts';
 import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
@@ -68,11 +70,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const startedAt = new Date().toISOString();
   const lab = opts.lab ?? (await ClusterLab.start({ nodes: opts.nodes, onProgress: say }));
   const results: ScenarioResult[] = [];
+  let watch: AssignmentWatch | undefined;
+  let answers: AnswerWatch | undefined;
   try {
     const ip = lab.services[0]?.ips.find((x) => !x.includes(':'));
     if (ip === undefined) throw new Error('the lab has no Service with an IPv4 address');
     say(`waiting for the lab to settle (every speaker ready, one node answering ${ip})`);
     if ((await steady(lab, ip)) === undefined) throw new Error(`the lab did not settle (logs: ${lab.dir})`);
+    watch = new AssignmentWatch(lab);
+    await watch.start();
+    answers = await AnswerWatch.start(lab, ip);
     for (const s of scenarios) {
       const result: ScenarioResult = {
         id: s.id,
@@ -85,7 +92,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       };
       results.push(result);
       for (let t = 1; t <= opts.trials; t++) {
+        const from = Date.now();
         const trial = await s.trial(lab, ip, t, { ...SCENARIO_DEFAULTS, ...opts.scenarioOptions });
+        const { check, doubleAnswerMs } = answers.checkSince(from);
+        const watched = [check, ...watch.checksSince(from)];
+        trial.invariants.push(...watched);
+        trial.figures = { ...trial.figures, doubleAnswerMs };
+        trial.ok &&= watched.every((i) => i.ok);
         result.trials.push(trial);
         const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);
         const v = figureOf(trial, s.target.figure);
@@ -97,6 +110,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       result.summary = summarise(result.trials, s.target);
     }
   } finally {
+    await watch?.stop();
+    await answers?.stop();
     if (opts.lab === undefined) await lab.stop();
   }
   const linkCut = scenarios.find((s) => s.id === 'link-cut');

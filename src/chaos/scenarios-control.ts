@@ -5,6 +5,7 @@
  */
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { LAB_NAMESPACE, type ClusterLab } from '../testbed/lab/index.ts';
+import { FOUGHT_LABEL } from './assignments.ts';
 import { crashCheck, oneAnswer, settle } from './checks.ts';
 import { until } from './measure.ts';
 import type { InvariantCheck } from './results.ts';
@@ -147,7 +148,9 @@ export const CONTROL_SCENARIOS: readonly Scenario[] = [
     async trial(lab, ip, n, opts) {
       const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
       const name = `contested-${n}`;
-      await core.createNamespacedService({ namespace: LAB_NAMESPACE, body: lbService(name) });
+      const body = lbService(name);
+      body.metadata = { name, labels: { [FOUGHT_LABEL]: 'true' } }; // its changes are the rival's
+      await core.createNamespacedService({ namespace: LAB_NAMESPACE, body });
       const read = (): Promise<V1Service> => core.readNamespacedService({ namespace: LAB_NAMESPACE, name });
       const assigned = await until(
         async () => (ingressOf(await read()).length > 0 ? true : undefined),

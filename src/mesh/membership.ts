@@ -113,6 +113,9 @@ const REFUSED_MEMORY_MS = 1_000;
 /** Members believed dead that one sweep pings (#sweepDead); answers trigger further sweeps. */
 const MAX_SWEEP = 32;
 
+/** Answers and relayed pings travel the way their question came: a datagram as well, or the stream only. */
+const sameWay = (urgent: boolean): SendPath => (urgent ? 'both' : 'stream');
+
 /** A one-off check (the heirs' close watch of an announcer): settles once, true on any ack. */
 interface PendingCheck {
   kind: 'check';
@@ -602,7 +605,7 @@ export class Membership {
     }
     const sender = this.#members.get(msg.from);
     const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
-    this.#send(msg.from, sender?.endpoint, ack, urgent ? 'both' : 'stream');
+    this.#send(msg.from, sender?.endpoint, ack, sameWay(urgent));
   }
 
   #onAck(msg: Ack): void {
@@ -658,7 +661,7 @@ export class Membership {
         msg.from,
         origin?.endpoint,
         { type: 'nack', seq: msg.seq, from: this.node },
-        urgent ? 'both' : 'stream',
+        sameWay(urgent),
       );
       return;
     }
@@ -666,7 +669,7 @@ export class Membership {
     const timer = this.#after(this.config.probeTimeoutMs, () => {
       this.#pending.delete(seq);
       const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
-      this.#send(msg.from, origin?.endpoint, nack, urgent ? 'both' : 'stream');
+      this.#send(msg.from, origin?.endpoint, nack, sameWay(urgent));
     });
     this.#pending.set(seq, {
       kind: 'relay',
@@ -676,7 +679,7 @@ export class Membership {
       urgent,
       timer,
     });
-    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), urgent ? 'both' : 'stream');
+    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), sameWay(urgent));
   }
 
   #onNack(msg: Nack): void {
@@ -759,8 +762,9 @@ export class Membership {
     if ((u.kind === 'suspect' || u.kind === 'dead') && u.from !== this.node && this.#believedGone(u.from)) {
       // An accusation from a member we believe dead is from the other side of
       // a partition (queued during it, delivered after the heal, or its view
-      // in a push-pull): acting on it declared members dead that had been
-      // alive beside us all along, and a healed split took 1-2 s to settle.
+      // in a push-pull). Seen after a healed 4 | 4 split: applied, it declared
+      // members dead that had been alive beside us all along, and each such
+      // flip moved IPs again.
       this.stats.drop('accuser-dead');
       return false;
     }
@@ -980,7 +984,7 @@ export class Membership {
 
   /** Answers the origin of a relayed probe, on the channel its ping-req came on. */
   #sendRelayAnswer(p: PendingRelay, msg: Ack | Nack): void {
-    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, p.urgent ? 'both' : 'stream');
+    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, sameWay(p.urgent));
   }
 
   /**

@@ -35,6 +35,9 @@ const root = process.getuid?.() === 0;
       for (const trial of s.trials) {
         const failed = trial.invariants.filter((i) => !i.ok);
         t.deepEqual(failed, [], `${s.id} trial ${trial.trial}: ${JSON.stringify(trial)}`);
+        // The continuous watchers judged it too: who answers ARP, and the assignments.
+        t.is(trial.invariants.filter((i) => i.name.endsWith('(watched throughout)')).length, 3);
+        t.is(typeof trial.figures?.doubleAnswerMs, 'number');
         t.not(trial.outageMs, null, `${s.id} trial ${trial.trial} measured`);
         t.true(
           (trial.outageMs ?? Infinity) <= (bound[s.id] ?? 0),

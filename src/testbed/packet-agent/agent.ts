@@ -7,7 +7,7 @@
  *
  *   in:  {"id": 1, "op": "open", "name": "a", "ifname": "eth0", "ethertype": 2054, "filter": "<hex>"}
  *   out: {"id": 1, "ok": true, "value": {...}}  or  {"id": 1, "ok": false, "error": {"name", "message", "code"}}
- *   out: {"event": "frames", "name": "a", "frames": [{"hex", "pktType"}], "afterClose": false}
+ *   out: {"event": "frames", "t": ms, "name": "a", "frames": [{"hex", "pktType"}], "afterClose": false}
  *
  * The speaker's wire: {"op": "wire", "interfaces": ["eth0"], "config": {…}} starts a Wire
  * (src/arp), then "announce" / "withdraw" {"ip", "probe"?} (reply: the wall-clock decision
@@ -94,6 +94,7 @@ function handle(cmd: Command): unknown {
           onFrames: (frames) => {
             out({
               event: 'frames',
+              t: Date.now(),
               name,
               afterClose: entry.closed,
               frames: frames.map((f) => ({ hex: f.data.toString('hex'), pktType: f.pktType })),

@@ -89,7 +89,7 @@ export interface AgentError {
 /** A line the agent printed on its own: frames, errors, link-monitor events. */
 export interface AgentEvent {
   event: 'frames' | 'error' | 'link-monitor' | 'sync' | 'wire';
-  /** Wall-clock ms, on 'wire' events. */
+  /** Wall-clock ms, on 'wire' and 'frames' events (when the agent received them). */
   t?: number;
   name?: string;
   afterClose?: boolean;
