@@ -1,7 +1,7 @@
 import test from 'ava';
 import { VirtualClock } from '../../src/clock/index.ts';
 import { Membership } from '../../src/mesh/membership.ts';
-import type { DirectMessage } from '../../src/mesh/messages.ts';
+import type { DirectMessage, MemberSnapshot } from '../../src/mesh/messages.ts';
 import { StaticPeerAuthority, type MeshTransport } from '../../src/mesh/transport.ts';
 
 function member(): { m: Membership; sent: DirectMessage[] } {
@@ -20,6 +20,44 @@ function member(): { m: Membership; sent: DirectMessage[] } {
   m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
   m.start();
   return { m, sent };
+}
+
+interface Sent {
+  to: string;
+  msg: DirectMessage;
+  path: string | undefined;
+}
+
+/**
+ * Member 'a' seeded with `members`, recording what it sends (and revives);
+ * random 0.5 takes the jitter out of its loops.
+ */
+function recorder(members: MemberSnapshot[]): {
+  m: Membership;
+  clock: VirtualClock;
+  sent: Sent[];
+  revived: string[];
+} {
+  const sent: Sent[] = [];
+  const revived: string[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: {
+      send: (to, _e, msg, path) => sent.push({ to, msg, path }),
+      broadcast: () => undefined,
+      revive: (to) => {
+        revived.push(to);
+        sent.push({ to, msg: { type: 'nack', seq: 0, from: 'marker' }, path: 'revive' });
+      },
+    },
+    incarnation: 5,
+    random: () => 0.5,
+  });
+  m.seed(members);
+  m.start();
+  return { m, clock, sent, revived };
 }
 
 test('replayed or unknown acks are dropped and counted', (t) => {
@@ -64,16 +102,7 @@ test('a ping for another target is dropped; a ping for us is acked', (t) => {
 });
 
 test('a probe from a member we never heard of asks it for a push-pull, at most once per reconnect interval', (t) => {
-  const sent: { to: string; msg: DirectMessage }[] = [];
-  const clock = new VirtualClock();
-  const m = new Membership({
-    node: 'a',
-    clock,
-    transport: { send: (to, _e, msg) => sent.push({ to, msg }), broadcast: () => undefined },
-    incarnation: 5,
-  });
-  m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
-  m.start();
+  const { m, clock, sent } = recorder([{ node: 'b', state: 'alive', incarnation: 3 }]);
   const syncsTo = (to: string): number =>
     sent.filter((s) => s.to === to && s.msg.type === 'push-pull' && !s.msg.reply).length;
   // The join gossip of c missed us; c probes us (it learnt of us from its seed).
@@ -100,25 +129,7 @@ test('a probe from a member we never heard of asks it for a push-pull, at most o
 });
 
 test('a member believed dead is pinged by datagram only; its answer revives the connection before the push-pull', (t) => {
-  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
-  const revived: string[] = [];
-  const clock = new VirtualClock();
-  const m = new Membership({
-    node: 'a',
-    clock,
-    transport: {
-      send: (to, _e, msg, path) => sent.push({ to, msg, path }),
-      broadcast: () => undefined,
-      revive: (to) => {
-        revived.push(to);
-        sent.push({ to, msg: { type: 'nack', seq: 0, from: 'marker' }, path: 'revive' });
-      },
-    },
-    incarnation: 5,
-    random: () => 0.5,
-  });
-  m.seed([{ node: 'b', state: 'dead', incarnation: 3 }]);
-  m.start();
+  const { m, clock, sent, revived } = recorder([{ node: 'b', state: 'dead', incarnation: 3 }]);
   clock.advance(m.config.reconnectIntervalMs); // random 0.5: the loops run without jitter
   const ping = sent.find((s) => s.to === 'b' && s.msg.type === 'ping');
   if (ping?.msg.type !== 'ping') return t.fail('no reconnect ping');
@@ -132,20 +143,10 @@ test('a member believed dead is pinged by datagram only; its answer revives the 
 });
 
 test('probes and their ping-reqs go both ways (datagram and stream); push-pull on the stream', (t) => {
-  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
-  const clock = new VirtualClock();
-  const m = new Membership({
-    node: 'a',
-    clock,
-    transport: { send: (to, _e, msg, path) => sent.push({ to, msg, path }), broadcast: () => undefined },
-    incarnation: 5,
-    random: () => 0.5,
-  });
-  m.seed([
+  const { m, clock, sent } = recorder([
     { node: 'b', state: 'alive', incarnation: 3 },
     { node: 'c', state: 'alive', incarnation: 3 },
   ]);
-  m.start();
   clock.advance(m.config.probeIntervalMs + m.config.probeTimeoutMs + 1);
   const pings = sent.filter((s) => s.msg.type === 'ping');
   const reqs = sent.filter((s) => s.msg.type === 'ping-req');
@@ -158,17 +159,9 @@ test('probes and their ping-reqs go both ways (datagram and stream); push-pull o
 });
 
 test('a dead member that answers or pings us sets off a sweep: every member believed dead is pinged at once', (t) => {
-  const sent: { to: string; msg: DirectMessage; path: string | undefined }[] = [];
-  const clock = new VirtualClock();
-  const m = new Membership({
-    node: 'a',
-    clock,
-    transport: { send: (to, _e, msg, path) => sent.push({ to, msg, path }), broadcast: () => undefined },
-    incarnation: 5,
-    random: () => 0.5,
-  });
-  m.seed(['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })));
-  m.start();
+  const { m, clock, sent } = recorder(
+    ['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })),
+  );
   const pingsTo = (to: string): number => sent.filter((s) => s.to === to && s.msg.type === 'ping').length;
   clock.advance(m.config.reconnectIntervalMs);
   const first = sent.find((s) => s.msg.type === 'ping');
@@ -188,18 +181,10 @@ test('a dead member that answers or pings us sets off a sweep: every member beli
 });
 
 test('accusations from a member believed dead are dropped; about ourselves we still refute', (t) => {
-  const m = new Membership({
-    node: 'a',
-    clock: new VirtualClock(),
-    transport: { send: () => undefined, broadcast: () => undefined },
-    incarnation: 5,
-    random: () => 0.5,
-  });
-  m.seed([
+  const { m } = recorder([
     { node: 'b', state: 'alive', incarnation: 3 },
     { node: 'c', state: 'dead', incarnation: 3 },
   ]);
-  m.start();
   // Queued on the far side of a partition, delivered after the heal.
   m.handle({ type: 'gossip', from: 'c', updates: [{ kind: 'dead', node: 'b', incarnation: 3, from: 'c' }] });
   m.handle({
