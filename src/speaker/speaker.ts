@@ -361,9 +361,9 @@ export class Speaker {
     }
   }
 
-  #members(membership: Membership, watch: FastWatch): Map<string, MemberState> {
+  #members(membership: Membership): Map<string, MemberState> {
     const members = new Map<string, MemberState>();
-    for (const m of membership.members()) members.set(m.node, watch.failed(m.node) ? 'dead' : m.state);
+    for (const m of membership.members()) members.set(m.node, this.#effectiveState(m));
     return members;
   }
 
@@ -375,10 +375,7 @@ export class Speaker {
     if (!this.#leaving && this.#identityPublished) this.#join(membership);
     if (!membership.synced && !this.#leaving) return;
     const t0 = performance.now();
-    const { world, unannounced, services } = this.view.analyse(
-      this.#members(membership, watch),
-      this.claims.map,
-    );
+    const { world, unannounced, services } = this.view.analyse(this.#members(membership), this.claims.map);
     this.#services = services;
     const decisions = decide(world);
     const p = plan(this.#init.nodeName, decisions, this.#held);
@@ -557,11 +554,16 @@ export class Speaker {
       node: this.#init.nodeName,
       members: (this.#membership?.members() ?? []).map((x) => ({
         node: x.node,
-        state: this.#watch?.failed(x.node) === true ? 'dead' : x.state,
+        state: this.#effectiveState(x),
       })),
       announcing: [...this.#held.keys()],
       decisions: (this.#last?.decisions ?? []).map((d) => ({ ip: d.ip, announcer: d.announcer ?? null })),
     };
+  }
+
+  /** A member's state as the election sees it: dead once this speaker's close watch failed it. */
+  #effectiveState(m: { node: string; state: MemberState }): MemberState {
+    return this.#watch?.failed(m.node) === true ? 'dead' : m.state;
   }
 
   /** The speaker's state for /debug/mesh and `meshlb status` / `meshlb explain`. */
@@ -576,7 +578,7 @@ export class Speaker {
       localHealth: m?.awareness,
       members: (m?.members() ?? []).map((x) => ({
         node: x.node,
-        state: this.#watch?.failed(x.node) === true ? 'dead' : x.state,
+        state: this.#effectiveState(x),
         meshState: x.state,
         incarnation: x.incarnation,
         endpoint: x.endpoint,
