@@ -24,7 +24,9 @@ export type WireEvent =
   | { type: 'announcing'; ip: string; ifname: string; probed: boolean }
   | { type: 'withdrawn'; ip: string; ifname: string }
   | ({ type: 'conflict' } & Conflict)
-  | { type: 'send-failed'; ifname: string; error: Error };
+  | { type: 'send-failed'; ifname: string; error: Error }
+  /** A link was added, removed (up false), or its carrier / admin state changed. */
+  | { type: 'link'; ifname: string; up: boolean };
 
 export interface WireStats {
   /** ARP requests and neighbour solicitations received (all that passed the kernel filter, answered or not). */
@@ -157,6 +159,13 @@ export class Responder {
     if (this.#links.has(link.name)) this.removeLink(link.name);
     this.#links.set(link.name, { link, mac: codec.macToBytes(link.mac), up, groups: new Map() });
     for (const a of this.#ips.values()) if (this.#wants(a, link.name)) this.#start(a, link.name);
+    this.#onEvent({ type: 'link', ifname: link.name, up });
+  }
+
+  /** At least one link is up (false with none): this node can answer on the LAN at all. */
+  get anyLinkUp(): boolean {
+    for (const ls of this.#links.values()) if (ls.up) return true;
+    return false;
   }
 
   /** The link went away: stop everything on it (no frames, no events for it). */
@@ -169,6 +178,7 @@ export class Responder {
         ls.link.leave(mac);
       });
     this.#links.delete(ifname);
+    this.#onEvent({ type: 'link', ifname, up: false });
   }
 
   /**
@@ -180,6 +190,7 @@ export class Responder {
     const ls = this.#links.get(ifname);
     if (ls === undefined || ls.up === up) return;
     ls.up = up;
+    this.#onEvent({ type: 'link', ifname, up });
     for (const a of this.#ips.values()) {
       const s = a.on.get(ifname);
       if (s === undefined) continue;

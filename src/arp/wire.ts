@@ -193,6 +193,10 @@ export class Wire {
       case 'send-failed':
         log.warn({ err: e.error, ifname: e.ifname }, 'could not send');
         return;
+      case 'link':
+        if (e.up) log.info({ ifname: e.ifname }, 'link up');
+        else log.warn({ ifname: e.ifname }, 'link down');
+        return;
     }
   }
 }

@@ -120,6 +120,8 @@ export class Speaker {
   #isolated = false;
   /** Back from isolation: a push-pull is to be asked for / was asked for at this monotonic ms. */
   #resyncPending = false;
+  /** Every link of the wire is down (#offTheLan); cleared when one is up again. */
+  #lanDown = false;
   #resyncAsk = false;
   #resyncSince: number | undefined;
   /** May take IPs over (set by #mayAnnounce). */
@@ -390,6 +392,8 @@ export class Speaker {
           this.#withdraw(ip, 'handed off');
       }
       if (this.#held.size === 0) this.#handoffDone?.();
+    } else if (this.#lanDown && !this.wire.responder.anyLinkUp) {
+      // Off the LAN (#offTheLan): nothing to announce, nothing to watch.
     } else if (!this.#mayAnnounce(membership)) {
       // Cut off from the mesh majority and the API server: the rest of the
       // cluster has moved this node's IPs; answering would split traffic.
@@ -398,6 +402,7 @@ export class Speaker {
       this.#resyncSince = undefined; // set when it comes back
       this.#resyncPending = true;
     } else {
+      this.#lanDown = false;
       const self = this.#init.nodeName;
       this.#resync(membership);
       // Back from isolation: its own claims may be stale (the others moved its IPs
@@ -477,6 +482,26 @@ export class Speaker {
     membership.join([peer.endpoint]);
   }
 
+  /**
+   * Every link it answers on is down (a pulled cable, a dead switch port): it
+   * cannot answer, and the heirs take its IPs over meanwhile. It withdraws
+   * them now, so that when a link comes back it bursts for nothing it may no
+   * longer hold (that moved clients back to it until the claims settled:
+   * 0.5-0.6 s of two answers after every healed link cut in the chaos runs),
+   * and resyncs like a node back from isolation: nothing it does not hold
+   * until a push-pull brings the standing claims. Its close watches restart
+   * from scratch too (their failures were its own link's).
+   */
+  #offTheLan(): void {
+    if (this.#lanDown) return;
+    this.#lanDown = true;
+    this.#log.warn({ announcing: [...this.#held.keys()] }, 'every interface is down: withdrawing every IP');
+    for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'link down');
+    this.#watch?.watch([]);
+    this.#resyncSince = undefined;
+    this.#resyncPending = true;
+  }
+
   /** The isolation rule (reachability.ts), logging the changes. */
   #mayAnnounce(membership: Membership): boolean {
     const members = membership.members().filter((m) => m.state !== 'left');
@@ -528,6 +553,11 @@ export class Speaker {
   }
 
   #onWire(e: WireEvent): void {
+    if (e.type === 'link') {
+      if (!this.wire.responder.anyLinkUp) this.#offTheLan();
+      this.#reconcile.request();
+      return;
+    }
     if (e.type !== 'conflict') return;
     this.#log.warn(
       { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },

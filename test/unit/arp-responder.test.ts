@@ -45,6 +45,7 @@ function setup(config = {}) {
   const r = new Responder({ clock, config, onEvent: (e) => events.push(e), random: () => 0.5 });
   const link = new FakeLink();
   r.addLink(link, true);
+  events.length = 0; // the link's own event; tests of links read it themselves
   const rx = (data: Uint8Array, pktType: PktType = 'broadcast', on = link.name): void => {
     r.receive(on, { data, pktType });
   };
@@ -261,15 +262,43 @@ test('interfaces: an IP limited to eth1 is not answered on eth0; a link added la
 });
 
 test('a link going down stops sending; coming up sends a fresh burst', (t) => {
-  const { clock, link, r } = setup();
+  const { clock, link, r, events } = setup();
   r.announce(VIP4);
   link.take();
+  t.true(r.anyLinkUp);
   r.setLinkUp('eth0', false);
+  t.false(r.anyLinkUp);
   clock.advance(120_000);
   t.is(link.take().length, 0);
   r.setLinkUp('eth0', true);
+  r.setLinkUp('eth0', true); // no change: no event
   clock.advance(300);
   t.is(link.take().length, 4);
+  t.deepEqual(
+    events.filter((e) => e.type === 'link'),
+    [
+      { type: 'link', ifname: 'eth0', up: false },
+      { type: 'link', ifname: 'eth0', up: true },
+    ],
+  );
+});
+
+test('link events: added (with its state) and removed (down); no link at all is not up', (t) => {
+  const { r, events } = setup();
+  const eth1 = new FakeLink('eth1', '02:00:00:00:00:02');
+  r.addLink(eth1, false);
+  r.removeLink('eth0');
+  t.false(r.anyLinkUp, 'eth1 is down and eth0 is gone');
+  r.removeLink('eth1');
+  t.false(r.anyLinkUp);
+  t.deepEqual(
+    events.filter((e) => e.type === 'link'),
+    [
+      { type: 'link', ifname: 'eth1', up: false },
+      { type: 'link', ifname: 'eth0', up: false },
+      { type: 'link', ifname: 'eth1', up: false },
+    ],
+  );
 });
 
 test('a failing send is counted and reported, and the responder carries on', (t) => {
