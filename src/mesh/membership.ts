@@ -112,6 +112,8 @@ interface PendingReconnect {
 const REFUSED_MEMORY_MS = 1_000;
 /** Members believed dead that one sweep pings (#sweepDead); answers trigger further sweeps. */
 const MAX_SWEEP = 32;
+/** Answered seqs remembered to tell a second copy of an ack from an unknown one (a few seconds of probes and checks). */
+const MAX_ACKED = 1_024;
 
 /** Answers and relayed pings travel the way their question came: a datagram as well, or the stream only. */
 const sameWay = (urgent: boolean): SendPath => (urgent ? 'both' : 'stream');
@@ -186,6 +188,8 @@ export class Membership {
   readonly #timers = new Set<Timer>();
   /** When the transport last failed to reach a member (cleared by any message from it). */
   readonly #refused = new Map<string, number>();
+  /** Seqs whose first ack arrived, oldest first (at most MAX_ACKED). */
+  readonly #acked = new Set<number>();
   /** When #sweepDead last ran. */
   #lastSweep: number | undefined;
   /** When we last asked an unknown sender for its state (see #learnFrom). */
@@ -612,11 +616,15 @@ export class Membership {
     this.#applyAll(msg.piggyback, 'piggyback');
     const p = this.#pending.get(msg.seq);
     if (p === undefined) {
-      // Late (after its timeout), duplicated or replayed: harmless, but counted.
-      this.stats.drop('unknown-seq');
+      // The second copy of an answer (probes and checks go both ways), or late
+      // (after its timeout) or replayed: harmless, but counted apart, so that
+      // `unknown-seq` rising still means something.
+      this.stats.drop(this.#acked.has(msg.seq) ? 'duplicate' : 'unknown-seq');
       return;
     }
     this.#pending.delete(msg.seq);
+    this.#acked.add(msg.seq);
+    if (this.#acked.size > MAX_ACKED) this.#acked.delete(this.#acked.values().next().value as number);
     p.timer?.cancel();
     switch (p.kind) {
       case 'probe':

@@ -60,6 +60,18 @@ function recorder(members: MemberSnapshot[]): {
   return { m, clock, sent, revived };
 }
 
+test('the second copy of an answer is counted as a duplicate, not as unknown', (t) => {
+  const { m, clock, sent } = recorder([{ node: 'b', state: 'alive', incarnation: 3 }]);
+  clock.advance(m.config.probeIntervalMs);
+  const ping = sent.find((s) => s.msg.type === 'ping');
+  if (ping?.msg.type !== 'ping') return t.fail('no probe');
+  const ack = { type: 'ack' as const, seq: ping.msg.seq, from: 'b', piggyback: [] };
+  m.handle(ack, { urgent: true }); // the datagram
+  m.handle(ack); // the stream copy
+  t.is(m.stats.dropped.duplicate, 1);
+  t.is(m.stats.dropped['unknown-seq'], undefined);
+});
+
 test('replayed or unknown acks are dropped and counted', (t) => {
   const { m } = member();
   m.handle({ type: 'ack', seq: 999, from: 'b', piggyback: [] });

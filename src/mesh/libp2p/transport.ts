@@ -168,7 +168,7 @@ export class Libp2pTransport implements MeshTransport {
     // Probes and checks also go as a datagram (no head-of-line blocking); the
     // stream copy still runs so a refused dial is noticed at once. The
     // receiver answers both copies of a ping; the second answer is dropped
-    // (unknown-seq). Checks send several pings with one seq: each is answered.
+    // (counted as a duplicate). Checks send several pings with one seq: each is answered.
     if (path !== 'stream' && this.#sendDatagram(to, endpoint, msg) && path === 'datagram') return;
     // A seed known only by address gets a channel keyed by its addresses until the handshake names it.
     const peer =
