@@ -160,6 +160,19 @@ async function debugMesh(t: { context: Ctx }, host: Host): Promise<DebugMesh | u
   return r.status === 200 ? (JSON.parse(r.body) as DebugMesh) : undefined;
 }
 
+/**
+ * The one speaker announcing `ip`, from the speakers themselves (the
+ * ServiceAnnouncement may lag a heal); waits until exactly one does.
+ */
+function soleHolder(t: { context: Ctx }, ip: string): Promise<string> {
+  return waitFor('exactly one speaker holding the IP', async () => {
+    const holders: string[] = [];
+    for (const h of t.context.lan.hosts)
+      if ((await debugMesh(t, h))?.announcing.some((a) => a.ip === ip) === true) holders.push(h.name);
+    return holders.length === 1 ? holders[0] : undefined;
+  });
+}
+
 function logRecords(file: string): Record<string, unknown>[] {
   return readFileSync(file, 'utf8')
     .trim()
@@ -358,12 +371,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   async (t) => {
     const { lan } = t.context;
     const ip = (await serviceIp(t, 'web')) ?? '';
-    const holder = await waitFor('one speaker holding the IP', async () => {
-      const holders: string[] = [];
-      for (const h of lan.hosts)
-        if ((await debugMesh(t, h))?.announcing.some((a) => a.ip === ip) === true) holders.push(h.name);
-      return holders.length === 1 ? holders[0] : undefined;
-    });
+    const holder = await soleHolder(t, ip);
     const host = lan.host(holder);
     await lan.linkDown(host);
     // Its own view, read inside its namespace: withdrawn on the carrier loss, not after a grace.
@@ -397,13 +405,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   async (t) => {
     const { lan, speakers, dir } = t.context;
     const ip = (await serviceIp(t, 'web')) ?? '';
-    // Who answers now, from the speakers themselves (the ServiceAnnouncement may lag a heal).
-    const holder = await waitFor('exactly one speaker holding the IP', async () => {
-      const holders: string[] = [];
-      for (const h of lan.hosts)
-        if ((await debugMesh(t, h))?.announcing.some((a) => a.ip === ip) === true) holders.push(h.name);
-      return holders.length === 1 ? holders[0] : undefined;
-    });
+    const holder = await soleHolder(t, ip);
     const child = speakers.get(holder) as GroupChild;
     killGroup(child.pid, 'SIGTERM');
     child.ref();
