@@ -112,6 +112,11 @@ export class Wire {
     for (const name of [...this.#links.keys()]) this.#close(name);
   }
 
+  /** The MACs of the interfaces it answers on now (lower case), for the speaker's identity. */
+  macs(): string[] {
+    return [...new Set([...this.#links.values()].map((l) => l.mac.toLowerCase()))].sort();
+  }
+
   /** Packet-socket counters per interface (frames the filter passed, and kernel queue drops). */
   socketStats(): Map<string, { received: number; dropped: number }> {
     return new Map([...this.#links].map(([n, l]) => [n, l.stats()]));

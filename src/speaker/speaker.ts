@@ -318,12 +318,12 @@ export class Speaker {
     return out;
   }
 
-  /** Publishes the peer ID and mesh address on the Pod; retried with backoff until it works. */
+  /** Publishes the peer ID, mesh address and MACs on the Pod; retried with backoff until it works. */
   #publishIdentity(delayMs: number): void {
     const endpoint = this.#transport?.endpoint;
     if (endpoint === undefined || this.#leaving) return;
     const { kubeConfig, namespace, podName } = this.#init;
-    publishIdentity(kubeConfig, namespace, podName, endpoint.peerId, endpoint.addrs).then(
+    publishIdentity(kubeConfig, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs()).then(
       () => {
         this.#identityPublished = true;
         this.#log.info({ pod: podName }, 'identity published on the Pod');
@@ -559,6 +559,16 @@ export class Speaker {
       return;
     }
     if (e.type !== 'conflict') return;
+    const peer = this.view.authority.nodeOfMac(e.foreignMac);
+    if (peer !== undefined && peer !== this.#init.nodeName) {
+      // Another speaker answers too: a claim race or a heal settling (the
+      // claims decide, and the loser stops), not a foreign host to hunt down.
+      this.#log.info(
+        { ip: e.ip, ifname: e.ifname, node: peer, evidence: e.evidence },
+        'another speaker answers for an announced IP too (claims settling)',
+      );
+      return;
+    }
     this.#log.warn(
       { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },
       'address conflict',

@@ -197,6 +197,16 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   async (t) => {
     const { lan } = t.context;
     for (const host of lan.hosts) await waitFor(`${host.name} ready`, () => ready(t, host), 60_000);
+    // Each speaker published the MAC it answers on (peers' answers are not conflicts).
+    for (const host of lan.hosts) {
+      const pod = await core(t).readNamespacedPod({
+        namespace: SPEAKER_NAMESPACE,
+        name: `meshlb-speaker-${host.name}`,
+      });
+      t.deepEqual(JSON.parse(pod.metadata?.annotations?.['meshlb.io/macs'] ?? '[]'), [
+        host.mac.toLowerCase(),
+      ]);
+    }
     for (const host of lan.hosts)
       await waitFor(
         `${host.name} sees 3 alive members`,

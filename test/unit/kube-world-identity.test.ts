@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   Coalescer,
   KubePeerAuthority,
+  MACS_ANNOTATION as MACS,
   MESH_ADDRS_ANNOTATION as ADDRS,
   PEER_ID_ANNOTATION as PEER,
   speakerIdentities,
@@ -14,8 +15,12 @@ import { speakerPod } from './kube-world-fixtures.ts';
 const a1 = JSON.stringify(['/ip4/10.0.0.1/tcp/7946']);
 
 const pods: V1Pod[] = [
-  speakerPod('speaker-b', 'n2', { [PEER]: 'peer-b', [ADDRS]: '["/ip4/10.0.0.2/tcp/7946"]' }),
-  speakerPod('speaker-a', 'n1', { [PEER]: 'peer-a', [ADDRS]: a1 }),
+  speakerPod('speaker-b', 'n2', {
+    [PEER]: 'peer-b',
+    [ADDRS]: '["/ip4/10.0.0.2/tcp/7946"]',
+    [MACS]: '["02:00:00:00:00:0B", "not-a-mac", 7]',
+  }),
+  speakerPod('speaker-a', 'n1', { [PEER]: 'peer-a', [ADDRS]: a1, [MACS]: '["02:00:00:00:00:0a"]' }),
   // A second Pod on n1 during a rolling update: both may speak for it.
   speakerPod('speaker-a2', 'n1', { [PEER]: 'peer-a2', [ADDRS]: 'not json' }),
   speakerPod('pending', undefined, { [PEER]: 'peer-unscheduled' }),
@@ -28,10 +33,17 @@ const pods: V1Pod[] = [
 
 test('speakerIdentities: scheduled speaker Pods that published a peer ID, sorted by node', (t) => {
   t.deepEqual(speakerIdentities(pods), [
-    { node: 'n1', pod: 'meshlb/speaker-a', peerId: 'peer-a', addrs: ['/ip4/10.0.0.1/tcp/7946'] },
-    { node: 'n1', pod: 'meshlb/speaker-a2', peerId: 'peer-a2', addrs: [] },
-    { node: 'n2', pod: 'meshlb/speaker-b', peerId: 'peer-b', addrs: ['/ip4/10.0.0.2/tcp/7946'] },
-    { node: 'n4', pod: 'meshlb/terminating', peerId: 'peer-d', addrs: [] },
+    {
+      node: 'n1',
+      pod: 'meshlb/speaker-a',
+      peerId: 'peer-a',
+      addrs: ['/ip4/10.0.0.1/tcp/7946'],
+      macs: ['02:00:00:00:00:0a'],
+    },
+    { node: 'n1', pod: 'meshlb/speaker-a2', peerId: 'peer-a2', addrs: [], macs: [] },
+    // A malformed array of MACs is not taken whole: a list with a non-string is dropped.
+    { node: 'n2', pod: 'meshlb/speaker-b', peerId: 'peer-b', addrs: ['/ip4/10.0.0.2/tcp/7946'], macs: [] },
+    { node: 'n4', pod: 'meshlb/terminating', peerId: 'peer-d', addrs: [], macs: [] },
   ]);
 });
 
@@ -120,4 +132,15 @@ test('Coalescer: stop drops the scheduled call and later requests', (t) => {
   t.is(scheduled.length, 1);
   scheduled[0]?.();
   t.is(calls, 0);
+});
+
+test('KubePeerAuthority.nodeOfMac: the node whose speaker published a MAC, in any case; else none', (t) => {
+  const auth = new KubePeerAuthority(() => [
+    ...pods,
+    speakerPod('speaker-c', 'n7', { [PEER]: 'peer-c', [MACS]: '["02:00:00:00:00:0C", "bogus"]' }),
+  ]);
+  t.is(auth.nodeOfMac('02:00:00:00:00:0A'), 'n1');
+  t.is(auth.nodeOfMac('02:00:00:00:00:0c'), 'n7', 'the valid entries of a list with a malformed MAC');
+  t.is(auth.nodeOfMac('02:00:00:00:00:0b'), undefined, 'a list with a non-string is dropped whole');
+  t.is(auth.nodeOfMac('02:00:00:00:00:99'), undefined);
 });

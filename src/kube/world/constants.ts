@@ -4,6 +4,13 @@ export const PEER_ID_ANNOTATION = 'meshlb.io/peer-id';
 /** Annotation on a speaker's own Pod: its mesh multiaddrs, as a JSON array of strings. */
 export const MESH_ADDRS_ANNOTATION = 'meshlb.io/mesh-addrs';
 
+/**
+ * Annotation on a speaker's own Pod: the MACs of the interfaces it answers ARP
+ * and NDP on, as a JSON array of strings. Another speaker's answer for an IP
+ * is then told apart from a foreign host's (a claim race, not a conflict).
+ */
+export const MACS_ANNOTATION = 'meshlb.io/macs';
+
 /** The label that marks speaker Pods (with {@link SPEAKER_COMPONENT} as its value). */
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const SPEAKER_COMPONENT = 'speaker';

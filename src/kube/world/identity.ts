@@ -8,6 +8,7 @@ import {
 import type { Endpoint, PeerAuthority } from '../../mesh/index.ts';
 import {
   COMPONENT_LABEL,
+  MACS_ANNOTATION,
   MESH_ADDRS_ANNOTATION,
   PEER_ID_ANNOTATION,
   SPEAKER_COMPONENT,
@@ -22,9 +23,11 @@ export interface SpeakerIdentity {
   peerId: string;
   /** Mesh multiaddrs; empty when the annotation is missing or not a JSON array of strings. */
   addrs: readonly string[];
+  /** MACs it answers on (lower case); empty when missing or malformed (an older speaker). */
+  macs: readonly string[];
 }
 
-function parseAddrs(text: string | undefined): string[] {
+function parseStrings(text: string | undefined): string[] {
   if (text === undefined) return [];
   try {
     const v: unknown = JSON.parse(text);
@@ -32,6 +35,14 @@ function parseAddrs(text: string | undefined): string[] {
   } catch {
     return [];
   }
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+function parseMacs(text: string | undefined): string[] {
+  return parseStrings(text)
+    .map((m) => m.toLowerCase())
+    .filter((m) => MAC.test(m));
 }
 
 /**
@@ -55,7 +66,8 @@ export function speakerIdentities(pods: readonly V1Pod[]): SpeakerIdentity[] {
       node,
       pod: `${meta.namespace ?? ''}/${meta.name ?? ''}`,
       peerId,
-      addrs: parseAddrs(meta.annotations?.[MESH_ADDRS_ANNOTATION]),
+      addrs: parseStrings(meta.annotations?.[MESH_ADDRS_ANNOTATION]),
+      macs: parseMacs(meta.annotations?.[MACS_ANNOTATION]),
     });
   }
   return out.sort((a, b) =>
@@ -106,6 +118,12 @@ export class KubePeerAuthority implements PeerAuthority {
     return this.#byNode.get(node)?.has(peerId) === true;
   }
 
+  /** The node whose speaker published `mac` (any case), if one did. */
+  nodeOfMac(mac: string): string | undefined {
+    const m = mac.toLowerCase();
+    return this.identities().find((id) => id.macs.includes(m))?.node;
+  }
+
   /**
    * Where to find the other speakers (the mesh's seeds): the endpoints of every
    * identity with addresses, except those on `selfNode`.
@@ -119,8 +137,9 @@ export class KubePeerAuthority implements PeerAuthority {
 
 /**
  * Publishes this speaker's identity on its own Pod: a JSON merge patch of the
- * `meshlb.io/peer-id` and `meshlb.io/mesh-addrs` annotations (nothing else of
- * the Pod is touched). Needs `patch` on `pods` in the speaker's namespace.
+ * `meshlb.io/peer-id`, `meshlb.io/mesh-addrs` and `meshlb.io/macs` annotations
+ * (nothing else of the Pod is touched). Needs `patch` on `pods` in the
+ * speaker's namespace.
  */
 export async function publishIdentity(
   kubeConfig: KubeConfig,
@@ -128,6 +147,7 @@ export async function publishIdentity(
   podName: string,
   peerId: string,
   addrs: readonly string[],
+  macs: readonly string[] = [],
 ): Promise<V1Pod> {
   return kubeConfig.makeApiClient(CoreV1Api).patchNamespacedPod(
     {
@@ -135,7 +155,11 @@ export async function publishIdentity(
       namespace,
       body: {
         metadata: {
-          annotations: { [PEER_ID_ANNOTATION]: peerId, [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs) },
+          annotations: {
+            [PEER_ID_ANNOTATION]: peerId,
+            [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
+            [MACS_ANNOTATION]: JSON.stringify(macs),
+          },
         },
       },
     },

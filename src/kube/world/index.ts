@@ -14,6 +14,7 @@ export { analyseWorld, buildWorld, type WorldInputs } from './build.ts';
 export { afterIo, Coalescer, type Schedule } from './coalesce.ts';
 export {
   COMPONENT_LABEL,
+  MACS_ANNOTATION,
   MESH_ADDRS_ANNOTATION,
   PEER_ID_ANNOTATION,
   SERVICE_NAME_LABEL,
