@@ -10,7 +10,13 @@ export interface MeshSources {
   membership: Pick<Membership, 'stats' | 'members' | 'awareness' | 'incarnation'>;
   watch?: Pick<FastWatch, 'watching'> | undefined;
   transport?:
-    { stats: Pick<TransportStats, 'dropped' | 'bytesSentByType' | 'bytesReceivedByType'> } | undefined;
+    | {
+        stats: Pick<
+          TransportStats,
+          'dropped' | 'bytesSentByType' | 'bytesReceivedByType' | 'datagramsIn' | 'datagramsOut' | 'revived'
+        >;
+      }
+    | undefined;
 }
 
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
@@ -102,6 +108,21 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
       labelNames: ['type'],
       read: () => byLabel('type', transport.stats.bytesReceivedByType),
     });
+    counter(
+      'meshlb_mesh_datagrams_sent_total',
+      'Probes, checks and their answers sent as UDP datagrams (beside the stream copy).',
+      () => transport.stats.datagramsOut,
+    );
+    counter(
+      'meshlb_mesh_datagrams_received_total',
+      'UDP datagrams received on the mesh port (any content; bad ones are also counted as drops).',
+      () => transport.stats.datagramsIn,
+    );
+    counter(
+      'meshlb_mesh_connections_revived_total',
+      'Connections dropped because a member believed dead answered (the push-pull then dials afresh).',
+      () => transport.stats.revived,
+    );
   }
   counter(
     'meshlb_mesh_push_pulls_total',

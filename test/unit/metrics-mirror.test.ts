@@ -177,6 +177,12 @@ test('mesh: members by state, core and transport counters, every RTT in the hist
   t.is(await value(registry, 'meshlb_mesh_dropped_messages_total{reason="dial"}'), 1);
   t.is(await value(registry, 'meshlb_mesh_sent_bytes_total{type="ping"}'), 40);
   t.is(await value(registry, 'meshlb_mesh_received_bytes_total{type="gossip"}'), 100);
+  transport.stats.datagramsOut = 7;
+  transport.stats.datagramsIn = 5;
+  transport.stats.revived = 1;
+  t.is(await value(registry, 'meshlb_mesh_datagrams_sent_total'), 7);
+  t.is(await value(registry, 'meshlb_mesh_datagrams_received_total'), 5);
+  t.is(await value(registry, 'meshlb_mesh_connections_revived_total'), 1);
   t.is(await value(registry, 'meshlb_mesh_local_health_score'), 3);
   t.is(await value(registry, 'meshlb_mesh_incarnation'), 1_700_000_000);
   t.is(await value(registry, 'meshlb_mesh_watched_announcers'), 2);
