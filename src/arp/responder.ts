@@ -26,7 +26,9 @@ export type WireEvent =
   | ({ type: 'conflict' } & Conflict)
   | { type: 'send-failed'; ifname: string; error: Error }
   /** A link was added, removed (up false), or its carrier / admin state changed. */
-  | { type: 'link'; ifname: string; up: boolean };
+  | { type: 'link'; ifname: string; up: boolean }
+  /** Another meshlb speaker (`node`) answers for an IP we announce: claims settling, not a conflict. */
+  | { type: 'peer-answer'; ip: string; ifname: string; mac: string; node: string };
 
 export interface WireStats {
   /** ARP requests and neighbour solicitations received (all that passed the kernel filter, answered or not). */
@@ -37,6 +39,8 @@ export interface WireStats {
   announcements: { arp: number; ndp: number };
   probes: number;
   conflicts: number;
+  /** Sightings of another speaker answering for one of our IPs (rate-limited like conflicts). */
+  peerAnswers: number;
   sendErrors: number;
   dropped: Record<DropReason, number>;
 }
@@ -83,6 +87,12 @@ export interface ResponderInit {
   onEvent?: (e: WireEvent) => void;
   /** For refresh jitter (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * The meshlb node whose speaker answers with `mac`, if one does (the speaker
+   * knows its peers' MACs): its answers are a claim race settling, reported as
+   * 'peer-answer', never as a conflict.
+   */
+  peerOf?: (mac: string) => string | undefined;
 }
 
 /**
@@ -101,6 +111,7 @@ export class Responder {
   readonly config: WireConfig;
   readonly #clock: Clock;
   readonly #onEvent: (e: WireEvent) => void;
+  readonly #peerOf: (mac: string) => string | undefined;
   readonly #random: () => number;
   readonly #links = new Map<string, LinkState>();
   readonly #ips = new Map<string, Announced>();
@@ -114,6 +125,7 @@ export class Responder {
     announcements: { arp: 0, ndp: 0 },
     probes: 0,
     conflicts: 0,
+    peerAnswers: 0,
     sendErrors: 0,
     dropped: {
       otherhost: 0,
@@ -132,6 +144,7 @@ export class Responder {
     this.config = validateWireConfig(init.config);
     this.#clock = init.clock;
     this.#onEvent = init.onEvent ?? ((): void => undefined);
+    this.#peerOf = init.peerOf ?? ((): undefined => undefined);
     this.#random = init.random ?? Math.random;
     this.#conflicts = new ConflictTracker(
       init.clock,
@@ -394,6 +407,12 @@ export class Responder {
       s.since,
     );
     if (c === undefined) return;
+    const node = this.#peerOf(mac);
+    if (node !== undefined) {
+      this.#stats.peerAnswers++;
+      this.#onEvent({ type: 'peer-answer', ip: a.ip, ifname, mac, node });
+      return;
+    }
     this.#stats.conflicts++;
     this.#onEvent({ type: 'conflict', ...c });
   }

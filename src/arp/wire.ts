@@ -14,6 +14,8 @@ export interface WireInit {
   clock?: Clock;
   onEvent?: (e: WireEvent) => void;
   log?: Logger;
+  /** Another speaker's node by MAC (see ResponderInit.peerOf). */
+  peerOf?: (mac: string) => string | undefined;
 }
 
 /** The two packet sockets of one interface, as a Link. */
@@ -73,6 +75,7 @@ export class Wire {
     this.#log = init.log;
     this.responder = new Responder({
       clock: init.clock ?? systemClock,
+      ...(init.peerOf === undefined ? {} : { peerOf: init.peerOf }),
       ...(init.config === undefined ? {} : { config: init.config }),
       onEvent: (e) => {
         this.#logEvent(e);
@@ -197,6 +200,12 @@ export class Wire {
         return;
       case 'send-failed':
         log.warn({ err: e.error, ifname: e.ifname }, 'could not send');
+        return;
+      case 'peer-answer':
+        log.info(
+          { ip: e.ip, ifname: e.ifname, node: e.node, mac: e.mac },
+          'another speaker answers for an announced IP too (claims settling)',
+        );
         return;
       case 'link':
         if (e.up) log.info({ ifname: e.ifname }, 'link up');

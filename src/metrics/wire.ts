@@ -47,8 +47,13 @@ export function registerWireMetrics(registry: Registry, wire: WireSource): void 
   });
   mirroredCounter(registry, {
     name: 'meshlb_wire_conflicts_total',
-    help: 'Sightings of another MAC using an announced IP (reported, not fought).',
+    help: 'Sightings of a foreign MAC (not a meshlb speaker) using an announced IP (reported, not fought).',
     read: () => [[{}, stats().conflicts]],
+  });
+  mirroredCounter(registry, {
+    name: 'meshlb_wire_peer_answers_total',
+    help: 'Sightings of another meshlb speaker answering for an announced IP (claims settling).',
+    read: () => [[{}, stats().peerAnswers]],
   });
   mirroredCounter(registry, {
     name: 'meshlb_wire_send_errors_total',

@@ -173,6 +173,12 @@ export class Speaker {
       onEvent: (e) => {
         this.#onWire(e);
       },
+      // Another speaker answering for one of our IPs is a claim race settling
+      // (the claims decide, the loser stops), not a foreign host to hunt down.
+      peerOf: (mac) => {
+        const node = this.view.authority.nodeOfMac(mac);
+        return node === init.nodeName ? undefined : node;
+      },
     });
     this.writer = new AnnouncementWriter({
       kubeConfig: init.kubeConfig,
@@ -559,16 +565,6 @@ export class Speaker {
       return;
     }
     if (e.type !== 'conflict') return;
-    const peer = this.view.authority.nodeOfMac(e.foreignMac);
-    if (peer !== undefined && peer !== this.#init.nodeName) {
-      // Another speaker answers too: a claim race or a heal settling (the
-      // claims decide, and the loser stops), not a foreign host to hunt down.
-      this.#log.info(
-        { ip: e.ip, ifname: e.ifname, node: peer, evidence: e.evidence },
-        'another speaker answers for an announced IP too (claims settling)',
-      );
-      return;
-    }
     this.#log.warn(
       { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },
       'address conflict',

@@ -30,16 +30,19 @@ test('revive drops the connection left from before; the push-pull after it goes 
     claims: [],
   });
   await waitFor('b to receive the push-pull', () => received() > pushPulls);
-  t.deepEqual(a.transport.stats.dropped, {});
+  t.is(a.transport.stats.dropped.dial, undefined, 'the fresh dial worked');
   const after = a.node.getConnections(b.node.peerId).filter((c) => c.status === 'open');
   t.true(after.length > 0);
   t.false(
     after.some((c) => before.includes(c.id)),
     'a new connection',
   );
-  // Nothing else is disturbed: both still see each other alive.
-  t.deepEqual(aliveSeenBy(a), ['r1', 'r2']);
-  t.deepEqual(aliveSeenBy(b), ['r1', 'r2']);
+  // The abort is a closed connection to the core (a hint: probe now); under load that
+  // probe may time out and raise a suspicion, refuted at once. Both see both alive.
+  await waitFor(
+    'both to see each other alive',
+    () => aliveSeenBy(a).length === 2 && aliveSeenBy(b).length === 2,
+  );
 });
 
 test('revive with no connection, or for an unknown member, does nothing', async (t) => {

@@ -39,10 +39,16 @@ class FakeLink implements Link {
   }
 }
 
-function setup(config = {}) {
+function setup(config = {}, peerOf?: (mac: string) => string | undefined) {
   const clock = new VirtualClock();
   const events: WireEvent[] = [];
-  const r = new Responder({ clock, config, onEvent: (e) => events.push(e), random: () => 0.5 });
+  const r = new Responder({
+    clock,
+    config,
+    onEvent: (e) => events.push(e),
+    random: () => 0.5,
+    ...(peerOf === undefined ? {} : { peerOf }),
+  });
   const link = new FakeLink();
   r.addLink(link, true);
   events.length = 0; // the link's own event; tests of links read it themselves
@@ -226,6 +232,19 @@ test('a host answering the probe is reported as a conflict at once, with its MAC
   );
   t.like(events.at(-1), { type: 'conflict', ip: VIP4, foreignMac: OTHER, evidence: 'probe-answered' });
   t.is(r.stats().conflicts, 1);
+});
+
+test("another speaker's MAC using the IP is a peer answer (claims settling), never a conflict", (t) => {
+  const { clock, link, r, rx, events } = setup({}, (mac) => (mac === OTHER ? 'n2' : undefined));
+  r.announce(VIP4);
+  link.take();
+  clock.advance(2_000);
+  rx(codec.gratuitousArpRequest(OTHER, VIP4));
+  t.deepEqual(
+    events.filter((e) => e.type === 'conflict' || e.type === 'peer-answer'),
+    [{ type: 'peer-answer', ip: VIP4, ifname: 'eth0', mac: OTHER, node: 'n2' }],
+  );
+  t.like(r.stats(), { conflicts: 0, peerAnswers: 1 });
 });
 
 test('while announcing: another MAC using the IP is a conflict after the hand-off grace, reported once per interval', (t) => {
