@@ -229,8 +229,9 @@ export class Libp2pTransport implements MeshTransport {
     if (!this.#started) return;
     const peer = this.#peerOfNode.get(to) ?? (endpoint?.peerId === '' ? undefined : endpoint?.peerId);
     if (peer === undefined) return;
-    const connections = this.#node.getConnections().filter((c) => c.remotePeer.toString() === peer);
-    if (connections.length === 0) return; // the next send dials a fresh one anyway
+    const id = this.#peerIdOf(peer);
+    if (id === undefined) return; // no connection: the next send dials a fresh one anyway
+    const connections = this.#node.getConnections(id);
     // Abort, not close: a graceful close would wait on the stalled connection.
     // Frames sent from now on queue on a new channel until the fresh dial opens.
     this.#channels.set(peer, { queue: [] });
