@@ -175,12 +175,6 @@ export class Responder {
     this.#onEvent({ type: 'link', ifname: link.name, up });
   }
 
-  /** At least one link is up (false with none): this node can answer on the LAN at all. */
-  get anyLinkUp(): boolean {
-    for (const ls of this.#links.values()) if (ls.up) return true;
-    return false;
-  }
-
   /** The link went away: stop everything on it (no frames, no events for it). */
   removeLink(ifname: string): void {
     const ls = this.#links.get(ifname);

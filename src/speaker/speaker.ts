@@ -118,11 +118,11 @@ export class Speaker {
   #services = new Map<string, ServiceRef[]>();
   readonly #reachability: Reachability;
   #isolated = false;
-  /** Back from isolation: a push-pull is to be asked for / was asked for at this monotonic ms. */
+  /** Back from isolation: a resync is to start at the next reconcile. */
   #resyncPending = false;
-  /** Every link of the wire is down (#offTheLan); cleared when one is up again. */
-  #lanDown = false;
+  /** The resync's push-pull is still to be asked for (once a member is alive). */
   #resyncAsk = false;
+  /** Monotonic ms the resync started; undefined when none is running. */
   #resyncSince: number | undefined;
   /** May take IPs over (set by #mayAnnounce). */
   #mayTake = true;
@@ -398,17 +398,11 @@ export class Speaker {
           this.#withdraw(ip, 'handed off');
       }
       if (this.#held.size === 0) this.#handoffDone?.();
-    } else if (this.#lanDown && !this.wire.responder.anyLinkUp) {
-      // Off the LAN (#offTheLan): nothing to announce, nothing to watch.
     } else if (!this.#mayAnnounce(membership)) {
       // Cut off from the mesh majority and the API server: the rest of the
       // cluster has moved this node's IPs; answering would split traffic.
-      for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'isolated');
-      watch.watch([]);
-      this.#resyncSince = undefined; // set when it comes back
-      this.#resyncPending = true;
+      this.#standDown('isolated');
     } else {
-      this.#lanDown = false;
       const self = this.#init.nodeName;
       this.#resync(membership);
       // Back from isolation: its own claims may be stale (the others moved its IPs
@@ -488,32 +482,21 @@ export class Speaker {
     membership.join([peer.endpoint]);
   }
 
-  /**
-   * Every link it answers on is down (a pulled cable, a dead switch port): it
-   * cannot answer, and the heirs take its IPs over meanwhile. It withdraws
-   * them now, so that when a link comes back it bursts for nothing it may no
-   * longer hold (that moved clients back to it until the claims settled:
-   * 0.5-0.6 s of two answers after every healed link cut in the chaos runs),
-   * and resyncs like a node back from isolation: nothing it does not hold
-   * until a push-pull brings the standing claims. Its close watches restart
-   * from scratch too (their failures were its own link's).
-   */
-  #offTheLan(): void {
-    if (this.#lanDown) return;
-    this.#lanDown = true;
-    this.#log.warn({ announcing: [...this.#held.keys()] }, 'every interface is down: withdrawing every IP');
-    for (const ip of [...this.#held.keys()]) this.#withdraw(ip, 'link down');
+  /** Withdraws every IP and stops the close watches; when it may announce again, it resyncs first (#resync). */
+  #standDown(why: string): void {
+    for (const ip of [...this.#held.keys()]) this.#withdraw(ip, why);
     this.#watch?.watch([]);
-    this.#resyncSince = undefined;
+    this.#resyncSince = undefined; // set when it comes back
     this.#resyncPending = true;
   }
 
   /** The isolation rule (reachability.ts), logging the changes. */
   #mayAnnounce(membership: Membership): boolean {
     const members = membership.members().filter((m) => m.state !== 'left');
-    const reachable = members.filter(
-      (m) => (m.state === 'alive' || m.state === 'suspect') && this.#watch?.failed(m.node) !== true,
-    ).length;
+    const reachable = members.filter((m) => {
+      const state = this.#effectiveState(m);
+      return state === 'alive' || state === 'suspect';
+    }).length;
     const { announce, take } = this.#reachability.evaluate(reachable, members.length);
     this.#mayTake = take;
     if (announce === this.#isolated) {
@@ -559,11 +542,6 @@ export class Speaker {
   }
 
   #onWire(e: WireEvent): void {
-    if (e.type === 'link') {
-      if (!this.wire.responder.anyLinkUp) this.#offTheLan();
-      this.#reconcile.request();
-      return;
-    }
     if (e.type !== 'conflict') return;
     this.#log.warn(
       { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },
