@@ -115,8 +115,22 @@ const MAX_SWEEP = 32;
 /** Answered seqs remembered to tell a second copy of an ack from an unknown one (a few seconds of probes and checks). */
 const MAX_ACKED = 1_024;
 
-/** Answers and relayed pings travel the way their question came: a datagram as well, or the stream only. */
-const sameWay = (urgent: boolean): SendPath => (urgent ? 'both' : 'stream');
+/**
+ * How long one datagram answer vouches for the datagram path to a member: a
+ * close-watch check's first ping then goes as a datagram alone. Its stream
+ * copy (encryption, muxing, a write per copy at 50 checks a second per
+ * watched announcer) was about half of an idle speaker's CPU at N = 8, and
+ * on the 2 cores of the lab that CPU is what delayed every failover. A closed
+ * connection or a failed check brings the stream copy back (it is what
+ * notices a refused dial). Checks renew it every intervalMs; 5 s outlasts
+ * any stretch of loss a check survives.
+ */
+const UDP_TRUST_MS = 5_000;
+
+/** Answers travel the way their question came: a datagram answers a datagram, the stream a stream copy. */
+const answerWay = (urgent: boolean): SendPath => (urgent ? 'datagram' : 'stream');
+/** A relayed ping goes both ways when its ping-req came as a datagram (a check): a stalled stream cannot delay it, a refused dial is noticed. */
+const relayWay = (urgent: boolean): SendPath => (urgent ? 'both' : 'stream');
 
 /** A one-off check (the heirs' close watch of an announcer): settles once, true on any ack. */
 interface PendingCheck {
@@ -188,6 +202,10 @@ export class Membership {
   readonly #timers = new Set<Timer>();
   /** When the transport last failed to reach a member (cleared by any message from it). */
   readonly #refused = new Map<string, number>();
+  /** When a member's last answer came as a datagram (see UDP_TRUST_MS). */
+  readonly #datagramAckAt = new Map<string, number>();
+  /** Members whose connection closed and that have sent nothing on a stream since: checks send the stream copy. */
+  readonly #closed = new Set<string>();
   /** Seqs whose first ack arrived, oldest first (at most MAX_ACKED). */
   readonly #acked = new Set<number>();
   /** When #sweepDead last ran. */
@@ -367,6 +385,8 @@ export class Membership {
     if (this.#left) return;
     this.stats.received(msg.type);
     this.#refused.delete(msg.from);
+    if (!urgent) this.#closed.delete(msg.from);
+    else if (msg.type === 'ack') this.#datagramAckAt.set(msg.from, this.#clock.now());
     if (msg.type === 'ping' || msg.type === 'ping-req') this.#learnFrom(msg.from);
     if (msg.type === 'ping' && this.#members.get(msg.from)?.state === 'dead') this.#sweepDead();
     switch (msg.type) {
@@ -396,6 +416,7 @@ export class Membership {
 
   /** A hint (a closed connection): probe this member now, out of turn. */
   hint(node: string): void {
+    this.#closed.add(node);
     if (this.#running) this.#probe(node);
   }
 
@@ -425,7 +446,8 @@ export class Membership {
       done,
     };
     this.#pending.set(seq, c);
-    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), 'both');
+    const path = opts.pings > 1 || opts.parallel === true ? 'both' : this.#checkPath(target);
+    for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), path);
     if (this.#recentlyRefused(target)) {
       // It refused us a moment ago: ask the helpers at once (an ack still wins).
       c.refused = true;
@@ -469,6 +491,17 @@ export class Membership {
         });
       }
     }
+  }
+
+  /**
+   * A check's first ping: a datagram alone while the datagram path to the
+   * member is known to work (see UDP_TRUST_MS) and its connection has not
+   * closed since; else a stream copy too. Confirming checks always send both.
+   */
+  #checkPath(node: string): SendPath {
+    const at = this.#datagramAckAt.get(node);
+    const trusted = at !== undefined && this.#clock.now() - at < UDP_TRUST_MS;
+    return trusted && !this.#closed.has(node) ? 'datagram' : 'both';
   }
 
   /** The transport failed to reach `node` within the last second and nothing came from it since. */
@@ -609,7 +642,7 @@ export class Membership {
     }
     const sender = this.#members.get(msg.from);
     const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
-    this.#send(msg.from, sender?.endpoint, ack, sameWay(urgent));
+    this.#send(msg.from, sender?.endpoint, ack, answerWay(urgent));
   }
 
   #onAck(msg: Ack): void {
@@ -669,7 +702,7 @@ export class Membership {
         msg.from,
         origin?.endpoint,
         { type: 'nack', seq: msg.seq, from: this.node },
-        sameWay(urgent),
+        answerWay(urgent),
       );
       return;
     }
@@ -677,7 +710,7 @@ export class Membership {
     const timer = this.#after(this.config.probeTimeoutMs, () => {
       this.#pending.delete(seq);
       const nack: Nack = { type: 'nack', seq: msg.seq, from: this.node };
-      this.#send(msg.from, origin?.endpoint, nack, sameWay(urgent));
+      this.#send(msg.from, origin?.endpoint, nack, answerWay(urgent));
     });
     this.#pending.set(seq, {
       kind: 'relay',
@@ -687,7 +720,7 @@ export class Membership {
       urgent,
       timer,
     });
-    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), sameWay(urgent));
+    this.#send(msg.target, target.endpoint, this.#ping(seq, msg.target), relayWay(urgent));
   }
 
   #onNack(msg: Nack): void {
@@ -933,6 +966,9 @@ export class Membership {
         now - r.since > this.config.reapAfterMs
       ) {
         this.#members.delete(r.node);
+        this.#refused.delete(r.node);
+        this.#datagramAckAt.delete(r.node);
+        this.#closed.delete(r.node);
       }
     }
     const [dead] = this.#pick(1, (r) => r.state === 'dead');
@@ -992,7 +1028,7 @@ export class Membership {
 
   /** Answers the origin of a relayed probe, on the channel its ping-req came on. */
   #sendRelayAnswer(p: PendingRelay, msg: Ack | Nack): void {
-    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, sameWay(p.urgent));
+    this.#send(p.origin, this.#members.get(p.origin)?.endpoint, msg, answerWay(p.urgent));
   }
 
   /**

@@ -9,11 +9,13 @@ import type { BroadcastMessage, DirectMessage, Endpoint } from './messages.ts';
  * How a direct message travels, for a transport that has a datagram path
  * beside its streams (one without it always uses the stream):
  * - `stream`: the stream only (push-pull, anything large);
- * - `both`: a datagram and the stream copy (probes and checks: no stalled
- *   stream delays the datagram, and the stream copy notices a refused dial);
+ * - `both`: a datagram and the stream copy (probes, ping-reqs, confirming
+ *   checks: no stalled stream delays the datagram, and the stream copy's dial
+ *   notices a refusal);
  * - `datagram`: the datagram only, the stream if there is no datagram path
- *   (pings to members believed dead: a dial would hang in the partition that
- *   made them dead).
+ *   (answers to datagrams; a check's first ping while the datagram path is
+ *   known to work; pings to members believed dead: a dial would hang in the
+ *   partition that made them dead).
  */
 export type SendPath = 'stream' | 'both' | 'datagram';
 

@@ -13,7 +13,13 @@ export interface MeshSources {
     | {
         stats: Pick<
           TransportStats,
-          'dropped' | 'bytesSentByType' | 'bytesReceivedByType' | 'datagramsIn' | 'datagramsOut' | 'revived'
+          | 'dropped'
+          | 'bytesSentByType'
+          | 'bytesReceivedByType'
+          | 'datagramsIn'
+          | 'datagramsOut'
+          | 'revived'
+          | 'knocksRefused'
         >;
       }
     | undefined;
@@ -110,7 +116,7 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
     });
     counter(
       'meshlb_mesh_datagrams_sent_total',
-      'Probes, checks and their answers sent as UDP datagrams (beside the stream copy).',
+      'Probes, checks and their answers sent as UDP datagrams.',
       () => transport.stats.datagramsOut,
     );
     counter(
@@ -122,6 +128,11 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
       'meshlb_mesh_connections_revived_total',
       'Connections dropped because a member believed dead answered (the push-pull then dials afresh).',
       () => transport.stats.revived,
+    );
+    counter(
+      'meshlb_mesh_knocks_refused_total',
+      'Members whose mesh port refused a connect right after their connection closed: their process was gone (a crash noticed at once).',
+      () => transport.stats.knocksRefused,
     );
   }
   counter(

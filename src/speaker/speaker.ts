@@ -282,8 +282,14 @@ export class Speaker {
       this.#log.info({ via: e.via, from: e.from }, 'mesh synced: the standing claims are known');
       this.#reconcile.request();
     });
-    watch.onChange(() => {
-      this.#reconcile.request();
+    watch.onChange((n, failed) => {
+      this.#log.info(
+        { member: n },
+        failed ? 'close watch: announcer failed' : 'close watch: announcer answers again',
+      );
+      // A failed announcer's IPs are unanswered: decide now, not behind the rest of this turn's I/O.
+      if (failed) this.#reconcile.now();
+      else this.#reconcile.request();
     });
     await transport.start({
       handle: (m, opts) => {
@@ -295,10 +301,12 @@ export class Speaker {
         else membership.handle(m, opts);
       },
       hint: (n) => {
+        this.#log.debug({ member: n }, 'mesh: connection closed: checking the member now');
         membership.hint(n);
         watch.hint(n);
       },
       unreachable: (n) => {
+        this.#log.debug({ member: n }, 'mesh: member unreachable (connection refused or dial failed)');
         membership.unreachable(n);
       },
     });

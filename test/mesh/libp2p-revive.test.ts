@@ -43,6 +43,7 @@ test('revive drops the connection left from before; the push-pull after it goes 
     'both to see each other alive',
     () => aliveSeenBy(a).length === 2 && aliveSeenBy(b).length === 2,
   );
+  t.is(a.transport.stats.knocksRefused, 0, 'the knock after the abort found b listening');
 });
 
 test('revive with no connection, or for an unknown member, does nothing', async (t) => {

@@ -112,6 +112,22 @@ test('Coalescer: many requests in a turn give one call; a request during the cal
   t.false(c.pending);
 });
 
+test('Coalescer: now() runs at once and drops the scheduled call; from inside the call it only requests', async (t) => {
+  let calls = 0;
+  const c = new Coalescer(() => {
+    calls++;
+    if (calls === 1) c.now(); // re-entrant: becomes a request
+  });
+  c.request();
+  c.now();
+  t.is(calls, 1, 'ran synchronously');
+  t.true(c.pending, 'the re-entrant now() was turned into a request');
+  await new Promise((r) => setImmediate(r));
+  t.is(calls, 2);
+  await new Promise((r) => setImmediate(r));
+  t.is(calls, 2, 'the request made before now() was dropped, not run again');
+});
+
 test('Coalescer: stop drops the scheduled call and later requests', (t) => {
   const scheduled: (() => void)[] = [];
   let cancelled = 0;

@@ -170,6 +170,58 @@ test('probes and their ping-reqs go both ways (datagram and stream); push-pull o
   );
 });
 
+test('a check goes as a datagram alone once a datagram answered, with the stream copy after a close or a failed check; answers go the way their question came', (t) => {
+  const { m, clock, sent } = recorder([
+    { node: 'b', state: 'alive', incarnation: 3 },
+    { node: 'c', state: 'alive', incarnation: 3 },
+  ]);
+  const opts = { pings: 1, timeoutMs: 25, indirectTimeoutMs: 40 };
+  const check = (): Sent | undefined => {
+    const from = sent.length;
+    m.check('b', opts, () => undefined);
+    return sent.slice(from).find((s) => s.msg.type === 'ping' && s.to === 'b');
+  };
+  const answer = (s: Sent | undefined, urgent: boolean): void => {
+    if (s?.msg.type !== 'ping') throw new Error('no ping');
+    m.handle({ type: 'ack', seq: s.msg.seq, from: 'b', piggyback: [] }, { urgent });
+  };
+  const first = check();
+  t.is(first?.path, 'both', 'nothing vouches for the datagram path yet');
+  answer(first, false);
+  t.is(check()?.path, 'both', 'an answer on the stream does not vouch for datagrams');
+  answer(sent.at(-1), true);
+  const trusted = check();
+  t.is(trusted?.path, 'datagram');
+  answer(trusted, true);
+  m.hint('b'); // its connection closed
+  const afterClose = check();
+  t.is(afterClose?.path, 'both', 'after a close the stream copy notices a refused dial');
+  answer(afterClose, false); // the stream works again
+  t.is(check()?.path, 'datagram');
+  clock.advance(5_001);
+  t.is(check()?.path, 'both', 'the vouching wears off');
+  const from = sent.length;
+  m.check('b', { ...opts, pings: 3, parallel: true }, () => undefined);
+  t.true(
+    sent
+      .slice(from)
+      .filter((s) => s.msg.type === 'ping')
+      .every((s) => s.path === 'both'),
+    'confirming checks send both',
+  );
+  // Answers: a datagram question is answered by a datagram, a stream copy on the stream.
+  const at = sent.length;
+  m.handle({ type: 'ping', seq: 900, from: 'c', target: 'a', piggyback: [] }, { urgent: true });
+  m.handle({ type: 'ping', seq: 900, from: 'c', target: 'a', piggyback: [] });
+  t.deepEqual(
+    sent
+      .slice(at)
+      .filter((s) => s.msg.type === 'ack')
+      .map((s) => s.path),
+    ['datagram', 'stream'],
+  );
+});
+
 test('a dead member that answers or pings us sets off a sweep: every member believed dead is pinged at once', (t) => {
   const { m, clock, sent } = recorder(
     ['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })),

@@ -180,9 +180,11 @@ test('mesh: members by state, core and transport counters, every RTT in the hist
   transport.stats.datagramsOut = 7;
   transport.stats.datagramsIn = 5;
   transport.stats.revived = 1;
+  transport.stats.knocksRefused = 2;
   t.is(await value(registry, 'meshlb_mesh_datagrams_sent_total'), 7);
   t.is(await value(registry, 'meshlb_mesh_datagrams_received_total'), 5);
   t.is(await value(registry, 'meshlb_mesh_connections_revived_total'), 1);
+  t.is(await value(registry, 'meshlb_mesh_knocks_refused_total'), 2);
   t.is(await value(registry, 'meshlb_mesh_local_health_score'), 3);
   t.is(await value(registry, 'meshlb_mesh_incarnation'), 1_700_000_000);
   t.is(await value(registry, 'meshlb_mesh_watched_announcers'), 2);

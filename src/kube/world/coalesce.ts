@@ -20,6 +20,7 @@ export class Coalescer {
   readonly #schedule: Schedule;
   #cancel: (() => void) | undefined;
   #stopped = false;
+  #running = false;
 
   constructor(fn: () => void, schedule: Schedule = afterIo) {
     this.#fn = fn;
@@ -35,8 +36,34 @@ export class Coalescer {
     if (this.#stopped || this.#cancel !== undefined) return;
     this.#cancel = this.#schedule(() => {
       this.#cancel = undefined;
-      if (!this.#stopped) this.#fn();
+      this.#run();
     });
+  }
+
+  /**
+   * Runs `fn` now instead of after the turn (a scheduled call is dropped): for
+   * the one request that must not wait behind the rest of the turn's I/O.
+   * Called from inside `fn` itself, it only requests.
+   */
+  now(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.request();
+      return;
+    }
+    this.#cancel?.();
+    this.#cancel = undefined;
+    this.#run();
+  }
+
+  #run(): void {
+    if (this.#stopped) return;
+    this.#running = true;
+    try {
+      this.#fn();
+    } finally {
+      this.#running = false;
+    }
   }
 
   /** Drops a scheduled call and ignores later requests. */

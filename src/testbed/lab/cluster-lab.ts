@@ -6,7 +6,7 @@
  * heartbeats and Leases, VIPs accepted on `lo`, an HTTP endpoint naming the
  * node). `meshlb lab` shows it; `meshlb chaos` breaks it on purpose.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -359,6 +359,7 @@ export class ClusterLab {
   async signalSpeaker(node: string, signal: NodeJS.Signals): Promise<string | undefined> {
     const child = this.speakers.get(node);
     if (child === undefined || child.exited() !== undefined) return child?.exited();
+    this.#fault('signal', { node, signal });
     killGroup(child.pid, signal);
     if (signal === 'SIGKILL' || signal === 'SIGTERM') {
       child.ref();
@@ -372,17 +373,20 @@ export class ClusterLab {
    * NIC, it loses the API server too. (`apiReachable` cuts the API alone.)
    */
   async cutLink(node: string): Promise<void> {
+    this.#fault('link cut', { node });
     this.api.cut(this.node(node));
     await this.lan.linkDown(this.node(node));
   }
 
   async restoreLink(node: string): Promise<void> {
+    this.#fault('link restored', { node });
     await this.lan.linkUp(this.node(node));
     await this.api.relay(this.lan, this.node(node));
   }
 
   /** The Node's Ready condition, as its kubelet (or the node lifecycle controller) would write it. */
   async setReady(node: string, ready: boolean): Promise<void> {
+    this.#fault('ready', { node, ready });
     if (ready) this.#notReady.delete(node);
     else this.#notReady.add(node);
     await setNodeReady(this.cp.kubeConfig, node, ready ? 'True' : 'False', this.node(node));
@@ -399,6 +403,7 @@ export class ClusterLab {
   }
 
   async partition(a: readonly string[], b: readonly string[]): Promise<void> {
+    this.#fault('partition', { a, b });
     await this.lan.partition(
       a.map((n) => this.node(n)),
       b.map((n) => this.node(n)),
@@ -406,6 +411,7 @@ export class ClusterLab {
   }
 
   async heal(): Promise<void> {
+    this.#fault('heal', {});
     await this.lan.heal();
   }
 
@@ -420,6 +426,18 @@ export class ClusterLab {
       if (on) await this.api.relay(this.lan, host);
       else this.api.cut(host);
     }
+  }
+
+  /**
+   * Notes a fault in `faults.log` beside the speakers' logs (one JSON line,
+   * wall-clock `time` in ms like pino's), so a kept lab's logs can be read
+   * against the moment each fault was injected (MESHLB_KEEP_LOGS=1).
+   */
+  #fault(what: string, fields: Record<string, unknown>): void {
+    appendFileSync(
+      join(this.dir, 'faults.log'),
+      `${JSON.stringify({ time: Date.now(), fault: what, ...fields })}\n`,
+    );
   }
 
   async stop(): Promise<void> {
