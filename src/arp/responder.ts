@@ -37,6 +37,8 @@ export interface WireStats {
   answered: { arp: number; ndp: number };
   /** Gratuitous ARP requests and unsolicited NAs (bursts and refreshes). */
   announcements: { arp: number; ndp: number };
+  /** Bursts of them started (an IP announced, or an interface back up). */
+  bursts: { arp: number; ndp: number };
   probes: number;
   conflicts: number;
   /** Sightings of another speaker answering for one of our IPs (rate-limited like conflicts). */
@@ -123,6 +125,7 @@ export class Responder {
     requests: { arp: 0, ndp: 0 },
     answered: { arp: 0, ndp: 0 },
     announcements: { arp: 0, ndp: 0 },
+    bursts: { arp: 0, ndp: 0 },
     probes: 0,
     conflicts: 0,
     peerAnswers: 0,
@@ -462,6 +465,7 @@ export class Responder {
   /** burstCount gratuitous frames burstIntervalMs apart, then the jittered refresh. */
   #burst(a: Announced, ifname: string, s: OnLink): void {
     let left = this.config.burstCount;
+    this.#stats.bursts[a.v4 ? 'arp' : 'ndp']++;
     const tick = (): void => {
       this.#gratuitous(a, ifname);
       if (--left > 0) s.timers.push(this.#clock.setTimeout(tick, this.config.burstIntervalMs));

@@ -79,21 +79,8 @@ async function runSpeaker(args: string[]): Promise<number> {
     handoffTimeoutMs: settings.handoffTimeoutMs,
     observer: new SpeakerMetrics(registry),
   });
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  await speaker.start();
-  const { membership, fastWatch, transport } = speaker;
-  if (membership !== undefined)
-    registerMeshMetrics(registry, {
-      membership,
-      ...(fastWatch === undefined ? {} : { watch: fastWatch }),
-      ...(transport === undefined ? {} : { transport }),
-    });
-  registerWireMetrics(registry, speaker.wire);
-  registerViewMetrics(registry, speaker.view);
-  registerAnnouncementMetrics(registry, speaker.writer);
+  // The endpoints listen first: a port in use fails before anything else is
+  // opened, and /readyz says "starting" while the speaker starts.
   let server: EndpointServer | undefined;
   if (settings.metricsAddr !== undefined) {
     const readiness = () => {
@@ -112,6 +99,27 @@ async function runSpeaker(args: string[]): Promise<number> {
       'serving /metrics, /healthz, /readyz, /debug/mesh, /debug/summary',
     );
   }
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  try {
+    await speaker.start(); // closes what it opened if it fails
+  } catch (err) {
+    await server?.close();
+    exitSoon();
+    throw err;
+  }
+  const { membership, fastWatch, transport } = speaker;
+  if (membership !== undefined)
+    registerMeshMetrics(registry, {
+      membership,
+      ...(fastWatch === undefined ? {} : { watch: fastWatch }),
+      ...(transport === undefined ? {} : { transport }),
+    });
+  registerWireMetrics(registry, speaker.wire);
+  registerViewMetrics(registry, speaker.view);
+  registerAnnouncementMetrics(registry, speaker.writer);
   log.info(
     {
       server: kubeConfig.getCurrentCluster()?.server,
@@ -127,9 +135,13 @@ async function runSpeaker(args: string[]): Promise<number> {
   await speaker.stop({ handoff: true });
   await server?.close();
   log.info('stopped');
-  // Idle keep-alive connections of the API client must not hold the exit up.
-  setTimeout(() => process.exit(), 2_000).unref();
+  exitSoon();
   return 0;
+}
+
+/** Idle keep-alive connections of the API client must not hold the exit (process.exitCode) up. */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 2_000).unref();
 }
 
 export const speaker: Command = {

@@ -41,6 +41,12 @@ export function registerWireMetrics(registry: Registry, wire: WireSource): void 
     read: () => perProtocol(stats().announcements),
   });
   mirroredCounter(registry, {
+    name: 'meshlb_wire_gratuitous_bursts_total',
+    help: 'Bursts of gratuitous frames started (an IP announced, or an interface back up).',
+    labelNames: ['protocol'],
+    read: () => perProtocol(stats().bursts),
+  });
+  mirroredCounter(registry, {
     name: 'meshlb_wire_probes_total',
     help: 'ARP probes and DAD solicitations sent before first announcing an IP.',
     read: () => [[{}, stats().probes]],

@@ -219,9 +219,19 @@ export class Speaker {
   /**
    * Opens the packet sockets (throws PacketSocketPermissionError without
    * CAP_NET_RAW: fail early and loudly), starts the watches and the mesh, and
-   * publishes the identity. Readiness follows (readiness()).
+   * publishes the identity. Readiness follows (readiness()). If any step
+   * fails, what the earlier ones opened is closed before the error is thrown.
    */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
     const init = this.#init;
     this.wire.start();
     const family = isIPv4(init.meshAddress) ? 'ip4' : 'ip6';

@@ -198,6 +198,8 @@ test('the ServiceAccount may do what the controller does, and nothing wider', as
     { verb: 'patch', resource: 'namespaces', name: other },
     { verb: 'list', resource: 'pods' },
     { verb: 'list', resource: 'nodes' },
+    { verb: 'patch', resource: 'nodes', name: 'any' },
+    { verb: 'update', resource: 'nodes', subresource: 'status', name: 'any' },
     { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' },
     // Pools: never written but their status; other meshlb kinds not read at all.
     { verb: 'get', group: GROUP, resource: 'ippools', name: 'any' },

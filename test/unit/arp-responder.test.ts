@@ -88,6 +88,7 @@ test('an announced IPv4 address: a burst of gratuitous ARP requests, then a slow
   clock.advance(10_001); // 60 s × (0.9 + 0.2 × 0.5)
   t.is(link.take().length, 1, 'refresh after 60 s');
   t.deepEqual(r.stats().announcements, { arp: 5, ndp: 0 });
+  t.deepEqual(r.stats().bursts, { arp: 1, ndp: 0 }, 'one burst; the refresh is not one');
 });
 
 test('answers who-has for an announced IP with its MAC, to the requester, and nothing else', (t) => {

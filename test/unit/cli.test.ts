@@ -1,6 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { freePort } from '../../src/testbed/ports.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const meshlb = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
@@ -41,3 +47,119 @@ test('speaker, status and explain: --help, and errors that say what to do', (t) 
   t.is(unreachable.status, 1);
   t.regex(unreachable.stderr, /SpeakerUnreachableError: cannot reach the speaker .*port-forward/);
 });
+
+/** A speaker's files (mesh key, a kubeconfig for an API server that is not there) and two ports held by another process. */
+async function taken(): Promise<{
+  dir: string;
+  key: string;
+  kubeconfig: string;
+  ports: number[];
+  close: () => void;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlb-cli-'));
+  const key = join(dir, 'key');
+  writeFileSync(key, 'ab'.repeat(32));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+  );
+  const servers = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<Server>((resolve) => {
+          const s = createServer();
+          s.listen(0, '127.0.0.1', () => {
+            resolve(s);
+          });
+        }),
+    ),
+  );
+  return {
+    dir,
+    key,
+    kubeconfig,
+    ports: servers.map((s) => (s.address() as AddressInfo).port),
+    close: () => {
+      for (const s of servers) s.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const speakerArgs = (f: { key: string; kubeconfig: string }, meshPort: number, metricsPort: number) => [
+  main,
+  'speaker',
+  '--node-name=n1',
+  '--pod-name=p1',
+  '--mesh-address=127.0.0.1',
+  `--mesh-port=${String(meshPort)}`,
+  `--mesh-key-file=${f.key}`,
+  `--kubeconfig=${f.kubeconfig}`,
+  `--metrics-addr=127.0.0.1:${String(metricsPort)}`,
+  '--interfaces=lo',
+  '--log-level=silent',
+];
+
+test('a speaker whose metrics port is taken exits 1 at once, before it opens anything else', async (t) => {
+  const f = await taken();
+  t.teardown(f.close);
+  const [busy] = f.ports as [number, number];
+  const r = await spawnAsync(speakerArgs(f, await freePort(), busy));
+  t.is(r.code, 1, 'exits, not left running');
+  t.regex(r.stderr, /EADDRINUSE|in use/);
+});
+
+const root = process.getuid?.() === 0;
+(root ? test : test.skip)(
+  'a speaker that fails half-way through its start (mesh port taken) closes what it opened and exits 1',
+  async (t) => {
+    const f = await taken();
+    t.teardown(f.close);
+    const [busy] = f.ports as [number, number];
+    const r = await spawnAsync(speakerArgs(f, busy, await freePort()));
+    t.is(r.code, 1, 'exits, not left running with its packet sockets and endpoints open');
+    t.regex(r.stderr, /EADDRINUSE|in use/);
+  },
+);
+
+/** Runs node with args; resolves with the exit code and stderr, or null if it ran past 20 s (killed). */
+function spawnAsync(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+(root ? test : test.skip)(
+  'a speaker that cannot reach the API server is alive but not ready, and says why; SIGTERM stops it',
+  async (t) => {
+    const f = await taken();
+    t.teardown(f.close);
+    const metrics = await freePort();
+    const child = spawn(process.execPath, speakerArgs(f, await freePort(), metrics), { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.teardown(() => child.kill('SIGKILL'));
+    const get = async (path: string) => {
+      const r = await fetch(`http://127.0.0.1:${String(metrics)}${path}`);
+      return { status: r.status, body: await r.text() };
+    };
+    const ready = await waitFor(
+      'the endpoints to answer',
+      () => get('/readyz').catch(() => undefined),
+      10_000,
+    );
+    t.is(ready.status, 503);
+    t.regex(ready.body, /caches not synced/);
+    t.regex(ready.body, /mesh not synced/);
+    t.is((await get('/healthz')).status, 200);
+    child.kill('SIGTERM');
+    t.is(await exited, 0);
+  },
+);

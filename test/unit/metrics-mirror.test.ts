@@ -255,6 +255,7 @@ test('wire: requests counted by protocol as frames arrive; replies, ignored fram
   t.is(await value(registry, 'meshlb_wire_received_frames_total{interface="eth0"}'), 9);
   t.is(await value(registry, 'meshlb_wire_kernel_drops_total{interface="eth0"}'), 1);
   t.is(await value(registry, 'meshlb_wire_probes_total'), 0);
+  t.is(await value(registry, 'meshlb_wire_gratuitous_bursts_total{protocol="arp"}'), 1);
   t.is(await value(registry, 'meshlb_wire_peer_answers_total'), 0);
 });
 

@@ -1,0 +1,59 @@
+// The speaker DaemonSet's security and runtime fields, one by one (the
+// cluster tests apply the manifests and compare Helm's rendering with them;
+// no image runs here, so these fields are checked as written).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadAllYaml, type V1DaemonSet, type V1Deployment } from '@kubernetes/client-node';
+import test from 'ava';
+
+/** The object of `kind` in a file of deploy/kustomize/base, as plain data. */
+function objectOf(file: string, kind: string): unknown {
+  const text = readFileSync(
+    fileURLToPath(new URL(`../../deploy/kustomize/base/${file}`, import.meta.url)),
+    'utf8',
+  );
+  const docs = (loadAllYaml(text) as { kind?: string }[]).filter((d) => d.kind === kind);
+  if (docs.length !== 1) throw new Error(`${file}: ${String(docs.length)} objects of kind ${kind}`);
+  return JSON.parse(JSON.stringify(docs[0]));
+}
+
+test('speaker DaemonSet: host network, NET_RAW only, no escalation, read-only root, downward API, probes, tolerations, short grace', (t) => {
+  const ds = objectOf('speaker.yaml', 'DaemonSet') as V1DaemonSet;
+  const pod = ds.spec?.template.spec;
+  const c = pod?.containers.find((x) => x.name === 'speaker');
+  if (pod === undefined || c === undefined) return t.fail('no speaker container');
+  t.true(pod.hostNetwork);
+  t.deepEqual(c.securityContext?.capabilities, { drop: ['ALL'], add: ['NET_RAW'] });
+  t.false(c.securityContext?.allowPrivilegeEscalation);
+  t.false(c.securityContext?.privileged);
+  t.true(c.securityContext?.readOnlyRootFilesystem);
+  t.is(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+  const fieldOf = (name: string) => c.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+  t.is(fieldOf('NODE_NAME'), 'spec.nodeName');
+  t.is(fieldOf('POD_NAME'), 'metadata.name');
+  t.is(fieldOf('POD_NAMESPACE'), 'metadata.namespace');
+  t.is(fieldOf('POD_IP'), 'status.podIP');
+  t.is(c.livenessProbe?.httpGet?.path, '/healthz');
+  t.is(c.readinessProbe?.httpGet?.path, '/readyz');
+  t.true(
+    pod.tolerations?.some(
+      (x) => x.key === 'node-role.kubernetes.io/control-plane' && x.operator === 'Exists',
+    ),
+  );
+  t.true((pod.terminationGracePeriodSeconds ?? 30) <= 10, 'the hand-off takes < 2 s; a short grace');
+  t.true(
+    c.volumeMounts?.every((m) => m.readOnly === true || m.mountPath === '/tmp'),
+    'the key and the config are read-only; only /tmp (an emptyDir) is written',
+  );
+});
+
+test('controller Deployment: two replicas, non-root, nothing to escalate', (t) => {
+  const d = objectOf('controller.yaml', 'Deployment') as V1Deployment;
+  const c = d.spec?.template.spec?.containers[0];
+  t.is(d.spec?.replicas, 2);
+  t.deepEqual(c?.securityContext?.capabilities?.drop, ['ALL']);
+  t.is(c?.securityContext?.capabilities?.add, undefined);
+  t.false(c?.securityContext?.allowPrivilegeEscalation);
+  t.true(c?.securityContext?.readOnlyRootFilesystem);
+  t.true(c?.securityContext?.runAsNonRoot ?? d.spec?.template.spec?.securityContext?.runAsNonRoot);
+});
