@@ -58,6 +58,10 @@ export function doubleAnswers(
   return out;
 }
 
+/** How much of a two-answer stretch counts when two answers count from `judgedFrom` (wall-clock ms). */
+export const judgedLength = (s: { from: number; to: number }, judgedFrom: number): number =>
+  Math.max(0, s.to - Math.max(s.from, judgedFrom));
+
 export class AnswerWatch {
   readonly #agent: PacketAgent;
   readonly #lab: ClusterLab;
@@ -102,23 +106,40 @@ export class AnswerWatch {
     return out;
   }
 
-  /** The check and the figure for a trial that started at `from`; what came before is forgotten. */
-  checkSince(from: number): { check: InvariantCheck; doubleAnswerMs: number } {
+  /**
+   * The check and the figures for a trial that started at `from`; what came
+   * before is forgotten. Two answers count from `judgedFrom` (see
+   * Trial.answersJudgedFrom): a stretch that began earlier counts from there,
+   * and its whole length is reported as doubleAnswerInFaultMs.
+   */
+  checkSince(
+    from: number,
+    judgedFrom = from,
+  ): { check: InvariantCheck; doubleAnswerMs: number; doubleAnswerInFaultMs?: number } {
     const stretches = doubleAnswers(this.answersSince(from));
     const events = this.#agent.events;
     const keep = events.findIndex((e) => e.t !== undefined && e.t >= from);
     events.splice(0, keep < 0 ? events.length : keep);
-    const longest = Math.max(0, ...stretches.map((s) => s.to - s.from));
+    const judged = stretches.map((s) => judgedLength(s, judgedFrom));
+    const longest = Math.max(0, ...judged);
+    const whole = Math.max(0, ...stretches.map((s) => s.to - s.from));
     const names = (macs: string[]): string => macs.map((m) => this.#lab.nodeOfMac(m) ?? m).join(' and ');
+    const after = judgedFrom > from ? ' after the fault was lifted' : '';
     return {
       doubleAnswerMs: longest,
+      ...(judgedFrom > from ? { doubleAnswerInFaultMs: whole } : {}),
       check: {
-        name: `at most one MAC answers ARP, but for stretches ≤ ${DOUBLE_ANSWER_BOUND_MS} ms (watched throughout)`,
+        name: `at most one MAC answers ARP, but for stretches ≤ ${DOUBLE_ANSWER_BOUND_MS} ms${after} (watched throughout)`,
         ok: longest <= DOUBLE_ANSWER_BOUND_MS,
         detail:
           stretches.length === 0
             ? 'never two'
-            : stretches.map((s) => `${names(s.macs)} for ${s.to - s.from} ms`).join('; '),
+            : stretches
+                .map(
+                  (s, i) =>
+                    `${names(s.macs)} for ${s.to - s.from} ms${after === '' ? '' : ` (${judged[i] ?? 0} ms of it${after})`}`,
+                )
+                .join('; '),
       },
     };
   }

@@ -22,6 +22,13 @@ export interface Trial {
   ok: boolean;
   invariants: InvariantCheck[];
   note?: string;
+  /**
+   * Wall-clock ms from which two MACs answering count against the bound: the
+   * heal, in a scenario whose fault itself makes two answers (a mesh partition
+   * whose two halves the client both reaches, each announcing). Default: the
+   * trial's start.
+   */
+  answersJudgedFrom?: number;
 }
 
 /** What a scenario must reach. `figure` names a Trial field ('outageMs') or a key of Trial.figures. */

@@ -94,10 +94,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (let t = 1; t <= opts.trials; t++) {
         const from = Date.now();
         const trial = await s.trial(lab, ip, t, { ...SCENARIO_DEFAULTS, ...opts.scenarioOptions });
-        const { check, doubleAnswerMs } = answers.checkSince(from);
+        const { check, ...figures } = answers.checkSince(from, trial.answersJudgedFrom ?? from);
         const watched = [check, ...watch.checksSince(from)];
         trial.invariants.push(...watched);
-        trial.figures = { ...trial.figures, doubleAnswerMs };
+        trial.figures = { ...trial.figures, ...figures };
         trial.ok &&= watched.every((i) => i.ok);
         result.trials.push(trial);
         const bad = trial.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail ?? ''}`);

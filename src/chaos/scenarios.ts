@@ -231,6 +231,9 @@ export const CORE_SCENARIOS: readonly Scenario[] = [
         ok: settled !== undefined && inv.every((i) => i.ok),
         invariants: inv,
         note: `${a.join(',')} | ${b.join(',')}`,
+        // The client reaches both halves, and each announces (the other is dead to it):
+        // two answers until the heal are the fault itself; the bound counts from the heal.
+        answersJudgedFrom: healedAt,
       };
     },
   },

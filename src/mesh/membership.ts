@@ -76,6 +76,8 @@ interface Rec {
   endpoint?: Endpoint;
   since: number;
   suspicion?: Suspicion;
+  /** When it last came back from dead or left in our view (see #fromOtherSide). */
+  revivedAt?: number;
 }
 
 interface PendingProbe {
@@ -208,6 +210,8 @@ export class Membership {
   readonly #closed = new Set<string>();
   /** Seqs whose first ack arrived, oldest first (at most MAX_ACKED). */
   readonly #acked = new Set<number>();
+  /** When a reconnect's answer last started a push-pull with a member (see #backFromDead). */
+  readonly #reconnectedAt = new Map<string, number>();
   /** When #sweepDead last ran. */
   #lastSweep: number | undefined;
   /** When we last asked an unknown sender for its state (see #learnFrom). */
@@ -641,7 +645,7 @@ export class Membership {
       return;
     }
     const sender = this.#members.get(msg.from);
-    const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback() };
+    const ack: Ack = { type: 'ack', seq: msg.seq, from: this.node, piggyback: this.#takePiggyback(msg.from) };
     this.#send(msg.from, sender?.endpoint, ack, answerWay(urgent));
   }
 
@@ -676,6 +680,7 @@ export class Membership {
         const r = this.#members.get(p.target);
         if (r !== undefined) {
           this.stats.pushPulls++;
+          this.#reconnectedAt.set(r.node, this.#clock.now());
           this.#transport.revive?.(r.node, r.endpoint);
           this.#send(r.node, r.endpoint, this.#pushPullMessage(false, false));
           this.#sweepDead();
@@ -800,7 +805,7 @@ export class Membership {
       this.#aboutSelf(u);
       return false;
     }
-    if ((u.kind === 'suspect' || u.kind === 'dead') && u.from !== this.node && this.#believedGone(u.from)) {
+    if ((u.kind === 'suspect' || u.kind === 'dead') && u.from !== this.node && this.#fromOtherSide(u.from)) {
       // An accusation from a member we believe dead is from the other side of
       // a partition (queued during it, delivered after the heal, or its view
       // in a push-pull). Seen after a healed 4 | 4 split: applied, it declared
@@ -823,6 +828,7 @@ export class Membership {
     }
     const previous = known?.state;
     const r: Rec = known ?? { node: u.node, state: 'dead', incarnation: u.incarnation, since: 0 };
+    if (u.kind === 'alive' && (previous === 'dead' || previous === 'left')) r.revivedAt = this.#clock.now();
     this.#setState(r, u.kind);
     r.incarnation = u.incarnation;
     r.since = this.#clock.now();
@@ -844,7 +850,42 @@ export class Membership {
     // ourselves. Relayed knowledge rides on pings and acks (the queue above).
     if (u.from === this.node) this.#broadcast([u]);
     this.#emit(u, via, previous, accusers);
+    if (previous === 'dead' && u.kind === 'alive') this.#backFromDead(r);
     return true;
+  }
+
+  /**
+   * A member we believed dead is alive (whoever told us): a partition has
+   * probably healed. Reach it ourselves, as a reconnect does (its answer
+   * starts a push-pull on a fresh connection: its claims, which only it
+   * publishes, and gossipsub's mesh across the old split takes heartbeats to
+   * mend), and sweep every member still believed dead. Measured at N = 8: a
+   * member that heard of the other half only through gossip and piggyback
+   * learnt the winner of its IP 650 ms after the heal, and kept announcing.
+   */
+  #backFromDead(r: Rec): void {
+    if (!this.#running) return;
+    const at = this.#reconnectedAt.get(r.node);
+    const justSynced = at !== undefined && this.#clock.now() - at < this.config.reconnectIntervalMs;
+    // (A reconnect's own push-pull is what usually brings the news: no second one.)
+    if (!justSynced && !this.#reconnecting(r.node)) this.#reconnect(r);
+    this.#sweepDead();
+  }
+
+  /**
+   * The accuser is on the other side of a partition as far as we know:
+   * believed dead or left, or back from it for less than
+   * reconnectIntervalMs. The second case matters as much: its first message
+   * after a heal often carries its own refutation first and then the verdicts
+   * it reached during the split (seen at N = 8: members on our side declared
+   * dead 15 ms after the heal, an IP taken over and moved twice more). Whoever
+   * really died during a split was beyond our reach too, so our own probes
+   * have judged it; a new failure is caught by them within a probe round.
+   */
+  #fromOtherSide(node: string): boolean {
+    if (this.#believedGone(node)) return true;
+    const at = this.#members.get(node)?.revivedAt;
+    return at !== undefined && this.#clock.now() - at < this.config.reconnectIntervalMs;
   }
 
   #believedGone(node: string): boolean {
@@ -860,7 +901,12 @@ export class Membership {
       self.incarnation = u.incarnation + 1;
       this.stats.refutations++;
       this.#awareness.apply(1);
-      this.#broadcast([this.#aliveUpdate()]);
+      // Gossiped and piggybacked both: right after a heal, gossipsub's mesh
+      // across the old split has not mended yet, and the answer to the ping
+      // that carried the accusation goes straight back to the accuser.
+      const alive = this.#aliveUpdate();
+      this.#queue.push(alive);
+      this.#broadcast([alive]);
       this.#republishOwnClaims();
     } else if (u.kind === 'alive' && u.incarnation > self.incarnation) {
       // An earlier life of ours had a higher incarnation: outbid it.
@@ -969,6 +1015,7 @@ export class Membership {
         this.#refused.delete(r.node);
         this.#datagramAckAt.delete(r.node);
         this.#closed.delete(r.node);
+        this.#reconnectedAt.delete(r.node);
       }
     }
     const [dead] = this.#pick(1, (r) => r.state === 'dead');
@@ -1019,11 +1066,26 @@ export class Membership {
   }
 
   #ping(seq: number, target: string): Ping {
-    return { type: 'ping', seq, from: this.node, target, piggyback: this.#takePiggyback() };
+    return { type: 'ping', seq, from: this.node, target, piggyback: this.#takePiggyback(target) };
   }
 
-  #takePiggyback(): Update[] {
-    return this.#queue.take(this.config.maxPiggyback, retransmitLimit(this.config, this.#countLive()));
+  /**
+   * Updates to piggyback on a message to `to`. If we suspect `to` or believe
+   * it dead, that accusation goes first, every time: the piggyback queue
+   * retransmits each update only a few times, and after a partition heals
+   * those were spent on our own side; told directly, the accused refutes at
+   * once (and its refutation rides back on its answer) instead of its
+   * suspicion running out into a dead verdict.
+   */
+  #takePiggyback(to?: string): Update[] {
+    const r = to === undefined ? undefined : this.#members.get(to);
+    const accuse = r !== undefined && (r.state === 'suspect' || r.state === 'dead');
+    const updates = this.#queue.take(
+      this.config.maxPiggyback - (accuse ? 1 : 0),
+      retransmitLimit(this.config, this.#countLive()),
+    );
+    if (!accuse || updates.some((u) => u.node === r.node && u.kind === r.state)) return updates;
+    return [{ kind: r.state, node: r.node, incarnation: r.incarnation, from: this.node }, ...updates];
   }
 
   /** Answers the origin of a relayed probe, on the channel its ping-req came on. */

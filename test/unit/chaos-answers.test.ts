@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { doubleAnswers } from '../../src/chaos/answers.ts';
+import { doubleAnswers, judgedLength } from '../../src/chaos/answers.ts';
 
 test('one MAC per round is never a double answer', (t) => {
   const answers = Array.from({ length: 50 }, (_, i) => ({ t: i * 20 + 3, mac: i < 25 ? 'aa' : 'bb' }));
@@ -41,4 +41,11 @@ test('stretches never overlap, lie within the answers and name at least two MACs
     ),
   );
   t.pass();
+});
+
+test('a stretch that began during the fault counts from the moment it was lifted', (t) => {
+  const s = { from: 1_000, to: 4_200 };
+  t.is(judgedLength(s, 1_000), 3_200, 'judged from the start: all of it');
+  t.is(judgedLength(s, 3_500), 700, 'from the heal: what is left after it');
+  t.is(judgedLength(s, 5_000), 0, 'over before the heal: none of it');
 });

@@ -222,6 +222,59 @@ test('a check goes as a datagram alone once a datagram answered, with the stream
   );
 });
 
+test('a member believed dead that gossip says is alive is reached directly (push-pull on its answer), and the other dead are swept', (t) => {
+  const { m, clock, sent, revived } = recorder(
+    ['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })),
+  );
+  const pingsTo = (to: string): Sent[] => sent.filter((s) => s.to === to && s.msg.type === 'ping');
+  m.handle({ type: 'gossip', from: 'e', updates: [{ kind: 'alive', node: 'b', incarnation: 4, from: 'b' }] });
+  t.is(m.stateOf('b'), 'alive');
+  for (const n of ['b', 'c', 'd']) t.is(pingsTo(n).length, 1, `${n} pinged at once`);
+  t.true(['b', 'c', 'd'].every((n) => pingsTo(n)[0]?.path === 'datagram'));
+  const ping = pingsTo('b')[0];
+  if (ping?.msg.type !== 'ping') return t.fail('no ping to b');
+  m.handle({ type: 'ack', seq: ping.msg.seq, from: 'b', piggyback: [] });
+  t.deepEqual(revived, ['b']);
+  t.true(sent.some((s) => s.to === 'b' && s.msg.type === 'push-pull'));
+  // Its push-pull reply (c alive again, told by b) makes no second round with b.
+  clock.advance(m.config.probeIntervalMs + 1);
+  const before = pingsTo('b').length;
+  m.handle({
+    type: 'push-pull',
+    from: 'b',
+    join: false,
+    reply: true,
+    members: [{ node: 'c', state: 'alive', incarnation: 4 }],
+    claims: [],
+  });
+  t.is(pingsTo('b').length, before, 'b was just synced: not pinged again');
+  t.is(pingsTo('c').length, 2, 'c (its sweep ping went unanswered) is reached for its own push-pull');
+});
+
+test('a ping to a member we suspect carries the suspicion; the accused refutes on its answer', (t) => {
+  const { m: a, sent } = recorder([{ node: 'b', state: 'suspect', incarnation: 3 }]);
+  a.check('b', { pings: 1, timeoutMs: 25, indirectTimeoutMs: 40 }, () => undefined);
+  const ping = sent.find((s) => s.to === 'b' && s.msg.type === 'ping');
+  if (ping?.msg.type !== 'ping') return t.fail('no ping');
+  t.like(ping.msg.piggyback[0], { kind: 'suspect', node: 'b', incarnation: 3 });
+  // b's side: it had not heard of the suspicion (spent on a's side of a partition).
+  const bSent: DirectMessage[] = [];
+  const b = new Membership({
+    node: 'b',
+    clock: new VirtualClock(),
+    transport: { send: (_to, _e, msg) => bSent.push(msg), broadcast: () => undefined },
+    incarnation: 3,
+  });
+  b.seed([{ node: 'a', state: 'alive', incarnation: 5 }]);
+  b.start();
+  b.handle({ ...ping.msg, target: 'b' });
+  const ack = bSent.find((x) => x.type === 'ack');
+  if (ack?.type !== 'ack') return t.fail('no ack');
+  t.true(ack.piggyback.some((u) => u.kind === 'alive' && u.node === 'b' && u.incarnation === 4));
+  a.handle(ack);
+  t.is(a.stateOf('b'), 'alive', 'refuted by the answer itself');
+});
+
 test('a dead member that answers or pings us sets off a sweep: every member believed dead is pinged at once', (t) => {
   const { m, clock, sent } = recorder(
     ['b', 'c', 'd'].map((node) => ({ node, state: 'dead' as const, incarnation: 3 })),
@@ -244,8 +297,8 @@ test('a dead member that answers or pings us sets off a sweep: every member beli
   t.true(others.every((n) => pingsTo(n) === 2));
 });
 
-test('accusations from a member believed dead are dropped; about ourselves we still refute', (t) => {
-  const { m } = recorder([
+test('accusations from a member believed dead, or back from it a moment ago, are dropped; about ourselves we still refute', (t) => {
+  const { m, clock } = recorder([
     { node: 'b', state: 'alive', incarnation: 3 },
     { node: 'c', state: 'dead', incarnation: 3 },
   ]);
@@ -273,7 +326,8 @@ test('accusations from a member believed dead are dropped; about ourselves we st
   // About ourselves: refute (the far side must learn we are alive).
   m.handle({ type: 'gossip', from: 'c', updates: [{ kind: 'dead', node: 'a', incarnation: 5, from: 'c' }] });
   t.is(m.incarnation, 6);
-  // Back from the dead (a higher incarnation, first in its push-pull), its word counts again.
+  // Back from the dead (a higher incarnation, first in its push-pull): the
+  // verdicts it carries from the split still do not count...
   m.handle({
     type: 'push-pull',
     from: 'c',
@@ -286,5 +340,14 @@ test('accusations from a member believed dead are dropped; about ourselves we st
     claims: [],
   });
   t.is(m.stateOf('c'), 'alive');
+  t.is(m.stateOf('b'), 'alive');
+  t.is(m.stats.dropped['accuser-dead'], 4);
+  // ...and once it has been back for a reconnect interval, its word counts again.
+  clock.advance(m.config.reconnectIntervalMs);
+  m.handle({
+    type: 'gossip',
+    from: 'c',
+    updates: [{ kind: 'suspect', node: 'b', incarnation: 3, from: 'c' }],
+  });
   t.is(m.stateOf('b'), 'suspect');
 });
