@@ -106,7 +106,7 @@ interface PendingReconnect {
 }
 
 /**
- * How long a failed dial (connection refused) counts as fresh evidence: checks
+ * How long a refused connection counts as fresh evidence: checks
  * skip their direct wait and helpers nack at once instead of dialling again.
  * Any message from the member clears it; a second is longer than a crash's
  * burst of checks and shorter than any restart.
@@ -473,9 +473,10 @@ export class Membership {
   }
 
   /**
-   * The transport could not reach `node` at all (connection refused, dial
-   * failed): checks of it skip to their indirect phase, and relays we do for
-   * others nack at once instead of waiting out their timeout.
+   * `node`'s host refused a connection (its process is gone; the transport
+   * reports refusals only, never timeouts or unreachable routes): checks of
+   * it skip to their indirect phase, and relays we do for others nack at once
+   * instead of waiting out their timeout.
    */
   unreachable(node: string): void {
     this.#refused.set(node, this.#clock.now());

@@ -316,7 +316,7 @@ export class Speaker {
         watch.hint(n);
       },
       unreachable: (n) => {
-        this.#log.debug({ member: n }, 'mesh: member unreachable (connection refused or dial failed)');
+        this.#log.debug({ member: n }, 'mesh: member refused a connection');
         membership.unreachable(n);
       },
     });

@@ -25,6 +25,20 @@ interface TcpAddress {
   port: number;
 }
 
+/**
+ * Whether a dial failed because the host refused the connection (ECONNREFUSED
+ * anywhere in the error, its cause or, for several addresses, its errors).
+ * Timeouts, EHOSTUNREACH after a failed neighbour resolution (a partition or
+ * a cut link leaves those behind for seconds) and aborted dials are not.
+ */
+export function refused(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (e.code === 'ECONNREFUSED') return true;
+  if (refused(e.cause, depth + 1)) return true;
+  return Array.isArray(e.errors) && e.errors.some((x) => refused(x, depth + 1));
+}
+
 /** The first TCP listen address in an endpoint's multiaddrs (/ip4/…/tcp/… or /ip6/…/tcp/…). */
 export function tcpAddressOf(addrs: readonly string[]): TcpAddress | undefined {
   for (const a of addrs) {
@@ -40,7 +54,12 @@ export interface MeshSink {
   handle(msg: Message, opts?: { urgent?: boolean }): void;
   /** A connection to this member closed: probe it now (never a verdict). */
   hint(node: string): void;
-  /** A dial to this member failed (refused, unreachable): checks of it need not wait their timeouts. */
+  /**
+   * This member's host refused a connection to its mesh port (its process is
+   * gone): checks of it need not wait their timeouts. Only a refusal: a dial
+   * that timed out, found no route or neighbour (a partition, a cut cable) or
+   * was aborted says nothing of the process, and must not hasten a verdict.
+   */
   unreachable?(node: string): void;
 }
 
@@ -335,7 +354,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('dial');
       this.#log?.debug({ err, peer: key }, 'could not open a mesh stream');
       ch.queue.length = 0;
-      if (to !== '') this.#sink?.unreachable?.(to);
+      if (to !== '' && refused(err)) this.#sink?.unreachable?.(to);
     } finally {
       delete ch.opening;
     }
