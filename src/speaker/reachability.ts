@@ -36,6 +36,7 @@ export class Reachability {
   readonly #guard: IsolationGuard;
   #apiOkAt: number | undefined;
   #minoritySince: number | undefined;
+  #cutOffSince: number | undefined;
   #probe: Timer | undefined;
   #stopped = false;
 
@@ -47,6 +48,23 @@ export class Reachability {
   /** Monotonic ms of the last API request that succeeded while the majority was lost. */
   get apiOkAt(): number | undefined {
     return this.#apiOkAt;
+  }
+
+  /**
+   * Monotonic ms since when this speaker has been cut off from everything: it
+   * had lost the majority and an API request failed too (a pulled cable, not
+   * the others failing). Its view of the mesh from that time is stale: when
+   * it reaches the others again it still believes many of them dead, and
+   * taking their IPs on that view moved them to the returning node (chaos:
+   * most link cuts at N = 8, even ones shorter than the grace). Stays set
+   * until clearCutOff(): the speaker resyncs first.
+   */
+  get cutOffSince(): number | undefined {
+    return this.#cutOffSince;
+  }
+
+  clearCutOff(): void {
+    this.#cutOffSince = undefined;
   }
 
   /** `reachable`: members alive or suspect (this one included); `known`: all but those that left. */
@@ -86,7 +104,9 @@ export class Reachability {
           () => {
             this.#apiOkAt = this.#init.clock.now();
           },
-          () => undefined,
+          () => {
+            if (this.#minoritySince !== undefined) this.#cutOffSince ??= this.#init.clock.now();
+          },
         )
         .finally(() => {
           // Stopped meanwhile (the majority came back), or a newer probe runs.

@@ -124,6 +124,10 @@ export class Speaker {
   #resyncAsk = false;
   /** Monotonic ms the resync started; undefined when none is running. */
   #resyncSince: number | undefined;
+  /** A push-pull brought the standing claims during the resync. */
+  #resyncHeard = false;
+  /** Answering interfaces whose link is down (their coming back starts a resync). */
+  readonly #linksDown = new Set<string>();
   /** May take IPs over (set by #mayAnnounce). */
   #mayTake = true;
 
@@ -263,8 +267,8 @@ export class Speaker {
         all: () => this.claims.all(),
         merge: (claims, _from, via) => {
           this.claims.merge(claims);
-          if (via === 'push-pull' && this.#resyncSince !== undefined) {
-            this.#resyncSince = undefined;
+          if (via === 'push-pull' && this.#resyncSince !== undefined && !this.#resyncHeard) {
+            this.#resyncHeard = true;
             this.#reconcile.request();
           }
         },
@@ -426,8 +430,7 @@ export class Speaker {
       // Back from isolation: its own claims may be stale (the others moved its IPs
       // meanwhile). Until a push-pull brings the standing claims (or resyncMs),
       // it announces nothing it does not hold.
-      const resyncing =
-        this.#resyncSince !== undefined && this.#init.clock.now() - this.#resyncSince < this.#resyncMs;
+      const resyncing = this.#resyncing(membership);
       const mayTake = this.#mayTake && !resyncing;
       // Own claims only (see ClaimBook); without the right to take, only what it holds.
       const own = this.claims.add(
@@ -486,6 +489,7 @@ export class Speaker {
       this.#resyncPending = false;
       this.#resyncAsk = true;
       this.#resyncSince = this.#init.clock.now();
+      this.#resyncHeard = false;
       this.#init.clock.setTimeout(() => {
         this.#reconcile.request();
       }, this.#resyncMs);
@@ -496,8 +500,45 @@ export class Speaker {
       .find((m) => m.node !== this.#init.nodeName && m.state === 'alive' && m.endpoint !== undefined);
     if (peer?.endpoint === undefined) return;
     this.#resyncAsk = false;
-    this.#log.info({ peer: peer.node }, 'back from isolation: asking for the standing claims first');
+    this.#log.info({ peer: peer.node }, 'resync: asking for the standing claims first');
     membership.join([peer.endpoint]);
+  }
+
+  /**
+   * Whether a resync still holds takes back: until RESYNC_ROUNDS reconnect
+   * intervals have passed, or a push-pull has brought the standing claims and
+   * no member is believed dead or suspected any more. The first push-pull
+   * alone is not enough: the members it accused while cut off stay suspect
+   * or dead in its view until they refute (they never heard the accusation),
+   * and the election would take their IPs meanwhile. A member that really
+   * died keeps the resync to its full length (3 s with lan-fast).
+   */
+  #resyncing(membership: Membership): boolean {
+    if (this.#resyncSince === undefined) return false;
+    const over =
+      this.#init.clock.now() - this.#resyncSince >= this.#resyncMs ||
+      (this.#resyncHeard &&
+        !membership.members().some((m) => {
+          const state = this.#effectiveState(m);
+          return state === 'dead' || state === 'suspect';
+        }));
+    if (over) this.#resyncSince = undefined;
+    return !over;
+  }
+
+  /**
+   * Back from a time it could not see the others (its link was down, or it
+   * was cut off from the mesh and the API server): what it believes of them is
+   * stale (it suspected or declared dead members that were fine, and missed
+   * the claims made meanwhile). Taking IPs on that view moved them back to the
+   * returning node after most chaos link cuts at N = 8, even cuts shorter than
+   * the isolation grace; so it takes nothing until the resync is over.
+   */
+  #resyncAfter(why: string): void {
+    if (this.#resyncPending || this.#resyncSince !== undefined) return;
+    this.#resyncPending = true;
+    this.#log.info({ why }, 'resyncing before taking anything');
+    this.#reconcile.request();
   }
 
   /** Withdraws every IP and stops the close watches; when it may announce again, it resyncs first (#resync). */
@@ -517,6 +558,11 @@ export class Speaker {
     }).length;
     const { announce, take } = this.#reachability.evaluate(reachable, members.length);
     this.#mayTake = take;
+    if (take && this.#reachability.cutOffSince !== undefined) {
+      // Back from being cut off from everything (see Reachability.cutOffSince).
+      this.#reachability.clearCutOff();
+      this.#resyncAfter('it reaches the others again after being cut off');
+    }
     if (announce === this.#isolated) {
       this.#isolated = !announce;
       const fields = { reachable, known: members.length, apiOkAt: this.#reachability.apiOkAt ?? null };
@@ -560,6 +606,11 @@ export class Speaker {
   }
 
   #onWire(e: WireEvent): void {
+    if (e.type === 'link') {
+      if (!e.up) this.#linksDown.add(e.ifname);
+      else if (this.#linksDown.delete(e.ifname)) this.#resyncAfter('its link is up again');
+      return;
+    }
     if (e.type !== 'conflict') return;
     this.#log.warn(
       { ip: e.ip, ifname: e.ifname, foreignMac: e.foreignMac, evidence: e.evidence },

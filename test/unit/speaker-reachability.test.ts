@@ -72,3 +72,21 @@ test('an API success from before the majority was lost does not allow taking', a
   t.true(s.r.evaluate(1, 2).take, 'until the API answers again');
   s.r.stop();
 });
+
+test('cut off from everything (majority lost and an API request failed): remembered until cleared; the others failing alone is not', async (t) => {
+  const down = setup('down');
+  down.r.evaluate(1, 5);
+  await down.clock.advanceAsync(0);
+  await settle();
+  t.not(down.r.cutOffSince, undefined, 'the API did not answer either');
+  t.deepEqual(down.r.evaluate(4, 5), { announce: true, take: true }, 'the majority is back');
+  t.not(down.r.cutOffSince, undefined, 'still set: the speaker resyncs first');
+  down.r.clearCutOff();
+  t.is(down.r.cutOffSince, undefined);
+  const up = setup('up');
+  up.r.evaluate(1, 2); // a 2-node cluster whose peer died
+  await up.clock.advanceAsync(0);
+  await settle();
+  t.deepEqual(up.r.evaluate(1, 2), { announce: true, take: true });
+  t.is(up.r.cutOffSince, undefined, 'the API answered: the peer failed, not this node');
+});
