@@ -44,6 +44,14 @@ export const CORE_SCENARIOS: readonly Scenario[] = [
       inv.push(crashCheck(lab, []));
       await lab.restoreLink(victim);
       await settle(lab, ip);
+      // Claims are sticky: the node back on the LAN must not win the IP back on the stale
+      // view it brings (it believes the others dead until they refute; see its resync).
+      const after = await holder(lab, ip);
+      inv.push({
+        name: 'the returning node took nothing back',
+        ok: after !== victim,
+        detail: `held by ${after}`,
+      });
       return trialOf(n, w.recovered ? w.pingGapMs : undefined, w, inv, `cut ${victim}`);
     },
   },
