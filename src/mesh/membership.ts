@@ -462,9 +462,30 @@ export class Membership {
       this.#checkIndirect(seq, c);
       return;
     }
-    c.timer = this.#after(opts.timeoutMs, () => {
+    c.timer = this.#afterUnlessLagged(c, opts.timeoutMs, () => {
       this.#checkIndirect(seq, c);
     });
+  }
+
+  /**
+   * A check's deadline, postponed once by lagToleranceMs when it fired late
+   * (our event loop was busy: the answers may be waiting unread behind it),
+   * as a probe's are. A speaker back on the LAN works through reconnects,
+   * handshakes and push-pulls for a while: without this its close watch
+   * failed live announcers again and again and took their IPs.
+   */
+  #afterUnlessLagged(c: PendingCheck, ms: number, fn: () => void): Timer {
+    let postponed = false;
+    const fire = (lagged: boolean): void => {
+      if (c.phase === 'settled') return;
+      if (lagged && !postponed) {
+        postponed = true;
+        c.timer = this.#after(this.config.lagToleranceMs, fire);
+        return;
+      }
+      fn();
+    };
+    return this.#after(ms, fire);
   }
 
   /** Raises a suspicion of `node` on our own evidence (FastWatch's verdict), or confirms one. */
@@ -483,7 +504,10 @@ export class Membership {
     for (const [seq, p] of this.#pending) {
       if (p.kind === 'check' && p.target === node && p.phase !== 'settled') {
         p.refused = true;
-        if (p.phase === 'indirect') continue;
+        if (p.phase === 'indirect') {
+          if (p.helpers === 0) this.#settleCheck(p, false); // nobody else to ask
+          continue;
+        }
         p.timer?.cancel();
         this.#checkIndirect(seq, p);
       } else if (p.kind === 'relay' && p.target === node) {
@@ -523,13 +547,19 @@ export class Membership {
       (r) => r.state === 'alive' && r.node !== this.node && r.node !== c.target,
     );
     c.helpers = helpers.length;
-    if (helpers.length === 0) {
+    if (helpers.length === 0 && c.refused) {
+      // Nobody to ask, and the target's host refused us: that is the verdict.
       this.#settleCheck(c, false);
       return;
     }
+    // With no helper (a 2-node cluster, or one that believes everyone else
+    // suspect or dead: back on the LAN after its link was down) the direct
+    // pings still get the whole deadline. Settling at once here failed every
+    // confirming check in no time: a node back from a link cut gave a dozen
+    // false verdicts on live announcers in its first second.
     for (const h of helpers)
       this.#send(h.node, h.endpoint, { type: 'ping-req', seq, from: this.node, target: c.target }, 'both');
-    c.timer = this.#after(c.indirectTimeoutMs, () => {
+    c.timer = this.#afterUnlessLagged(c, c.indirectTimeoutMs, () => {
       this.#settleCheck(c, false);
     });
   }

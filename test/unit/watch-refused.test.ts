@@ -60,3 +60,35 @@ test('a helper asked about a member that just refused it nacks at once', (t) => 
   m.handle({ type: 'ping-req', seq: 43, from: 'h1', target: 'announcer' });
   t.is(sent[0]?.to, 'announcer');
 });
+
+test('with no helper to ask, a check still waits its deadline for a direct ack; a refusal settles it at once', (t) => {
+  const clock = new VirtualClock();
+  const sent: { to: string; msg: DirectMessage }[] = [];
+  const m = new Membership({
+    node: 'back',
+    clock,
+    transport: { send: (to, _e, msg) => sent.push({ to, msg }), broadcast: () => undefined },
+    incarnation: 1,
+  });
+  // Back on the LAN: everyone but the announcer still suspect in its view (no helpers).
+  m.seed([
+    { node: 'announcer', state: 'alive', incarnation: 1 },
+    ...['h1', 'h2'].map((node) => ({ node, state: 'suspect' as const, incarnation: 1 })),
+  ]);
+  m.start();
+  const results: boolean[] = [];
+  m.check('announcer', { pings: 3, timeoutMs: 25, indirectTimeoutMs: 40, parallel: true }, (ok) =>
+    results.push(ok),
+  );
+  t.deepEqual(results, [], 'not failed at once for want of helpers');
+  clock.advance(30);
+  const ping = sent.find((s) => s.to === 'announcer' && s.msg.type === 'ping');
+  if (ping?.msg.type !== 'ping') return t.fail('no ping');
+  m.handle({ type: 'ack', seq: ping.msg.seq, from: 'announcer', piggyback: [] });
+  t.deepEqual(results, [true], 'the direct ack within the deadline counts');
+  m.check('announcer', { pings: 3, timeoutMs: 25, indirectTimeoutMs: 40, parallel: true }, (ok) =>
+    results.push(ok),
+  );
+  m.unreachable('announcer');
+  t.deepEqual(results, [true, false], 'refused, and nobody else to ask: settled now');
+});
