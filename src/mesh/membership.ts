@@ -478,7 +478,8 @@ export class Membership {
     let postponed = false;
     const fire = (lagged: boolean): void => {
       if (c.phase === 'settled') return;
-      if (lagged && !postponed) {
+      // A refusal is evidence enough: no reason to wait for more answers.
+      if (lagged && !postponed && !c.refused) {
         postponed = true;
         c.timer = this.#after(this.config.lagToleranceMs, fire);
         return;
