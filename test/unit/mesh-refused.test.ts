@@ -1,5 +1,5 @@
 import test from 'ava';
-import { refused } from '../../src/mesh/libp2p/transport.ts';
+import { refused } from '../../src/mesh/libp2p/knock.ts';
 
 test('only a refusal, wherever it sits in a dial error, counts as refused', (t) => {
   const e = (code: string) => Object.assign(new Error(code), { code });

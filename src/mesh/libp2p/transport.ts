@@ -1,7 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Message as PubsubMessage } from '@libp2p/gossipsub';
 import { multiaddr } from '@multiformats/multiaddr';
-import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import { decode, encode } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
@@ -9,6 +8,7 @@ import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../mess
 import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
 import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
+import { knock, refused, tcpAddressOf, type TcpAddress } from './knock.ts';
 import type { MeshNode } from './node.ts';
 
 /** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
@@ -17,37 +17,6 @@ export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
 export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
 /** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
 const MAX_QUEUED = 256;
-/** A knock (see #knock) that neither connects nor is refused within this is abandoned: the checks' own timeouts cover a silent host. */
-const KNOCK_TIMEOUT_MS = 1_000;
-
-interface TcpAddress {
-  host: string;
-  port: number;
-}
-
-/**
- * Whether a dial failed because the host refused the connection (ECONNREFUSED
- * anywhere in the error, its cause or, for several addresses, its errors).
- * Timeouts, EHOSTUNREACH after a failed neighbour resolution (a partition or
- * a cut link leaves those behind for seconds) and aborted dials are not.
- */
-export function refused(err: unknown, depth = 0): boolean {
-  if (typeof err !== 'object' || err === null || depth > 4) return false;
-  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (e.code === 'ECONNREFUSED') return true;
-  if (refused(e.cause, depth + 1)) return true;
-  return Array.isArray(e.errors) && e.errors.some((x) => refused(x, depth + 1));
-}
-
-/** The first TCP listen address in an endpoint's multiaddrs (/ip4/…/tcp/… or /ip6/…/tcp/…). */
-export function tcpAddressOf(addrs: readonly string[]): TcpAddress | undefined {
-  for (const a of addrs) {
-    const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)(\/|$)/.exec(a);
-    if (m !== null) return { host: m[1] as string, port: Number(m[2]) };
-  }
-  return undefined;
-}
-
 /** What the transport delivers to: the membership core. */
 export interface MeshSink {
   /** `urgent`: it came as a datagram (check traffic): answer the same way. */
@@ -464,23 +433,12 @@ export class Libp2pTransport implements MeshTransport {
     this.#knock(node);
   }
 
-  /**
-   * After a member's last connection closed: a bare TCP connect to its mesh
-   * port. Refused means its host is up and nothing listens there (the
-   * process is gone): reported at once (sink.unreachable), not after libp2p's
-   * dial for the next check, which goes through its dial queue and peer store
-   * (5–50 ms on a loaded node in the chaos lab, against well under a
-   * millisecond for a connect). An accepted connection is reset at once; the
-   * member's libp2p sees one inbound upgrade fail.
-   */
+  /** After a member's last connection closed: is its process gone? (knock.ts) */
   #knock(node: string): void {
     const at = this.#tcpOfNode.get(node)?.tcp;
     if (at === undefined) return;
-    const socket = connect({ host: at.host, port: at.port });
-    socket.setTimeout(KNOCK_TIMEOUT_MS, () => socket.destroy());
-    socket.once('connect', () => socket.resetAndDestroy());
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ECONNREFUSED' || !this.#started) return;
+    knock(at, () => {
+      if (!this.#started) return;
       this.stats.knocksRefused++;
       this.#log?.debug({ member: node }, 'mesh: knock refused: nothing listens on its mesh port');
       this.#sink?.unreachable?.(node);
