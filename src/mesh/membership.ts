@@ -78,6 +78,12 @@ interface Rec {
   suspicion?: Suspicion;
   /** When it last came back from dead or left in our view (see #fromOtherSide). */
   revivedAt?: number;
+  /** When its last answer came as a datagram (see UDP_TRUST_MS). */
+  datagramAckAt?: number;
+  /** Its connection closed and it has sent nothing on a stream since: checks send the stream copy. */
+  closed?: boolean;
+  /** When a reconnect's answer last started a push-pull with it (see #backFromDead). */
+  reconnectedAt?: number;
 }
 
 interface PendingProbe {
@@ -204,14 +210,8 @@ export class Membership {
   readonly #timers = new Set<Timer>();
   /** When the transport last failed to reach a member (cleared by any message from it). */
   readonly #refused = new Map<string, number>();
-  /** When a member's last answer came as a datagram (see UDP_TRUST_MS). */
-  readonly #datagramAckAt = new Map<string, number>();
-  /** Members whose connection closed and that have sent nothing on a stream since: checks send the stream copy. */
-  readonly #closed = new Set<string>();
   /** Seqs whose first ack arrived, oldest first (at most MAX_ACKED). */
   readonly #acked = new Set<number>();
-  /** When a reconnect's answer last started a push-pull with a member (see #backFromDead). */
-  readonly #reconnectedAt = new Map<string, number>();
   /** When #sweepDead last ran. */
   #lastSweep: number | undefined;
   /** When we last asked an unknown sender for its state (see #learnFrom). */
@@ -389,8 +389,11 @@ export class Membership {
     if (this.#left) return;
     this.stats.received(msg.type);
     this.#refused.delete(msg.from);
-    if (!urgent) this.#closed.delete(msg.from);
-    else if (msg.type === 'ack') this.#datagramAckAt.set(msg.from, this.#clock.now());
+    const sender = this.#members.get(msg.from);
+    if (sender !== undefined) {
+      if (!urgent) sender.closed = false;
+      else if (msg.type === 'ack') sender.datagramAckAt = this.#clock.now();
+    }
     if (msg.type === 'ping' || msg.type === 'ping-req') this.#learnFrom(msg.from);
     if (msg.type === 'ping' && this.#members.get(msg.from)?.state === 'dead') this.#sweepDead();
     switch (msg.type) {
@@ -420,7 +423,8 @@ export class Membership {
 
   /** A hint (a closed connection): probe this member now, out of turn. */
   hint(node: string): void {
-    this.#closed.add(node);
+    const r = this.#members.get(node);
+    if (r !== undefined) r.closed = true;
     if (this.#running) this.#probe(node);
   }
 
@@ -450,7 +454,7 @@ export class Membership {
       done,
     };
     this.#pending.set(seq, c);
-    const path = opts.pings > 1 || opts.parallel === true ? 'both' : this.#checkPath(target);
+    const path = opts.pings > 1 || opts.parallel === true ? 'both' : this.#checkPath(r);
     for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), path);
     if (this.#recentlyRefused(target)) {
       // It refused us a moment ago: ask the helpers at once (an ack still wins).
@@ -528,10 +532,10 @@ export class Membership {
    * member is known to work (see UDP_TRUST_MS) and its connection has not
    * closed since; else a stream copy too. Confirming checks always send both.
    */
-  #checkPath(node: string): SendPath {
-    const at = this.#datagramAckAt.get(node);
+  #checkPath(r: Rec): SendPath {
+    const at = r.datagramAckAt;
     const trusted = at !== undefined && this.#clock.now() - at < UDP_TRUST_MS;
-    return trusted && !this.#closed.has(node) ? 'datagram' : 'both';
+    return trusted && r.closed !== true ? 'datagram' : 'both';
   }
 
   /** The transport failed to reach `node` within the last second and nothing came from it since. */
@@ -685,7 +689,7 @@ export class Membership {
     this.#applyAll(msg.piggyback, 'piggyback');
     const p = this.#pending.get(msg.seq);
     if (p === undefined) {
-      // The second copy of an answer (probes and checks go both ways), or late
+      // The second copy of an answer (probes and confirming checks go both ways), or late
       // (after its timeout) or replayed: harmless, but counted apart, so that
       // `unknown-seq` rising still means something.
       this.stats.drop(this.#acked.has(msg.seq) ? 'duplicate' : 'unknown-seq');
@@ -712,7 +716,7 @@ export class Membership {
         const r = this.#members.get(p.target);
         if (r !== undefined) {
           this.stats.pushPulls++;
-          this.#reconnectedAt.set(r.node, this.#clock.now());
+          r.reconnectedAt = this.#clock.now();
           this.#transport.revive?.(r.node, r.endpoint);
           this.#send(r.node, r.endpoint, this.#pushPullMessage(false, false));
           this.#sweepDead();
@@ -897,7 +901,7 @@ export class Membership {
    */
   #backFromDead(r: Rec): void {
     if (!this.#running) return;
-    const at = this.#reconnectedAt.get(r.node);
+    const at = r.reconnectedAt;
     const justSynced = at !== undefined && this.#clock.now() - at < this.config.reconnectIntervalMs;
     // (A reconnect's own push-pull is what usually brings the news: no second one.)
     if (!justSynced && !this.#reconnecting(r.node)) this.#reconnect(r);
@@ -1045,9 +1049,6 @@ export class Membership {
       ) {
         this.#members.delete(r.node);
         this.#refused.delete(r.node);
-        this.#datagramAckAt.delete(r.node);
-        this.#closed.delete(r.node);
-        this.#reconnectedAt.delete(r.node);
       }
     }
     const [dead] = this.#pick(1, (r) => r.state === 'dead');
@@ -1126,8 +1127,9 @@ export class Membership {
   }
 
   /**
-   * `path` (see SendPath): probes and checks go `both` ways, so a stalled TCP
-   * connection cannot delay them; pings to the dead as a datagram only.
+   * `path` (see SendPath): probes and confirming checks go `both` ways, so a
+   * stalled TCP connection cannot delay them; a first check while the datagram
+   * path is trusted, answers to datagrams and pings to the dead as a datagram only.
    */
   #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#running && msg.type !== 'push-pull') return;

@@ -405,7 +405,10 @@ export class Speaker {
     if (!this.#leaving && this.#identityPublished) this.#join(membership);
     if (!membership.synced && !this.#leaving) return;
     const t0 = performance.now();
-    const { world, unannounced, services } = this.view.analyse(this.#members(membership), this.claims.map);
+    // Each member's state as the election sees it, once per step: the isolation
+    // rule and the resync read the same map.
+    const states = this.#members(membership);
+    const { world, unannounced, services } = this.view.analyse(states, this.claims.map);
     this.#services = services;
     const decisions = decide(world);
     const p = plan(this.#init.nodeName, decisions, this.#held);
@@ -420,7 +423,7 @@ export class Speaker {
           this.#withdraw(ip, 'handed off');
       }
       if (this.#held.size === 0) this.#handoffDone?.();
-    } else if (!this.#mayAnnounce(membership)) {
+    } else if (!this.#mayAnnounce(states)) {
       // Cut off from the mesh majority and the API server: the rest of the
       // cluster has moved this node's IPs; answering would split traffic.
       this.#standDown('isolated');
@@ -430,7 +433,7 @@ export class Speaker {
       // Back from isolation: its own claims may be stale (the others moved its IPs
       // meanwhile). Until a push-pull brings the standing claims (or resyncMs),
       // it announces nothing it does not hold.
-      const resyncing = this.#resyncing(membership);
+      const resyncing = this.#resyncing(states);
       const mayTake = this.#mayTake && !resyncing;
       // Own claims only (see ClaimBook); without the right to take, only what it holds.
       const own = this.claims.add(
@@ -513,15 +516,11 @@ export class Speaker {
    * and the election would take their IPs meanwhile. A member that really
    * died keeps the resync to its full length (3 s with lan-fast).
    */
-  #resyncing(membership: Membership): boolean {
+  #resyncing(states: ReadonlyMap<string, MemberState>): boolean {
     if (this.#resyncSince === undefined) return false;
     const over =
       this.#init.clock.now() - this.#resyncSince >= this.#resyncMs ||
-      (this.#resyncHeard &&
-        !membership.members().some((m) => {
-          const state = this.#effectiveState(m);
-          return state === 'dead' || state === 'suspect';
-        }));
+      (this.#resyncHeard && ![...states.values()].some((state) => state === 'dead' || state === 'suspect'));
     if (over) this.#resyncSince = undefined;
     return !over;
   }
@@ -550,13 +549,15 @@ export class Speaker {
   }
 
   /** The isolation rule (reachability.ts), logging the changes. */
-  #mayAnnounce(membership: Membership): boolean {
-    const members = membership.members().filter((m) => m.state !== 'left');
-    const reachable = members.filter((m) => {
-      const state = this.#effectiveState(m);
-      return state === 'alive' || state === 'suspect';
-    }).length;
-    const { announce, take } = this.#reachability.evaluate(reachable, members.length);
+  #mayAnnounce(states: ReadonlyMap<string, MemberState>): boolean {
+    let known = 0;
+    let reachable = 0;
+    for (const state of states.values()) {
+      if (state === 'left') continue;
+      known++;
+      if (state === 'alive' || state === 'suspect') reachable++;
+    }
+    const { announce, take } = this.#reachability.evaluate(reachable, known);
     this.#mayTake = take;
     if (take && this.#reachability.cutOffSince !== undefined) {
       // Back from being cut off from everything (see Reachability.cutOffSince).
@@ -565,7 +566,7 @@ export class Speaker {
     }
     if (announce === this.#isolated) {
       this.#isolated = !announce;
-      const fields = { reachable, known: members.length, apiOkAt: this.#reachability.apiOkAt ?? null };
+      const fields = { reachable, known, apiOkAt: this.#reachability.apiOkAt ?? null };
       if (announce) this.#log.info(fields, 'no longer isolated: announcing again');
       else this.#log.warn(fields, 'isolated from the mesh majority and the API server: withdrawing every IP');
     }
