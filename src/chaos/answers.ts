@@ -124,22 +124,17 @@ export class AnswerWatch {
     const longest = Math.max(0, ...judged);
     const whole = Math.max(0, ...stretches.map((s) => s.to - s.from));
     const names = (macs: string[]): string => macs.map((m) => this.#lab.nodeOfMac(m) ?? m).join(' and ');
-    const after = judgedFrom > from ? ' after the fault was lifted' : '';
+    const lifted = judgedFrom > from;
+    const after = lifted ? ' after the fault was lifted' : '';
+    const describe = (s: { from: number; to: number; macs: string[] }, i: number): string =>
+      `${names(s.macs)} for ${s.to - s.from} ms` + (lifted ? ` (${judged[i] ?? 0} ms of it${after})` : '');
     return {
       doubleAnswerMs: longest,
-      ...(judgedFrom > from ? { doubleAnswerInFaultMs: whole } : {}),
+      ...(lifted ? { doubleAnswerInFaultMs: whole } : {}),
       check: {
         name: `at most one MAC answers ARP, but for stretches ≤ ${DOUBLE_ANSWER_BOUND_MS} ms${after} (watched throughout)`,
         ok: longest <= DOUBLE_ANSWER_BOUND_MS,
-        detail:
-          stretches.length === 0
-            ? 'never two'
-            : stretches
-                .map(
-                  (s, i) =>
-                    `${names(s.macs)} for ${s.to - s.from} ms${after === '' ? '' : ` (${judged[i] ?? 0} ms of it${after})`}`,
-                )
-                .join('; '),
+        detail: stretches.length === 0 ? 'never two' : stretches.map(describe).join('; '),
       },
     };
   }

@@ -8,7 +8,7 @@ import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../mess
 import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
 import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
-import { knock, refused, tcpAddressOf, type TcpAddress } from './knock.ts';
+import { knock, refused, tcpAddressOf } from './knock.ts';
 import type { MeshNode } from './node.ts';
 
 /** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
@@ -89,8 +89,8 @@ export class Libp2pTransport implements MeshTransport {
   readonly #nodeOfPeer = new Map<string, string>();
   /** Node name → UDP address of its datagram path, learnt from endpoints and datagrams. */
   readonly #udpOfNode = new Map<string, UdpAddress>();
-  /** Node name → the endpoint it was last sent to, and the TCP address in it (for #knock). */
-  readonly #tcpOfNode = new Map<string, { endpoint: Endpoint; tcp: TcpAddress | undefined }>();
+  /** Node name → the endpoint it was last sent to (where #knock knocks). */
+  readonly #endpointOfNode = new Map<string, Endpoint>();
   readonly #datagram: DatagramChannel | undefined;
   #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
@@ -174,8 +174,7 @@ export class Libp2pTransport implements MeshTransport {
 
   send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#started) return;
-    if (endpoint !== undefined && endpoint.peerId !== '' && this.#tcpOfNode.get(to)?.endpoint !== endpoint)
-      this.#tcpOfNode.set(to, { endpoint, tcp: tcpAddressOf(endpoint.addrs) });
+    if (endpoint !== undefined && endpoint.peerId !== '') this.#endpointOfNode.set(to, endpoint);
     // Probes and checks go as a datagram (no head-of-line blocking), with a
     // stream copy unless the path is 'datagram' (see SendPath). The receiver
     // answers each copy the way it came; the second answer is dropped
@@ -435,7 +434,8 @@ export class Libp2pTransport implements MeshTransport {
 
   /** After a member's last connection closed: is its process gone? (knock.ts) */
   #knock(node: string): void {
-    const at = this.#tcpOfNode.get(node)?.tcp;
+    const endpoint = this.#endpointOfNode.get(node);
+    const at = endpoint === undefined ? undefined : tcpAddressOf(endpoint.addrs);
     if (at === undefined) return;
     knock(at, () => {
       if (!this.#started) return;
