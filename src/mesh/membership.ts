@@ -369,6 +369,11 @@ export class Membership {
     return this.#members.get(node)?.state;
   }
 
+  /** When `node` last came back from dead or left in our view (monotonic ms), if it ever did. */
+  revivedAt(node: string): number | undefined {
+    return this.#members.get(node)?.revivedAt;
+  }
+
   members(): MemberView[] {
     return [...this.#members.values()].map(view);
   }
@@ -457,8 +462,13 @@ export class Membership {
     const path = opts.pings > 1 || opts.parallel === true ? 'both' : this.#checkPath(r);
     for (let i = 0; i < opts.pings; i++) this.#send(target, r.endpoint, this.#ping(seq, target), path);
     if (this.#recentlyRefused(target)) {
-      // It refused us a moment ago: ask the helpers at once (an ack still wins).
       c.refused = true;
+      // Its connection closed and its host refused us since: settled (see unreachable()).
+      if (r.closed === true) {
+        this.#settleCheck(c, false);
+        return;
+      }
+      // It refused us a moment ago: ask the helpers at once (an ack still wins).
       this.#checkIndirect(seq, c);
       return;
     }
@@ -503,12 +513,22 @@ export class Membership {
    * reports refusals only, never timeouts or unreachable routes): checks of
    * it skip to their indirect phase, and relays we do for others nack at once
    * instead of waiting out their timeout.
+   *
+   * After its connection closed, a refusal settles a check at once: the
+   * kernel ended the connection and refuses new ones, two signs no loss or
+   * load can fake, and the helpers would be asked while all of them handle
+   * the same close (at N = 8 on 2 cores their nacks took 7–30 ms more).
    */
   unreachable(node: string): void {
     this.#refused.set(node, this.#clock.now());
+    const closed = this.#members.get(node)?.closed === true;
     for (const [seq, p] of this.#pending) {
       if (p.kind === 'check' && p.target === node && p.phase !== 'settled') {
         p.refused = true;
+        if (closed) {
+          this.#settleCheck(p, false);
+          continue;
+        }
         if (p.phase === 'indirect') {
           if (p.helpers === 0) this.#settleCheck(p, false); // nobody else to ask
           continue;

@@ -33,6 +33,27 @@ test('a refused announcer is confirmed by one check once every helper nacked', (
   t.is(clock.now(), 0, 'no timer had to expire');
 });
 
+test('after its connection closed, a refusal is a verdict at once: no helper is asked', (t) => {
+  const { clock, sent, m, watch } = setup();
+  watch.watch(['announcer']);
+  m.hint('announcer'); // its last connection closed
+  watch.hint('announcer');
+  sent.length = 0;
+  m.unreachable('announcer'); // and its host refused the knock
+  t.true(watch.failed('announcer'));
+  t.deepEqual(
+    sent.filter((s) => s.msg.type === 'ping-req' && s.msg.target === 'announcer' && s.to !== 'announcer'),
+    [],
+  );
+  t.is(clock.now(), 0);
+  // Anything it sends on a stream (not a datagram) clears the closed mark: then helpers are asked again.
+  m.handle({ type: 'ping', seq: 7, from: 'announcer', target: 'heir', piggyback: [] });
+  const results: boolean[] = [];
+  m.check('announcer', { pings: 1, timeoutMs: 25, indirectTimeoutMs: 40 }, (ok) => results.push(ok));
+  m.unreachable('announcer');
+  t.deepEqual(results, [], 'refused alone: the helpers are asked first');
+});
+
 test('without a refusal, one failed check is not a verdict; an ack clears everything', (t) => {
   const { clock, sent, m, watch } = setup();
   watch.watch(['announcer']);

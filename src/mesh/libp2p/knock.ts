@@ -42,12 +42,27 @@ export function tcpAddressOf(addrs: readonly string[]): TcpAddress | undefined {
   return undefined;
 }
 
-/** Knocks on `at`; calls `onRefused` if the connection is refused, and nothing else either way. */
-export function knock(at: TcpAddress, onRefused: () => void): void {
+/** Knocks on `at`; `done(true)` once if the connection was refused, `done(false)` once on any other outcome. */
+export function knock(at: TcpAddress, done: (refused: boolean) => void): void {
+  let settled = false;
+  const end = (wasRefused: boolean): void => {
+    if (settled) return;
+    settled = true;
+    done(wasRefused);
+  };
   const socket = connect({ host: at.host, port: at.port });
-  socket.setTimeout(KNOCK_TIMEOUT_MS, () => socket.destroy());
-  socket.once('connect', () => socket.resetAndDestroy());
+  socket.setTimeout(KNOCK_TIMEOUT_MS, () => {
+    socket.destroy();
+    end(false);
+  });
+  socket.once('connect', () => {
+    socket.resetAndDestroy();
+    end(false);
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ECONNREFUSED') onRefused();
+    end(err.code === 'ECONNREFUSED');
+  });
+  socket.once('close', () => {
+    end(false);
   });
 }

@@ -17,6 +17,12 @@ export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
 export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
 /** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
 const MAX_QUEUED = 256;
+/**
+ * How long a refused knock keeps probes and checks of that member to
+ * datagrams (no libp2p dial), unless it sends us something first. Its
+ * process is gone: a restarted one contacts us as it joins.
+ */
+const REFUSED_QUIET_MS = 1_000;
 /** What the transport delivers to: the membership core. */
 export interface MeshSink {
   /** `urgent`: it came as a datagram (check traffic): answer the same way. */
@@ -91,6 +97,8 @@ export class Libp2pTransport implements MeshTransport {
   readonly #udpOfNode = new Map<string, UdpAddress>();
   /** Node name → the endpoint it was last sent to (where #knock knocks). */
   readonly #endpointOfNode = new Map<string, Endpoint>();
+  /** Node name → its knock: in flight, or when it was refused. Anything it sends clears it. */
+  readonly #knocks = new Map<string, 'knocking' | number>();
   readonly #datagram: DatagramChannel | undefined;
   #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
@@ -179,7 +187,11 @@ export class Libp2pTransport implements MeshTransport {
     // stream copy unless the path is 'datagram' (see SendPath). The receiver
     // answers each copy the way it came; the second answer is dropped
     // (counted as a duplicate). Checks send several pings with one seq: each is answered.
-    if (path !== 'stream' && this.#sendDatagram(to, endpoint, msg) && path === 'datagram') return;
+    // While a knock is out or was refused, the datagram is all: a libp2p dial
+    // to a crashed member costs every survivor CPU at the moment the heirs
+    // need it (at N = 8, several failed dials each in the first 100 ms).
+    const sent = path !== 'stream' && this.#sendDatagram(to, endpoint, msg);
+    if (sent && (path === 'datagram' || this.#knockedOut(to))) return;
     // A seed known only by address gets a channel keyed by its addresses until the handshake names it.
     const peer =
       endpoint === undefined
@@ -264,6 +276,7 @@ export class Libp2pTransport implements MeshTransport {
       return;
     }
     this.#udpOfNode.set(msg.from, from);
+    this.#knocks.delete(msg.from);
     this.#sink?.handle(msg, { urgent: true });
   }
 
@@ -384,6 +397,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('gossip-on-stream');
       return;
     }
+    if (this.#nodeOfPeer.get(peer) === msg.from) this.#knocks.delete(msg.from);
     this.#deliver(peer, msg);
   }
 
@@ -428,8 +442,9 @@ export class Libp2pTransport implements MeshTransport {
     if (ch !== undefined) delete ch.stream;
     const node = this.#nodeOfPeer.get(peer);
     if (node === undefined) return;
-    this.#sink?.hint(node);
+    // Knock first: its SYN goes out before the probes' work.
     this.#knock(node);
+    this.#sink?.hint(node);
   }
 
   /** After a member's last connection closed: is its process gone? (knock.ts) */
@@ -437,11 +452,27 @@ export class Libp2pTransport implements MeshTransport {
     const endpoint = this.#endpointOfNode.get(node);
     const at = endpoint === undefined ? undefined : tcpAddressOf(endpoint.addrs);
     if (at === undefined) return;
-    knock(at, () => {
+    this.#knocks.set(node, 'knocking');
+    knock(at, (wasRefused) => {
+      if (this.#knocks.get(node) !== 'knocking') return; // it spoke meanwhile
+      if (!wasRefused) {
+        this.#knocks.delete(node);
+        return;
+      }
+      this.#knocks.set(node, Date.now());
       if (!this.#started) return;
       this.stats.knocksRefused++;
       this.#log?.debug({ member: node }, 'mesh: knock refused: nothing listens on its mesh port');
       this.#sink?.unreachable?.(node);
     });
+  }
+
+  /** A knock on `node` is out, or was refused under REFUSED_QUIET_MS ago. */
+  #knockedOut(node: string): boolean {
+    const k = this.#knocks.get(node);
+    if (k === undefined) return false;
+    if (k === 'knocking' || Date.now() - k < REFUSED_QUIET_MS) return true;
+    this.#knocks.delete(node);
+    return false;
   }
 }
