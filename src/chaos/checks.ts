@@ -93,18 +93,33 @@ export async function settle(lab: ClusterLab, ip: string): Promise<void> {
     throw new Error(`the lab did not settle after the trial (logs: ${lab.dir})`);
 }
 
-/** The speakers announcing `ip` now, from their own /debug/summary (a speaker that does not answer counts as not announcing). */
-export async function announcers(lab: ClusterLab, ip: string): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * The speakers announcing `ip` now, from their own /debug/summary (`silent`:
+ * how many did not answer, and count as not announcing), and when the last of the
+ * others stopped answering for it by its own clock (wall ms; 0 if none ever
+ * did): the moment a hand-over ended, which the poll itself learns only when
+ * its slowest answer comes back.
+ */
+export async function announcers(
+  lab: ClusterLab,
+  ip: string,
+): Promise<{ holders: string[]; lastWithdrawnAt: number; silent: number }> {
+  const holders: string[] = [];
+  let lastWithdrawnAt = 0;
+  let silent = 0;
   await Promise.all(
     lab.nodes.map(async (h) => {
       const r = await lab.http.get(lab.speakerUrl(h.name, '/debug/summary'), 500);
-      if (r.status !== 200) return;
-      const d = JSON.parse(r.body) as { announcing: string[] };
-      if (d.announcing.includes(ip)) out.push(h.name);
+      if (r.status !== 200) {
+        silent++;
+        return;
+      }
+      const d = JSON.parse(r.body) as { announcing: string[]; withdrawnAt?: Record<string, number> };
+      if (d.announcing.includes(ip)) holders.push(h.name);
+      else lastWithdrawnAt = Math.max(lastWithdrawnAt, d.withdrawnAt?.[ip] ?? 0);
     }),
   );
-  return out.sort();
+  return { holders: holders.sort(), lastWithdrawnAt, silent };
 }
 
 /** The node answering for `ip` now (the lab is steady). */

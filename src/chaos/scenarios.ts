@@ -211,15 +211,20 @@ export const CORE_SCENARIOS: readonly Scenario[] = [
       );
       await lab.heal();
       const healedAt = Date.now();
-      // Exactly one speaker announces the IP, for 500 ms in a row.
-      let oneSince: number | undefined;
+      // Exactly one speaker (the same one) announces the IP in every poll for
+      // 500 ms; it has been alone since the last other speaker withdrew (by
+      // that speaker's clock), or since the heal if none did after it.
+      let alone: { node: string; since: number; seen: number } | undefined;
       const settledAt = await until(
         async () => {
-          const holders = await announcers(lab, ip);
+          const { holders, lastWithdrawnAt, silent } = await announcers(lab, ip);
           const now = Date.now();
-          if (holders.length !== 1) oneSince = undefined;
-          else oneSince ??= now;
-          return oneSince !== undefined && now - oneSince >= 500 ? oneSince : undefined;
+          // A speaker that did not answer may still announce: not alone yet.
+          const one = holders.length === 1 && silent === 0 ? holders[0] : undefined;
+          if (one === undefined) alone = undefined;
+          else if (alone?.node !== one)
+            alone = { node: one, since: Math.min(now, Math.max(healedAt, lastWithdrawnAt)), seen: now };
+          return alone !== undefined && now - alone.seen >= 500 ? alone.since : undefined;
         },
         15_000,
         20,

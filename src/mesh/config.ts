@@ -77,7 +77,21 @@ export interface MeshConfig {
    * pushPullScale). It repairs anything gossip missed.
    */
   pushPullIntervalMs: number;
-  /** Every interval, ping one random dead member; an answer starts a push-pull (how partitions heal). */
+  /**
+   * Every interval, ping the members believed dead (up to 32, as datagrams:
+   * a dial into a partition hangs); an answer starts a push-pull. This is how
+   * a healed partition is noticed: with N members pinging at random phases,
+   * the first ping across comes within about interval ÷ N. At N = 8, one
+   * random dead member a second left the first contact 380 ms after a heal in
+   * the slowest of 20 trials, and the heal took 1.2 s.
+   */
+  healPingIntervalMs: number;
+  /**
+   * The aftermath of a reconnect: a member back from the dead for less than
+   * this has its accusations dropped (verdicts from the other side of a
+   * split), gets no second push-pull, and a stranger is asked for one at most
+   * once per interval. The speaker's resync after isolation lasts 3 of these.
+   */
   reconnectIntervalMs: number;
   /** Dead and left members are forgotten after this long (they can still rejoin later with a higher incarnation). */
   reapAfterMs: number;
@@ -103,6 +117,7 @@ export const LAN_FAST: MeshConfig = Object.freeze({
   retransmitMult: 3,
   maxPiggyback: 8,
   pushPullIntervalMs: 30_000,
+  healPingIntervalMs: 250,
   reconnectIntervalMs: 1_000,
   reapAfterMs: 5 * 60_000,
 });
@@ -129,6 +144,7 @@ export const WAN: MeshConfig = Object.freeze({
   lagToleranceMs: 250,
   verdictGraceMs: 500,
   pushPullIntervalMs: 60_000,
+  healPingIntervalMs: 5_000,
   reconnectIntervalMs: 5_000,
 });
 
@@ -157,6 +173,7 @@ export function validateMeshConfig(c: MeshConfig): MeshConfig {
     'retransmitMult',
     'maxPiggyback',
     'pushPullIntervalMs',
+    'healPingIntervalMs',
     'reconnectIntervalMs',
     'reapAfterMs',
   ];

@@ -84,6 +84,8 @@ interface Rec {
   closed?: boolean;
   /** When a reconnect's answer last started a push-pull with it (see #backFromDead). */
   reconnectedAt?: number;
+  /** When it last sent us a direct message (not gossip, which others relay): see heardAt(). */
+  heardAt?: number;
 }
 
 interface PendingProbe {
@@ -261,7 +263,7 @@ export class Membership {
       },
     );
     this.#loop(
-      () => this.config.reconnectIntervalMs,
+      () => this.config.healPingIntervalMs,
       () => {
         this.#reconnectAndReap();
       },
@@ -369,6 +371,15 @@ export class Membership {
     return this.#members.get(node)?.state;
   }
 
+  /**
+   * When `node` last sent us anything directly (a ping, an answer however
+   * late, a push-pull; not gossip, which others relay after it was sent):
+   * monotonic ms. A busy member still says something; a hung one nothing.
+   */
+  heardAt(node: string): number | undefined {
+    return this.#members.get(node)?.heardAt;
+  }
+
   /** When `node` last came back from dead or left in our view (monotonic ms), if it ever did. */
   revivedAt(node: string): number | undefined {
     return this.#members.get(node)?.revivedAt;
@@ -396,6 +407,7 @@ export class Membership {
     this.#refused.delete(msg.from);
     const sender = this.#members.get(msg.from);
     if (sender !== undefined) {
+      if (msg.type !== 'gossip' && msg.type !== 'claims') sender.heardAt = this.#clock.now();
       if (!urgent) sender.closed = false;
       else if (msg.type === 'ack') sender.datagramAckAt = this.#clock.now();
     }
@@ -1071,8 +1083,13 @@ export class Membership {
         this.#refused.delete(r.node);
       }
     }
-    const [dead] = this.#pick(1, (r) => r.state === 'dead');
-    if (dead !== undefined) this.#reconnect(dead);
+    this.#pingDead();
+  }
+
+  /** Pings up to MAX_SWEEP members believed dead that no reconnect is waiting on. */
+  #pingDead(): void {
+    for (const r of this.#pick(MAX_SWEEP, (m) => m.state === 'dead' && !this.#reconnecting(m.node)))
+      this.#reconnect(r);
   }
 
   #reconnect(dead: Rec): void {
@@ -1081,14 +1098,17 @@ export class Membership {
     this.#pending.set(seq, { kind: 'reconnect', target: dead.node, timer });
     // A datagram only: a stream would dial, and a dial into the partition that
     // made it dead hangs (SYN retries at 1 s, 3 s) with the push-pull queued behind it.
-    this.#send(dead.node, dead.endpoint, this.#ping(seq, dead.node), 'datagram');
+    // Nothing piggybacked: pings into a partition would use up the updates'
+    // retransmissions; the push-pull an answer starts carries everything.
+    const ping: Ping = { type: 'ping', seq, from: this.node, target: dead.node, piggyback: [] };
+    this.#send(dead.node, dead.endpoint, ping, 'datagram');
   }
 
   /**
    * A member we believed dead is talking to us: the partition that separated
    * us has probably healed, so ping every member we believe dead now (up to
-   * MAX_SWEEP, at most once per probe interval) instead of one per
-   * reconnectIntervalMs. Each answer starts its own push-pull; both sides
+   * MAX_SWEEP, at most once per probe interval) instead of at the next
+   * healPingIntervalMs. Each answer starts its own push-pull; both sides
    * cascade, and a healed half | half split is one view again in a few round
    * trips instead of after several reconnect rounds.
    */
@@ -1096,8 +1116,7 @@ export class Membership {
     const now = this.#clock.now();
     if (this.#lastSweep !== undefined && now - this.#lastSweep < this.config.probeIntervalMs) return;
     this.#lastSweep = now;
-    for (const r of this.#pick(MAX_SWEEP, (m) => m.state === 'dead' && !this.#reconnecting(m.node)))
-      this.#reconnect(r);
+    this.#pingDead();
   }
 
   #reconnecting(node: string): boolean {

@@ -147,9 +147,17 @@ export class FastWatch {
       indirectTimeoutMs: this.config.indirectTimeoutMs,
       parallel: confirming,
     };
-    this.#membership.check(node, opts, (ok, refused) => {
+    const started = this.#clock.now();
+    this.#membership.check(node, opts, (acked, refused) => {
       w.inFlight = false;
       if (this.#watched.get(node) !== w) return; // no longer watched
+      // Anything it sent us meanwhile (an answer to an earlier check arriving
+      // late, its own ping) says it runs: slow, not hung. After a partition
+      // heals, every member's loop works through the backlog, and at N = 8 on
+      // 2 cores answers came 100 ms+ late for a second: checks failed three
+      // in a row and the IP moved twice.
+      const heard = this.#membership.heardAt(node);
+      const ok = acked || (!refused && heard !== undefined && heard >= started);
       if (ok) {
         w.failures = 0;
         w.ackedAt = this.#clock.now();

@@ -130,6 +130,8 @@ export class Speaker {
   readonly #linksDown = new Set<string>();
   /** May take IPs over (set by #mayAnnounce). */
   #mayTake = true;
+  /** IP → when this speaker last stopped answering for it (wall-clock ms; one entry per IP it ever held). */
+  readonly #withdrawnAt = new Map<string, number>();
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -576,6 +578,7 @@ export class Speaker {
   #withdraw(ip: string, why: string): void {
     if (!this.#held.delete(ip)) return;
     this.wire.responder.withdraw(ip);
+    this.#withdrawnAt.set(ip, this.#init.clock.wallNow());
     this.#init.observer?.withdrawn();
     this.#log.info({ ip, why }, 'withdrawn');
   }
@@ -641,6 +644,10 @@ export class Speaker {
         state: this.#effectiveState(x),
       })),
       announcing: [...this.#held.keys()],
+      // When it last stopped answering for each IP it no longer holds: tools
+      // time a hand-over from the speaker's own clock, not from when their
+      // poll of every speaker came back (100–300 ms later on a busy node).
+      withdrawnAt: Object.fromEntries([...this.#withdrawnAt].filter(([ip]) => !this.#held.has(ip))),
       decisions: (this.#last?.decisions ?? []).map((d) => ({ ip: d.ip, announcer: d.announcer ?? null })),
     };
   }

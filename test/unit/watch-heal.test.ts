@@ -61,3 +61,21 @@ test('right after a heal, a refusal still confirms at once', (t) => {
   t.true(watch.failed('announcer'));
   t.is(clock.now(), 0);
 });
+
+test('a member that sends anything during a check (a late answer) is slow, not hung: no verdict', (t) => {
+  const { clock, sent, m, watch } = healed();
+  run(clock, watch.config.healGraceMs); // past the heal grace: the usual rounds
+  watch.watch(['announcer']);
+  const pings = (): number[] =>
+    sent.flatMap((s) => (s.to === 'announcer' && s.msg.type === 'ping' ? [s.msg.seq] : []));
+  // It answers every check, each just after that check's deadline.
+  for (let i = 0; i < 10; i++) {
+    const before = pings().at(-1);
+    run(clock, watch.config.timeoutMs + watch.config.indirectTimeoutMs + 5);
+    if (before !== undefined) m.handle({ type: 'ack', seq: before, from: 'announcer', piggyback: [] });
+  }
+  t.false(watch.failed('announcer'));
+  // Then silence: the verdict comes (the check running when the last answer came counts it).
+  run(clock, 2 * (watch.config.intervalMs + watch.config.timeoutMs + 3 * watch.config.indirectTimeoutMs));
+  t.true(watch.failed('announcer'));
+});
