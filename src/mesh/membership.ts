@@ -380,11 +380,6 @@ export class Membership {
     return this.#members.get(node)?.heardAt;
   }
 
-  /** When `node` last came back from dead or left in our view (monotonic ms), if it ever did. */
-  revivedAt(node: string): number | undefined {
-    return this.#members.get(node)?.revivedAt;
-  }
-
   members(): MemberView[] {
     return [...this.#members.values()].map(view);
   }

@@ -38,19 +38,6 @@ export interface WatchConfig {
   confirmRounds: number;
   /** Direct pings sent at once by confirming checks (redundancy against loss). */
   confirmPings: number;
-  /**
-   * For this long after a member comes back from the dead in our view (a
-   * healed partition), a verdict of silence about it needs healSilenceMs
-   * without an ack, not just confirmRounds failed checks. Its event loop is
-   * busy then (handshakes, push-pulls, the claims of the other side): at N = 8
-   * on 2 cores the heal's winner left three checks in a row unanswered
-   * 0.9–1.4 s after the heal, its heir took the IP and it moved twice. A
-   * refusal still confirms at once (a crash right after a heal is caught as
-   * fast); a hang within the grace takes healSilenceMs instead of ~165 ms.
-   */
-  healGraceMs: number;
-  /** Silence needed for a verdict within healGraceMs (see there). Above the heal's stalls measured at N = 8 (≤ ~250 ms). */
-  healSilenceMs: number;
 }
 
 export const WATCH_DEFAULTS: WatchConfig = Object.freeze({
@@ -59,14 +46,10 @@ export const WATCH_DEFAULTS: WatchConfig = Object.freeze({
   indirectTimeoutMs: 40,
   confirmRounds: 3,
   confirmPings: 3,
-  healGraceMs: 3_000,
-  healSilenceMs: 600,
 });
 
 interface Watched {
   failures: number;
-  /** When its last check was answered (or the watch began). */
-  ackedAt: number;
   failed: boolean;
   inFlight: boolean;
   timer?: Timer;
@@ -103,7 +86,7 @@ export class FastWatch {
     }
     for (const node of want) {
       if (!this.#watched.has(node)) {
-        const w: Watched = { failures: 0, ackedAt: this.#clock.now(), failed: false, inFlight: false };
+        const w: Watched = { failures: 0, failed: false, inFlight: false };
         this.#watched.set(node, w);
         this.#check(node, w);
       }
@@ -160,7 +143,6 @@ export class FastWatch {
       const ok = acked || (!refused && heard !== undefined && heard >= started);
       if (ok) {
         w.failures = 0;
-        w.ackedAt = this.#clock.now();
         if (w.failed) this.#set(node, w, false);
         w.timer = this.#clock.setTimeout(() => {
           this.#check(node, w);
@@ -171,7 +153,7 @@ export class FastWatch {
       // packet loss cannot fake it, so a check that was refused and that no
       // helper could get an ack through confirms on its own.
       w.failures = refused ? Math.max(w.failures + 1, this.config.confirmRounds) : w.failures + 1;
-      if (w.failures >= this.config.confirmRounds && !w.failed && (refused || !this.#healing(node, w))) {
+      if (w.failures >= this.config.confirmRounds && !w.failed) {
         this.#set(node, w, true);
         this.#membership.suspect(node);
       }
@@ -183,17 +165,6 @@ export class FastWatch {
         w.failed ? this.config.intervalMs : 0,
       );
     });
-  }
-
-  /** `node` came back from the dead under healGraceMs ago and has been silent for less than healSilenceMs. */
-  #healing(node: string, w: Watched): boolean {
-    const back = this.#membership.revivedAt(node);
-    const now = this.#clock.now();
-    return (
-      back !== undefined &&
-      now - back < this.config.healGraceMs &&
-      now - w.ackedAt < this.config.healSilenceMs
-    );
   }
 
   #set(node: string, w: Watched, failed: boolean): void {

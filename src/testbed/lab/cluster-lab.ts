@@ -69,6 +69,8 @@ export class ClusterLab {
   readonly api: ApiAccess;
   readonly dir: string;
   readonly speakers = new Map<string, GroupChild>();
+  /** Node → when its speaker process was last started (ms since the epoch). */
+  readonly #speakerStartedAt = new Map<string, number>();
   controller: GroupChild | undefined;
   services: LabService[] = [];
   /** GETs from the client host (the speakers' endpoints listen on the LAN). */
@@ -352,7 +354,16 @@ export class ClusterLab {
       ...(this.#opts.speakerEnv === undefined ? {} : { env: this.#opts.speakerEnv }),
     });
     this.speakers.set(node, child);
+    this.#speakerStartedAt.set(node, Date.now());
     return child;
+  }
+
+  /** How long ago the youngest speaker process was started (ms). */
+  youngestSpeakerMs(): number {
+    const now = Date.now();
+    let youngest = Infinity;
+    for (const at of this.#speakerStartedAt.values()) youngest = Math.min(youngest, now - at);
+    return youngest;
   }
 
   /** Sends `signal` to a speaker; SIGKILL / SIGTERM wait for the exit. Returns its exit status. */
