@@ -48,8 +48,8 @@ export async function aliveSeenBy(lab: ClusterLab, node: string): Promise<number
  * How long every speaker process has run before a trial starts. A speaker
  * works through its start-up for a second or two after it is ready (pushes
  * and pulls with every member, handshakes, the informers' first lists, its
- * heap growing): at N = 8 on 2 cores, a kill -9 whose heir had started under
- * a second before took 105–130 ms where warm heirs took 45–75 ms. Trials
+ * heap growing): at N = 8 on 2 cores, a kill -9 whose heir had joined half a
+ * second before took 105–150 ms where warm heirs took 30–80 ms. Trials
  * measure a fault in a running cluster, where the heir has long been up; a
  * heir restarted seconds before is the rolling scenario's concern.
  */

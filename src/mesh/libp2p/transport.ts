@@ -397,7 +397,6 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('gossip-on-stream');
       return;
     }
-    if (this.#nodeOfPeer.get(peer) === msg.from) this.#knocks.delete(msg.from);
     this.#deliver(peer, msg);
   }
 
@@ -430,6 +429,8 @@ export class Libp2pTransport implements MeshTransport {
     }
     this.#peerOfNode.set(msg.from, peer);
     this.#nodeOfPeer.set(peer, msg.from);
+    // It speaks (directly: gossip may be relayed long after it was sent): no longer knocked out.
+    if (msg.type !== 'gossip' && msg.type !== 'claims') this.#knocks.delete(msg.from);
     this.#sink?.handle(msg);
   }
 

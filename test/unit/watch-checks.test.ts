@@ -113,3 +113,39 @@ test('with no helper to ask, a check still waits its deadline for a direct ack; 
   m.unreachable('announcer');
   t.deepEqual(results, [true, false], 'refused, and nobody else to ask: settled now');
 });
+
+/** Advances in small steps (the watch's timers chain) until `ms` has passed. */
+function run(clock: VirtualClock, ms: number): void {
+  for (let i = 0; i < ms; i += 5) clock.advance(5);
+}
+
+test('a member that sends anything during a check (a late answer) is slow, not hung: no verdict', (t) => {
+  const { clock, sent, m, watch } = setup();
+  watch.watch(['announcer']);
+  const lastPing = (): number | undefined =>
+    sent.flatMap((s) => (s.to === 'announcer' && s.msg.type === 'ping' ? [s.msg.seq] : [])).at(-1);
+  // It answers every check, each just after that check's deadline.
+  for (let i = 0; i < 10; i++) {
+    const before = lastPing();
+    run(clock, watch.config.timeoutMs + watch.config.indirectTimeoutMs + 5);
+    if (before !== undefined) m.handle({ type: 'ack', seq: before, from: 'announcer', piggyback: [] });
+  }
+  t.false(watch.failed('announcer'));
+  // Then silence (a hang): the verdict comes (the check running when the last answer came counts it).
+  run(clock, 2 * (watch.config.intervalMs + watch.config.timeoutMs + 3 * watch.config.indirectTimeoutMs));
+  t.true(watch.failed('announcer'));
+});
+
+test('gossip signed by the member (relayed by others, maybe sent before it hung) is no sign of life', (t) => {
+  const { clock, m, watch } = setup();
+  watch.watch(['announcer']);
+  for (let i = 0; i < 40; i++) {
+    run(clock, 5);
+    m.handle({
+      type: 'gossip',
+      from: 'announcer',
+      updates: [{ kind: 'alive', node: 'announcer', incarnation: 1, from: 'announcer' }],
+    });
+  }
+  t.true(watch.failed('announcer'));
+});
