@@ -1078,12 +1078,15 @@ export class Membership {
         this.#refused.delete(r.node);
       }
     }
-    this.#pingDead();
+    // About MAX_SWEEP pings across the whole mesh per interval, however large:
+    // every member believed dead in a small mesh (what makes a heal quick),
+    // one each in a mesh of 32 or more (where N pingers are quick anyway).
+    this.#pingDead(Math.ceil(MAX_SWEEP / this.#members.size));
   }
 
-  /** Pings up to MAX_SWEEP members believed dead that no reconnect is waiting on. */
-  #pingDead(): void {
-    for (const r of this.#pick(MAX_SWEEP, (m) => m.state === 'dead' && !this.#reconnecting(m.node)))
+  /** Pings up to `max` random members believed dead that no reconnect is waiting on. */
+  #pingDead(max: number): void {
+    for (const r of this.#pick(max, (m) => m.state === 'dead' && !this.#reconnecting(m.node)))
       this.#reconnect(r);
   }
 
@@ -1111,7 +1114,7 @@ export class Membership {
     const now = this.#clock.now();
     if (this.#lastSweep !== undefined && now - this.#lastSweep < this.config.probeIntervalMs) return;
     this.#lastSweep = now;
-    this.#pingDead();
+    this.#pingDead(MAX_SWEEP);
   }
 
   #reconnecting(node: string): boolean {

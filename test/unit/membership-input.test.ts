@@ -297,6 +297,19 @@ test('every member believed dead is pinged each heal-ping interval; one that ans
   t.deepEqual(['c', 'd'].map(pingsTo), [2, 2]);
 });
 
+test('in a large mesh each member pings only ceil(32 / N) of those it believes dead per interval', (t) => {
+  const members: MemberSnapshot[] = Array.from({ length: 63 }, (_, i) => ({
+    node: `m${i}`,
+    state: i < 20 ? ('dead' as const) : ('alive' as const),
+    incarnation: 1,
+  }));
+  const { m, clock, sent } = recorder(members);
+  const deadPings = (): number =>
+    sent.filter((x) => x.msg.type === 'ping' && Number(x.to.slice(1)) < 20 && x.path === 'datagram').length;
+  clock.advance(m.config.healPingIntervalMs);
+  t.is(deadPings(), 1, '64 members: one ping into the dead per interval');
+});
+
 test('accusations from a member believed dead, or back from it a moment ago, are dropped; about ourselves we still refute', (t) => {
   const { m, clock } = recorder([
     { node: 'b', state: 'alive', incarnation: 3 },
