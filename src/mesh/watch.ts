@@ -11,9 +11,11 @@ import type { CheckOptions, Membership } from './membership.ts';
  * directly. Defaults: 20 + 65 + 2 × 40 = 165 ms (215 ms when confirming
  * checks were sequential too: the chaos link cut measured 228 ms p50 then). On a crash
  * the peer's kernel resets the connection and refuses new ones: the closed
- * connection starts a check at once, the refused dial skips the direct wait,
- * helpers that were refused too nack at once, and one such check confirms
- * (loss cannot fake a refusal): tens of ms.
+ * connection starts a check at once, and the transport's knock being refused
+ * settles it with no helper asked (membership.unreachable; loss cannot fake a
+ * refusal): tens of ms. A check fails only if nothing at all came directly
+ * from the announcer while it ran (see #check): a slow announcer is not a
+ * hung one.
  *
  * Check traffic goes as datagrams as well as on the stream (datagram.ts):
  * over TCP alone one lost segment stalls a connection for ≥ 200 ms, and a
