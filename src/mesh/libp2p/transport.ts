@@ -442,10 +442,15 @@ export class Libp2pTransport implements MeshTransport {
     const ch = this.#channels.get(peer);
     if (ch !== undefined) delete ch.stream;
     const node = this.#nodeOfPeer.get(peer);
-    if (node === undefined) return;
-    // Knock first: its SYN goes out before the probes' work.
-    this.#knock(node);
+    // A connection of a process the member has since replaced (a restart
+    // with a new identity) says nothing about the one running now.
+    if (node === undefined || this.#peerOfNode.get(node) !== peer) return;
     this.#sink?.hint(node);
+    // After the probes' work, not before: a killed process's sockets close in
+    // reverse order of their descriptors (the kernel's deferred fput is LIFO),
+    // its connections before its listener, and a knock sent at once could
+    // still be accepted by the listener about to close.
+    this.#knock(node);
   }
 
   /** After a member's last connection closed: is its process gone? (knock.ts) */
