@@ -91,6 +91,10 @@ export const plannedOutage = (w: FaultWindow): number => (w.lostPings === 0 ? 0 
 export async function settle(lab: ClusterLab, ip: string): Promise<void> {
   if ((await steady(lab, ip, 60_000)) === undefined)
     throw new Error(`the lab did not settle after the trial (logs: ${lab.dir})`);
+  // The client re-learns who answers: a node that answered for a moment after
+  // the trial (a returning node's brief double answer) can leave the client's
+  // entry on its MAC, and then the next fault moves nothing the client sees.
+  await lab.lan.exec(lab.client, ['ip', 'neigh', 'del', ip, 'dev', lab.client.ifname]);
 }
 
 /**
