@@ -50,6 +50,10 @@ test('kill -9 of a member: the knock on its mesh port is refused and the member 
   };
   t.is(a.transport.stats.knocksRefused, 0);
   victim.kill();
-  await waitFor('the knock to be refused', () => a.transport.stats.knocksRefused >= 1, 5_000);
+  // Usually the knock is refused; on a loaded machine it can reach the listener
+  // before the dying process closes it (knock.ts: the race), and then the next
+  // probe's dial is refused instead. Either way: unreachable within seconds.
+  await waitFor('the refusal to be reported', () => unreachable.includes('victim'), 5_000);
+  t.log(`knocks refused: ${a.transport.stats.knocksRefused}`);
   t.true(unreachable.includes('victim'));
 });
