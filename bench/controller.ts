@@ -21,7 +21,7 @@ import {
   installCrds,
   startControlPlane,
   type ControlPlane,
-} from '../src/testbed/controlplane/index.ts';
+} from '../lab/testbed/controlplane/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

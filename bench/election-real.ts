@@ -1,7 +1,7 @@
 /**
  * Fast failover with real processes (issue: election, benchmarks 1 and 2):
  * N speakers as OS processes on loopback (mesh over libp2p + FastWatch +
- * election, src/testbed/speakers/election-member.ts), 16 service IPs.
+ * election, lab/testbed/speakers/election-member.ts), 16 service IPs.
  *
  *   node bench/election-real.ts [--members 8] [--crash 30] [--hang 30] [--notready 30] [--sigterm 20]
  *
@@ -14,7 +14,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ElectionCluster, wallNow, type MemberProcess } from '../src/testbed/speakers/index.ts';
+import { ElectionCluster, wallNow, type MemberProcess } from '../lab/testbed/speakers/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

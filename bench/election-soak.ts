@@ -1,6 +1,6 @@
 /**
  * False takeovers under loss (issue: election, benchmark 5). Needs root.
- * N speakers in network namespaces on a bridge (src/testbed/netns), each
+ * N speakers in network namespaces on a bridge (lab/testbed/netns), each
  * bridge port dropping a fraction of frames in each direction (nftables
  * `numgen random`: this kernel has no netem), for a number of minutes with
  * no failure injected. Every takeover counted is a false one.
@@ -9,8 +9,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createLan } from '../src/testbed/netns/index.ts';
-import { ElectionCluster } from '../src/testbed/speakers/index.ts';
+import { createLan } from '../lab/testbed/netns/index.ts';
+import { ElectionCluster } from '../lab/testbed/speakers/index.ts';
 
 const { values } = parseArgs({
   options: {

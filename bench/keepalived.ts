@@ -16,8 +16,8 @@ import {
   keepalivedLinkCutTrial,
   startKeepalived,
   type AdvertIntervalMs,
-} from '../src/testbed/keepalived/index.ts';
-import { createLan } from '../src/testbed/netns/index.ts';
+} from '../lab/testbed/keepalived/index.ts';
+import { createLan } from '../lab/testbed/netns/index.ts';
 import { quantile } from './stats.ts';
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ClusterLab } from '../src/testbed/lab/index.ts';
+import { ClusterLab } from '../lab/testbed/lab/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 /**
  * Real-process mesh benchmark (issue: mesh, benchmarks 4 and 5): N speakers as
- * separate OS processes on loopback over libp2p (src/testbed/speakers/mesh-member.ts).
+ * separate OS processes on loopback over libp2p (lab/testbed/speakers/mesh-member.ts).
  *
  *   node bench/mesh-real.ts [--members 8] [--trials 20] [--stalls 10]
  *                           [--node-flags '--max-semi-space-size=1'] [--runtime js|ts]
@@ -27,7 +27,7 @@ import {
   startMember,
   wallNow,
   type MemberProcess,
-} from '../src/testbed/speakers/index.ts';
+} from '../lab/testbed/speakers/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

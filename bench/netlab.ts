@@ -3,7 +3,7 @@
  *   node bench/netlab.ts [--hosts 5] [--runs 20]
  */
 import { parseArgs } from 'node:util';
-import { createLan } from '../src/testbed/netns/index.ts';
+import { createLan } from '../lab/testbed/netns/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

@@ -18,8 +18,8 @@ import {
   pingReplies,
   watchNeighbours,
   type Host,
-} from '../src/testbed/netns/index.ts';
-import { PacketAgent } from '../src/testbed/packet-agent/index.ts';
+} from '../lab/testbed/netns/index.ts';
+import { PacketAgent } from '../lab/testbed/packet-agent/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({ options: { trials: { type: 'string', default: '100' } } });

@@ -18,8 +18,8 @@ import {
   neighborSolicitation,
   ZERO_MAC,
 } from '../src/arp/codec/index.ts';
-import { createLan, type Host, type Lan } from '../src/testbed/netns/index.ts';
-import { PacketAgent } from '../src/testbed/packet-agent/index.ts';
+import { createLan, type Host, type Lan } from '../lab/testbed/netns/index.ts';
+import { PacketAgent } from '../lab/testbed/packet-agent/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({

@@ -68,7 +68,7 @@ meshlb_ensure_deps() {
 }
 
 # Debian packages the network harness, the wire tests and the lab use.
-# keepalived is the VRRP baseline (src/testbed/keepalived/). Installing it starts
+# keepalived is the VRRP baseline (lab/testbed/keepalived/). Installing it starts
 # nothing: without /etc/keepalived/keepalived.conf (the package ships only a
 # .sample) its init script exits and its systemd unit, though enabled, has
 # ConditionFileNotEmpty on that file. The testbed runs it with its own config files.

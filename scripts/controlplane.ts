@@ -1,5 +1,5 @@
 // Entry of scripts/controlplane: start, print how to use it, wait for Ctrl-C.
-import { startControlPlane } from '../src/testbed/controlplane/index.ts';
+import { startControlPlane } from '../lab/testbed/controlplane/index.ts';
 
 const cp = await startControlPlane({
   onProgress: (l) => {

@@ -1,5 +1,5 @@
 // Entry of scripts/netlab: build the LAN, print it, wait for Ctrl-C.
-import { createLan } from '../src/testbed/netns/index.ts';
+import { createLan } from '../lab/testbed/netns/index.ts';
 
 const hosts = Number(process.argv[2] ?? 3);
 const lan = await createLan({ hosts, prefix: 'mlblab' });

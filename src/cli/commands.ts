@@ -1,7 +1,6 @@
-import { chaos } from './chaos.ts';
 import { controller } from './controller.ts';
+import { usage as formatUsage } from './dispatch.ts';
 import { explain } from './explain.ts';
-import { lab } from './lab.ts';
 import { migrate } from './migrate.ts';
 import { speaker } from './speaker.ts';
 import { status } from './status.ts';
@@ -15,19 +14,16 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [
-  speaker,
-  controller,
-  status,
-  explain,
-  lab,
-  chaos,
-  migrate,
-  version,
-];
+/**
+ * The product's commands: what the image runs. `meshlb lab` and `meshlb chaos`
+ * are the test lab's (lab/cli/main.ts); nothing here imports lab/.
+ */
+export const COMMANDS: readonly Command[] = [speaker, controller, status, explain, migrate, version];
+
+/** Where the help points for the lab's commands. */
+export const USAGE_FOOTER =
+  'In a checkout, "./meshlb lab" and "./meshlb chaos" run the test lab (lab/cli/main.ts).';
 
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `usage: meshlb <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun "meshlb <command> --help" for a command's flags.`;
+  return formatUsage(COMMANDS, USAGE_FOOTER);
 }

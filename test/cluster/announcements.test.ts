@@ -12,7 +12,7 @@ import {
   type AnnouncementWriterInit,
   type ServiceRef,
 } from '../../src/kube/announcements/index.ts';
-import { installCrds, startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { installCrds, startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane; core: CoreV1Api; objects: CustomObjectsApi }>;

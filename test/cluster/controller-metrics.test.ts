@@ -17,8 +17,8 @@ import {
   installCrds,
   startControlPlane,
   type ControlPlane,
-} from '../../src/testbed/controlplane/index.ts';
-import { killGroup, spawnGroup, tail, type GroupChild } from '../../src/testbed/process-group.ts';
+} from '../../lab/testbed/controlplane/index.ts';
+import { killGroup, spawnGroup, tail, type GroupChild } from '../../lab/testbed/process-group.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

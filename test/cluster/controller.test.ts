@@ -12,7 +12,7 @@ import {
   installCrds,
   startControlPlane,
   type ControlPlane,
-} from '../../src/testbed/controlplane/index.ts';
+} from '../../lab/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane; core: CoreV1Api; controllers: Controller[] }>;

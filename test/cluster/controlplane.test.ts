@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { CoreV1Api, RbacAuthorizationV1Api, Watch, type V1Service } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane }>;
 

@@ -5,7 +5,7 @@ import {
   CustomObjectsApi,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import {
   API_VERSION,
   CRDS,

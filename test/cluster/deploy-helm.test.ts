@@ -18,8 +18,8 @@ import {
   kubectlWithInput,
   startControlPlane,
   type ControlPlane,
-} from '../../src/testbed/controlplane/index.ts';
-import { run, type ExecResult } from '../../src/testbed/exec.ts';
+} from '../../lab/testbed/controlplane/index.ts';
+import { run, type ExecResult } from '../../lab/testbed/exec.ts';
 
 const path = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const CHART = path('deploy/helm/meshlb');
@@ -384,7 +384,7 @@ test.serial('helm template applies server-side with no warning: defaults, then m
 
   const without = await render(t, '--set', 'monitoring.enabled=true');
   t.not((await applyServerSide(cp, without.yaml)).code, 0, 'not without the Prometheus Operator CRDs');
-  // Stand-ins (src/testbed/controlplane/deploy.ts says why they are not the real CRDs).
+  // Stand-ins (lab/testbed/controlplane/deploy.ts says why they are not the real CRDs).
   await installMonitoringStandInCrds(cp);
   const mon = await render(t, '--set', 'monitoring.enabled=true');
   const applied = await applyServerSide(cp, mon.yaml);

@@ -20,7 +20,7 @@ import {
   startControlPlane,
   type AccessRequest,
   type ControlPlane,
-} from '../../src/testbed/controlplane/index.ts';
+} from '../../lab/testbed/controlplane/index.ts';
 
 const path = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const OVERLAY = (name: string): string => path(`deploy/kustomize/overlays/${name}`);
@@ -308,7 +308,7 @@ test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then app
   t.not(before.code, 0);
   t.regex(before.stderr, /no matches for kind "(ServiceMonitor|PrometheusRule)"/);
 
-  // Stand-ins (src/testbed/controlplane/deploy.ts says why they are not the real CRDs).
+  // Stand-ins (lab/testbed/controlplane/deploy.ts says why they are not the real CRDs).
   await installMonitoringStandInCrds(cp);
   const r = await applyKustomize(cp, OVERLAY('monitoring'));
   t.is(r.code, 0, r.stderr);

@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { systemClock } from '../../src/clock/index.ts';
 import { LeaderElector } from '../../src/kube/leader.ts';
-import { startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane }>;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { installCrds, startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { installCrds, startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool, type L2Advertisement } from '../../src/kube/api/index.ts';
 import { formatDocuments, migrate, parseDocuments } from '../../src/kube/migrate/index.ts';
 

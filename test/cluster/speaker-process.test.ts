@@ -16,9 +16,9 @@ import {
   installCrds,
   startControlPlane,
   type ControlPlane,
-} from '../../src/testbed/controlplane/index.ts';
-import { ApiAccess, arping, createLan, httpGet, type Host, type Lan } from '../../src/testbed/netns/index.ts';
-import { killGroup, spawnGroup, type GroupChild } from '../../src/testbed/process-group.ts';
+} from '../../lab/testbed/controlplane/index.ts';
+import { ApiAccess, arping, createLan, httpGet, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
+import { killGroup, spawnGroup, type GroupChild } from '../../lab/testbed/process-group.ts';
 import {
   createSpeakerPod,
   registerNode,
@@ -27,7 +27,7 @@ import {
   speakerHttp,
   startSpeakerProcess,
   writeMeshKey,
-} from '../../src/testbed/speakers/index.ts';
+} from '../../lab/testbed/speakers/index.ts';
 import { promtoolCheckMetrics } from '../helpers/promtool.ts';
 import { waitFor } from '../helpers/wait.ts';
 

@@ -22,7 +22,7 @@ import {
   SERVICE_NAME_LABEL,
   SPEAKER_COMPONENT,
 } from '../../src/kube/world/index.ts';
-import { installCrds, startControlPlane, type ControlPlane } from '../../src/testbed/controlplane/index.ts';
+import { installCrds, startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface Ctx {

@@ -1,4 +1,4 @@
-import { poll } from '../../src/testbed/poll.ts';
+import { poll } from '../../lab/testbed/poll.ts';
 
 /** Polls `check` until it returns a value other than undefined/false, or throws after timeoutMs. */
 export async function waitFor<T>(

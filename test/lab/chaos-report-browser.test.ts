@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { renderHtml } from '../../src/chaos/index.ts';
-import { sampleReport } from '../../src/chaos/report-sample.ts';
+import { renderHtml } from '../../lab/chaos/index.ts';
+import { sampleReport } from '../../lab/chaos/report-sample.ts';
 
 const run = promisify(execFile);
 const root = process.getuid?.() === 0;

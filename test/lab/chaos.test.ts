@@ -4,7 +4,7 @@
 // bounds here are loose (a busy 2-core CI machine); the targets themselves are
 // checked by the benchmark command (`meshlb chaos`, docs/chaos.md).
 import test from 'ava';
-import { runChaos } from '../../src/chaos/run.ts';
+import { runChaos } from '../../lab/chaos/run.ts';
 
 const root = process.getuid?.() === 0;
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const main = fileURLToPath(new URL('../../lab/cli/main.ts', import.meta.url));
 const root = process.getuid?.() === 0;
 
 // The README's first command, end to end: control plane, controller and real

@@ -3,7 +3,7 @@
 // decision). Bounds here are generous (CI on 2 busy cores); the figures are
 // measured by bench/election-real.ts.
 import anyTest, { type TestFn } from 'ava';
-import { ElectionCluster, wallNow, type MemberProcess } from '../../src/testbed/speakers/index.ts';
+import { ElectionCluster, wallNow, type MemberProcess } from '../../lab/testbed/speakers/index.ts';
 
 const test = anyTest.serial as TestFn<{ cluster: ElectionCluster }>;
 

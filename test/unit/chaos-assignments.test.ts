@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
-import { AssignmentLedger, FOUGHT_LABEL } from '../../src/chaos/assignments.ts';
+import { AssignmentLedger, FOUGHT_LABEL } from '../../lab/chaos/assignments.ts';
 
 const svc = (name: string, ips: string[], labels?: Record<string, string>): V1Service => ({
   metadata: labels === undefined ? { name } : { name, labels },

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { figureOf, nearestRank, summarise, type Target, type Trial } from '../../src/chaos/index.ts';
+import { figureOf, nearestRank, summarise, type Target, type Trial } from '../../lab/chaos/index.ts';
 
 const trial = (
   n: number,

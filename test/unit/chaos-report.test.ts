@@ -12,8 +12,8 @@ import {
   type ChaosReport,
   type ScenarioResult,
   type Trial,
-} from '../../src/chaos/index.ts';
-import { sampleReport } from '../../src/chaos/report-sample.ts';
+} from '../../lab/chaos/index.ts';
+import { sampleReport } from '../../lab/chaos/report-sample.ts';
 
 const PLOTS = ['plot-trials', 'plot-cdf', 'plot-compare'] as const;
 

@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { freePort } from '../../src/testbed/ports.ts';
+import { freePort } from '../../lab/testbed/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const meshlb = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+/** The test lab's entry point: `meshlb lab` and `meshlb chaos` (the ./meshlb wrapper sends them there). */
+const labMain = fileURLToPath(new URL('../../lab/cli/main.ts', import.meta.url));
+const meshlbLab = (...args: string[]) =>
+  spawnSync(process.execPath, [labMain, ...args], { encoding: 'utf8' });
 
 test('meshlb version prints the package version', (t) => {
   const r = meshlb('version');
@@ -21,12 +25,32 @@ test('an unknown command exits 2 and lists the commands', (t) => {
   const r = meshlb('frobnicate');
   t.is(r.status, 2);
   t.regex(r.stderr, /unknown command "frobnicate"/);
-  t.regex(r.stderr, /lab\s+run the local lab/);
+  t.regex(r.stderr, /speaker\s+run a speaker/);
+  const l = meshlbLab('frobnicate');
+  t.is(l.status, 2);
+  t.regex(l.stderr, /unknown command "frobnicate"/);
+  t.regex(l.stderr, /lab\s+run the local lab/);
+});
+
+test("--help lists the product's commands in src/cli/main.ts and lab and chaos in lab/cli/main.ts", (t) => {
+  const product = meshlb('--help');
+  t.is(product.status, 0);
+  for (const cmd of ['speaker', 'controller', 'status', 'explain', 'migrate', 'version'])
+    t.regex(product.stdout, new RegExp(`^  ${cmd} `, 'm'));
+  t.notRegex(product.stdout, /^ {2}(lab|chaos) /m);
+  t.is(meshlb('lab').status, 2, 'lab is not a product command');
+  const lab = meshlbLab('--help');
+  t.is(lab.status, 0);
+  t.deepEqual(
+    [...lab.stdout.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]),
+    ['lab', 'chaos'],
+  );
 });
 
 test('--help on a command prints its help; a bad flag exits 2 with the help', (t) => {
-  t.regex(meshlb('lab', '--help').stdout, /usage: meshlb lab/);
-  const bad = meshlb('lab', '--nodes', 'many');
+  t.regex(meshlbLab('lab', '--help').stdout, /usage: meshlb lab/);
+  t.regex(meshlbLab('chaos', '--help').stdout, /usage: meshlb chaos/);
+  const bad = meshlbLab('lab', '--nodes', 'many');
   t.is(bad.status, 2);
   t.regex(bad.stderr, /--nodes must be 2-8/);
 });

@@ -3,8 +3,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { buildNdpFrame, ipv6MulticastMac, solicitedNodeAddress } from '../../src/arp/codec/index.ts';
 import type { WireStats } from '../../src/arp/index.ts';
-import { arping as arpingFrom, createLan, type Host, type Lan } from '../../src/testbed/netns/index.ts';
-import { PacketAgent, type AgentUser } from '../../src/testbed/packet-agent/index.ts';
+import { arping as arpingFrom, createLan, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
+import { PacketAgent, type AgentUser } from '../../lab/testbed/packet-agent/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ lan: Lan; agents: PacketAgent[] }>;

@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { run } from '../../src/testbed/exec.ts';
+import { run } from '../../lab/testbed/exec.ts';
 import {
   defaultPriorities,
   keepalivedConfig,
   keepalivedLinkCutTrial,
   startKeepalived,
   type KeepalivedCluster,
-} from '../../src/testbed/keepalived/index.ts';
-import { arping, createLan, type Host, type Lan } from '../../src/testbed/netns/index.ts';
+} from '../../lab/testbed/keepalived/index.ts';
+import { arping, createLan, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
 
 const test = anyTest as TestFn<{ lan: Lan; ka: KeepalivedCluster }>;
 const root = process.getuid?.() === 0;

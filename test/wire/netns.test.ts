@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import anyTest, { type TestFn } from 'ava';
-import { createLan, sweepStale, type Host, type Lan } from '../../src/testbed/netns/index.ts';
+import { createLan, sweepStale, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const test = anyTest as TestFn<{ lan: Lan }>;

@@ -6,8 +6,8 @@ import anyTest, { type TestFn } from 'ava';
 import { InterfaceNotFoundError } from '../../src/arp/errors.ts';
 import { loadAddon } from '../../src/arp/native.ts';
 import { interfaceInfo } from '../../src/arp/packet-socket.ts';
-import { createLan, type Host, type Lan } from '../../src/testbed/netns/index.ts';
-import { AgentOpError, PacketAgent, type AgentUser } from '../../src/testbed/packet-agent/index.ts';
+import { createLan, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
+import { AgentOpError, PacketAgent, type AgentUser } from '../../lab/testbed/packet-agent/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface Ctx {

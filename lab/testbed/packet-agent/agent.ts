@@ -15,10 +15,10 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { WireConfig } from '../../arp/config.ts';
-import { LinkMonitor } from '../../arp/link-monitor.ts';
-import { Wire } from '../../arp/wire.ts';
-import { interfaceInfo, PacketSocket } from '../../arp/packet-socket.ts';
+import type { WireConfig } from '../../../src/arp/config.ts';
+import { LinkMonitor } from '../../../src/arp/link-monitor.ts';
+import { Wire } from '../../../src/arp/wire.ts';
+import { interfaceInfo, PacketSocket } from '../../../src/arp/packet-socket.ts';
 
 interface Command {
   id: number;

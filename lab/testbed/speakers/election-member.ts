@@ -11,10 +11,10 @@
  */
 import { createInterface } from 'node:readline';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { systemClock } from '../../clock/index.ts';
-import { decide, type Claim, type NodeView, type World } from '../../election/index.ts';
-import { createMeshNode, Libp2pTransport } from '../../mesh/libp2p/index.ts';
-import { FastWatch, Membership, type Endpoint, type MemberState } from '../../mesh/index.ts';
+import { systemClock } from '../../../src/clock/index.ts';
+import { decide, type Claim, type NodeView, type World } from '../../../src/election/index.ts';
+import { createMeshNode, Libp2pTransport } from '../../../src/mesh/libp2p/index.ts';
+import { FastWatch, Membership, type Endpoint, type MemberState } from '../../../src/mesh/index.ts';
 
 const name = process.env.MESH_NAME ?? 'member';
 const networkKey = Buffer.from(process.env.MESH_KEY ?? '', 'hex');

@@ -6,8 +6,8 @@
  * later is still caught (polling after each trial would miss it).
  */
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { systemClock } from '../clock/index.ts';
-import { SupervisedInformer } from '../kube/informer.ts';
+import { systemClock } from '../../src/clock/index.ts';
+import { SupervisedInformer } from '../../src/kube/informer.ts';
 import { LAB_NAMESPACE, type ClusterLab } from '../testbed/lab/index.ts';
 import type { InvariantCheck } from './results.ts';
 

@@ -220,7 +220,7 @@ export class KeepalivedCluster {
  * advert intervals). keepalived runs in the foreground (`--dont-fork
  * --log-console --no-syslog`, VRRP only), its log read from stderr; its files
  * live in a temp dir, so instances never collide. Everything is killed when
- * this process exits (src/testbed/cleanup.ts), and by the LAN's teardown.
+ * this process exits (lab/testbed/cleanup.ts), and by the LAN's teardown.
  */
 export async function startKeepalived(
   lan: Lan,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { decide, type Claim, type World } from '../../election/index.ts';
+import { decide, type Claim, type World } from '../../../src/election/index.ts';
 import { memberScript, startMember, type MemberProcess } from './member-process.ts';
 
 export interface Placement {

@@ -7,7 +7,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { onExit } from '../cleanup.ts';
@@ -30,9 +30,10 @@ let staged: { node: string; agent: string } | undefined;
 /**
  * The node binary and agent script an unprivileged agent runs. The checkout
  * itself when user nobody can read it; otherwise (a checkout in a 0700 temp
- * directory, say) a world-readable copy of what the agent loads: src/,
- * package.json, the addon, and the node binary. The agent imports no package
- * from node_modules at run time.
+ * directory, say) a world-readable copy of what the agent loads: src/, the
+ * agent's own directory (lab/testbed/packet-agent/), package.json, the addon,
+ * and the node binary. The agent imports no package from node_modules at run
+ * time.
  */
 function forNobody(): { node: string; agent: string } {
   if (nobodyReads(process.execPath) && nobodyReads(AGENT)) return { node: process.execPath, agent: AGENT };
@@ -43,6 +44,7 @@ function forNobody(): { node: string; agent: string } {
     rmSync(dir, { recursive: true, force: true });
   });
   cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
+  cpSync(dirname(AGENT), join(dir, relative(ROOT, dirname(AGENT))), { recursive: true });
   copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   mkdirSync(join(dir, 'native/build/Release'), { recursive: true });
   copyFileSync(join(ROOT, ADDON), join(dir, ADDON));

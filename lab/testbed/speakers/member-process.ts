@@ -8,18 +8,18 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
- * The member script to run: compiled JS from `npm run build` (built here
- * first), as the speaker image runs it, or the .ts source (type stripping
- * costs ~20 MB of RSS per process).
+ * The member script to run: compiled JS (lab/tsconfig.members.json, the
+ * production build's settings; built here first), as the speaker image would
+ * run it, or the .ts source (type stripping costs ~20 MB of RSS per process).
  */
 export function memberScript(name: string, runtime: string): string {
-  if (runtime !== 'js') return join(root, `src/testbed/speakers/${name}.ts`);
+  if (runtime !== 'js') return join(root, `lab/testbed/speakers/${name}.ts`);
   execFileSync(process.execPath, [
     join(root, 'node_modules/typescript/bin/tsc'),
     '-p',
-    join(root, 'tsconfig.build.json'),
+    join(root, 'lab/tsconfig.members.json'),
   ]);
-  return join(root, `dist/src/testbed/speakers/${name}.js`);
+  return join(root, `dist/lab/testbed/speakers/${name}.js`);
 }
 
 export interface MemberProcess {

@@ -5,7 +5,13 @@
  * answering one request means two nodes announce the IP; the longest such
  * stretch in a trial is reported and bounded.
  */
-import { buildArpFrame, BROADCAST_MAC, ETHERTYPE_ARP, parseArpFrame, ZERO_MAC } from '../arp/codec/index.ts';
+import {
+  buildArpFrame,
+  BROADCAST_MAC,
+  ETHERTYPE_ARP,
+  parseArpFrame,
+  ZERO_MAC,
+} from '../../src/arp/codec/index.ts';
 import type { ClusterLab } from '../testbed/lab/index.ts';
 import { PacketAgent } from '../testbed/packet-agent/index.ts';
 import type { InvariantCheck } from './results.ts';

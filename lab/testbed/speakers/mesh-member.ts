@@ -7,10 +7,10 @@
  */
 import { createInterface } from 'node:readline';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { systemClock } from '../../clock/index.ts';
-import { createMeshNode, Libp2pTransport } from '../../mesh/libp2p/index.ts';
-import { Membership } from '../../mesh/membership.ts';
-import type { Endpoint } from '../../mesh/messages.ts';
+import { systemClock } from '../../../src/clock/index.ts';
+import { createMeshNode, Libp2pTransport } from '../../../src/mesh/libp2p/index.ts';
+import { Membership } from '../../../src/mesh/membership.ts';
+import type { Endpoint } from '../../../src/mesh/messages.ts';
 
 const name = process.env.MESH_NAME ?? 'member';
 const networkKey = Buffer.from(process.env.MESH_KEY ?? '', 'hex');

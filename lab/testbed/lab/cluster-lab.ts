@@ -35,7 +35,7 @@ import {
   writeMeshKey,
 } from '../speakers/index.ts';
 
-const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const WHOAMI = fileURLToPath(new URL('./whoami.ts', import.meta.url));
 const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
   fileURLToPath(new URL(`../../../deploy/rbac/${f}`, import.meta.url)),

@@ -2,9 +2,9 @@ import { parseArgs } from 'node:util';
 import { answering, steady, watchFault, type FaultWindow } from '../chaos/measure.ts';
 import { ClusterLab } from '../testbed/lab/index.ts';
 import { NetnsUnavailableError } from '../testbed/netns/index.ts';
-import type { Command } from './commands.ts';
-import { CliUsageError } from './errors.ts';
-import { table } from './inspect.ts';
+import type { Command } from '../../src/cli/commands.ts';
+import { CliUsageError } from '../../src/cli/errors.ts';
+import { table } from '../../src/cli/inspect.ts';
 
 const HELP = `usage: meshlb lab [--nodes N] [--once]
 

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { GROUP, PLURALS, VERSION, type IPPoolSpec, type L2AdvertisementSpec } from '../../kube/api/index.ts';
+import {
+  GROUP,
+  PLURALS,
+  VERSION,
+  type IPPoolSpec,
+  type L2AdvertisementSpec,
+} from '../../../src/kube/api/index.ts';
 import type { ControlPlane } from './controlplane.ts';
 
 /** deploy/crds/ of this checkout. */

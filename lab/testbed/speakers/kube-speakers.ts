@@ -10,11 +10,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { COMPONENT_LABEL, SPEAKER_COMPONENT } from '../../kube/world/index.ts';
+import { COMPONENT_LABEL, SPEAKER_COMPONENT } from '../../../src/kube/world/index.ts';
 import type { Host, Lan } from '../netns/index.ts';
 import { spawnGroup, type GroupChild } from '../process-group.ts';
 
-const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 export const SPEAKER_NAMESPACE = 'meshlb-system';
 export const SPEAKER_SERVICE_ACCOUNT = 'meshlb-speaker';
 
