@@ -72,7 +72,11 @@ meshlb_ensure_deps() {
 # nothing: without /etc/keepalived/keepalived.conf (the package ships only a
 # .sample) its init script exits and its systemd unit, though enabled, has
 # ConditionFileNotEmpty on that file. The testbed runs it with its own config files.
-MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl keepalived)
+# containerd, runc and the CNI plugins run the kubelet lab's nodes
+# (lab/testbed/kubelet/); installing containerd starts it only under systemd
+# (none runs here), and the lab runs its own instances with their own configs.
+MESHLB_DEBS=(iproute2 iputils-arping ndisc6 nftables iptables tcpdump iputils-ping procps openssl keepalived
+  containerd runc containernetworking-plugins)
 
 # promtool (the metrics and monitoring tests lint with `promtool check metrics`
 # and `promtool check rules`), taken out of Debian's prometheus package into

@@ -22,27 +22,38 @@ go mod download "k8s.io/kubernetes@$k8s"
 mapfile -t mods < <(grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging' "$modcache/k8s.io/kubernetes@$k8s/go.mod" | awk '{print $1}')
 [ "${#mods[@]}" -gt 0 ] || { echo "regen: no staging replaces found in k8s.io/kubernetes@$k8s/go.mod" >&2; exit 1; }
 
-cd "$here/kube"
-{
-  echo "// Wrapper module: builds kube-apiserver and kubectl $k8s for meshlb's tests."
-  echo "// k8s.io/kubernetes cannot be 'go install'ed: its go.mod replaces the staging"
-  echo "// modules with local paths. This module requires it and points each staging"
-  echo "// module at the matching published $staging. Regenerate with tools/controlplane/regen.sh."
-  echo "module meshlb.io/tools/controlplane/kube"
-  echo
-  echo "go 1.24.0"
-  echo
-  echo "replace ("
-  for m in "${mods[@]}"; do echo "	$m => $m $staging"; done
-  echo ")"
-} >go.mod
-rm -f go.sum
-# Pin every path to $k8s: a bare `go get -tool pkg` would move to the newest release.
-go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$k8s" "k8s.io/kubernetes/cmd/kubectl@$k8s"
-go mod tidy
-echo "regen: kube wrapper: ${#mods[@]} staging modules → $staging"
+# wrapper DIR MODULE WHAT TOOL...: a go.mod requiring k8s.io/kubernetes with the staging replaces.
+wrapper() {
+  local dir="$1" module="$2" what="$3" m
+  shift 3
+  cd "$dir"
+  {
+    echo "// Wrapper module: builds $what $k8s for meshlb's tests and lab."
+    echo "// k8s.io/kubernetes cannot be 'go install'ed: its go.mod replaces the staging"
+    echo "// modules with local paths. This module requires it and points each staging"
+    echo "// module at the matching published $staging. Regenerate with tools/controlplane/regen.sh."
+    echo "module $module"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "replace ("
+    for m in "${mods[@]}"; do echo "	$m => $m $staging"; done
+    echo ")"
+  } >go.mod
+  rm -f go.sum
+  # Pin every path to $k8s: a bare `go get -tool pkg` would move to the newest release.
+  go get -tool "${@/%/@$k8s}"
+  go mod tidy
+  echo "regen: $dir: ${#mods[@]} staging modules → $staging"
+}
+wrapper "$here/kube" meshlb.io/tools/controlplane/kube "kube-apiserver and kubectl" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+# The rest of a cluster for the kubelet lab (tools/cluster/build.sh).
+wrapper "$here/../cluster/kube" meshlb.io/tools/cluster/kube "kubelet, kube-proxy, kube-controller-manager and kube-scheduler" \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+  k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 
 cd "$here/etcd"
 go get -tool "go.etcd.io/etcd/server/v3@$etcd"
 go mod tidy
-echo "regen: etcd wrapper → $etcd; now set K8S_VERSION=$k8s and ETCD_VERSION=$etcd in build.sh"
+echo "regen: etcd wrapper → $etcd; now set K8S_VERSION=$k8s and ETCD_VERSION=$etcd in build.sh (and K8S_VERSION in tools/cluster/build.sh)"

@@ -4,32 +4,35 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../exec.ts';
 import { ControlPlaneBinariesError } from './errors.ts';
 
-const BUILD = fileURLToPath(new URL('../../../tools/controlplane/build.sh', import.meta.url));
-const NAMES = ['etcd', 'kube-apiserver', 'kubectl'] as const;
-
-function complete(dir: string): boolean {
-  return NAMES.every((n) => existsSync(join(dir, n)));
-}
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * The directory holding etcd, kube-apiserver and kubectl: $MESHLB_CONTROLPLANE_BIN
- * when set (scripts/test and ./meshlb set it), else whatever
- * tools/controlplane/build.sh prints (instant when cached, ~4 min cold).
+ * The directory holding `names`: $<envVar> when set (scripts/test and ./meshlb
+ * set it), else whatever `build` (a build script under tools/, relative to the checkout)
+ * prints (instant when cached, minutes cold).
  */
-export async function controlPlaneBinaries(): Promise<string> {
-  const fromEnv = process.env.MESHLB_CONTROLPLANE_BIN;
+export async function toolBinaries(build: string, envVar: string, names: readonly string[]): Promise<string> {
+  const complete = (dir: string): boolean => names.every((n) => existsSync(join(dir, n)));
+  const fromEnv = process.env[envVar];
   if (fromEnv !== undefined && fromEnv !== '') {
     if (complete(fromEnv)) return fromEnv;
     throw new ControlPlaneBinariesError(
-      `MESHLB_CONTROLPLANE_BIN=${fromEnv} lacks one of ${NAMES.join(', ')}: unset it or run tools/controlplane/build.sh`,
+      `${envVar}=${fromEnv} lacks one of ${names.join(', ')}: unset it or run ${build}`,
     );
   }
-  const r = await run([BUILD], { timeoutMs: 30 * 60_000 });
+  const r = await run([join(ROOT, build)], { timeoutMs: 30 * 60_000 });
   const dir = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.code !== 0 || !complete(dir)) {
-    throw new ControlPlaneBinariesError(
-      `tools/controlplane/build.sh failed (exit ${r.code}): ${r.stderr.trim()}`,
-    );
+    throw new ControlPlaneBinariesError(`${build} failed (exit ${r.code}): ${r.stderr.trim()}`);
   }
   return dir;
+}
+
+/** etcd, kube-apiserver and kubectl ($MESHLB_CONTROLPLANE_BIN or tools/controlplane/build.sh, ~4 min cold). */
+export function controlPlaneBinaries(): Promise<string> {
+  return toolBinaries('tools/controlplane/build.sh', 'MESHLB_CONTROLPLANE_BIN', [
+    'etcd',
+    'kube-apiserver',
+    'kubectl',
+  ]);
 }

@@ -21,6 +21,12 @@ export interface ControlPlaneOptions {
   onProgress?: (line: string) => void;
   /** Give Services an IPv6 ClusterIP range too, so dual-stack Services exist (the lab). Default false. */
   dualStack?: boolean;
+  /**
+   * More IP addresses the API server's certificate is valid for: where a
+   * relay makes it reachable (the kubelet lab's Pods reach it at their
+   * bridge's gateway).
+   */
+  extraSans?: readonly string[];
 }
 
 /** A running etcd + kube-apiserver on 127.0.0.1, with an admin kubeconfig. */
@@ -32,6 +38,8 @@ export interface ControlPlane {
   readonly kubeConfig: KubeConfig;
   readonly workDir: string;
   readonly binDir: string;
+  /** The CA, the serving and admin certificates, the service-account keys (kube-controller-manager needs them). */
+  readonly pki: Pki;
   /** Creates a namespace with a unique name starting with prefix; returns its name. */
   newNamespace(prefix?: string): Promise<string>;
   /** A TokenRequest token for a ServiceAccount (created if missing: no controller-manager runs here). */
@@ -138,6 +146,8 @@ function apiserverArgs(
     '--api-audiences=https://kubernetes.default.svc.cluster.local',
     `--service-cluster-ip-range=${dualStack ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR}`,
     '--allow-privileged=true',
+    // Kubelets register their LAN address as InternalIP (no DNS for node names here).
+    '--kubelet-preferred-address-types=InternalIP',
     '--profiling=false',
     // One tenant, short tests: API priority and fairness only costs CPU here.
     '--enable-priority-and-fairness=false',
@@ -188,7 +198,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   try {
     const started = Date.now();
     const deadline = started + (opts.readyTimeoutMs ?? 90_000);
-    const pki = await createPki(dir);
+    const pki = await createPki(dir, opts.extraSans);
     const admin: TlsFiles = { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey };
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     progress(`starting etcd on 127.0.0.1:${etcdPort}`);
@@ -235,6 +245,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       kubeConfig,
       workDir: dir,
       binDir,
+      pki,
       async newNamespace(prefix = 'test') {
         const name = `${prefix}-${randomBytes(4).toString('hex')}`;
         await core.createNamespace({ body: { metadata: { name } } });

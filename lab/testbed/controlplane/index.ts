@@ -1,4 +1,5 @@
-export { controlPlaneBinaries } from './binaries.ts';
+export { controlPlaneBinaries, toolBinaries } from './binaries.ts';
+export { signClientCert, type Pki } from './pki.ts';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
 export { ControlPlaneBinariesError, ControlPlaneStartError } from './errors.ts';
 export { sweepStaleControlPlanes } from './sweep.ts';

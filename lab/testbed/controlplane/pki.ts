@@ -6,12 +6,23 @@ import { runOk } from '../exec.ts';
 /** Paths of the certificates and keys of one control plane (all under its work dir). */
 export interface Pki {
   caCert: string;
+  caKey: string;
   serverCert: string;
   serverKey: string;
   adminCert: string;
   adminKey: string;
   saPublicKey: string;
   saPrivateKey: string;
+}
+
+/** A client certificate signed by the control plane's CA (e.g. a kubelet's: `/O=system:nodes/CN=system:node:NAME`). */
+export function signClientCert(
+  pki: Pki,
+  dir: string,
+  name: string,
+  subj: string,
+): Promise<{ cert: string; key: string }> {
+  return signed(dir, { cert: pki.caCert, key: pki.caKey }, name, subj, 'extendedKeyUsage=clientAuth\n');
 }
 
 async function signed(
@@ -52,11 +63,11 @@ async function signed(
 
 /**
  * A throwaway PKI with the openssl CLI: a CA, one serving certificate for etcd
- * and kube-apiserver (SANs 127.0.0.1 and localhost; also a client certificate
+ * and kube-apiserver (SANs 127.0.0.1, localhost and `extraSans`; also a client certificate
  * for the API server's etcd connection), an admin client certificate in
  * system:masters, and the service-account signing key pair.
  */
-export async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string, extraSans: readonly string[] = []): Promise<Pki> {
   const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   await runOk(
     ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'].concat([
@@ -76,7 +87,7 @@ export async function createPki(dir: string): Promise<Pki> {
     ca,
     'server',
     '/CN=meshlb-test-server',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+    `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...extraSans.map((a) => `IP:${a}`)].join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`,
   );
   const admin = await signed(
     dir,
@@ -92,6 +103,7 @@ export async function createPki(dir: string): Promise<Pki> {
   writeFileSync(saPublicKey, sa.publicKey.export({ type: 'spki', format: 'pem' }));
   return {
     caCert: ca.cert,
+    caKey: ca.key,
     serverCert: server.cert,
     serverKey: server.key,
     adminCert: admin.cert,

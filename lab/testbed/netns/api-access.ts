@@ -26,6 +26,7 @@ export class ApiAccess {
   readonly #server: Server;
   readonly #dir: string;
   readonly #relays = new Map<string, ChildProcess>();
+  readonly #listen = new Map<string, string>();
   readonly #unregister: () => void;
 
   private constructor(port: number, server: Server, dir: string) {
@@ -57,10 +58,16 @@ export class ApiAccess {
     return new ApiAccess(port, server, dir);
   }
 
-  /** Starts the relay inside `host`; resolves once it listens. */
-  async relay(lan: Lan, host: Host): Promise<void> {
+  /**
+   * Starts the relay inside `host`; resolves once it listens. `listen`: its
+   * address there (default 127.0.0.1; the kubelet lab's 0.0.0.0 lets Pods on
+   * the node's bridge reach it too). cut() and relay() again keep it.
+   */
+  async relay(lan: Lan, host: Host, opts: { listen?: string } = {}): Promise<void> {
     if (this.#relays.has(host.ns)) return;
-    const child = lan.spawn(host, [process.execPath, FORWARDER, String(this.port), this.socket], {
+    const listen = opts.listen ?? this.#listen.get(host.ns) ?? '127.0.0.1';
+    this.#listen.set(host.ns, listen);
+    const child = lan.spawn(host, [process.execPath, FORWARDER, String(this.port), this.socket, listen], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.#relays.set(host.ns, child);

@@ -1,0 +1,77 @@
+/**
+ * The two images a lab node needs, built here (no registry is reachable): the
+ * pause image (lab/images/pause.c, static, one file) and meshlb's own
+ * (scripts/image). Both are OCI archives that `ctr images import` takes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeOciArchive } from '../../../scripts/oci.ts';
+import { run } from '../exec.ts';
+import { PAUSE_IMAGE } from './node-files.ts';
+
+const PAUSE_C = fileURLToPath(new URL('../../images/pause.c', import.meta.url));
+const IMAGE_SCRIPT = fileURLToPath(new URL('../../../scripts/image', import.meta.url));
+
+/** Thrown when an image cannot be built; carries the builder's output. */
+export class ImageBuildError extends Error {
+  override readonly name = 'ImageBuildError';
+}
+
+const cacheDir = (): string => process.env.MESHLB_CACHE_DIR ?? join(homedir(), '.cache', 'meshlb');
+
+/** The pause image's archive: built once per source hash into ~/.cache/meshlb/. */
+export async function pauseImage(): Promise<string> {
+  const source = readFileSync(PAUSE_C);
+  const sum = createHash('sha256').update(source).update(PAUSE_IMAGE).digest('hex').slice(0, 12);
+  const out = join(cacheDir(), `pause-${sum}.oci.tar`);
+  if (existsSync(out)) return out;
+  mkdirSync(cacheDir(), { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'meshlb-pause-'));
+  try {
+    mkdirSync(join(work, 'rootfs'));
+    const cc = await run([
+      'gcc',
+      '-static',
+      '-Os',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-o',
+      join(work, 'rootfs', 'pause'),
+      PAUSE_C,
+    ]);
+    if (cc.code !== 0)
+      throw new ImageBuildError(`gcc -static pause.c (needs libc6-dev): ${cc.stderr.trim()}`);
+    await run(['strip', join(work, 'rootfs', 'pause')]);
+    writeOciArchive({
+      rootfs: join(work, 'rootfs'),
+      name: PAUSE_IMAGE,
+      out,
+      config: { Entrypoint: ['/pause'], User: '65535:65535' },
+    });
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * meshlb's image archive: $MESHLB_IMAGE when set (scripts/test builds it once
+ * for every test), else scripts/image builds it from this checkout (~1 min).
+ */
+export async function meshlbImage(): Promise<string> {
+  const fromEnv = process.env.MESHLB_IMAGE;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (existsSync(fromEnv)) return fromEnv;
+    throw new ImageBuildError(`MESHLB_IMAGE=${fromEnv} does not exist: unset it or run scripts/image`);
+  }
+  const r = await run([IMAGE_SCRIPT], { timeoutMs: 15 * 60_000 });
+  const path = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.code !== 0 || !existsSync(path)) {
+    throw new ImageBuildError(`scripts/image failed (exit ${r.code}):\n${r.stderr.trim()}`);
+  }
+  return path;
+}

@@ -1,0 +1,78 @@
+/**
+ * LoadBalancer Services on a KubeletCluster, and kube-proxy's part for them.
+ * No kube-proxy runs in this lab yet: every node accepts each Service IP on
+ * `lo` with arp_ignore=1 / arp_announce=2 (as kube-proxy's IPVS mode binds
+ * them, without the kernel answering ARP for them), so a client's ping is
+ * answered by whichever node meshlb sends it to.
+ */
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createIpPool, createL2Advertisement } from '../controlplane/index.ts';
+import { poll } from '../poll.ts';
+import type { KubeletCluster } from './cluster.ts';
+
+export const SERVICES_NAMESPACE = 'lab';
+
+export interface LabService {
+  name: string;
+  /** Assigned addresses, IPv4 first. */
+  ips: string[];
+}
+
+/** An IPPool and an L2Advertisement for every node, from the LAN's service ranges. */
+export async function createPool(c: KubeletCluster): Promise<void> {
+  const prefix6 = c.lan.vipRange6.split('::')[0] ?? '';
+  await createIpPool(c.cp, 'lab', { addresses: ['198.51.100.16/28', `${prefix6}::100/124`] });
+  await createL2Advertisement(c.cp, 'lab', { ipPools: ['lab'], cordonPolicy: 'HandOff' });
+}
+
+/** Creates dual-stack LoadBalancer Services and waits for the controller to give each both addresses. */
+export async function createServices(
+  c: KubeletCluster,
+  names: readonly string[],
+  timeoutMs = 60_000,
+): Promise<LabService[]> {
+  const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: SERVICES_NAMESPACE } } }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 409) throw err;
+  });
+  for (const name of names) {
+    await core.createNamespacedService({
+      namespace: SERVICES_NAMESPACE,
+      body: {
+        metadata: { name },
+        spec: {
+          type: 'LoadBalancer',
+          ipFamilyPolicy: 'PreferDualStack',
+          ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+        },
+      },
+    });
+  }
+  const services = await poll(
+    async () => {
+      const out: LabService[] = [];
+      for (const name of names) {
+        const svc = await core.readNamespacedService({ namespace: SERVICES_NAMESPACE, name });
+        const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
+          i.ip === undefined ? [] : [i.ip],
+        );
+        if (ips.length === 2) out.push({ name, ips });
+      }
+      return out.length === names.length ? out : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+  if (services === undefined)
+    throw new Error(`the controller gave ${names.join(', ')} no dual-stack addresses in ${timeoutMs} ms`);
+  for (const s of services) for (const ip of s.ips) await acceptVip(c, ip);
+  return services;
+}
+
+/** kube-proxy's part on every node: the VIP on lo, never answered by the kernel's ARP or NDP. */
+export async function acceptVip(c: KubeletCluster, ip: string): Promise<void> {
+  for (const host of c.lan.hosts) {
+    if (ip.includes(':')) await c.lan.exec(host, ['ip', 'addr', 'add', `${ip}/128`, 'dev', 'lo']);
+    else await c.lan.acceptVip(host, ip);
+  }
+}

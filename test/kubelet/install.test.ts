@@ -1,0 +1,166 @@
+// meshlb as users run it: the image built by scripts/image, imported into real
+// containerd on real kubelets (one per network-namespace node), scheduled by
+// Kubernetes' own DaemonSet and Deployment controllers, installed from deploy/
+// with kustomize and then with Helm as docs/install.md says. The speakers must
+// answer ARP from inside their Pods, and a rolling restart of the DaemonSet
+// must lose no ping of a client pinging every 10 ms.
+import test from 'ava';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { KubeletCluster, kubeletLabPrerequisites } from '../../lab/testbed/kubelet/cluster.ts';
+import {
+  explainPods,
+  installMeshlb,
+  MESHLB_NAMESPACE,
+  rolloutState,
+  SPEAKER_DS,
+  uninstallMeshlb,
+  waitRolledOut,
+} from '../../lab/testbed/kubelet/install.ts';
+import { createPool, createServices } from '../../lab/testbed/kubelet/services.ts';
+import { arping, lostEchoes, pingEchoes } from '../../lab/testbed/netns/index.ts';
+import { poll } from '../../lab/testbed/poll.ts';
+
+const missing = kubeletLabPrerequisites();
+if (missing.length > 0) console.warn(`kubelet install: skipped: missing ${missing.join(', ')}`);
+const serial = missing.length === 0 ? test.serial : test.serial.skip;
+
+/** `v`, or a thrown error naming what was missing (the tests' stand-in for `!`). */
+function must<T>(v: T | undefined | null, what: string): T {
+  if (v === undefined || v === null) throw new Error(`missing: ${what}`);
+  return v;
+}
+
+let cluster: KubeletCluster | undefined;
+const c = (): KubeletCluster => {
+  if (cluster === undefined) throw new Error('no cluster');
+  return cluster;
+};
+
+test.before(async (t) => {
+  if (missing.length > 0) return;
+  cluster = await KubeletCluster.start({
+    nodes: 3,
+    prefix: 'mlbkt',
+    onProgress: (l) => {
+      t.log(l);
+    },
+  });
+});
+
+test.after.always(async () => {
+  await cluster?.stop();
+});
+
+/** The node whose MAC answers `ip` (two probes, so that two answering nodes would both show). */
+async function answering(ip: string): Promise<string[]> {
+  const macs = await arping(c().lan, must(c().lan.client, 'client'), ip, 2);
+  return [...new Set(macs.map((m) => c().lan.hosts.find((h) => h.mac === m.toLowerCase())?.name ?? m))];
+}
+
+async function speakerPods(): Promise<{ name: string; node: string; uid: string }[]> {
+  const core = c().cp.kubeConfig.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({
+    namespace: MESHLB_NAMESPACE,
+    labelSelector: 'app.kubernetes.io/component=speaker',
+  });
+  return pods.items.map((p) => ({
+    name: p.metadata?.name ?? '',
+    node: p.spec?.nodeName ?? '',
+    uid: p.metadata?.uid ?? '',
+  }));
+}
+
+serial(
+  'kustomize: the DaemonSet and the Deployment roll out on real kubelets and a speaker Pod answers ARP',
+  async (t) => {
+    await installMeshlb(c(), 'kustomize');
+    const state = await waitRolledOut(c(), 240_000);
+    t.is(state.speakersReady, 3);
+    t.is(state.controllersAvailable, 2);
+    const pods = await speakerPods();
+    t.deepEqual(pods.map((p) => p.node).sort(), ['h1', 'h2', 'h3'], 'one speaker Pod per node');
+
+    await createPool(c());
+    const [svc] = await createServices(c(), ['web']);
+    const ip = must(svc?.ips[0], 'the Service IP');
+    const who = await poll(
+      async () => {
+        const w = await answering(ip);
+        return w.length === 1 ? w : undefined;
+      },
+      30_000,
+      250,
+    );
+    t.truthy(who, `nobody answered ARP for ${ip}:\n${await explainPods(c())}`);
+    const announcer = must(who?.[0], 'the announcer');
+    t.true(['h1', 'h2', 'h3'].includes(announcer), `answered by ${announcer}, not a node's MAC`);
+    // The only meshlb processes on the nodes are the Pods' containers: the speaker
+    // that answered logged it from inside its container.
+    const node = c().node(announcer);
+    const pod = must(
+      pods.find((p) => p.node === node.name),
+      `the speaker Pod on ${node.name}`,
+    );
+    const log = node.containerLog(MESHLB_NAMESPACE, pod.name, 'speaker');
+    t.regex(log, new RegExp(ip.replaceAll('.', '\\.')), 'the speaker container logged the IP it announces');
+  },
+);
+
+serial(
+  'kustomize: kubectl rollout restart ds/meshlb-speaker loses no ping (client pings every 10 ms)',
+  async (t) => {
+    const core = c().cp.kubeConfig.makeApiClient(CoreV1Api);
+    const svc = await core.readNamespacedService({ namespace: 'lab', name: 'web' });
+    const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip ?? '';
+    const before = new Set((await speakerPods()).map((p) => p.uid));
+    const ping = pingEchoes(c().lan, must(c().lan.client, 'client'), ip, 0.01);
+    try {
+      t.truthy(await poll(() => ping.list.length >= 20, 10_000, 20), 'pings answered before the restart');
+      const r = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'restart', `ds/${SPEAKER_DS}`]);
+      t.is(r.code, 0, r.stderr);
+      const replaced = await poll(
+        async () => {
+          const pods = await speakerPods();
+          const state = await rolloutState(c());
+          return pods.length === 3 && pods.every((p) => !before.has(p.uid)) && state?.speakersReady === 3;
+        },
+        240_000,
+        500,
+      );
+      t.truthy(replaced, `the rollout did not finish:\n${await explainPods(c())}`);
+      // A few more echoes after the last speaker is ready.
+      const n = ping.list.length;
+      await poll(() => ping.list.length >= n + 50, 5_000, 20);
+    } finally {
+      ping.stop();
+    }
+    const { lost, longestRun } = lostEchoes(ping.list, 1);
+    t.log(`rollout restart: ${ping.list.length} echoes, ${lost} lost (longest run ${longestRun})`);
+    t.is(lost, 0);
+  },
+);
+
+serial(
+  'Helm: the chart installs the same workloads on real kubelets and a speaker answers ARP',
+  async (t) => {
+    await uninstallMeshlb(c(), 'kustomize');
+    t.deepEqual(await speakerPods(), [], 'nothing left of the kustomize install');
+    await installMeshlb(c(), 'helm', { helm: process.env.MESHLB_HELM_BIN ?? 'helm' });
+    const state = await waitRolledOut(c(), 240_000);
+    t.is(state.speakersReady, 3);
+    await createPool(c());
+    const [svc] = await createServices(c(), ['api']);
+    const who = await poll(
+      async () => {
+        const w = await answering(must(svc?.ips[0], 'the Service IP'));
+        return w.length === 1 ? w : undefined;
+      },
+      30_000,
+      250,
+    );
+    t.truthy(who, await explainPods(c()));
+    const apps = c().cp.kubeConfig.makeApiClient(AppsV1Api);
+    const ds = await apps.readNamespacedDaemonSet({ name: SPEAKER_DS, namespace: MESHLB_NAMESPACE });
+    t.is(ds.metadata?.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+  },
+);
