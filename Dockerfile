@@ -1,42 +1,39 @@
-# meshlb's image: one image for both processes.
+# meshlb's image: one image for both processes, for builders with a registry.
 #   docker build -t meshlb:0.1.0 .
 #   docker run --rm meshlb:0.1.0 --help
-# The manifests run `node /app/src/cli/main.ts speaker` and `... controller`
-# (Node 24 runs the TypeScript sources directly, by type stripping).
-# docs/install.md, The image.
+# Without Docker or a registry, scripts/image builds the same image as an OCI
+# archive. Both ship the tree scripts/image-rootfs assembles: Node (stripped),
+# exactly the shared libraries it loads, the compiled JavaScript of src/,
+# production node_modules and the packet-socket addon; nothing of lab/ or
+# test/. The entrypoint, user, environment and ports are scripts/image-config.json's
+# (test/cluster/deploy.test.ts checks that they agree). docs/install.md, The image.
 
 # Keep in step with .node-version (test/cluster/deploy.test.ts checks it).
 ARG NODE_VERSION=24.21.0
 
-# --- build: production dependencies and the packet-socket addon (native/) ---
+# --- build: compile, production dependencies, the addon, the root filesystem ---
 FROM node:${NODE_VERSION}-slim AS build
 RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential python3 \
   && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY native/ native/
-# node-gyp is a devDependency of meshlb; npm ships its own copy. The image's Node
-# has its headers in /usr/local/include/node: nothing is downloaded.
-RUN cd native \
-  && node /usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir=/usr/local \
-  && rm -rf build/Release/obj.target build/Release/.deps
+WORKDIR /src
+COPY . .
+# The image's Node is 24 with its headers in /usr/local/include/node: bootstrap.sh
+# fetches nothing, node-gyp builds the addon against them.
+RUN scripts/image-rootfs /rootfs
 
-# --- runtime: Node, the sources, the addon; no compilers ---
-FROM node:${NODE_VERSION}-slim
-ENV NODE_ENV=production
+# --- runtime: that tree alone ---
+FROM scratch
+COPY --from=build /rootfs/ /
+ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/node_modules node_modules/
-COPY --from=build /app/native/build/Release/meshlb_packet.node native/build/Release/meshlb_packet.node
-COPY package.json ./
-COPY src/ src/
 # The image's `node` user. The controller runs as it (its manifest says
 # runAsNonRoot). The speaker's manifest runs it as uid 0 holding CAP_NET_RAW and
 # no other capability: AF_PACKET sockets need CAP_NET_RAW in the effective set,
 # which a non-root process gets only from file capabilities, and those need
 # privilege escalation (docs/install.md, Security).
 USER 1000:1000
-EXPOSE 7472 7473 7946/tcp 7946/udp
-ENTRYPOINT ["node", "/app/src/cli/main.ts"]
+EXPOSE 7472/tcp 7473/tcp 7946/tcp 7946/udp
+LABEL org.opencontainers.image.title=meshlb
+ENTRYPOINT ["/usr/local/bin/node", "/app/src/cli/main.js"]
 CMD ["--help"]

@@ -8,10 +8,10 @@
  *
  *   sudo node bench/lab-idle-cpu.ts [--nodes 8] [--warmup-seconds 25] [--seconds 20]
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ClusterLab } from '../lab/testbed/lab/index.ts';
+import { cpuPercent, sampleProcs } from './proc.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -22,37 +22,15 @@ const { values } = parseArgs({
   },
 });
 
-/** Clock ticks (user + system) and the command line of every process. */
-function ticks(): Map<number, { cmd: string; ticks: number }> {
-  const out = new Map<number, { cmd: string; ticks: number }>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      out.set(Number(d), { cmd, ticks: Number(f[11]) + Number(f[12]) });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-const HZ = 100; // USER_HZ on Linux
 const lab = await ClusterLab.start({ nodes: Number(values.nodes) });
 try {
   await delay(Number(values['warmup-seconds']) * 1_000);
-  const a = ticks();
+  const a = sampleProcs();
   const t0 = performance.now();
   await delay(Number(values.seconds) * 1_000);
-  const b = ticks();
+  const b = sampleProcs();
   const secs = (performance.now() - t0) / 1_000;
-  const share = (pid: number): number => {
-    const x = b.get(pid);
-    const y = a.get(pid);
-    return x === undefined || y === undefined ? 0 : ((x.ticks - y.ticks) / HZ / secs) * 100;
-  };
+  const share = (pid: number): number => cpuPercent(a, b, pid, secs);
   const speakers = [...lab.speakers.values()].map((c) => share(c.pid));
   const of = (re: RegExp): number =>
     [...b].filter(([, p]) => re.test(p.cmd)).reduce((n, [pid]) => n + share(pid), 0);
@@ -68,6 +46,10 @@ try {
           max: s.max,
           each: speakers.map((x) => Math.round(x * 10) / 10),
         },
+        // The lab runs each speaker as `node src/cli/main.ts` (type stripping), not the image's compiled JS.
+        speaker_rss_mib: summarize(
+          [...lab.speakers.values()].map((c) => (b.get(c.pid)?.rssBytes ?? 0) / 2 ** 20),
+        ),
         controller_cpu_percent: Math.round(of(/cli\/main\.ts controller/) * 10) / 10,
         kube_apiserver_cpu_percent: Math.round(of(/kube-apiserver/) * 10) / 10,
         etcd_cpu_percent: Math.round(of(/\/etcd /) * 10) / 10,

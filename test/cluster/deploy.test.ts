@@ -367,11 +367,26 @@ test.serial('the dev overlay turns on debug logs; the default overlay turns them
 test.serial('the manifests and the image agree (command, user, Node version)', (t) => {
   const dockerfile = readFileSync(path('Dockerfile'), 'utf8');
   t.is(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1], readFileSync(path('.node-version'), 'utf8').trim());
-  t.regex(dockerfile, /^ENTRYPOINT \["node", "\/app\/src\/cli\/main\.ts"\]$/m);
-  t.regex(dockerfile, /^USER 1000:1000$/m);
-  // Compilers only in the build stage: nothing is installed after the last FROM.
+  // scripts/image (no engine) and the Dockerfile: the same config.
+  const config = JSON.parse(readFileSync(path('scripts/image-config.json'), 'utf8')) as {
+    Entrypoint: string[];
+    Cmd: string[];
+    Env: string[];
+    User: string;
+    WorkingDir: string;
+    ExposedPorts: Record<string, unknown>;
+  };
+  t.deepEqual(config.Entrypoint, ['/usr/local/bin/node', '/app/src/cli/main.js']);
+  t.is(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1], JSON.stringify(config.Entrypoint).replaceAll(',', ', '));
+  t.is(/^CMD (.+)$/m.exec(dockerfile)?.[1], JSON.stringify(config.Cmd));
+  t.is(/^USER (\S+)$/m.exec(dockerfile)?.[1], config.User);
+  t.is(/^WORKDIR (\S+)$/m.exec(dockerfile.slice(dockerfile.lastIndexOf('\nFROM ')))?.[1], config.WorkingDir);
+  t.is(/^ENV (.+)$/m.exec(dockerfile)?.[1], config.Env.join(' '));
+  t.is(/^EXPOSE (.+)$/m.exec(dockerfile)?.[1], Object.keys(config.ExposedPorts).join(' '));
+  // The runtime stage is the image-rootfs tree alone: no base image, nothing installed.
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  t.notRegex(runtime, /apt-get|build-essential/);
+  t.regex(runtime, /^\nFROM scratch\nCOPY --from=build \/rootfs\/ \/$/m);
+  t.notRegex(runtime, /apt-get|build-essential|RUN /);
 
   const base = path('deploy/kustomize/base');
   const speaker = parseDocuments(readFileSync(`${base}/speaker.yaml`, 'utf8')).docs[0] as Workload;

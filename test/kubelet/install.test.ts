@@ -141,6 +141,36 @@ serial(
 );
 
 serial(
+  "a speaker without CAP_NET_RAW fails the rollout with the kubelet's reason and the speaker's own error",
+  async (t) => {
+    const patch = [
+      { op: 'replace', path: '/spec/template/spec/containers/0/securityContext/capabilities/add', value: [] },
+    ];
+    const r = await c().cp.kubectl([
+      '-n',
+      MESHLB_NAMESPACE,
+      'patch',
+      'ds',
+      SPEAKER_DS,
+      '--type=json',
+      '-p',
+      JSON.stringify(patch),
+    ]);
+    t.is(r.code, 0, r.stderr);
+    const err = await t.throwsAsync(waitRolledOut(c(), 30_000), { name: 'InstallError' });
+    t.log(err.message);
+    // The kubelet's words (the container's termination: reason and exit code, or
+    // the back-off it went into) and the speaker's (FallbackToLogsOnError).
+    t.regex(err.message, /terminated Error \(exit 1\)|CrashLoopBackOff/);
+    t.regex(err.message, /PacketSocketPermissionError|needs CAP_NET_RAW/);
+    // maxUnavailable 1: the other speakers kept running; undo brings it back.
+    const undo = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'undo', `ds/${SPEAKER_DS}`]);
+    t.is(undo.code, 0, undo.stderr);
+    t.is((await waitRolledOut(c(), 120_000)).speakersReady, 3);
+  },
+);
+
+serial(
   'Helm: the chart installs the same workloads on real kubelets and a speaker answers ARP',
   async (t) => {
     await uninstallMeshlb(c(), 'kustomize');

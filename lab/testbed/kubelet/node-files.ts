@@ -174,6 +174,10 @@ nodeStatusReportFrequency: 5m
 protectKernelDefaults: false
 serializeImagePulls: false
 resolvConf: /etc/resolv.conf
+# No cluster DNS runs in the lab and meshlb resolves no names (it reaches the API
+# server by address); without an entry every Pod gets a MissingClusterDNS Warning.
+clusterDNS: [10.96.0.10]
+clusterDomain: cluster.local
 shutdownGracePeriod: 0s
 `;
 }

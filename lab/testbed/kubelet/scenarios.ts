@@ -1,0 +1,348 @@
+/**
+ * What Kubernetes itself does to meshlb, on real kubelets, as a client pinging
+ * a Service IP every 10 ms sees it: a speaker Pod deleted, a node's kubelet
+ * stopped until the node lifecycle controller marks it NotReady, a node
+ * drained, the speakers restarted by a rollout, the leading controller's Pod
+ * deleted. Each returns figures (test/kubelet/scenarios.test.ts judges one
+ * trial; bench/kubelet.ts repeats them and prints the spread).
+ */
+import { AppsV1Api, CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { arping, lostEchoes, pingEchoes, type EchoReply, type Observation } from '../netns/index.ts';
+import { poll } from '../poll.ts';
+import type { KubeletCluster } from './cluster.ts';
+import { MESHLB_NAMESPACE, rolloutState, SPEAKER_DS } from './install.ts';
+import { SERVICES_NAMESPACE } from './services.ts';
+
+/** Thrown when a scenario's cluster does not reach the state it waits for. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  /** The node that answered for the IP before. */
+  victim: string;
+  /** The node that answers after (may be the victim when nothing had to move). */
+  after: string;
+  /** Echo requests without a reply, in all. */
+  lostPings: number;
+  /** Longest time without an echo reply, ms. */
+  longestGapMs: number;
+  /** Scenario-specific times (ms), e.g. from NotReady to the move. */
+  times: Record<string, number>;
+}
+
+/** The lab nodes whose MACs answer ARP for `ip` (two probes: a second answering node shows too). */
+export async function answeringNodes(c: KubeletCluster, ip: string): Promise<string[]> {
+  const client = c.lan.client;
+  if (client === undefined) throw new ScenarioError('the LAN has no client');
+  const macs = await arping(c.lan, client, ip, 2);
+  return [...new Set(macs.map((m) => c.lan.hosts.find((h) => h.mac === m.toLowerCase())?.name ?? m))];
+}
+
+/** Waits until exactly one node answers for `ip` (optionally: one other than `not`); returns it. */
+export async function soleAnswerer(
+  c: KubeletCluster,
+  ip: string,
+  timeoutMs: number,
+  not?: string,
+): Promise<string> {
+  const who = await poll(
+    async () => {
+      const w = await answeringNodes(c, ip);
+      return w.length === 1 && w[0] !== not ? w[0] : undefined;
+    },
+    timeoutMs,
+    100,
+  );
+  if (who === undefined)
+    throw new ScenarioError(
+      `no single node${not === undefined ? '' : ` other than ${not}`} answered for ${ip} within ${timeoutMs} ms`,
+    );
+  return who;
+}
+
+async function speakerPodOn(
+  c: KubeletCluster,
+  node: string,
+): Promise<{ name: string; uid: string } | undefined> {
+  const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({
+    namespace: MESHLB_NAMESPACE,
+    labelSelector: 'app.kubernetes.io/component=speaker',
+    fieldSelector: `spec.nodeName=${node}`,
+  });
+  const p = pods.items.find((x) => x.metadata?.deletionTimestamp === undefined);
+  return p === undefined ? undefined : { name: p.metadata?.name ?? '', uid: p.metadata?.uid ?? '' };
+}
+
+/** Every speaker Pod ready, one per node. */
+export async function waitSpeakersReady(c: KubeletCluster, timeoutMs: number): Promise<void> {
+  const ok = await poll(
+    async () => {
+      const s = await rolloutState(c);
+      return s !== undefined && s.speakersReady === c.nodes.length;
+    },
+    timeoutMs,
+    250,
+  );
+  if (ok === undefined) throw new ScenarioError(`the speakers were not all ready within ${timeoutMs} ms`);
+}
+
+/** Runs `fault` while pinging `ip` every 10 ms; ends once `settled` holds and 50 more echoes came back. */
+async function pinged(
+  c: KubeletCluster,
+  ip: string,
+  fault: () => Promise<void>,
+  settled: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<{ lostPings: number; longestGapMs: number; faultAt: number }> {
+  const client = c.lan.client;
+  if (client === undefined) throw new ScenarioError('the LAN has no client');
+  const ping: Observation<EchoReply> = pingEchoes(c.lan, client, ip, 0.01);
+  try {
+    if ((await poll(() => ping.list.length >= 20, 10_000, 20)) === undefined) {
+      throw new ScenarioError(`${ip} did not answer pings before the fault`);
+    }
+    const from = ping.list.length;
+    const faultAt = Date.now();
+    await fault();
+    if ((await poll(settled, timeoutMs, 100)) === undefined)
+      throw new ScenarioError(`not settled within ${timeoutMs} ms`);
+    const n = ping.list.length;
+    await poll(() => ping.list.length >= n + 50, 5_000, 20);
+    const window = ping.list.slice(from - 1);
+    const gaps = window.slice(1).map((r, i) => r.t - (window[i]?.t ?? r.t));
+    return { lostPings: lostEchoes(ping.list, from).lost, longestGapMs: Math.max(0, ...gaps), faultAt };
+  } finally {
+    ping.stop();
+  }
+}
+
+/** `kubectl delete pod` of the announcer's speaker: a SIGTERM, so a planned hand-off; then the DaemonSet's new Pod. */
+export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const pod = await speakerPodOn(c, victim);
+  if (pod === undefined) throw new ScenarioError(`no speaker Pod on ${victim}`);
+  let movedAt = 0;
+  const r = await pinged(
+    c,
+    ip,
+    async () => {
+      const d = await c.cp.kubectl(['-n', MESHLB_NAMESPACE, 'delete', 'pod', pod.name, '--wait=false']);
+      if (d.code !== 0) throw new ScenarioError(`kubectl delete pod: ${d.stderr}`);
+    },
+    async () => {
+      const w = await answeringNodes(c, ip);
+      if (w.length === 1 && w[0] !== victim && movedAt === 0) movedAt = Date.now();
+      return movedAt > 0;
+    },
+    30_000,
+  );
+  const after = await soleAnswerer(c, ip, 10_000);
+  await waitSpeakersReady(c, 120_000);
+  return { scenario: 'delete-pod', victim, after, ...r, times: { movedMs: movedAt - r.faultAt } };
+}
+
+function nodeReady(
+  node: { status?: { conditions?: { type: string; status: string }[] } } | undefined,
+): string | undefined {
+  return node?.status?.conditions?.find((x) => x.type === 'Ready')?.status;
+}
+
+/**
+ * The announcer's kubelet stops (SIGKILL; its Pods run on). The node lifecycle
+ * controller marks the Node NotReady after its grace period; meshlb must move
+ * the IP then, and the node must not answer again while NotReady. The kubelet
+ * is started again at the end and the node is Ready again; sticky placement
+ * keeps the IP where it went.
+ */
+export async function stopAnnouncerKubelet(
+  c: KubeletCluster,
+  ip: string,
+  watchNotReadyMs = 8_000,
+): Promise<ScenarioResult> {
+  const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const node = c.node(victim);
+  let notReadyAt = 0;
+  let movedAt = 0;
+  const answeredWhileNotReady: string[] = [];
+  const r = await pinged(
+    c,
+    ip,
+    () => node.stopKubelet(),
+    async () => {
+      if (notReadyAt === 0) {
+        if (nodeReady(await core.readNode({ name: victim })) !== 'True') notReadyAt = Date.now();
+        return false;
+      }
+      const w = await answeringNodes(c, ip);
+      if (notReadyAt > 0 && w.includes(victim) && movedAt > 0)
+        answeredWhileNotReady.push(new Date().toISOString());
+      if (movedAt === 0 && w.length === 1 && w[0] !== victim) movedAt = Date.now();
+      return movedAt > 0 && Date.now() - movedAt > watchNotReadyMs;
+    },
+    120_000,
+  );
+  if (answeredWhileNotReady.length > 0) {
+    throw new ScenarioError(
+      `${victim} answered for ${ip} while NotReady (${answeredWhileNotReady.join(', ')})`,
+    );
+  }
+  const after = await soleAnswerer(c, ip, 10_000);
+  node.startKubelet();
+  const ready = await poll(
+    async () => nodeReady(await core.readNode({ name: victim })) === 'True',
+    60_000,
+    250,
+  );
+  if (ready === undefined)
+    throw new ScenarioError(`${victim} not Ready again within 60 s:\n${node.kubeletLogTail()}`);
+  await waitSpeakersReady(c, 60_000);
+  return {
+    scenario: 'kubelet-stopped',
+    victim,
+    after,
+    ...r,
+    times: { notReadyMs: notReadyAt - r.faultAt, movedAfterNotReadyMs: movedAt - notReadyAt },
+  };
+}
+
+/** `kubectl drain` of the announcer's node (the speaker, a DaemonSet Pod, stays; the node is cordoned): a planned hand-off. */
+export async function drainAnnouncer(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  let movedAt = 0;
+  const r = await pinged(
+    c,
+    ip,
+    async () => {
+      const d = await c.cp.kubectl([
+        'drain',
+        victim,
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=120s',
+      ]);
+      if (d.code !== 0) throw new ScenarioError(`kubectl drain ${victim}: ${d.stderr}`);
+    },
+    async () => {
+      const w = await answeringNodes(c, ip);
+      if (w.length === 1 && w[0] !== victim && movedAt === 0) movedAt = Date.now();
+      return movedAt > 0;
+    },
+    60_000,
+  );
+  const after = await soleAnswerer(c, ip, 10_000);
+  const u = await c.cp.kubectl(['uncordon', victim]);
+  if (u.code !== 0) throw new ScenarioError(`kubectl uncordon ${victim}: ${u.stderr}`);
+  return { scenario: 'drain', victim, after, ...r, times: { movedMs: movedAt - r.faultAt } };
+}
+
+/** `kubectl rollout restart ds/meshlb-speaker`: every speaker replaced, one node at a time. */
+export async function rolloutRestartSpeakers(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const list = async (): Promise<string[]> =>
+    (
+      await core.listNamespacedPod({
+        namespace: MESHLB_NAMESPACE,
+        labelSelector: 'app.kubernetes.io/component=speaker',
+      })
+    ).items.map((p) => p.metadata?.uid ?? '');
+  const before = new Set(await list());
+  const r = await pinged(
+    c,
+    ip,
+    async () => {
+      const d = await c.cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'restart', `ds/${SPEAKER_DS}`]);
+      if (d.code !== 0) throw new ScenarioError(`kubectl rollout restart: ${d.stderr}`);
+    },
+    async () => {
+      const uids = await list();
+      const s = await rolloutState(c);
+      return (
+        uids.length === c.nodes.length &&
+        uids.every((u) => !before.has(u)) &&
+        s?.speakersReady === c.nodes.length
+      );
+    },
+    300_000,
+  );
+  const after = await soleAnswerer(c, ip, 10_000);
+  return { scenario: 'rollout-restart', victim, after, ...r, times: { rolloutMs: Date.now() - r.faultAt } };
+}
+
+export interface ControllerResult {
+  /** The Lease holder before and after. */
+  leaderBefore: string;
+  leaderAfter: string;
+  /** From the delete to a new holder of the Lease, ms. */
+  takeoverMs: number;
+  /** Services whose assigned addresses differ afterwards. */
+  changedAssignments: number;
+}
+
+const LEASE = 'meshlb-controller';
+
+/** The leading controller's Pod deleted: another leads, and no Service's addresses change. */
+export async function deleteLeadingController(c: KubeletCluster): Promise<ControllerResult> {
+  const coord = c.cp.kubeConfig.makeApiClient(CoordinationV1Api);
+  const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
+  const holder = async (): Promise<string> =>
+    (await coord.readNamespacedLease({ namespace: MESHLB_NAMESPACE, name: LEASE })).spec?.holderIdentity ??
+    '';
+  const assignments = async (): Promise<Map<string, string>> =>
+    new Map(
+      (await core.listNamespacedService({ namespace: SERVICES_NAMESPACE })).items.map((s) => [
+        s.metadata?.name ?? '',
+        (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(','),
+      ]),
+    );
+  const before = await assignments();
+  const leaderBefore = await holder();
+  const pods = (
+    await core.listNamespacedPod({
+      namespace: MESHLB_NAMESPACE,
+      labelSelector: 'app.kubernetes.io/component=controller',
+    })
+  ).items;
+  const leaderPod = pods.find((p) => leaderBefore.startsWith(p.metadata?.name ?? '\0'));
+  if (leaderPod === undefined)
+    throw new ScenarioError(`no controller Pod holds the Lease (holder "${leaderBefore}")`);
+  const t0 = Date.now();
+  const d = await c.cp.kubectl([
+    '-n',
+    MESHLB_NAMESPACE,
+    'delete',
+    'pod',
+    leaderPod.metadata?.name ?? '',
+    '--wait=false',
+  ]);
+  if (d.code !== 0) throw new ScenarioError(`kubectl delete pod: ${d.stderr}`);
+  const leaderAfter = await poll(
+    async () => {
+      const h = await holder();
+      return h !== '' && h !== leaderBefore ? h : undefined;
+    },
+    60_000,
+    50,
+  );
+  if (leaderAfter === undefined) throw new ScenarioError('no new controller took the Lease within 60 s');
+  const takeoverMs = Date.now() - t0;
+  const apps = c.cp.kubeConfig.makeApiClient(AppsV1Api);
+  await poll(
+    async () => {
+      const dep = await apps.readNamespacedDeployment({
+        name: 'meshlb-controller',
+        namespace: MESHLB_NAMESPACE,
+      });
+      return (dep.status?.availableReplicas ?? 0) === (dep.spec?.replicas ?? -1);
+    },
+    120_000,
+    250,
+  );
+  const after = await assignments();
+  const changedAssignments = [...before].filter(([name, ips]) => after.get(name) !== ips).length;
+  return { leaderBefore, leaderAfter, takeoverMs, changedAssignments };
+}
