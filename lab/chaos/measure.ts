@@ -3,7 +3,7 @@
  * lab's HTTP endpoint names the node that served), and its neighbour entry
  * for the VIP (gratuitous ARP moves it). All times wall-clock ms.
  */
-import type { ClusterLab } from '../testbed/lab/index.ts';
+import type { Lab } from '../testbed/lab/index.ts';
 import { poll } from '../testbed/poll.ts';
 import { longestTcpGap, tcpAttempts } from '../testbed/lab/index.ts';
 import {
@@ -23,7 +23,7 @@ export const until = <T>(
 ): Promise<T | undefined> => poll(check, ms, every);
 
 /** The nodes whose MAC answers for `ip` from the client: arping (IPv4) or ndisc6 (IPv6). */
-export async function answering(lab: ClusterLab, ip: string, probes = 1): Promise<string[]> {
+export async function answering(lab: Lab, ip: string, probes = 1): Promise<string[]> {
   const macs = ip.includes(':')
     ? await ndisc(lab.lan, lab.client, ip, probes + 1)
     : await arping(lab.lan, lab.client, ip, probes);
@@ -31,13 +31,13 @@ export async function answering(lab: ClusterLab, ip: string, probes = 1): Promis
 }
 
 /** Every speaker answers /readyz 200 (asked from the client, over the LAN). */
-export async function allReady(lab: ClusterLab, nodes = lab.nodes.map((n) => n.name)): Promise<boolean> {
+export async function allReady(lab: Lab, nodes = lab.nodes.map((n) => n.name)): Promise<boolean> {
   const r = await Promise.all(nodes.map((n) => lab.http.get(lab.speakerUrl(n, '/readyz'))));
   return r.every((x) => x.status === 200);
 }
 
 /** Members alive in one speaker's view (its /debug/summary). */
-export async function aliveSeenBy(lab: ClusterLab, node: string): Promise<number | undefined> {
+export async function aliveSeenBy(lab: Lab, node: string): Promise<number | undefined> {
   const r = await lab.http.get(lab.speakerUrl(node, '/debug/summary'));
   if (r.status !== 200) return undefined;
   const d = JSON.parse(r.body) as { members: { state: string }[] };
@@ -59,7 +59,7 @@ export const WARM_MS = 5_000;
  * Waits until the lab is steady: every speaker up WARM_MS, ready and seeing
  * all members alive, and exactly one node answering for `ip`. Returns that node.
  */
-export async function steady(lab: ClusterLab, ip: string, ms = 60_000): Promise<string | undefined> {
+export async function steady(lab: Lab, ip: string, ms = 60_000): Promise<string | undefined> {
   const n = lab.nodes.length;
   return until(
     async () => {
@@ -98,7 +98,7 @@ export interface FaultWindow {
  * again (15 consecutive ping replies after the fault) or `deadlineMs`.
  */
 export async function watchFault(
-  lab: ClusterLab,
+  lab: Lab,
   ip: string,
   victim: string,
   fault: () => Promise<void>,

@@ -1,31 +1,41 @@
 import { parseArgs } from 'node:util';
 import { answering, steady, watchFault, type FaultWindow } from '../chaos/measure.ts';
-import { ClusterLab } from '../testbed/lab/index.ts';
+import { kubeletLabPrerequisites } from '../testbed/kubelet/cluster.ts';
+import { ClusterLab, KubeletLab, type Lab } from '../testbed/lab/index.ts';
 import { NetnsUnavailableError } from '../testbed/netns/index.ts';
 import type { Command } from '../../src/cli/commands.ts';
 import { CliUsageError } from '../../src/cli/errors.ts';
 import { table } from '../../src/cli/inspect.ts';
 
-const HELP = `usage: meshlb lab [--nodes N] [--once]
+const HELP = `usage: meshlb lab [--nodes N] [--once] [--processes]
 
-The whole system on this machine, in a few minutes:
-  - a real control plane (etcd + kube-apiserver, built once from the Go module
-    proxy and cached under ~/.cache/meshlb/), meshlb's CRDs and RBAC (deploy/);
-  - a LAN of network namespaces: N nodes and a client, IPv4 and IPv6;
-  - the nodes registered as Kubernetes Nodes (Ready, Leases renewed as kubelets
-    do), the real controller, and a real speaker process on every node with
-    its own ServiceAccount token; an IPPool and three dual-stack LoadBalancer
-    Services; every node accepts the Service IPs as kube-proxy would and
-    serves HTTP naming itself, so the client shows who serves;
+The whole system on this machine, in a minute or two:
+  - a real Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager
+    and kube-scheduler (built once from the Go module proxy and cached under
+    ~/.cache/meshlb/), and N nodes, each a network namespace on a LAN with its
+    own containerd and kubelet; a client on the same LAN;
+  - meshlb's image (scripts/image) imported on every node and meshlb installed
+    from deploy/ as docs/install.md says: Kubernetes schedules the speaker
+    DaemonSet and the controller Deployment, the kubelets start them;
+  - an IPPool and three dual-stack LoadBalancer Services; every node accepts
+    the Service IPs as kube-proxy would and serves HTTP naming itself, so the
+    client shows who serves;
   - one failover shown as the client sees it: the announcer's cable is pulled,
     the outage is measured (ping every 10 ms) and another node serves.
 Then a live view (members, who announces each IP, events) with keys to break
-things: k kill -9 · s SIGSTOP · c cut the link · n NotReady · o cordon and
-stop · p partition · h heal everything · q quit. Ctrl-C removes everything.
+things: k kill -9 · s SIGSTOP · c cut the link · n NotReady (the kubelet
+stopped) · o cordon and stop · p partition · h heal everything · q quit.
+Ctrl-C removes everything.
+
+Where kubelets cannot run (no containerd, no cgroup v1 memory hierarchy, ...)
+it says why and falls back to --processes.
 
 flags:
-  --nodes N   speakers on the LAN (default 5, 2-8)
-  --once      show the failover, then tear down and exit (for scripts)
+  --nodes N     nodes on the LAN (default 5, 2-8)
+  --once        show the failover, then tear down and exit (for scripts)
+  --processes   the speakers and the controller as plain processes beside
+                stand-in kubelets (Node status and Leases written by the lab):
+                what meshlb chaos runs; starts faster
 
 Needs root: it creates network namespaces (the machine's own network is never touched).`;
 
@@ -43,7 +53,7 @@ interface Debug {
   decisions: { ip: string; announcer: string | null; services: string[] }[];
 }
 
-async function view(lab: ClusterLab, events: readonly string[]): Promise<string> {
+async function view(lab: Lab, events: readonly string[]): Promise<string> {
   const debugs = new Map<string, Debug>();
   await Promise.all(
     lab.nodes.map(async (n) => {
@@ -53,7 +63,7 @@ async function view(lab: ClusterLab, events: readonly string[]): Promise<string>
   );
   const rows = [['NODE', 'SPEAKER', ...lab.nodes.map((n) => `SEEN BY ${n.name}`)]];
   for (const n of lab.nodes) {
-    const exited = lab.speakers.get(n.name)?.exited();
+    const exited = lab.speakerExited(n.name);
     rows.push([
       n.name,
       exited === undefined ? (debugs.has(n.name) ? 'up' : 'no answer') : `exited ${exited}`,
@@ -80,12 +90,7 @@ async function view(lab: ClusterLab, events: readonly string[]): Promise<string>
 }
 
 /** One key's action on the announcer of the first Service's IPv4 address; returns what happened. */
-async function act(
-  lab: ClusterLab,
-  key: string,
-  ip: string,
-  broken: Set<string>,
-): Promise<string | undefined> {
+async function act(lab: Lab, key: string, ip: string, broken: Set<string>): Promise<string | undefined> {
   const [victim] = await answering(lab, ip);
   const at = new Date().toISOString().slice(11, 19);
   if (key === 'h') {
@@ -95,7 +100,7 @@ async function act(
       await lab.setReady(n, true);
       await lab.cordon(n, false);
       await lab.signalSpeaker(n, 'SIGCONT');
-      if (lab.speakers.get(n)?.exited() !== undefined) lab.startSpeaker(n);
+      lab.reviveSpeaker(n);
     }
     broken.clear();
     return `${at} healed: links up, Nodes Ready and uncordoned, speakers running, partition removed`;
@@ -121,7 +126,12 @@ async function act(
       },
     ],
     c: [`${victim}'s cable pulled`, () => lab.cutLink(victim)],
-    n: [`${victim} marked NotReady`, () => lab.setReady(victim, false)],
+    n: [
+      lab.kind === 'kubelets'
+        ? `${victim}'s kubelet stopped (NotReady after the grace)`
+        : `${victim} marked NotReady`,
+      () => lab.setReady(victim, false),
+    ],
     o: [
       `${victim} cordoned (hand-off) and its speaker stopped`,
       async () => {
@@ -134,12 +144,14 @@ async function act(
   const f = faults[key];
   if (f === undefined) return undefined;
   broken.add(victim);
-  const w = await watchFault(lab, ip, victim, f[1], { waitForMove: true, deadlineMs: 10_000 });
+  // On real kubelets NotReady comes from the node lifecycle controller, after its grace (20 s here).
+  const deadlineMs = key === 'n' && lab.kind === 'kubelets' ? 60_000 : 10_000;
+  const w = await watchFault(lab, ip, victim, f[1], { waitForMove: true, deadlineMs });
   const [now] = await answering(lab, ip);
   return `${at} ${f[0]}: ${now ?? 'nobody'} answers ${ip}; ${describe(w)}`;
 }
 
-async function interactive(lab: ClusterLab, ip: string): Promise<void> {
+async function interactive(lab: Lab, ip: string): Promise<void> {
   const events: string[] = [];
   const broken = new Set<string>();
   let busy = false;
@@ -183,11 +195,15 @@ async function interactive(lab: ClusterLab, ip: string): Promise<void> {
 }
 
 async function runLab(args: string[]): Promise<number> {
-  let values: { nodes: string; once: boolean };
+  let values: { nodes: string; once: boolean; processes: boolean };
   try {
     values = parseArgs({
       args,
-      options: { nodes: { type: 'string', default: '5' }, once: { type: 'boolean', default: false } },
+      options: {
+        nodes: { type: 'string', default: '5' },
+        once: { type: 'boolean', default: false },
+        processes: { type: 'boolean', default: false },
+      },
     }).values;
   } catch (err) {
     throw new CliUsageError((err as Error).message);
@@ -199,12 +215,27 @@ async function runLab(args: string[]): Promise<number> {
     console.error('meshlb lab needs root: it creates network namespaces (run it with sudo).');
     return 1;
   }
-  let lab: ClusterLab | undefined;
+  let lab: Lab | undefined;
   process.prependListener('SIGINT', () => {
     say('Ctrl-C: removing the lab');
   });
   try {
-    lab = await ClusterLab.start({ nodes, onProgress: say });
+    const missing = values.processes ? [] : kubeletLabPrerequisites();
+    if (!values.processes && missing.length > 0) {
+      console.error(
+        `meshlb lab: real kubelets cannot run on this machine (missing: ${missing.join(', ')});\n` +
+          '  FALLING BACK to the speakers as processes beside stand-in kubelets (what --processes runs).',
+      );
+    }
+    lab =
+      values.processes || missing.length > 0
+        ? await ClusterLab.start({ nodes, onProgress: say })
+        : await KubeletLab.start({ nodes, onProgress: say });
+    say(
+      lab.kind === 'kubelets'
+        ? 'meshlb runs as users run it: its image, the DaemonSet and the Deployment, on real kubelets'
+        : 'meshlb runs as processes on the nodes, beside stand-in kubelets',
+    );
     const ip = lab.services[0]?.ips[0] ?? '';
     say('waiting until every speaker is ready and one node answers for each address');
     const first = await steady(lab, ip);
@@ -214,14 +245,14 @@ async function runLab(args: string[]): Promise<number> {
     }
     for (const s of lab.services) {
       const who = await Promise.all(
-        s.ips.map(async (x) => `${x} → ${(await answering(lab as ClusterLab, x)).join(',') || '?'}`),
+        s.ips.map(async (x) => `${x} → ${(await answering(lab as Lab, x)).join(',') || '?'}`),
       );
       say(`service ${s.name}: ${who.join(', ')}`);
     }
     const curl = await lab.http.get(`http://${ip}/`);
     say(`curl http://${ip}/ from the client: served by ${curl.body.trim() || '(no answer)'}`);
     say(`failover: ${first}'s cable is pulled while the client pings ${ip} every 10 ms`);
-    const w = await watchFault(lab, ip, first, () => (lab as ClusterLab).cutLink(first), {
+    const w = await watchFault(lab, ip, first, () => (lab as Lab).cutLink(first), {
       waitForMove: true,
     });
     const [second] = await answering(lab, ip);

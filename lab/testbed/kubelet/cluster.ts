@@ -144,6 +144,11 @@ export class KubeletCluster {
     });
   }
 
+  /** The directory holding every node's state and logs (/var/lib/meshlb-lab/lab-<pid>). */
+  get root(): string {
+    return this.#root;
+  }
+
   /** What Pods are told the API server is (KUBERNETES_SERVICE_HOST). */
   get apiHost(): string {
     return POD_GATEWAY;

@@ -6,8 +6,16 @@
  * deleted. Each returns figures (test/kubelet/scenarios.test.ts judges one
  * trial; bench/kubelet.ts repeats them and prints the spread).
  */
-import { AppsV1Api, CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { arping, lostEchoes, pingEchoes, type EchoReply, type Observation } from '../netns/index.ts';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, Watch, type V1Node } from '@kubernetes/client-node';
+import {
+  arping,
+  lostEchoes,
+  pingEchoes,
+  watchNeighbours,
+  type EchoReply,
+  type NeighbourMove,
+  type Observation,
+} from '../netns/index.ts';
 import { poll } from '../poll.ts';
 import type { KubeletCluster } from './cluster.ts';
 import { MESHLB_NAMESPACE, rolloutState, SPEAKER_DS } from './install.ts';
@@ -89,17 +97,25 @@ export async function waitSpeakersReady(c: KubeletCluster, timeoutMs: number): P
   if (ok === undefined) throw new ScenarioError(`the speakers were not all ready within ${timeoutMs} ms`);
 }
 
-/** Runs `fault` while pinging `ip` every 10 ms; ends once `settled` holds and 50 more echoes came back. */
+/**
+ * Runs `fault` while pinging `ip` every 10 ms and watching the client's
+ * neighbour entry for it; ends once `settled` holds and 50 more echoes came
+ * back. `movedAt`: when the entry first took a MAC other than `victim`'s (the
+ * new announcer's gratuitous ARP), as `ip monitor` stamped it.
+ */
 async function pinged(
   c: KubeletCluster,
   ip: string,
+  victim: string,
   fault: () => Promise<void>,
   settled: () => Promise<boolean>,
   timeoutMs: number,
-): Promise<{ lostPings: number; longestGapMs: number; faultAt: number }> {
+): Promise<{ lostPings: number; longestGapMs: number; faultAt: number; movedAt: number | undefined }> {
   const client = c.lan.client;
   if (client === undefined) throw new ScenarioError('the LAN has no client');
+  const victimMac = c.node(victim).host.mac;
   const ping: Observation<EchoReply> = pingEchoes(c.lan, client, ip, 0.01);
+  const neigh: Observation<NeighbourMove> = watchNeighbours(c.lan, client, ip);
   try {
     if ((await poll(() => ping.list.length >= 20, 10_000, 20)) === undefined) {
       throw new ScenarioError(`${ip} did not answer pings before the fault`);
@@ -113,35 +129,48 @@ async function pinged(
     await poll(() => ping.list.length >= n + 50, 5_000, 20);
     const window = ping.list.slice(from - 1);
     const gaps = window.slice(1).map((r, i) => r.t - (window[i]?.t ?? r.t));
-    return { lostPings: lostEchoes(ping.list, from).lost, longestGapMs: Math.max(0, ...gaps), faultAt };
+    const moved = neigh.list.find((m) => m.t >= faultAt && m.mac.toLowerCase() !== victimMac);
+    return {
+      lostPings: lostEchoes(ping.list, from).lost,
+      longestGapMs: Math.max(0, ...gaps),
+      faultAt,
+      movedAt: moved?.t,
+    };
   } finally {
     ping.stop();
+    neigh.stop();
   }
 }
+
+/** Exactly one node other than `victim` answers ARP for `ip`. */
+async function movedAway(c: KubeletCluster, ip: string, victim: string): Promise<boolean> {
+  const w = await answeringNodes(c, ip);
+  return w.length === 1 && w[0] !== victim;
+}
+
+/** The move's time after `from` (ms), or NaN when the client's entry never moved. */
+const since = (movedAt: number | undefined, from: number): number =>
+  movedAt === undefined ? Number.NaN : movedAt - from;
 
 /** `kubectl delete pod` of the announcer's speaker: a SIGTERM, so a planned hand-off; then the DaemonSet's new Pod. */
 export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
   const victim = await soleAnswerer(c, ip, 30_000);
   const pod = await speakerPodOn(c, victim);
   if (pod === undefined) throw new ScenarioError(`no speaker Pod on ${victim}`);
-  let movedAt = 0;
   const r = await pinged(
     c,
     ip,
+    victim,
     async () => {
       const d = await c.cp.kubectl(['-n', MESHLB_NAMESPACE, 'delete', 'pod', pod.name, '--wait=false']);
       if (d.code !== 0) throw new ScenarioError(`kubectl delete pod: ${d.stderr}`);
     },
-    async () => {
-      const w = await answeringNodes(c, ip);
-      if (w.length === 1 && w[0] !== victim && movedAt === 0) movedAt = Date.now();
-      return movedAt > 0;
-    },
+    () => movedAway(c, ip, victim),
     30_000,
   );
   const after = await soleAnswerer(c, ip, 10_000);
   await waitSpeakersReady(c, 120_000);
-  return { scenario: 'delete-pod', victim, after, ...r, times: { movedMs: movedAt - r.faultAt } };
+  return { scenario: 'delete-pod', victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
 }
 
 function nodeReady(
@@ -168,23 +197,35 @@ export async function stopAnnouncerKubelet(
   let notReadyAt = 0;
   let movedAt = 0;
   const answeredWhileNotReady: string[] = [];
-  const r = await pinged(
-    c,
-    ip,
-    () => node.stopKubelet(),
-    async () => {
-      if (notReadyAt === 0) {
-        if (nodeReady(await core.readNode({ name: victim })) !== 'True') notReadyAt = Date.now();
-        return false;
-      }
-      const w = await answeringNodes(c, ip);
-      if (notReadyAt > 0 && w.includes(victim) && movedAt > 0)
-        answeredWhileNotReady.push(new Date().toISOString());
-      if (movedAt === 0 && w.length === 1 && w[0] !== victim) movedAt = Date.now();
-      return movedAt > 0 && Date.now() - movedAt > watchNotReadyMs;
+  // When the API server tells watchers (the speakers among them) that the Node is no longer Ready.
+  const watch = await new Watch(c.cp.kubeConfig).watch(
+    '/api/v1/nodes',
+    { fieldSelector: `metadata.name=${victim}` },
+    (_type: string, obj: V1Node) => {
+      if (notReadyAt === 0 && nodeReady(obj) !== 'True') notReadyAt = Date.now();
     },
-    120_000,
+    () => undefined,
   );
+  let r: Awaited<ReturnType<typeof pinged>>;
+  try {
+    r = await pinged(
+      c,
+      ip,
+      victim,
+      () => node.stopKubelet(),
+      async () => {
+        if (notReadyAt === 0) return false;
+        // Once another node answers, the victim must stay silent while NotReady.
+        const w = await answeringNodes(c, ip);
+        if (movedAt > 0 && w.includes(victim)) answeredWhileNotReady.push(new Date().toISOString());
+        if (movedAt === 0 && w.length === 1 && w[0] !== victim) movedAt = Date.now();
+        return movedAt > 0 && Date.now() - movedAt > watchNotReadyMs;
+      },
+      120_000,
+    );
+  } finally {
+    watch.abort();
+  }
   if (answeredWhileNotReady.length > 0) {
     throw new ScenarioError(
       `${victim} answered for ${ip} while NotReady (${answeredWhileNotReady.join(', ')})`,
@@ -205,17 +246,17 @@ export async function stopAnnouncerKubelet(
     victim,
     after,
     ...r,
-    times: { notReadyMs: notReadyAt - r.faultAt, movedAfterNotReadyMs: movedAt - notReadyAt },
+    times: { notReadyMs: notReadyAt - r.faultAt, movedAfterNotReadyMs: since(r.movedAt, notReadyAt) },
   };
 }
 
 /** `kubectl drain` of the announcer's node (the speaker, a DaemonSet Pod, stays; the node is cordoned): a planned hand-off. */
 export async function drainAnnouncer(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
   const victim = await soleAnswerer(c, ip, 30_000);
-  let movedAt = 0;
   const r = await pinged(
     c,
     ip,
+    victim,
     async () => {
       const d = await c.cp.kubectl([
         'drain',
@@ -226,17 +267,13 @@ export async function drainAnnouncer(c: KubeletCluster, ip: string): Promise<Sce
       ]);
       if (d.code !== 0) throw new ScenarioError(`kubectl drain ${victim}: ${d.stderr}`);
     },
-    async () => {
-      const w = await answeringNodes(c, ip);
-      if (w.length === 1 && w[0] !== victim && movedAt === 0) movedAt = Date.now();
-      return movedAt > 0;
-    },
+    () => movedAway(c, ip, victim),
     60_000,
   );
   const after = await soleAnswerer(c, ip, 10_000);
   const u = await c.cp.kubectl(['uncordon', victim]);
   if (u.code !== 0) throw new ScenarioError(`kubectl uncordon ${victim}: ${u.stderr}`);
-  return { scenario: 'drain', victim, after, ...r, times: { movedMs: movedAt - r.faultAt } };
+  return { scenario: 'drain', victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
 }
 
 /** `kubectl rollout restart ds/meshlb-speaker`: every speaker replaced, one node at a time. */
@@ -254,6 +291,7 @@ export async function rolloutRestartSpeakers(c: KubeletCluster, ip: string): Pro
   const r = await pinged(
     c,
     ip,
+    victim,
     async () => {
       const d = await c.cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'restart', `ds/${SPEAKER_DS}`]);
       if (d.code !== 0) throw new ScenarioError(`kubectl rollout restart: ${d.stderr}`);

@@ -9,7 +9,6 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -22,7 +21,9 @@ import {
   type ControlPlane,
 } from '../controlplane/index.ts';
 import { ApiAccess, createLan, requireNetns, type Host, type Lan } from '../netns/index.ts';
+import type { Lab, LabService } from './lab.ts';
 import { HttpAgent } from './probes.ts';
+import { startWhoami } from './whoami-process.ts';
 import { freePort } from '../ports.ts';
 import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
 import {
@@ -36,7 +37,6 @@ import {
 } from '../speakers/index.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
-const WHOAMI = fileURLToPath(new URL('./whoami.ts', import.meta.url));
 const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
   fileURLToPath(new URL(`../../../deploy/rbac/${f}`, import.meta.url)),
 );
@@ -57,13 +57,8 @@ export interface ClusterLabOptions {
   speakerEnv?: Record<string, string>;
 }
 
-export interface LabService {
-  name: string;
-  /** Assigned addresses, IPv4 first. */
-  ips: string[];
-}
-
-export class ClusterLab {
+export class ClusterLab implements Lab {
+  readonly kind = 'processes';
   readonly cp: ControlPlane;
   readonly lan: Lan;
   readonly api: ApiAccess;
@@ -255,18 +250,7 @@ export class ClusterLab {
   }
 
   async #startWhoami(host: Host): Promise<void> {
-    const child = this.lan.spawn(host, [process.execPath, WHOAMI, host.name], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.#whoami.set(host.name, child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => {
-        reject(new Error(`the HTTP endpoint on ${host.name} exited (${String(code)})`));
-      });
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', () => {
-        resolve();
-      });
-    });
+    this.#whoami.set(host.name, await startWhoami(this.lan, host));
   }
 
   /** The kubelets' heartbeat: Node Leases renewed, Ready conditions refreshed (except nodes marked NotReady). */
@@ -356,6 +340,14 @@ export class ClusterLab {
     this.speakers.set(node, child);
     this.#speakerStartedAt.set(node, Date.now());
     return child;
+  }
+
+  speakerExited(node: string): string | undefined {
+    return this.speakers.get(node)?.exited();
+  }
+
+  reviveSpeaker(node: string): void {
+    if (this.speakerExited(node) !== undefined) this.startSpeaker(node);
   }
 
   /** How long ago the youngest speaker process was started (ms). */

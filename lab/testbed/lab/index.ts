@@ -1,4 +1,8 @@
 // The whole system on one machine (`meshlb lab`, `meshlb chaos`): control
 // plane, namespace LAN, controller and real speakers, and the client's probes.
-export { ClusterLab, LAB_NAMESPACE, type ClusterLabOptions, type LabService } from './cluster-lab.ts';
+// ClusterLab runs the speakers as processes; KubeletLab runs meshlb's image on
+// real kubelets. Both are a Lab.
+export { ClusterLab, LAB_NAMESPACE, type ClusterLabOptions } from './cluster-lab.ts';
+export { KubeletLab, type KubeletLabOptions } from './kubelet-lab.ts';
+export type { Lab, LabService } from './lab.ts';
 export { HttpAgent, longestTcpGap, tcpAttempts, type TcpAttempt } from './probes.ts';
