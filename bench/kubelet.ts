@@ -27,7 +27,7 @@ import {
   stopAnnouncerKubelet,
   type ScenarioResult,
 } from '../lab/testbed/kubelet/scenarios.ts';
-import { createPool, createServices } from '../lab/testbed/kubelet/services.ts';
+import { createPool, createServices } from '../lab/testbed/lab/services.ts';
 import { cpuPercent, sampleProcs } from './proc.ts';
 import { summarize } from './stats.ts';
 

@@ -70,6 +70,17 @@ export function fullReference(name: string): string {
   return `docker.io/${withTag}`;
 }
 
+/** GNU tar flags for the same bytes from the same tree: sorted names, owner 0, epoch times, no atime/ctime. */
+const REPRODUCIBLE_TAR = [
+  '--sort=name',
+  '--owner=0',
+  '--group=0',
+  '--numeric-owner',
+  '--mtime=@0',
+  '--format=posix',
+  '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+];
+
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 export function writeOciArchive(opts: OciArchiveOptions): OciArchive {
@@ -85,20 +96,7 @@ export function writeOciArchive(opts: OciArchiveOptions): OciArchive {
     };
 
     const layerTar = join(work, 'layer.tar');
-    execFileSync('tar', [
-      '--sort=name',
-      '--owner=0',
-      '--group=0',
-      '--numeric-owner',
-      '--mtime=@0',
-      '--format=posix',
-      '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-      '-C',
-      opts.rootfs,
-      '-cf',
-      layerTar,
-      '.',
-    ]);
+    execFileSync('tar', [...REPRODUCIBLE_TAR, '-C', opts.rootfs, '-cf', layerTar, '.']);
     const tarBytes = readFileSync(layerTar);
     const gz = execFileSync('gzip', ['-n', '-6', '-c', layerTar], { maxBuffer: 1 << 30 });
     const layerDigest = blob(gz);
@@ -153,18 +151,7 @@ export function writeOciArchive(opts: OciArchiveOptions): OciArchive {
     const out = resolve(opts.out);
     mkdirSync(dirname(out), { recursive: true });
     const partial = `${out}.partial`;
-    execFileSync('tar', [
-      '--sort=name',
-      '--owner=0',
-      '--group=0',
-      '--numeric-owner',
-      '--mtime=@0',
-      '-C',
-      join(work, 'layout'),
-      '-cf',
-      partial,
-      '.',
-    ]);
+    execFileSync('tar', [...REPRODUCIBLE_TAR, '-C', join(work, 'layout'), '-cf', partial, '.']);
     renameSync(partial, out);
     return { digest: manifestDigest, uncompressedBytes: tarBytes.length, compressedBytes: gz.length };
   } finally {

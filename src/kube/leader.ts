@@ -56,6 +56,9 @@ interface Observed {
   seenAt: number;
 }
 
+/** Tries to release the Lease on stop(): a conflict (a write in between) is read again and retried. */
+const RELEASE_ATTEMPTS = 3;
+
 const isCode = (err: unknown, code: number): boolean => err instanceof ApiException && err.code === code;
 
 /**
@@ -86,6 +89,8 @@ export class LeaderElector {
   /** Monotonic ms of the last successful renewal (while leading). */
   #renewedAt = 0;
   #timer: Timer | undefined;
+  /** The acquire-or-renew round in flight, if any. */
+  #inflight: Promise<void> | undefined;
   #running = false;
 
   constructor(init: LeaderElectorInit) {
@@ -124,30 +129,57 @@ export class LeaderElector {
     if (!this.#leading) return;
     this.#setLeading(false);
     if (opts.release === false) return;
-    try {
-      const lease = await this.#api.readNamespacedLease({
-        name: this.#init.name,
-        namespace: this.#init.namespace,
-      });
-      if (lease.spec?.holderIdentity !== this.#init.identity) return;
-      delete lease.spec.holderIdentity;
-      lease.spec.leaseDurationSeconds = 1;
-      await this.#api.replaceNamespacedLease({
-        name: this.#init.name,
-        namespace: this.#init.namespace,
-        body: lease,
-      });
-    } catch (err) {
-      this.#init.log?.debug({ err }, 'could not release the lease; it expires on its own');
+    // A renewal still in flight writes the Lease after a release that read it
+    // first, and the release's replace then conflicts (409): the standby
+    // waited a whole lease duration (17.7 s seen on real kubelets). Let it
+    // land first, for at most a retry period (a hung request must not hold
+    // up the stop), and retry the release on a conflict.
+    await this.#settleInflight(this.config.retryPeriodMs);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.#api.readNamespacedLease({
+          name: this.#init.name,
+          namespace: this.#init.namespace,
+        });
+        if (lease.spec?.holderIdentity !== this.#init.identity) return;
+        delete lease.spec.holderIdentity;
+        lease.spec.leaseDurationSeconds = 1;
+        await this.#api.replaceNamespacedLease({
+          name: this.#init.name,
+          namespace: this.#init.namespace,
+          body: lease,
+        });
+        return;
+      } catch (err) {
+        if (isCode(err, 409) && attempt < RELEASE_ATTEMPTS) continue;
+        this.#init.log?.warn({ err, attempt }, 'could not release the lease; it expires on its own');
+        return;
+      }
     }
+  }
+
+  /** Waits for the round in flight, if any, or `ms`, whichever comes first. */
+  async #settleInflight(ms: number): Promise<void> {
+    const inflight = this.#inflight;
+    if (inflight === undefined) return;
+    let timer: Timer | undefined;
+    await Promise.race([
+      inflight,
+      new Promise<void>((resolve) => {
+        timer = this.#init.clock.setTimeout(resolve, ms);
+      }),
+    ]);
+    timer?.cancel();
   }
 
   #schedule(ms: number): void {
     if (!this.#running) return;
     this.#timer = this.#init.clock.setTimeout(() => {
-      void this.#round().finally(() => {
+      const round = this.#round().finally(() => {
+        if (this.#inflight === round) this.#inflight = undefined;
         this.#schedule(this.config.retryPeriodMs);
       });
+      this.#inflight = round;
     }, ms);
   }
 

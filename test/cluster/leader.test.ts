@@ -75,3 +75,47 @@ test('a leader that dies without releasing is replaced after the lease expires',
   t.true(took <= config.leaseDurationMs + 3 * config.retryPeriodMs + 1_000, `took ${took} ms`);
   await other.stop();
 });
+
+test('stop() while a renewal is in flight still releases the Lease (no wait for expiry)', async (t) => {
+  const { cp } = t.context;
+  const ns = await cp.newNamespace('leader');
+  // A KubeConfig whose Lease API holds the next renewal until the test lets it go:
+  // the renewal is in flight when stop() reads the Lease to release it.
+  let gate: { blocked: () => void; open: Promise<void> } | undefined;
+  const kubeConfig = Object.create(cp.kubeConfig) as typeof cp.kubeConfig;
+  kubeConfig.makeApiClient = ((ctor: unknown) => {
+    const api = cp.kubeConfig.makeApiClient(ctor as typeof CoordinationV1Api);
+    const replace = api.replaceNamespacedLease.bind(api);
+    api.replaceNamespacedLease = async (req) => {
+      const g = gate;
+      if (g !== undefined) {
+        gate = undefined;
+        g.blocked();
+        await g.open;
+      }
+      return replace(req);
+    };
+    return api;
+  }) as typeof kubeConfig.makeApiClient;
+  const elector = new LeaderElector({
+    kubeConfig,
+    clock: systemClock,
+    namespace: ns,
+    name: 'meshlb-controller',
+    identity: 'a',
+    config,
+    onStartedLeading: () => undefined,
+    onStoppedLeading: () => undefined,
+  });
+  elector.start();
+  await waitFor('a to lead', () => elector.leading);
+  let open: () => void = () => undefined;
+  const blocked = new Promise<void>((resolve) => {
+    gate = { blocked: resolve, open: new Promise<void>((r) => (open = r)) };
+  });
+  await blocked; // the next renewal waits at the gate
+  const stopping = elector.stop();
+  open();
+  await stopping;
+  t.is(await holder(cp, ns), undefined, 'the Lease was released despite the renewal in between');
+});

@@ -4,9 +4,7 @@
 // with kustomize and then with Helm as docs/install.md says. The speakers must
 // answer ARP from inside their Pods, and a rolling restart of the DaemonSet
 // must lose no ping of a client pinging every 10 ms.
-import test from 'ava';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { KubeletCluster, kubeletLabPrerequisites } from '../../lab/testbed/kubelet/cluster.ts';
 import {
   explainPods,
   installMeshlb,
@@ -16,46 +14,13 @@ import {
   uninstallMeshlb,
   waitRolledOut,
 } from '../../lab/testbed/kubelet/install.ts';
-import { createPool, createServices } from '../../lab/testbed/kubelet/services.ts';
-import { arping, lostEchoes, pingEchoes } from '../../lab/testbed/netns/index.ts';
+import { createPool, createServices } from '../../lab/testbed/lab/services.ts';
+import { answeringNodes } from '../../lab/testbed/kubelet/scenarios.ts';
+import { lostEchoes, pingEchoes } from '../../lab/testbed/netns/index.ts';
+import { kubeletFixture, must } from '../helpers/kubelet.ts';
 import { poll } from '../../lab/testbed/poll.ts';
 
-const missing = kubeletLabPrerequisites();
-if (missing.length > 0) console.warn(`kubelet install: skipped: missing ${missing.join(', ')}`);
-const serial = missing.length === 0 ? test.serial : test.serial.skip;
-
-/** `v`, or a thrown error naming what was missing (the tests' stand-in for `!`). */
-function must<T>(v: T | undefined | null, what: string): T {
-  if (v === undefined || v === null) throw new Error(`missing: ${what}`);
-  return v;
-}
-
-let cluster: KubeletCluster | undefined;
-const c = (): KubeletCluster => {
-  if (cluster === undefined) throw new Error('no cluster');
-  return cluster;
-};
-
-test.before(async (t) => {
-  if (missing.length > 0) return;
-  cluster = await KubeletCluster.start({
-    nodes: 3,
-    prefix: 'mlbkt',
-    onProgress: (l) => {
-      t.log(l);
-    },
-  });
-});
-
-test.after.always(async () => {
-  await cluster?.stop();
-});
-
-/** The node whose MAC answers `ip` (two probes, so that two answering nodes would both show). */
-async function answering(ip: string): Promise<string[]> {
-  const macs = await arping(c().lan, must(c().lan.client, 'client'), ip, 2);
-  return [...new Set(macs.map((m) => c().lan.hosts.find((h) => h.mac === m.toLowerCase())?.name ?? m))];
-}
+const { serial, cluster: c } = kubeletFixture('kubelet install', 'mlbkt');
 
 async function speakerPods(): Promise<{ name: string; node: string; uid: string }[]> {
   const core = c().cp.kubeConfig.makeApiClient(CoreV1Api);
@@ -85,7 +50,7 @@ serial(
     const ip = must(svc?.ips[0], 'the Service IP');
     const who = await poll(
       async () => {
-        const w = await answering(ip);
+        const w = await answeringNodes(c(), ip);
         return w.length === 1 ? w : undefined;
       },
       30_000,
@@ -182,7 +147,7 @@ serial(
     const [svc] = await createServices(c(), ['api']);
     const who = await poll(
       async () => {
-        const w = await answering(must(svc?.ips[0], 'the Service IP'));
+        const w = await answeringNodes(c(), must(svc?.ips[0], 'the Service IP'));
         return w.length === 1 ? w : undefined;
       },
       30_000,

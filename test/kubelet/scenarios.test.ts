@@ -3,8 +3,6 @@
 // deleted, a drain, a kubelet stopped until the node lifecycle controller sets
 // NotReady, the leading controller's Pod deleted. bench/kubelet.ts repeats
 // them for the figures in docs/benchmarks.md.
-import test from 'ava';
-import { KubeletCluster, kubeletLabPrerequisites } from '../../lab/testbed/kubelet/cluster.ts';
 import { installMeshlb, waitRolledOut } from '../../lab/testbed/kubelet/install.ts';
 import {
   deleteAnnouncerPod,
@@ -13,37 +11,16 @@ import {
   soleAnswerer,
   stopAnnouncerKubelet,
 } from '../../lab/testbed/kubelet/scenarios.ts';
-import { createPool, createServices } from '../../lab/testbed/kubelet/services.ts';
+import { createPool, createServices } from '../../lab/testbed/lab/services.ts';
+import { kubeletFixture, must } from '../helpers/kubelet.ts';
 
-const missing = kubeletLabPrerequisites();
-if (missing.length > 0) console.warn(`kubelet scenarios: skipped: missing ${missing.join(', ')}`);
-const serial = missing.length === 0 ? test.serial : test.serial.skip;
-
-let cluster: KubeletCluster | undefined;
 let ip = '';
-const c = (): KubeletCluster => {
-  if (cluster === undefined) throw new Error('no cluster');
-  return cluster;
-};
-
-test.before(async (t) => {
-  if (missing.length > 0) return;
-  cluster = await KubeletCluster.start({
-    nodes: 3,
-    prefix: 'mlbks',
-    onProgress: (l) => {
-      t.log(l);
-    },
-  });
+const { serial, cluster: c } = kubeletFixture('kubelet scenarios', 'mlbks', async (cluster) => {
   await installMeshlb(cluster, 'kustomize');
   await waitRolledOut(cluster, 240_000);
   await createPool(cluster);
   const [svc] = await createServices(cluster, ['web', 'api']);
-  ip = svc?.ips[0] ?? '';
-});
-
-test.after.always(async () => {
-  await cluster?.stop();
+  ip = must(svc?.ips[0], 'the Service IP');
 });
 
 serial(

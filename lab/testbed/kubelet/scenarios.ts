@@ -19,7 +19,7 @@ import {
 import { poll } from '../poll.ts';
 import type { KubeletCluster } from './cluster.ts';
 import { MESHLB_NAMESPACE, rolloutState, SPEAKER_DS } from './install.ts';
-import { SERVICES_NAMESPACE } from './services.ts';
+import { LAB_NAMESPACE } from '../lab/services.ts';
 
 /** Thrown when a scenario's cluster does not reach the state it waits for. */
 export class ScenarioError extends Error {
@@ -332,7 +332,7 @@ export async function deleteLeadingController(c: KubeletCluster): Promise<Contro
     '';
   const assignments = async (): Promise<Map<string, string>> =>
     new Map(
-      (await core.listNamespacedService({ namespace: SERVICES_NAMESPACE })).items.map((s) => [
+      (await core.listNamespacedService({ namespace: LAB_NAMESPACE })).items.map((s) => [
         s.metadata?.name ?? '',
         (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(','),
       ]),

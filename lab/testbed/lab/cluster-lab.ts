@@ -13,16 +13,11 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { onExit } from '../cleanup.ts';
-import {
-  createIpPool,
-  createL2Advertisement,
-  installCrds,
-  startControlPlane,
-  type ControlPlane,
-} from '../controlplane/index.ts';
+import { installCrds, startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { ApiAccess, createLan, requireNetns, type Host, type Lan } from '../netns/index.ts';
 import type { Lab, LabService } from './lab.ts';
 import { HttpAgent } from './probes.ts';
+import { createPool, createServices, serviceNames } from './services.ts';
 import { startWhoami } from './whoami-process.ts';
 import { freePort } from '../ports.ts';
 import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
@@ -42,7 +37,6 @@ const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
 );
 /** How often the lab's stand-in kubelets renew their Node Lease and heartbeat (the kubelet's 10 s). */
 const HEARTBEAT_MS = 10_000;
-export const LAB_NAMESPACE = 'lab';
 
 export interface ClusterLabOptions {
   /** Nodes (speakers) on the LAN; default 5. */
@@ -77,7 +71,6 @@ export class ClusterLab implements Lab {
   readonly #controllerPort: number;
   readonly #whoami = new Map<string, ChildProcess>();
   readonly #notReady = new Set<string>();
-  readonly #acceptedVips = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #unregister: () => void;
@@ -189,64 +182,12 @@ export class ClusterLab implements Lab {
       void this.#beat();
     }, HEARTBEAT_MS);
     this.#heartbeat.unref();
-    const prefix6 = lan.vipRange6.split('::')[0] ?? '';
-    await createIpPool(cp, 'lab', { addresses: ['198.51.100.16/28', `${prefix6}::100/124`] });
-    await createL2Advertisement(cp, 'lab', { ipPools: ['lab'], cordonPolicy: 'HandOff' });
+    await createPool(this);
     say('starting the controller and a speaker on every node');
     this.startController();
     for (const host of lan.hosts) this.startSpeaker(host.name);
-    await cp.kubectl(['create', 'namespace', LAB_NAMESPACE]);
-    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    const names = Array.from(
-      { length: this.#opts.services ?? 3 },
-      (_, i) => ['web', 'api', 'db', 'cache', 'mq'][i] ?? `svc${i}`,
-    );
-    for (const name of names)
-      await core.createNamespacedService({
-        namespace: LAB_NAMESPACE,
-        body: {
-          metadata: { name },
-          spec: {
-            type: 'LoadBalancer',
-            ipFamilyPolicy: 'PreferDualStack',
-            ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-          },
-        },
-      });
     say('waiting for the Services’ addresses');
-    this.services = await this.#waitForAddresses(names);
-    for (const s of this.services) for (const ip of s.ips) await this.#acceptVip(ip);
-  }
-
-  async #waitForAddresses(names: readonly string[]): Promise<LabService[]> {
-    const core = this.cp.kubeConfig.makeApiClient(CoreV1Api);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const out: LabService[] = [];
-      for (const name of names) {
-        const svc = await core.readNamespacedService({ namespace: LAB_NAMESPACE, name });
-        const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
-          i.ip === undefined ? [] : [i.ip],
-        );
-        if (ips.length > 0) out.push({ name, ips });
-      }
-      if (out.length === names.length && out.every((s) => s.ips.length === 2)) return out;
-      if (Date.now() > deadline)
-        throw new Error(
-          `the controller assigned no dual-stack addresses in 60 s (see ${this.dir}/controller.log)`,
-        );
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  /** kube-proxy's part on every node: the VIP on lo, never answered by the kernel's ARP (the speaker does). */
-  async #acceptVip(ip: string): Promise<void> {
-    if (this.#acceptedVips.has(ip)) return;
-    this.#acceptedVips.add(ip);
-    for (const host of this.lan.hosts) {
-      if (ip.includes(':')) await this.lan.exec(host, ['ip', 'addr', 'add', `${ip}/128`, 'dev', 'lo']);
-      else await this.lan.acceptVip(host, ip);
-    }
+    this.services = await createServices(this, serviceNames(this.#opts.services ?? 3));
   }
 
   async #startWhoami(host: Host): Promise<void> {

@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { uptime } from 'node:os';
 import { KubeletCluster, type KubeletClusterOptions } from '../kubelet/cluster.ts';
 import { installMeshlb, waitRolledOut } from '../kubelet/install.ts';
-import { createPool, createServices } from '../kubelet/services.ts';
+import { createPool, createServices, serviceNames } from './services.ts';
 import type { Host } from '../netns/index.ts';
 import { poll } from '../poll.ts';
 import type { Lab, LabService } from './lab.ts';
@@ -58,12 +58,8 @@ export class KubeletLab implements Lab {
       );
       await waitRolledOut(cluster, 300_000);
       await createPool(cluster);
-      const names = Array.from(
-        { length: opts.services ?? 3 },
-        (_, i) => ['web', 'api', 'db', 'cache', 'mq'][i] ?? `svc${i}`,
-      );
       say('waiting for the Services’ addresses');
-      const services = await createServices(cluster, names);
+      const services = await createServices(cluster, serviceNames(opts.services ?? 3));
       for (const host of cluster.lan.hosts) whoami.push(await startWhoami(cluster.lan, host));
       return new KubeletLab(cluster, services, whoami);
     } catch (err) {

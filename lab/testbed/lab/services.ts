@@ -1,25 +1,32 @@
 /**
- * LoadBalancer Services on a KubeletCluster, and kube-proxy's part for them.
- * No kube-proxy runs in this lab yet: every node accepts each Service IP on
- * `lo` with arp_ignore=1 / arp_announce=2 (as kube-proxy's IPVS mode binds
- * them, without the kernel answering ARP for them), so a client's ping is
- * answered by whichever node meshlb sends it to.
+ * The labs' LoadBalancer Services (both labs: ClusterLab, KubeletLab and the
+ * KubeletCluster tests), and kube-proxy's part for them. No kube-proxy runs
+ * in the labs yet: every node accepts each Service IP on `lo` with
+ * arp_ignore=1 / arp_announce=2 (as kube-proxy's IPVS mode binds them,
+ * without the kernel answering ARP for them), so a client's ping is answered
+ * by whichever node meshlb sends it to.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createIpPool, createL2Advertisement } from '../controlplane/index.ts';
+import { createIpPool, createL2Advertisement, type ControlPlane } from '../controlplane/index.ts';
+import type { Lan } from '../netns/index.ts';
 import { poll } from '../poll.ts';
-import type { KubeletCluster } from './cluster.ts';
+import type { LabService } from './lab.ts';
 
-export const SERVICES_NAMESPACE = 'lab';
+/** The namespace of the labs' Services. */
+export const LAB_NAMESPACE = 'lab';
 
-export interface LabService {
-  name: string;
-  /** Assigned addresses, IPv4 first. */
-  ips: string[];
+/** The names of the labs' first `n` Services: web, api, db, cache, mq, then svc5, svc6, … */
+export const serviceNames = (n: number): string[] =>
+  Array.from({ length: n }, (_, i) => ['web', 'api', 'db', 'cache', 'mq'][i] ?? `svc${i}`);
+
+/** A control plane with a LAN of nodes: what these functions need of a lab. */
+export interface LabNetwork {
+  readonly cp: ControlPlane;
+  readonly lan: Lan;
 }
 
 /** An IPPool and an L2Advertisement for every node, from the LAN's service ranges. */
-export async function createPool(c: KubeletCluster): Promise<void> {
+export async function createPool(c: LabNetwork): Promise<void> {
   const prefix6 = c.lan.vipRange6.split('::')[0] ?? '';
   await createIpPool(c.cp, 'lab', { addresses: ['198.51.100.16/28', `${prefix6}::100/124`] });
   await createL2Advertisement(c.cp, 'lab', { ipPools: ['lab'], cordonPolicy: 'HandOff' });
@@ -27,17 +34,17 @@ export async function createPool(c: KubeletCluster): Promise<void> {
 
 /** Creates dual-stack LoadBalancer Services and waits for the controller to give each both addresses. */
 export async function createServices(
-  c: KubeletCluster,
+  c: LabNetwork,
   names: readonly string[],
   timeoutMs = 60_000,
 ): Promise<LabService[]> {
   const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: SERVICES_NAMESPACE } } }).catch((err: unknown) => {
+  await core.createNamespace({ body: { metadata: { name: LAB_NAMESPACE } } }).catch((err: unknown) => {
     if ((err as { code?: number }).code !== 409) throw err;
   });
   for (const name of names) {
     await core.createNamespacedService({
-      namespace: SERVICES_NAMESPACE,
+      namespace: LAB_NAMESPACE,
       body: {
         metadata: { name },
         spec: {
@@ -52,7 +59,7 @@ export async function createServices(
     async () => {
       const out: LabService[] = [];
       for (const name of names) {
-        const svc = await core.readNamespacedService({ namespace: SERVICES_NAMESPACE, name });
+        const svc = await core.readNamespacedService({ namespace: LAB_NAMESPACE, name });
         const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
           i.ip === undefined ? [] : [i.ip],
         );
@@ -70,7 +77,7 @@ export async function createServices(
 }
 
 /** kube-proxy's part on every node: the VIP on lo, never answered by the kernel's ARP or NDP. */
-export async function acceptVip(c: KubeletCluster, ip: string): Promise<void> {
+export async function acceptVip(c: LabNetwork, ip: string): Promise<void> {
   for (const host of c.lan.hosts) {
     if (ip.includes(':')) await c.lan.exec(host, ['ip', 'addr', 'add', `${ip}/128`, 'dev', 'lo']);
     else await c.lan.acceptVip(host, ip);

@@ -1,0 +1,139 @@
+/**
+ * The image against the checkout: what scripts/image ships (compiled JS,
+ * pruned production node_modules, a stripped Node) and how a speaker starts
+ * and what it holds in memory from it, beside `node src/cli/main.ts` (the
+ * TypeScript sources by type stripping, as the process lab runs them).
+ *
+ * Each run starts `meshlb speaker` on loopback with an unreachable API server
+ * (so it stays alive, not ready) and `NODE_OPTIONS=--max-semi-space-size=1`
+ * as the DaemonSet sets it; it measures the time from spawn to /healthz 200
+ * (its endpoints serve) and its resident memory `--settle-seconds` later. This
+ * is the process alone, without the cluster: bench/kubelet.ts gives the
+ * speaker's steady figures in the Pods of a real cluster. Needs root (the
+ * speaker opens packet sockets on lo).
+ *
+ *   sudo node bench/image.ts [--runs 10] [--settle-seconds 5]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { meshlbImage } from '../lab/testbed/kubelet/images.ts';
+import { freePort } from '../lab/testbed/ports.ts';
+import { poll } from '../lab/testbed/poll.ts';
+import { summarize } from './stats.ts';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '10' }, 'settle-seconds': { type: 'string', default: '5' } },
+});
+const MAIN_TS = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+const archive = await meshlbImage();
+const work = mkdtempSync(join(tmpdir(), 'meshlb-bench-image-'));
+try {
+  // The archive's one layer, unpacked: what the image takes on a node.
+  execFileSync('tar', ['-xf', archive, '-C', work]);
+  const index = JSON.parse(readFileSync(join(work, 'index.json'), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
+  const blob = (digest: string): Buffer =>
+    readFileSync(join(work, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+  const manifest = JSON.parse(blob(index.manifests[0]?.digest ?? '').toString()) as {
+    layers: { digest: string }[];
+  };
+  const layer = blob(manifest.layers[0]?.digest ?? '');
+  const unpacked = gunzipSync(layer);
+  const rootfs = join(work, 'rootfs');
+  execFileSync('mkdir', ['-p', rootfs]);
+  writeFileSync(join(work, 'layer.tar'), unpacked);
+  execFileSync('tar', ['-xf', join(work, 'layer.tar'), '-C', rootfs]);
+  const du = (path: string): number =>
+    Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+
+  const key = join(work, 'key');
+  writeFileSync(key, 'ab'.repeat(32));
+  const kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+  );
+
+  const runtimes: Record<string, string[]> = {
+    'image (compiled JS, its node and node_modules)': [
+      join(rootfs, 'usr/local/bin/node'),
+      join(rootfs, 'app/src/cli/main.js'),
+    ],
+    'checkout (.ts by type stripping)': [process.execPath, MAIN_TS],
+  };
+  const results: Record<string, unknown> = {};
+  for (const [name, argv] of Object.entries(runtimes)) {
+    const startMs: number[] = [];
+    const rssMib: number[] = [];
+    for (let i = 0; i < Number(values.runs); i++) {
+      const metrics = await freePort();
+      const t0 = performance.now();
+      const child = spawn(
+        argv[0] ?? '',
+        [
+          ...argv.slice(1),
+          'speaker',
+          '--node-name=n1',
+          '--pod-name=p1',
+          '--mesh-address=127.0.0.1',
+          `--mesh-port=${await freePort()}`,
+          `--mesh-key-file=${key}`,
+          `--kubeconfig=${kubeconfig}`,
+          `--metrics-addr=127.0.0.1:${metrics}`,
+          '--interfaces=lo',
+          '--log-level=silent',
+        ],
+        {
+          stdio: 'ignore',
+          env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=1', NODE_ENV: 'production' },
+        },
+      );
+      try {
+        const up = await poll(
+          async () =>
+            (await fetch(`http://127.0.0.1:${metrics}/healthz`).catch(() => undefined))?.status === 200,
+          20_000,
+          5,
+        );
+        if (up === undefined) throw new Error(`${name}: the speaker's /healthz never answered`);
+        startMs.push(performance.now() - t0);
+        await delay(Number(values['settle-seconds']) * 1_000);
+        const status = readFileSync(`/proc/${child.pid ?? 0}/status`, 'utf8');
+        rssMib.push(Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+    results[name] = { spawn_to_healthz_ms: summarize(startMs, 0), rss_mib_after_settle: summarize(rssMib) };
+  }
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'image',
+        archive,
+        image_mb: {
+          unpacked: Math.round(unpacked.length / 1e5) / 10,
+          compressed: Math.round(layer.length / 1e5) / 10,
+          node_binary: Math.round(du(join(rootfs, 'usr/local/bin/node')) / 1e5) / 10,
+          node_modules: Math.round(du(join(rootfs, 'app/node_modules')) / 1e5) / 10,
+          app_js: Math.round(du(join(rootfs, 'app/src')) / 1e5) / 10,
+          libraries: Math.round((du(join(rootfs, 'lib')) + du(join(rootfs, 'lib64'))) / 1e5) / 10,
+        },
+        speaker_start: results,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
