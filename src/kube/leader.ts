@@ -56,6 +56,11 @@ interface Observed {
   seenAt: number;
 }
 
+/** Thrown when a Lease request got no answer within its time (retryPeriodMs). */
+export class LeaseRequestTimeoutError extends Error {
+  override name = 'LeaseRequestTimeoutError';
+}
+
 /** Tries to release the Lease on stop(): a conflict (a write in between) is read again and retried. */
 const RELEASE_ATTEMPTS = 3;
 
@@ -89,6 +94,8 @@ export class LeaderElector {
   /** Monotonic ms of the last successful renewal (while leading). */
   #renewedAt = 0;
   #timer: Timer | undefined;
+  /** While leading: fires renewDeadlineMs after the last renewal (#armDeadline). */
+  #deadline: Timer | undefined;
   /** The acquire-or-renew round in flight, if any. */
   #inflight: Promise<void> | undefined;
   #running = false;
@@ -137,18 +144,19 @@ export class LeaderElector {
     await this.#settleInflight(this.config.retryPeriodMs);
     for (let attempt = 1; ; attempt++) {
       try {
-        const lease = await this.#api.readNamespacedLease({
-          name: this.#init.name,
-          namespace: this.#init.namespace,
-        });
+        const lease = await this.#call(() =>
+          this.#api.readNamespacedLease({ name: this.#init.name, namespace: this.#init.namespace }),
+        );
         if (lease.spec?.holderIdentity !== this.#init.identity) return;
         delete lease.spec.holderIdentity;
         lease.spec.leaseDurationSeconds = 1;
-        await this.#api.replaceNamespacedLease({
-          name: this.#init.name,
-          namespace: this.#init.namespace,
-          body: lease,
-        });
+        await this.#call(() =>
+          this.#api.replaceNamespacedLease({
+            name: this.#init.name,
+            namespace: this.#init.namespace,
+            body: lease,
+          }),
+        );
         return;
       } catch (err) {
         if (isCode(err, 409) && attempt < RELEASE_ATTEMPTS) continue;
@@ -156,6 +164,54 @@ export class LeaderElector {
         return;
       }
     }
+  }
+
+  /**
+   * One Lease request, given up after retryPeriodMs: a request that hangs
+   * (a half-open connection, a stalled API server) must neither hold up the
+   * rounds nor keep a leader that can no longer renew from stepping down.
+   * The request itself may still complete later; a late renewal only keeps
+   * the Lease ours, which the next round then sees.
+   */
+  async #call<T>(request: () => Promise<T>): Promise<T> {
+    let timer: Timer | undefined;
+    try {
+      return await Promise.race([
+        request(),
+        new Promise<never>((_, reject) => {
+          timer = this.#init.clock.setTimeout(() => {
+            reject(
+              new LeaseRequestTimeoutError(
+                `no answer from the API server within ${this.config.retryPeriodMs} ms`,
+              ),
+            );
+          }, this.config.retryPeriodMs);
+        }),
+      ]);
+    } finally {
+      timer?.cancel();
+    }
+  }
+
+  /**
+   * While leading: steps down once renewDeadlineMs has passed since the last
+   * successful renewal, whatever the rounds are doing (a local deadline, as
+   * client-go's renew context).
+   */
+  #armDeadline(): void {
+    this.#deadline?.cancel();
+    if (!this.#leading) return;
+    const due = this.#renewedAt + this.config.renewDeadlineMs - this.#init.clock.now();
+    this.#deadline = this.#init.clock.setTimeout(
+      () => {
+        if (!this.#leading) return;
+        if (this.#init.clock.now() - this.#renewedAt >= this.config.renewDeadlineMs) {
+          this.#init.log?.warn('could not renew the lease in time: stepping down');
+          this.#setLeading(false);
+        } else this.#armDeadline();
+      },
+      Math.max(0, due),
+    );
   }
 
   /** Waits for the round in flight, if any, or `ms`, whichever comes first. */
@@ -192,19 +248,18 @@ export class LeaderElector {
     }
     // Stopped while the round was in flight: a late success must not make a stopped elector lead.
     if (!this.#running) return;
-    const now = this.#init.clock.now();
+    // A failed round changes nothing here: #armDeadline steps a leader down.
     if (ok) {
-      this.#renewedAt = now;
+      this.#renewedAt = this.#init.clock.now();
       if (!this.#leading) this.#setLeading(true);
-    } else if (this.#leading && now - this.#renewedAt >= this.config.renewDeadlineMs) {
-      this.#init.log?.warn('could not renew the lease in time: stepping down');
-      this.#setLeading(false);
+      this.#armDeadline();
     }
   }
 
   #setLeading(leading: boolean): void {
     if (this.#leading === leading) return;
     this.#leading = leading;
+    if (!leading) this.#deadline?.cancel();
     this.#init.log?.info({ identity: this.#init.identity, leading }, leading ? 'leading' : 'not leading');
     if (leading) this.#init.onStartedLeading();
     else this.#init.onStoppedLeading();
@@ -223,14 +278,19 @@ export class LeaderElector {
     };
     let lease: V1Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ name, namespace });
+      lease = await this.#call(() => this.#api.readNamespacedLease({ name, namespace }));
     } catch (err) {
       if (!isCode(err, 404)) throw err;
       try {
-        await this.#api.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } },
-        });
+        await this.#call(() =>
+          this.#api.createNamespacedLease({
+            namespace,
+            body: {
+              metadata: { name, namespace },
+              spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 },
+            },
+          }),
+        );
         this.#observed = { holder: identity, renewTime: stamp.toISOString(), seenAt: now };
         return true;
       } catch (e) {
@@ -256,7 +316,7 @@ export class LeaderElector {
       leaseTransitions: (old?.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
     try {
-      await this.#api.replaceNamespacedLease({ name, namespace, body: lease }); // resourceVersion: optimistic
+      await this.#call(() => this.#api.replaceNamespacedLease({ name, namespace, body: lease })); // resourceVersion: optimistic
     } catch (err) {
       if (isCode(err, 409)) return false; // someone else won this round
       throw err;

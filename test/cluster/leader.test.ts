@@ -119,3 +119,47 @@ test('stop() while a renewal is in flight still releases the Lease (no wait for 
   await stopping;
   t.is(await holder(cp, ns), undefined, 'the Lease was released despite the renewal in between');
 });
+
+test('a leader whose Lease requests hang steps down on its own deadline, before the standby takes over', async (t) => {
+  const { cp } = t.context;
+  const ns = await cp.newNamespace('leader');
+  // a's API never answers once `hang` is set (a half-open connection).
+  let hang = false;
+  const kubeConfig = Object.create(cp.kubeConfig) as typeof cp.kubeConfig;
+  kubeConfig.makeApiClient = ((ctor: unknown) => {
+    const api = cp.kubeConfig.makeApiClient(ctor as typeof CoordinationV1Api);
+    for (const m of ['readNamespacedLease', 'replaceNamespacedLease', 'createNamespacedLease'] as const) {
+      const real = (api[m] as (req: unknown) => Promise<unknown>).bind(api);
+      (api as unknown as Record<string, (req: unknown) => Promise<unknown>>)[m] = (req) =>
+        hang ? new Promise(() => undefined) : real(req);
+    }
+    return api;
+  }) as typeof kubeConfig.makeApiClient;
+  const events: string[] = [];
+  const make = (identity: string, kc: typeof cp.kubeConfig): LeaderElector =>
+    new LeaderElector({
+      kubeConfig: kc,
+      clock: systemClock,
+      namespace: ns,
+      name: 'meshlb-controller',
+      identity,
+      config,
+      onStartedLeading: () => events.push(`${identity} leads`),
+      onStoppedLeading: () => events.push(`${identity} stops`),
+    });
+  const a = make('a', kubeConfig);
+  a.start();
+  await waitFor('a to lead', () => a.leading);
+  const b = make('b', cp.kubeConfig);
+  b.start();
+  const t0 = Date.now();
+  hang = true;
+  await waitFor('a to step down', () => !a.leading, config.renewDeadlineMs + 2_000);
+  const down = Date.now() - t0;
+  t.true(down <= config.renewDeadlineMs + config.retryPeriodMs + 500, `stepped down after ${down} ms`);
+  await waitFor('b to lead', () => b.leading, config.leaseDurationMs + 3_000);
+  // Never two leaders: a stopped before b started.
+  t.deepEqual(events, ['a leads', 'a stops', 'b leads']);
+  await a.stop({ release: false });
+  await b.stop();
+});
