@@ -58,7 +58,7 @@ export interface WriteCounts {
 
 /** Counters for metrics and tests (src/metrics reads them at scrape time). */
 export interface ControllerStats {
-  /** Status writes attempted, per Service key (conflicts included). */
+  /** Status writes attempted, per Service key (conflicts included); a deleted Service's entry goes with it. */
   writes: Map<string, number>;
   /** Status writes refused because another manager owns status.loadBalancer. */
   conflicts: number;
@@ -463,6 +463,7 @@ export class Controller {
     this.#intended.delete(key);
     this.#unechoed.delete(key);
     this.#pausedSince.delete(key);
+    this.#stats.writes.delete(key); // per live Service: a deleted one's count would stay forever
     this.#guard.forget(key);
     this.#events.forget(svc.metadata?.uid ?? '');
   }

@@ -3,6 +3,7 @@
 // wire, and the Speaker adapter that wires mesh + cluster view + election +
 // wire + ServiceAnnouncements into one reconcile loop (docs/speaker.md).
 export { ClaimBook } from './claims.ts';
+export { ConfigFileError } from './errors.ts';
 export { AUTO_EXCLUDE, autoInterfaces } from './interfaces.ts';
 export { plan, type Announce, type Held, type Plan } from './plan.ts';
 export {

@@ -19,6 +19,7 @@ import {
   type WatchConfig,
 } from '../mesh/index.ts';
 import { CliUsageError } from '../cli/errors.ts';
+import { ConfigFileError } from './errors.ts';
 import {
   logLevelOf,
   metricsAddrOf,
@@ -110,34 +111,34 @@ function readSection(
     text = read(file);
   } catch (err) {
     if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliUsageError(`cannot read the config file ${file}: ${(err as Error).message}`);
+    throw new ConfigFileError(`cannot read the config file ${file}: ${(err as Error).message}`);
   }
   let doc: unknown;
   try {
     doc = text.trim() === '' ? {} : loadYaml(text);
   } catch (err) {
-    throw new CliUsageError(`${file} is not valid YAML: ${(err as Error).message}`);
+    throw new ConfigFileError(`${file} is not valid YAML: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (!isRecord(doc)) throw new CliUsageError(`${file}: expected a mapping with a "speaker:" section`);
+  if (!isRecord(doc)) throw new ConfigFileError(`${file}: expected a mapping with a "speaker:" section`);
   const section = doc.speaker ?? {};
-  if (!isRecord(section)) throw new CliUsageError(`${file}: "speaker" must be a mapping`);
+  if (!isRecord(section)) throw new ConfigFileError(`${file}: "speaker" must be a mapping`);
   for (const key of Object.keys(section))
     if (!(FILE_KEYS as readonly string[]).includes(key))
-      throw new CliUsageError(`${file}: unknown setting speaker.${key} (known: ${FILE_KEYS.join(', ')})`);
+      throw new ConfigFileError(`${file}: unknown setting speaker.${key} (known: ${FILE_KEYS.join(', ')})`);
   return section;
 }
 
 /** A nested numeric section (mesh, watch, wire): only known keys, only numbers. */
 function numbers<T extends object>(value: unknown, known: T, where: string): Partial<T> {
   if (value === undefined) return {};
-  if (!isRecord(value)) throw new CliUsageError(`${where} must be a mapping`);
+  if (!isRecord(value)) throw new ConfigFileError(`${where} must be a mapping`);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(value)) {
     if (!(k in known))
-      throw new CliUsageError(`unknown setting ${where}.${k} (known: ${Object.keys(known).join(', ')})`);
+      throw new ConfigFileError(`unknown setting ${where}.${k} (known: ${Object.keys(known).join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new CliUsageError(`${where}.${k} must be a number`);
+      throw new ConfigFileError(`${where}.${k} must be a number`);
     out[k] = v;
   }
   return out as Partial<T>;
@@ -152,7 +153,7 @@ function fromFile(
   const v = section[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' && typeof v !== 'number')
-    throw new CliUsageError(`${file ?? 'config'}: speaker.${key} must be a string or number`);
+    throw new ConfigFileError(`${file ?? 'config'}: speaker.${key} must be a string or number`);
   return { value: String(v), source: `${file ?? 'config'} speaker.${key}` };
 }
 
@@ -273,7 +274,7 @@ export function speakerSettings(
     wire = validateWireConfig(numbers(section.wire, validateWireConfig(), 'speaker.wire'));
   } catch (err) {
     if (err instanceof MeshConfigError || err instanceof WireConfigError)
-      throw new CliUsageError(`${file ?? 'config'}: ${err.message}`);
+      throw new ConfigFileError(`${file ?? 'config'}: ${err.message}`);
     throw err;
   }
   const watch: WatchConfig = {
@@ -282,7 +283,7 @@ export function speakerSettings(
   };
   for (const [k, v] of Object.entries(watch))
     if (!(Number.isInteger(v) && v > 0))
-      throw new CliUsageError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
+      throw new ConfigFileError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
 
   const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
   const metricsAddr = metricsAddrOf(metrics, DEFAULT_METRICS_ADDR);

@@ -129,6 +129,23 @@ test.serial(
   },
 );
 
+test.serial("a deleted Service's write count goes with it (stats stay bounded under churn)", async (t) => {
+  const { cp, core } = t.context;
+  const ns = await cp.newNamespace('ctl');
+  await pool(cp, 'ctl-churn', ns, ['198.51.100.48/29']);
+  const c = await controller(t, 'ctl-churn', ns);
+  for (const name of ['a', 'b', 'c']) await core.createNamespacedService(lbService(ns, name));
+  await waitFor('three written', () =>
+    ['a', 'b', 'c'].every((n) => (c.stats().writes.get(`${ns}/${n}`) ?? 0) > 0),
+  );
+  for (const name of ['a', 'b']) await core.deleteNamespacedService({ namespace: ns, name });
+  await waitFor(
+    'the deleted ones forgotten',
+    () => !c.stats().writes.has(`${ns}/a`) && !c.stats().writes.has(`${ns}/b`),
+  );
+  t.true((c.stats().writes.get(`${ns}/c`) ?? 0) > 0, 'the live one is still counted');
+});
+
 test.serial('a requested IP outside every pool: one Event, no status write', async (t) => {
   const { cp, core } = t.context;
   const ns = await cp.newNamespace('ctl');

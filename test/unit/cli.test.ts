@@ -67,6 +67,18 @@ test('speaker, status and explain: --help, and errors that say what to do', (t) 
   const badTarget = meshlb('explain', 'web');
   t.is(badTarget.status, 2);
   t.regex(badTarget.stderr, /name one Service as <namespace>\/<name>/);
+  // A bad config file is not a usage error: one line naming the file, exit 1, no usage text.
+  const badConfig = spawnSync(process.execPath, [main, 'speaker', '--config', '/nonexistent/config.yaml'], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_NAME: 'n1', POD_NAME: 'p1', POD_IP: '192.0.2.1' },
+  });
+  t.is(badConfig.status, 1);
+  t.regex(
+    badConfig.stderr,
+    /^meshlb speaker: ConfigFileError: cannot read the config file \/nonexistent\/config\.yaml/,
+  );
+  t.notRegex(badConfig.stderr, /usage:/);
+  t.is(badConfig.stderr.trim().split('\n').length, 1);
   const unreachable = meshlb('status', '--speaker', 'http://127.0.0.1:9');
   t.is(unreachable.status, 1);
   t.regex(unreachable.stderr, /SpeakerUnreachableError: cannot reach the speaker .*port-forward/);

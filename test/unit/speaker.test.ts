@@ -4,6 +4,7 @@ import { CliUsageError } from '../../src/cli/errors.ts';
 import {
   autoInterfaces,
   ClaimBook,
+  ConfigFileError,
   DEFAULT_HANDOFF_TIMEOUT_MS,
   MeshKeyError,
   plan,
@@ -132,7 +133,9 @@ test('settings: flag over variable over config file', (t) => {
 
 test('settings: errors name the setting and what to do', (t) => {
   const err = (args: string[], e: NodeJS.ProcessEnv = env, file?: string): string =>
-    t.throws(() => settings(args, e, file), { instanceOf: CliUsageError }).message;
+    t.throws(() => settings(args, e, file), {
+      instanceOf: file === undefined ? CliUsageError : ConfigFileError,
+    }).message;
   t.regex(err([], { POD_NAME: 'p', POD_IP: '192.0.2.1' }), /node name is not set.*NODE_NAME/);
   t.regex(err([], { NODE_NAME: 'n', POD_IP: '192.0.2.1' }), /Pod name is not set.*POD_NAME/);
   t.regex(err(['--mesh-address', 'node-1']), /"node-1" is not an IP address/);
@@ -148,7 +151,12 @@ test('settings: errors name the setting and what to do', (t) => {
   t.regex(err(['--interfaces', 'a very long name']), /interface names/);
   t.regex(err(['--metrics-addr', 'localhost']), /--metrics-addr: .*host:port.*\(or "off"\)/);
   t.regex(err(['--handoff-timeout-ms', '1.5']), /whole number of milliseconds/);
-  t.regex(err(['--config', '/nonexistent/x.yaml']), /cannot read the config file/);
+  // A config file that cannot be read is the file's fault, not the command line's.
+  t.regex(
+    t.throws(() => settings(['--config', '/nonexistent/x.yaml'], env), { instanceOf: ConfigFileError })
+      .message,
+    /cannot read the config file/,
+  );
 });
 
 test('mesh key: 64 hex characters, else a named error saying how to make one', (t) => {
