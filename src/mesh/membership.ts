@@ -56,6 +56,12 @@ export interface MembershipInit {
    * push-pulls carry none.
    */
   claims?: ClaimStore;
+  /**
+   * Called with what a periodic tick (probe round, push-pull, reconnect and
+   * reap) threw, the loop going on (stats.loopErrors), or what the transport
+   * threw on a send, the message counted as lost (stats.sendErrors).
+   */
+  onError?: (err: unknown, where: 'tick' | 'send') => void;
 }
 
 /** One member as this member sees it. */
@@ -201,6 +207,7 @@ export class Membership {
   readonly #random: () => number;
   readonly #authority: PeerAuthority | undefined;
   readonly #claims: ClaimStore | undefined;
+  readonly #onError: ((err: unknown, where: 'tick' | 'send') => void) | undefined;
   readonly #syncedListeners = new Set<SyncedListener>();
   #synced = false;
   readonly #awareness: Awareness;
@@ -233,6 +240,7 @@ export class Membership {
     this.#random = init.random ?? Math.random;
     this.#authority = init.authority;
     this.#claims = init.claims;
+    this.#onError = init.onError;
     this.#awareness = new Awareness(this.config.awarenessMax);
     const self: Rec = {
       node: init.node,
@@ -1171,7 +1179,15 @@ export class Membership {
   #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#running && msg.type !== 'push-pull') return;
     this.stats.sent(msg.type);
-    this.#transport.send(to, endpoint, msg, path);
+    // A transport that throws is a lost message to the protocol, never a
+    // half-done step: a probe whose ping threw would otherwise stay "in
+    // flight" for good and its target never be probed again.
+    try {
+      this.#transport.send(to, endpoint, msg, path);
+    } catch (err) {
+      this.stats.sendErrors++;
+      this.#onError?.(err, 'send');
+    }
   }
 
   #broadcast(updates: Update[]): void {
@@ -1181,7 +1197,12 @@ export class Membership {
 
   #broadcastMessage(msg: Gossip | Claims): void {
     this.stats.sent(msg.type);
-    this.#transport.broadcast(msg);
+    try {
+      this.#transport.broadcast(msg);
+    } catch (err) {
+      this.stats.sendErrors++;
+      this.#onError?.(err, 'send');
+    }
   }
 
   #emit(u: Update, via: Via, previous: MemberState | undefined, accusers?: readonly string[]): void {
@@ -1208,7 +1229,15 @@ export class Membership {
         () => {
           this.#timers.delete(t);
           if (!this.#running) return;
-          fn();
+          // A tick that throws (a transport or claim store bug, a malformed
+          // record) must not end the loop for good: the member would stop
+          // probing and syncing while looking alive. Count it, report it, go on.
+          try {
+            fn();
+          } catch (err) {
+            this.stats.loopErrors++;
+            this.#onError?.(err, 'tick');
+          }
           arm();
         },
         period() * (0.9 + 0.2 * this.#random()),

@@ -10,6 +10,10 @@ export class MembershipStats {
   refutations = 0;
   pushPulls = 0;
   lagEvents = 0;
+  /** Periodic ticks that threw (the loop went on). */
+  loopErrors = 0;
+  /** Sends the transport threw on (the message counted as lost). */
+  sendErrors = 0;
   stale = 0;
   readonly messagesSent: Partial<Record<MessageType, number>> = {};
   readonly messagesReceived: Partial<Record<MessageType, number>> = {};

@@ -156,6 +156,16 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
     () => stats.stale,
   );
   counter(
+    'meshlb_mesh_loop_errors_total',
+    "Periodic membership ticks (probe round, push-pull, reconnect and reap) that threw; the loop went on. Any is a bug: the speaker's log has the error.",
+    () => stats.loopErrors,
+  );
+  counter(
+    'meshlb_mesh_send_errors_total',
+    "Messages the mesh transport threw on when sending; the protocol counted them as lost. Any is a bug: the speaker's log has the error.",
+    () => stats.sendErrors,
+  );
+  counter(
     'meshlb_mesh_timer_lag_total',
     "Mesh timers that fired late enough to mean this process's event loop stalled.",
     () => stats.lagEvents,

@@ -275,6 +275,14 @@ export class Speaker {
           }
         },
       },
+      onError: (err, where) => {
+        init.log.error(
+          { err, where },
+          where === 'tick'
+            ? 'a membership tick threw; the loop goes on (meshlb_mesh_loop_errors_total)'
+            : 'the mesh transport threw on a send; counted as lost (meshlb_mesh_send_errors_total)',
+        );
+      },
     });
     this.#membership = membership;
     const watch = new FastWatch({ clock: init.clock, membership, config: init.watch });

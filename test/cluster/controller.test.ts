@@ -132,7 +132,7 @@ test.serial(
 test.serial("a deleted Service's write count goes with it (stats stay bounded under churn)", async (t) => {
   const { cp, core } = t.context;
   const ns = await cp.newNamespace('ctl');
-  await pool(cp, 'ctl-churn', ns, ['198.51.100.48/29']);
+  await pool(cp, 'ctl-h', ns, ['198.51.100.48/29']);
   const c = await controller(t, 'ctl-churn', ns);
   for (const name of ['a', 'b', 'c']) await core.createNamespacedService(lbService(ns, name));
   await waitFor('three written', () =>

@@ -364,3 +364,74 @@ test('accusations from a member believed dead, or back from it a moment ago, are
   });
   t.is(m.stateOf('b'), 'suspect');
 });
+
+test('a transport that throws loses the message, not the protocol: the probe times out as if lost, and rounds go on', (t) => {
+  const errors: string[] = [];
+  let fail = true;
+  const sent: DirectMessage[] = [];
+  const clock = new VirtualClock();
+  const m = new Membership({
+    node: 'a',
+    clock,
+    transport: {
+      send: (_to, _e, msg) => {
+        if (fail && msg.type === 'ping') {
+          fail = false;
+          throw new Error('transport bug');
+        }
+        sent.push(msg);
+      },
+      broadcast: () => undefined,
+    },
+    incarnation: 5,
+    random: () => 0.5,
+    onError: (err, where) => errors.push(`${where}: ${(err as Error).message}`),
+  });
+  m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
+  m.start();
+  clock.advance(m.config.probeIntervalMs); // the first probe's ping throws
+  t.deepEqual(errors, ['send: transport bug']);
+  t.is(m.stats.sendErrors, 1);
+  clock.advance(m.config.probeIntervalMs * 3);
+  t.true(
+    sent.some((msg) => msg.type === 'ping'),
+    'b was probed again',
+  );
+  m.stop();
+});
+
+test('a tick that throws does not end the loop: it is counted, reported, and the next tick runs', (t) => {
+  const errors: string[] = [];
+  const clock = new VirtualClock();
+  let throws = 1;
+  // b answers every ping at once, so it stays alive and push-pulls go to it.
+  const m: Membership = new Membership({
+    node: 'a',
+    clock,
+    transport: {
+      send: (_to, _e, msg) => {
+        if (msg.type === 'ping')
+          m.handle({ type: 'ack', seq: msg.seq, from: 'b', piggyback: [] }, { urgent: true });
+      },
+      broadcast: () => undefined,
+    },
+    incarnation: 5,
+    random: () => 0.5,
+    // The push-pull tick reads the claims; a store that throws once breaks one tick.
+    claims: {
+      all: () => {
+        if (throws-- > 0) throw new Error('claim store bug');
+        return [];
+      },
+      merge: () => undefined,
+    },
+    onError: (err, where) => errors.push(`${where}: ${(err as Error).message}`),
+  });
+  m.seed([{ node: 'b', state: 'alive', incarnation: 3 }]);
+  m.start();
+  clock.advance(120_000);
+  t.true(m.stats.loopErrors >= 1, `loop errors ${m.stats.loopErrors}`);
+  t.true(errors.includes('tick: claim store bug'), errors.join('; '));
+  t.true(m.stats.pushPulls >= 2, `push-pulls went on: ${m.stats.pushPulls}`);
+  m.stop();
+});
