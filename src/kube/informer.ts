@@ -17,17 +17,32 @@ export interface SupervisedInformerInit<T extends KubernetesObject> {
   onUpdate: (obj: T) => void;
   onDelete: (obj: T) => void;
   log?: Logger;
-  /** First restart delay; doubles up to maxBackoffMs, resets once connected. */
+  /** First restart delay; doubles up to maxBackoffMs, resets once a list succeeds again. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** 0 ≤ x < 1, for the jitter (default Math.random). */
+  random?: () => number;
+}
+
+/** An error in one line: its message and its cause's (fetch's "fetch failed" says nothing alone). */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause.message : undefined;
+  return cause === undefined || cause === err.message ? err.message : `${err.message}: ${cause}`;
 }
 
 /**
  * A client-node informer that keeps running. client-node stops an informer
  * on any watch error other than 410 Gone (a dropped connection, a 403 while
  * RBAC is being fixed, an API server restart); this restarts it with an
- * exponential backoff (1 s doubling to 30 s by default), which re-lists and
- * so delivers whatever changed meanwhile.
+ * exponential backoff (1 s doubling to 30 s by default, each wait drawn
+ * between half and all of it so that many speakers do not retry in step),
+ * which re-lists and so delivers whatever changed meanwhile. The backoff
+ * resets only once a list succeeds: client-node reports "connect" before
+ * every attempt, and resetting there kept a dead API server retried every
+ * second. Logs one line per state change: a warning at the first failure
+ * (the error's message, no stack), debug for the retries, info when a list
+ * succeeds again.
  */
 export class SupervisedInformer<T extends KubernetesObject> {
   readonly #init: SupervisedInformerInit<T>;
@@ -36,36 +51,52 @@ export class SupervisedInformer<T extends KubernetesObject> {
   #timer: Timer | undefined;
   #running = false;
   #restarts = 0;
+  /** Failed attempts since the last successful list. */
+  #failing = 0;
 
   constructor(init: SupervisedInformerInit<T>) {
     this.#init = init;
     this.#backoffMs = init.initialBackoffMs ?? 1_000;
-    this.#informer = makeInformer<T>(init.kubeConfig, init.path, init.list);
+    this.#informer = makeInformer<T>(init.kubeConfig, init.path, async () => {
+      const listed = await init.list();
+      this.#recovered();
+      return listed;
+    });
     this.#informer.on('add', init.onAdd);
     this.#informer.on('update', init.onUpdate);
     this.#informer.on('delete', init.onDelete);
-    this.#informer.on('connect', () => {
-      this.#backoffMs = init.initialBackoffMs ?? 1_000;
-    });
     this.#informer.on('error', (err: unknown) => {
       this.#restartLater(err);
     });
   }
 
+  #recovered(): void {
+    this.#backoffMs = this.#init.initialBackoffMs ?? 1_000;
+    if (this.#failing > 0) {
+      this.#init.log?.info({ path: this.#init.path, failedAttempts: this.#failing }, 'watch restored');
+    }
+    this.#failing = 0;
+  }
+
   #restartLater(err: unknown): void {
     if (!this.#running) return;
     this.#restarts++;
-    this.#init.log?.warn(
-      { err, path: this.#init.path, retryInMs: this.#backoffMs },
-      'watch failed; restarting',
-    );
+    this.#failing++;
+    const waitMs = Math.round(this.#backoffMs * (0.5 + 0.5 * (this.#init.random ?? Math.random)()));
+    const fields = {
+      path: this.#init.path,
+      retryInMs: waitMs,
+      error: describe(err),
+    };
+    if (this.#failing === 1) this.#init.log?.warn(fields, 'watch failed; restarting with backoff');
+    else this.#init.log?.debug({ ...fields, failedAttempts: this.#failing }, 'watch still failing');
     this.#timer?.cancel();
     this.#timer = this.#init.clock.setTimeout(() => {
       if (!this.#running) return;
       this.#informer.start().catch((e: unknown) => {
         this.#restartLater(e);
       });
-    }, this.#backoffMs);
+    }, waitMs);
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#init.maxBackoffMs ?? 30_000);
   }
 

@@ -1,0 +1,63 @@
+// A watch against an API server that is not there: the informer must back off
+// (doubling, jittered, capped) and say so once, not retry every second with a
+// warning and a stack trace each time (it did: client-node's "connect" before
+// every attempt reset the backoff).
+import test from 'ava';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import pino from 'pino';
+import { systemClock } from '../../src/clock/index.ts';
+import { SupervisedInformer } from '../../src/kube/informer.ts';
+
+test('an unreachable API server: retries back off to the cap, one warning, then debug lines', async (t) => {
+  // A port nothing listens on (taken, then released): connections are refused.
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => {
+        resolve(p);
+      });
+    });
+  });
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const lines: { level: number; msg: string; retryInMs?: number; error?: string }[] = [];
+  const log = pino(
+    { level: 'debug' },
+    { write: (s: string) => lines.push(JSON.parse(s) as (typeof lines)[0]) },
+  );
+  const core = kc.makeApiClient(CoreV1Api);
+  const informer = new SupervisedInformer<V1Node>({
+    kubeConfig: kc,
+    clock: systemClock,
+    path: '/api/v1/nodes',
+    list: () => core.listNode(),
+    onAdd: () => undefined,
+    onUpdate: () => undefined,
+    onDelete: () => undefined,
+    log,
+    initialBackoffMs: 40,
+    maxBackoffMs: 320,
+  });
+  await informer.start().catch(() => undefined);
+  await delay(1_500);
+  await informer.stop();
+  // 40, 80, 160, 320, 320, … (each drawn in its upper half): about 7 in 1.5 s; a fixed 40 ms would be ~35.
+  t.true(informer.restarts >= 3 && informer.restarts <= 12, `${informer.restarts} restarts`);
+  const warnings = lines.filter((l) => l.level === 40);
+  t.is(warnings.length, 1, 'one warning for the state change');
+  t.regex(warnings[0]?.error ?? '', /ECONNREFUSED/, 'the cause, not only "fetch failed"');
+  t.false(JSON.stringify(lines).includes('"stack"'), 'no stack traces');
+  const waits = lines.map((l) => l.retryInMs ?? 0);
+  t.true(Math.max(...waits) <= 320, `capped: ${waits.join(', ')}`);
+  t.true(
+    waits.slice(0, 3).every((w, i) => w >= 40 * 2 ** i * 0.5 && w <= 40 * 2 ** i),
+    `doubling, jittered: ${waits.join(', ')}`,
+  );
+});
