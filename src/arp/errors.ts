@@ -22,10 +22,12 @@ export class InterfaceNotFoundError extends Error {
   override name = 'InterfaceNotFoundError';
   readonly ifname: string;
 
-  constructor(ifname: string) {
+  /** `message`: what to do, where the caller knows better than the default. */
+  constructor(ifname: string, message?: string) {
     super(
-      `no network interface named ${JSON.stringify(ifname)} in this network namespace ` +
-        '(check the L2Advertisement interfaces and `ip link` on the node)',
+      message ??
+        `no network interface named ${JSON.stringify(ifname)} in this network namespace ` +
+          '(check the L2Advertisement interfaces and `ip link` on the node)',
     );
     this.ifname = ifname;
   }

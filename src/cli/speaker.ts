@@ -1,6 +1,7 @@
 import process from 'node:process';
 import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
+import { InterfaceNotFoundError, interfaceInfo } from '../arp/index.ts';
 import {
   createRegistry,
   EndpointServer,
@@ -38,6 +39,9 @@ setting with its default and the reason for it.
   --interfaces LIST        MESHLB_INTERFACES, speaker.interfaces: comma-separated names,
                            or auto (default: every interface with an address except
                            loopback and container/CNI/tunnel devices)
+  --wait-for-interfaces    MESHLB_WAIT_FOR_INTERFACES, speaker.waitForInterfaces: an
+                           interface named in --interfaces that does not exist yet is
+                           waited for; without it the speaker stops with an error
   --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics, /healthz,
                            /readyz, /debug/mesh, /debug/summary; default :7472; "off" disables
   --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
@@ -52,6 +56,24 @@ setting with its default and the reason for it.
 The config file also takes speaker.mesh, speaker.watch and speaker.wire: the
 mesh, close-watch and ARP/NDP timers. RBAC: deploy/rbac/speaker.yaml.`;
 
+/**
+ * Every named interface exists now, else InterfaceNotFoundError naming it and
+ * the way out (a typo would leave a speaker answering on nothing).
+ */
+function requireInterfaces(names: readonly string[]): void {
+  for (const name of names) {
+    try {
+      interfaceInfo(name);
+    } catch (err) {
+      if (!(err instanceof InterfaceNotFoundError)) throw err;
+      throw new InterfaceNotFoundError(
+        name,
+        `interface ${name} (--interfaces) does not exist on this node: fix the name, or pass --wait-for-interfaces to wait for it to appear`,
+      );
+    }
+  }
+}
+
 async function runSpeaker(args: string[]): Promise<number> {
   const settings = speakerSettings(args, process.env);
   const [kubeConfig, source] = loadKubeConfig(settings.kubeconfig, process.env);
@@ -60,6 +82,7 @@ async function runSpeaker(args: string[]): Promise<number> {
   const interfaces = settings.interfaces === 'auto' ? autoInterfaces() : settings.interfaces;
   if (interfaces.length === 0)
     log.warn('no interface to answer on: set --interfaces (auto found none with an address)');
+  if (settings.interfaces !== 'auto' && !settings.waitForInterfaces) requireInterfaces(interfaces);
 
   const registry = createRegistry('speaker');
   const speaker = new Speaker({

@@ -59,6 +59,12 @@ export interface SpeakerSettings {
   wire: WireConfig;
   /** Interfaces to answer ARP/NDP on; 'auto': every interface with an address, except virtual ones. */
   interfaces: readonly string[] | 'auto';
+  /**
+   * A named interface missing at start: wait for it to appear (true), or stop
+   * with an error naming it (false, the default: a typo in --interfaces must not
+   * leave a speaker that answers on nothing and looks healthy).
+   */
+  waitForInterfaces: boolean;
   /** host:port of /metrics, /healthz, /readyz, /debug; undefined: off. */
   metricsAddr: string | undefined;
   logLevel: LogLevel;
@@ -70,6 +76,7 @@ export interface SpeakerSettings {
 /** Keys of the config file's `speaker:` section. */
 const FILE_KEYS = [
   'interfaces',
+  'waitForInterfaces',
   'meshProfile',
   'mesh',
   'watch',
@@ -96,6 +103,8 @@ const FLAGS = [
   'log-level',
   'handoff-timeout-ms',
 ] as const;
+/** Flags that take no value. */
+const SWITCHES = ['wait-for-interfaces'] as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -152,8 +161,8 @@ function fromFile(
 ): Picked | undefined {
   const v = section[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' && typeof v !== 'number')
-    throw new ConfigFileError(`${file ?? 'config'}: speaker.${key} must be a string or number`);
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+    throw new ConfigFileError(`${file ?? 'config'}: speaker.${key} must be a string, number or boolean`);
   return { value: String(v), source: `${file ?? 'config'} speaker.${key}` };
 }
 
@@ -188,6 +197,15 @@ function interfacesOf(
   return [...new Set(list as string[])];
 }
 
+/** true / false (also 1 / 0); unset is false. */
+function booleanOf(p: Picked | undefined): boolean {
+  if (p === undefined) return false;
+  const v = p.value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new CliUsageError(`${p.source} must be true or false; got "${p.value}"`);
+}
+
 function required(p: Picked | undefined, what: string, hint: string): string {
   if (p === undefined || p.value.trim() === '') throw new CliUsageError(`${what} is not set: ${hint}`);
   return p.value.trim();
@@ -204,11 +222,17 @@ export function speakerSettings(
 ): SpeakerSettings {
   let values: Record<string, string | undefined>;
   try {
-    values = parseArgs({
+    const parsed = parseArgs({
       args: [...args],
-      options: Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+      options: {
+        ...Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(SWITCHES.map((f) => [f, { type: 'boolean' as const }])),
+      },
       allowPositionals: false,
     }).values;
+    values = Object.fromEntries(
+      Object.entries(parsed).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : v]),
+    );
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
@@ -306,6 +330,9 @@ export function speakerSettings(
     watch,
     wire,
     interfaces: interfacesOf(pick('interfaces', 'MESHLB_INTERFACES'), section, file),
+    waitForInterfaces: booleanOf(
+      setting('wait-for-interfaces', 'MESHLB_WAIT_FOR_INTERFACES', 'waitForInterfaces'),
+    ),
     metricsAddr,
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),

@@ -137,6 +137,40 @@ const speakerArgs = (f: { key: string; kubeconfig: string }, meshPort: number, m
   '--log-level=silent',
 ];
 
+test('a speaker told to answer on an interface that does not exist exits 1 naming it, unless told to wait', async (t) => {
+  const f = await taken();
+  t.teardown(f.close);
+  const args = speakerArgs(f, await freePort(), await freePort()).map((a) =>
+    a === '--interfaces=lo' ? '--interfaces=nosuch0' : a,
+  );
+  const r = await spawnAsync(args);
+  t.is(r.code, 1);
+  t.regex(
+    r.stderr,
+    /InterfaceNotFoundError: interface nosuch0 \(--interfaces\) does not exist.*--wait-for-interfaces/,
+  );
+  t.notRegex(r.stderr, /usage:/);
+  // With --wait-for-interfaces it starts (and waits): alive until told to stop.
+  const metrics = await freePort();
+  const waiting = spawn(
+    process.execPath,
+    [
+      ...speakerArgs(f, await freePort(), metrics).map((a) =>
+        a === '--interfaces=lo' ? '--interfaces=nosuch0' : a,
+      ),
+      '--wait-for-interfaces',
+    ],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => waiting.kill('SIGKILL'));
+  const alive = await waitFor(
+    'the endpoints to answer',
+    async () => (await fetch(`http://127.0.0.1:${String(metrics)}/healthz`).catch(() => undefined))?.status,
+    10_000,
+  );
+  t.is(alive, 200);
+});
+
 test('a speaker whose metrics port is taken exits 1 at once, before it opens anything else', async (t) => {
   const f = await taken();
   t.teardown(f.close);

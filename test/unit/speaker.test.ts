@@ -131,6 +131,17 @@ test('settings: flag over variable over config file', (t) => {
   t.is(settings([], { ...env, MESHLB_CONFIG: '/etc/meshlb/config/config.yaml' }).configFile, undefined);
 });
 
+test('settings: --wait-for-interfaces, MESHLB_WAIT_FOR_INTERFACES and speaker.waitForInterfaces; off by default', (t) => {
+  t.false(settings([]).waitForInterfaces);
+  t.true(settings(['--wait-for-interfaces']).waitForInterfaces);
+  t.true(settings([], { ...env, MESHLB_WAIT_FOR_INTERFACES: 'true' }).waitForInterfaces);
+  t.true(settings([], env, 'speaker:\n  waitForInterfaces: true\n').waitForInterfaces);
+  t.regex(
+    t.throws(() => settings([], { ...env, MESHLB_WAIT_FOR_INTERFACES: 'sometimes' })).message,
+    /MESHLB_WAIT_FOR_INTERFACES must be true or false/,
+  );
+});
+
 test('settings: errors name the setting and what to do', (t) => {
   const err = (args: string[], e: NodeJS.ProcessEnv = env, file?: string): string =>
     t.throws(() => settings(args, e, file), {
