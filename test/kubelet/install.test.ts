@@ -136,6 +136,37 @@ serial(
 );
 
 serial(
+  "a container that writes to its read-only root fails the rollout with EROFS in the kubelet's report",
+  async (t) => {
+    // A stand-in for an image that writes where readOnlyRootFilesystem forbids it.
+    const patch = [
+      {
+        op: 'add',
+        path: '/spec/template/spec/containers/0/command',
+        value: ['/usr/local/bin/node', '-e', "require('fs').writeFileSync('/app/state', 'x')"],
+      },
+    ];
+    const r = await c().cp.kubectl([
+      '-n',
+      MESHLB_NAMESPACE,
+      'patch',
+      'ds',
+      SPEAKER_DS,
+      '--type=json',
+      '-p',
+      JSON.stringify(patch),
+    ]);
+    t.is(r.code, 0, r.stderr);
+    const err = await t.throwsAsync(waitRolledOut(c(), 20_000), { name: 'InstallError' });
+    t.regex(err.message, /terminated Error \(exit 1\)|CrashLoopBackOff/);
+    t.regex(err.message, /EROFS: read-only file system/);
+    const undo = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'undo', `ds/${SPEAKER_DS}`]);
+    t.is(undo.code, 0, undo.stderr);
+    t.is((await waitRolledOut(c(), 120_000)).speakersReady, 3);
+  },
+);
+
+serial(
   'Helm: the chart installs the same workloads on real kubelets and a speaker answers ARP',
   async (t) => {
     await uninstallMeshlb(c(), 'kustomize');
