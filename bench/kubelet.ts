@@ -14,7 +14,6 @@
  *   sudo node bench/kubelet.ts [--nodes 5] [--trials 5] [--warmup-seconds 60] [--seconds 60]
  *                              [--scenarios idle,delete-pod,drain,rollout-restart,kubelet-stopped,controller]
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubeletCluster } from '../lab/testbed/kubelet/cluster.ts';
@@ -28,7 +27,7 @@ import {
   type ScenarioResult,
 } from '../lab/testbed/kubelet/scenarios.ts';
 import { createPool, createServices } from '../lab/testbed/lab/services.ts';
-import { cpuPercent, sampleProcs } from './proc.ts';
+import { measureWindow } from './proc.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -61,16 +60,15 @@ try {
 
   if (wanted.has('idle')) {
     say(`idle: ${values['warmup-seconds']} s warm-up, then ${values.seconds} s measured`);
-    await delay(Number(values['warmup-seconds']) * 1_000);
-    const a = sampleProcs();
-    const t0 = performance.now();
-    await delay(Number(values.seconds) * 1_000);
-    const b = sampleProcs();
-    const secs = (performance.now() - t0) / 1_000;
+    const {
+      secs,
+      after: b,
+      cpu,
+    } = await measureWindow(Number(values['warmup-seconds']), Number(values.seconds));
     const of = (match: (cmd: string) => boolean): { cpu: number[]; rssMib: number[] } => {
       const pids = [...b].filter(([, p]) => match(p.cmd)).map(([pid]) => pid);
       return {
-        cpu: pids.map((pid) => cpuPercent(a, b, pid, secs)),
+        cpu: pids.map(cpu),
         rssMib: pids.map((pid) => (b.get(pid)?.rssBytes ?? 0) / 2 ** 20),
       };
     };

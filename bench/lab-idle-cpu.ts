@@ -8,10 +8,9 @@
  *
  *   sudo node bench/lab-idle-cpu.ts [--nodes 8] [--warmup-seconds 25] [--seconds 20]
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ClusterLab } from '../lab/testbed/lab/index.ts';
-import { cpuPercent, sampleProcs } from './proc.ts';
+import { measureWindow } from './proc.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -24,13 +23,11 @@ const { values } = parseArgs({
 
 const lab = await ClusterLab.start({ nodes: Number(values.nodes) });
 try {
-  await delay(Number(values['warmup-seconds']) * 1_000);
-  const a = sampleProcs();
-  const t0 = performance.now();
-  await delay(Number(values.seconds) * 1_000);
-  const b = sampleProcs();
-  const secs = (performance.now() - t0) / 1_000;
-  const share = (pid: number): number => cpuPercent(a, b, pid, secs);
+  const {
+    secs,
+    after: b,
+    cpu: share,
+  } = await measureWindow(Number(values['warmup-seconds']), Number(values.seconds));
   const speakers = [...lab.speakers.values()].map((c) => share(c.pid));
   const of = (re: RegExp): number =>
     [...b].filter(([, p]) => re.test(p.cmd)).reduce((n, [pid]) => n + share(pid), 0);

@@ -1,5 +1,6 @@
 /** What processes cost, from /proc: CPU ticks (user + system), resident memory, command lines. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ProcSample {
   cmd: string;
@@ -39,4 +40,25 @@ export function cpuPercent(
   const x = b.get(pid);
   const y = a.get(pid);
   return x === undefined || y === undefined ? 0 : ((x.ticks - y.ticks) / HZ / secs) * 100;
+}
+
+/** Every process sampled at the start and the end of a measured window. */
+export interface ProcWindow {
+  /** The window's length in seconds, as measured. */
+  secs: number;
+  /** The samples at its end (command lines, resident memory). */
+  after: Map<number, ProcSample>;
+  /** CPU of `pid` over the window, in percent of one core. */
+  cpu: (pid: number) => number;
+}
+
+/** Waits `warmupSeconds`, then samples every process over `seconds`. */
+export async function measureWindow(warmupSeconds: number, seconds: number): Promise<ProcWindow> {
+  await delay(warmupSeconds * 1_000);
+  const before = sampleProcs();
+  const t0 = performance.now();
+  await delay(seconds * 1_000);
+  const after = sampleProcs();
+  const secs = (performance.now() - t0) / 1_000;
+  return { secs, after, cpu: (pid) => cpuPercent(before, after, pid, secs) };
 }

@@ -7,10 +7,9 @@ import type { Lab } from '../testbed/lab/index.ts';
 import { poll } from '../testbed/poll.ts';
 import { longestTcpGap, tcpAttempts } from '../testbed/lab/index.ts';
 import {
-  arping,
+  answeringHosts,
   longestGap,
   lostEchoes,
-  ndisc,
   pingEchoes,
   watchNeighbours,
 } from '../testbed/netns/index.ts';
@@ -23,11 +22,8 @@ export const until = <T>(
 ): Promise<T | undefined> => poll(check, ms, every);
 
 /** The nodes whose MAC answers for `ip` from the client: arping (IPv4) or ndisc6 (IPv6). */
-export async function answering(lab: Lab, ip: string, probes = 1): Promise<string[]> {
-  const macs = ip.includes(':')
-    ? await ndisc(lab.lan, lab.client, ip, probes + 1)
-    : await arping(lab.lan, lab.client, ip, probes);
-  return [...new Set(macs.map((m) => lab.nodeOfMac(m) ?? m))];
+export function answering(lab: Lab, ip: string, probes = 1): Promise<string[]> {
+  return answeringHosts(lab.lan, lab.client, ip, probes);
 }
 
 /** Every speaker answers /readyz 200 (asked from the client, over the LAN). */

@@ -64,6 +64,8 @@ export class LeaseRequestTimeoutError extends Error {
 /** Tries to release the Lease on stop(): a conflict (a write in between) is read again and retried. */
 const RELEASE_ATTEMPTS = 3;
 
+const TIMED_OUT = Symbol('timed out');
+
 const isCode = (err: unknown, code: number): boolean => err instanceof ApiException && err.code === code;
 
 /**
@@ -141,7 +143,7 @@ export class LeaderElector {
     // waited a whole lease duration (17.7 s seen on real kubelets). Let it
     // land first, for at most a retry period (a hung request must not hold
     // up the stop), and retry the release on a conflict.
-    await this.#settleInflight(this.config.retryPeriodMs);
+    if (this.#inflight !== undefined) await this.#within(this.#inflight, this.config.retryPeriodMs);
     for (let attempt = 1; ; attempt++) {
       try {
         const lease = await this.#call(() =>
@@ -174,18 +176,22 @@ export class LeaderElector {
    * the Lease ours, which the next round then sees.
    */
   async #call<T>(request: () => Promise<T>): Promise<T> {
+    const ms = this.config.retryPeriodMs;
+    const r = await this.#within(request(), ms);
+    if (r === TIMED_OUT) throw new LeaseRequestTimeoutError(`no answer from the API server within ${ms} ms`);
+    return r;
+  }
+
+  /** `p`'s value, or TIMED_OUT once `ms` passed first. */
+  async #within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
     let timer: Timer | undefined;
     try {
       return await Promise.race([
-        request(),
-        new Promise<never>((_, reject) => {
+        p,
+        new Promise<typeof TIMED_OUT>((resolve) => {
           timer = this.#init.clock.setTimeout(() => {
-            reject(
-              new LeaseRequestTimeoutError(
-                `no answer from the API server within ${this.config.retryPeriodMs} ms`,
-              ),
-            );
-          }, this.config.retryPeriodMs);
+            resolve(TIMED_OUT);
+          }, ms);
         }),
       ]);
     } finally {
@@ -212,20 +218,6 @@ export class LeaderElector {
       },
       Math.max(0, due),
     );
-  }
-
-  /** Waits for the round in flight, if any, or `ms`, whichever comes first. */
-  async #settleInflight(ms: number): Promise<void> {
-    const inflight = this.#inflight;
-    if (inflight === undefined) return;
-    let timer: Timer | undefined;
-    await Promise.race([
-      inflight,
-      new Promise<void>((resolve) => {
-        timer = this.#init.clock.setTimeout(resolve, ms);
-      }),
-    ]);
-    timer?.cancel();
   }
 
   #schedule(ms: number): void {

@@ -1179,11 +1179,19 @@ export class Membership {
   #send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
     if (!this.#running && msg.type !== 'push-pull') return;
     this.stats.sent(msg.type);
-    // A transport that throws is a lost message to the protocol, never a
-    // half-done step: a probe whose ping threw would otherwise stay "in
-    // flight" for good and its target never be probed again.
-    try {
+    this.#transmit(() => {
       this.#transport.send(to, endpoint, msg, path);
+    });
+  }
+
+  /**
+   * A transport that throws is a lost message to the protocol, never a
+   * half-done step: a probe whose ping threw would otherwise stay "in flight"
+   * for good and its target never be probed again.
+   */
+  #transmit(send: () => void): void {
+    try {
+      send();
     } catch (err) {
       this.stats.sendErrors++;
       this.#onError?.(err, 'send');
@@ -1197,12 +1205,9 @@ export class Membership {
 
   #broadcastMessage(msg: Gossip | Claims): void {
     this.stats.sent(msg.type);
-    try {
+    this.#transmit(() => {
       this.#transport.broadcast(msg);
-    } catch (err) {
-      this.stats.sendErrors++;
-      this.#onError?.(err, 'send');
-    }
+    });
   }
 
   #emit(u: Update, via: Via, previous: MemberState | undefined, accusers?: readonly string[]): void {

@@ -4,6 +4,7 @@
 // with kustomize and then with Helm as docs/install.md says. The speakers must
 // answer ARP from inside their Pods, and a rolling restart of the DaemonSet
 // must lose no ping of a client pinging every 10 ms.
+import type { ExecutionContext } from 'ava';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import {
   explainPods,
@@ -105,33 +106,50 @@ serial(
   },
 );
 
+/**
+ * Patches the speaker DaemonSet into one whose new Pods cannot start, expects
+ * the rollout to fail with the kubelet's words for the container's end
+ * (termination reason and exit code, or the back-off it went into), rolls it
+ * back (maxUnavailable 1: the other speakers kept running) and returns the
+ * failure's report for the caller's own checks.
+ */
+async function failedRollout(t: ExecutionContext, patch: object[], timeoutMs: number): Promise<string> {
+  const r = await c().cp.kubectl([
+    '-n',
+    MESHLB_NAMESPACE,
+    'patch',
+    'ds',
+    SPEAKER_DS,
+    '--type=json',
+    '-p',
+    JSON.stringify(patch),
+  ]);
+  t.is(r.code, 0, r.stderr);
+  const err = await t.throwsAsync(waitRolledOut(c(), timeoutMs), { name: 'InstallError' });
+  t.regex(err.message, /terminated Error \(exit 1\)|CrashLoopBackOff/);
+  const undo = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'undo', `ds/${SPEAKER_DS}`]);
+  t.is(undo.code, 0, undo.stderr);
+  t.is((await waitRolledOut(c(), 120_000)).speakersReady, 3);
+  return err.message;
+}
+
 serial(
   "a speaker without CAP_NET_RAW fails the rollout with the kubelet's reason and the speaker's own error",
   async (t) => {
-    const patch = [
-      { op: 'replace', path: '/spec/template/spec/containers/0/securityContext/capabilities/add', value: [] },
-    ];
-    const r = await c().cp.kubectl([
-      '-n',
-      MESHLB_NAMESPACE,
-      'patch',
-      'ds',
-      SPEAKER_DS,
-      '--type=json',
-      '-p',
-      JSON.stringify(patch),
-    ]);
-    t.is(r.code, 0, r.stderr);
-    const err = await t.throwsAsync(waitRolledOut(c(), 30_000), { name: 'InstallError' });
-    t.log(err.message);
-    // The kubelet's words (the container's termination: reason and exit code, or
-    // the back-off it went into) and the speaker's (FallbackToLogsOnError).
-    t.regex(err.message, /terminated Error \(exit 1\)|CrashLoopBackOff/);
-    t.regex(err.message, /PacketSocketPermissionError|needs CAP_NET_RAW/);
-    // maxUnavailable 1: the other speakers kept running; undo brings it back.
-    const undo = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'undo', `ds/${SPEAKER_DS}`]);
-    t.is(undo.code, 0, undo.stderr);
-    t.is((await waitRolledOut(c(), 120_000)).speakersReady, 3);
+    const report = await failedRollout(
+      t,
+      [
+        {
+          op: 'replace',
+          path: '/spec/template/spec/containers/0/securityContext/capabilities/add',
+          value: [],
+        },
+      ],
+      30_000,
+    );
+    t.log(report);
+    // The speaker's own words, there thanks to FallbackToLogsOnError.
+    t.regex(report, /PacketSocketPermissionError|needs CAP_NET_RAW/);
   },
 );
 
@@ -139,30 +157,18 @@ serial(
   "a container that writes to its read-only root fails the rollout with EROFS in the kubelet's report",
   async (t) => {
     // A stand-in for an image that writes where readOnlyRootFilesystem forbids it.
-    const patch = [
-      {
-        op: 'add',
-        path: '/spec/template/spec/containers/0/command',
-        value: ['/usr/local/bin/node', '-e', "require('fs').writeFileSync('/app/state', 'x')"],
-      },
-    ];
-    const r = await c().cp.kubectl([
-      '-n',
-      MESHLB_NAMESPACE,
-      'patch',
-      'ds',
-      SPEAKER_DS,
-      '--type=json',
-      '-p',
-      JSON.stringify(patch),
-    ]);
-    t.is(r.code, 0, r.stderr);
-    const err = await t.throwsAsync(waitRolledOut(c(), 20_000), { name: 'InstallError' });
-    t.regex(err.message, /terminated Error \(exit 1\)|CrashLoopBackOff/);
-    t.regex(err.message, /EROFS: read-only file system/);
-    const undo = await c().cp.kubectl(['-n', MESHLB_NAMESPACE, 'rollout', 'undo', `ds/${SPEAKER_DS}`]);
-    t.is(undo.code, 0, undo.stderr);
-    t.is((await waitRolledOut(c(), 120_000)).speakersReady, 3);
+    const report = await failedRollout(
+      t,
+      [
+        {
+          op: 'add',
+          path: '/spec/template/spec/containers/0/command',
+          value: ['/usr/local/bin/node', '-e', "require('fs').writeFileSync('/app/state', 'x')"],
+        },
+      ],
+      20_000,
+    );
+    t.regex(report, /EROFS: read-only file system/);
   },
 );
 

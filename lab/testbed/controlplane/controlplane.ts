@@ -74,7 +74,12 @@ async function waitReady(child: GroupChild, url: string, tls: TlsFiles, what: st
   }
 }
 
-function kubeconfigYaml(server: string, pki: Pki): string {
+/** A kubeconfig that authenticates with a client certificate (the admin's; a kubelet's). */
+export function certKubeconfigYaml(
+  server: string,
+  files: { ca: string; cert: string; key: string },
+  user = 'admin',
+): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -82,16 +87,16 @@ function kubeconfigYaml(server: string, pki: Pki): string {
     '- name: meshlb-test',
     '  cluster:',
     `    server: ${server}`,
-    `    certificate-authority: ${pki.caCert}`,
+    `    certificate-authority: ${files.ca}`,
     'users:',
-    '- name: admin',
+    `- name: ${user}`,
     '  user:',
-    `    client-certificate: ${pki.adminCert}`,
-    `    client-key: ${pki.adminKey}`,
+    `    client-certificate: ${files.cert}`,
+    `    client-key: ${files.key}`,
     'contexts:',
-    '- name: admin',
-    '  context: {cluster: meshlb-test, user: admin}',
-    'current-context: admin',
+    `- name: ${user}`,
+    `  context: {cluster: meshlb-test, user: ${user}}`,
+    `current-context: ${user}`,
     '',
   ].join('\n');
 }
@@ -214,7 +219,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     progress(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki));
+    writeFileSync(
+      kubeconfigPath,
+      certKubeconfigYaml(server, { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey }),
+    );
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
     const core = kubeConfig.makeApiClient(CoreV1Api);

@@ -1,6 +1,11 @@
 export { controlPlaneBinaries, toolBinaries } from './binaries.ts';
 export { signClientCert, type Pki } from './pki.ts';
-export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
+export {
+  certKubeconfigYaml,
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneOptions,
+} from './controlplane.ts';
 export { ControlPlaneBinariesError, ControlPlaneStartError } from './errors.ts';
 export { sweepStaleControlPlanes } from './sweep.ts';
 export { createIpPool, createL2Advertisement, CRD_DIR, installCrds } from './meshlb.ts';

@@ -35,43 +35,35 @@ export async function startControllers(
   opts: ControllersOptions = {},
 ): Promise<Controllers> {
   const grace = opts.nodeMonitorGracePeriodS ?? LAB_NODE_MONITOR_GRACE_S;
-  const controllerManager = spawnGroup(
-    [
-      join(clusterBin, 'kube-controller-manager'),
-      `--kubeconfig=${cp.kubeconfigPath}`,
-      `--authentication-kubeconfig=${cp.kubeconfigPath}`,
-      `--authorization-kubeconfig=${cp.kubeconfigPath}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${await freePort()}`,
-      '--leader-elect=false',
-      // Tokens for Pods are projected by the kubelet (TokenRequest); the
-      // controllers act with the admin credentials of the lab.
-      '--use-service-account-credentials=false',
-      `--service-account-private-key-file=${cp.pki.saPrivateKey}`,
-      // Published to every namespace as kube-root-ca.crt: Pods verify the API server with it.
-      `--root-ca-file=${cp.pki.caCert}`,
-      '--controllers=*',
-      `--node-monitor-grace-period=${grace}s`,
-      '--node-monitor-period=2s',
-      '--profiling=false',
-      '--v=1',
-    ],
-    join(cp.workDir, 'kube-controller-manager.log'),
-  );
-  const scheduler = spawnGroup(
-    [
-      join(clusterBin, 'kube-scheduler'),
-      `--kubeconfig=${cp.kubeconfigPath}`,
-      `--authentication-kubeconfig=${cp.kubeconfigPath}`,
-      `--authorization-kubeconfig=${cp.kubeconfigPath}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${await freePort()}`,
-      '--leader-elect=false',
-      '--profiling=false',
-      '--v=1',
-    ],
-    join(cp.workDir, 'kube-scheduler.log'),
-  );
+  /** Starts `name` with what both share: the admin kubeconfig, serving on loopback, no leader election. */
+  const launch = async (name: string, own: readonly string[]): Promise<GroupChild> =>
+    spawnGroup(
+      [
+        join(clusterBin, name),
+        `--kubeconfig=${cp.kubeconfigPath}`,
+        `--authentication-kubeconfig=${cp.kubeconfigPath}`,
+        `--authorization-kubeconfig=${cp.kubeconfigPath}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${await freePort()}`,
+        '--leader-elect=false',
+        '--profiling=false',
+        '--v=1',
+        ...own,
+      ],
+      join(cp.workDir, `${name}.log`),
+    );
+  const controllerManager = await launch('kube-controller-manager', [
+    // Tokens for Pods are projected by the kubelet (TokenRequest); the
+    // controllers act with the admin credentials of the lab.
+    '--use-service-account-credentials=false',
+    `--service-account-private-key-file=${cp.pki.saPrivateKey}`,
+    // Published to every namespace as kube-root-ca.crt: Pods verify the API server with it.
+    `--root-ca-file=${cp.pki.caCert}`,
+    '--controllers=*',
+    `--node-monitor-grace-period=${grace}s`,
+    '--node-monitor-period=2s',
+  ]);
+  const scheduler = await launch('kube-scheduler', []);
   return {
     controllerManager,
     scheduler,

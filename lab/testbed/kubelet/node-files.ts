@@ -181,23 +181,3 @@ clusterDomain: cluster.local
 shutdownGracePeriod: 0s
 `;
 }
-
-export function kubeconfigYaml(server: string, caFile: string, certFile: string, keyFile: string): string {
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: lab
-  cluster:
-    server: ${server}
-    certificate-authority: ${caFile}
-users:
-- name: node
-  user:
-    client-certificate: ${certFile}
-    client-key: ${keyFile}
-contexts:
-- name: node
-  context: {cluster: lab, user: node}
-current-context: node
-`;
-}

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { run } from '../exec.ts';
 import { poll } from '../poll.ts';
 import { killGroup, spawnGroup, tail, type GroupChild } from '../process-group.ts';
+import { certKubeconfigYaml } from '../controlplane/index.ts';
 import type { Host } from '../netns/index.ts';
+import { sh } from '../netns/ip.ts';
 import { createCgroupRoot, destroyCgroupRoot } from './cgroups.ts';
 import {
   cniConfDir,
@@ -20,7 +22,6 @@ import {
   containerdConfig,
   containerdSocket,
   containerdToml,
-  kubeconfigYaml,
   kubeletConfig,
   kubeletKubeconfig,
   kubeletRoot,
@@ -104,7 +105,11 @@ export class KubeletNode {
     writeFileSync(join(cniConfDir(p), '10-meshlb-lab.conflist'), cniConflist(p));
     writeFileSync(
       kubeletKubeconfig(p),
-      kubeconfigYaml(this.#opts.server, this.#opts.caFile, this.#opts.certFile, this.#opts.keyFile),
+      certKubeconfigYaml(
+        this.#opts.server,
+        { ca: this.#opts.caFile, cert: this.#opts.certFile, key: this.#opts.keyFile },
+        'node',
+      ),
     );
     writeFileSync(
       kubeletConfig(p),
@@ -118,9 +123,18 @@ export class KubeletNode {
     // The pod bridge exists before any Pod so that hostNetwork Pods (the
     // speaker) can reach the API relay at POD_GATEWAY too: one API address
     // for every Pod of the lab, host network or not.
-    await this.#ip(['link', 'add', POD_BRIDGE, 'type', 'bridge']);
-    await this.#ip(['addr', 'add', `${POD_GATEWAY}/${POD_CIDR.split('/')[1] ?? '16'}`, 'dev', POD_BRIDGE]);
-    await this.#ip(['link', 'set', POD_BRIDGE, 'up']);
+    await sh(['ip', '-n', this.host.ns, 'link', 'add', POD_BRIDGE, 'type', 'bridge']);
+    await sh([
+      'ip',
+      '-n',
+      this.host.ns,
+      'addr',
+      'add',
+      `${POD_GATEWAY}/${POD_CIDR.split('/')[1] ?? '16'}`,
+      'dev',
+      POD_BRIDGE,
+    ]);
+    await sh(['ip', '-n', this.host.ns, 'link', 'set', POD_BRIDGE, 'up']);
     createCgroupRoot(this.cgroupRoot);
 
     await this.startContainerd();
@@ -132,11 +146,6 @@ export class KubeletNode {
         throw new KubeletNodeError(`${this.name}: ctr images import ${image}: ${r.stderr.trim()}`);
     }
     this.startKubelet();
-  }
-
-  async #ip(args: readonly string[]): Promise<void> {
-    const r = await run(['ip', '-n', this.host.ns, ...args]);
-    if (r.code !== 0) throw new KubeletNodeError(`${this.name}: ip ${args.join(' ')}: ${r.stderr.trim()}`);
   }
 
   async startContainerd(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, Watch, type V1Node } from '@kubernetes/client-node';
 import {
-  arping,
+  answeringHosts,
   lostEchoes,
   pingEchoes,
   watchNeighbours,
@@ -40,12 +40,11 @@ export interface ScenarioResult {
   times: Record<string, number>;
 }
 
-/** The lab nodes whose MACs answer ARP for `ip` (two probes: a second answering node shows too). */
-export async function answeringNodes(c: KubeletCluster, ip: string): Promise<string[]> {
+/** The lab nodes whose MACs answer for `ip` (two probes: a second answering node shows too). */
+export function answeringNodes(c: KubeletCluster, ip: string): Promise<string[]> {
   const client = c.lan.client;
   if (client === undefined) throw new ScenarioError('the LAN has no client');
-  const macs = await arping(c.lan, client, ip, 2);
-  return [...new Set(macs.map((m) => c.lan.hosts.find((h) => h.mac === m.toLowerCase())?.name ?? m))];
+  return answeringHosts(c.lan, client, ip, 2);
 }
 
 /** Waits until exactly one node answers for `ip` (optionally: one other than `not`); returns it. */

@@ -25,6 +25,7 @@ import {
   createSpeakerPod,
   registerNode,
   setNodeReady,
+  speakerHttp,
   SPEAKER_NAMESPACE,
   SPEAKER_SERVICE_ACCOUNT,
   startSpeakerProcess,
@@ -115,12 +116,12 @@ export class ClusterLab implements Lab {
 
   /** A speaker's endpoint (/readyz, /debug/mesh, /metrics), as the client reaches it. */
   speakerUrl(node: string, path: string): string {
-    return `http://${this.node(node).ipv4}:7472${path}`;
+    return `${speakerHttp(this.node(node))}${path}`;
   }
 
   /** The node whose MAC this is. */
   nodeOfMac(mac: string): string | undefined {
-    return this.lan.hosts.find((h) => h.mac === mac.toLowerCase())?.name;
+    return this.lan.hostOfMac(mac)?.name;
   }
 
   static async start(opts: ClusterLabOptions = {}): Promise<ClusterLab> {

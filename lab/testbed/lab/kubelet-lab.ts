@@ -16,6 +16,7 @@ import { KubeletCluster, type KubeletClusterOptions } from '../kubelet/cluster.t
 import { installMeshlb, waitRolledOut } from '../kubelet/install.ts';
 import { createPool, createServices, serviceNames } from './services.ts';
 import type { Host } from '../netns/index.ts';
+import { speakerHttp } from '../speakers/index.ts';
 import { poll } from '../poll.ts';
 import type { Lab, LabService } from './lab.ts';
 import { HttpAgent } from './probes.ts';
@@ -96,11 +97,11 @@ export class KubeletLab implements Lab {
   }
 
   speakerUrl(node: string, path: string): string {
-    return `http://${this.node(node).ipv4}:7472${path}`;
+    return `${speakerHttp(this.node(node))}${path}`;
   }
 
   nodeOfMac(mac: string): string | undefined {
-    return this.lan.hosts.find((h) => h.mac === mac.toLowerCase())?.name;
+    return this.lan.hostOfMac(mac)?.name;
   }
 
   /** The speaker container's process on `node`: found by its command line and its cgroup (the node's cgroupRoot). */

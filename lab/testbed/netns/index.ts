@@ -2,6 +2,7 @@ export { NetnsSetupError, NetnsUnavailableError } from './errors.ts';
 export { requireNetns } from './ip.ts';
 export { createLan, Lan, VIP_RANGE_4, type Host, type LanOptions } from './lan.ts';
 export {
+  answeringHosts,
   arping,
   longestGap,
   lostEchoes,

@@ -71,6 +71,12 @@ export class Lan {
     return h;
   }
 
+  /** The host whose eth0 has this MAC (any case), if any. */
+  hostOfMac(mac: string): Host | undefined {
+    const m = mac.toLowerCase();
+    return this.all.find((h) => h.mac === m);
+  }
+
   /** Runs argv inside a host; resolves with its exit code and output (never throws on a non-zero exit). */
   exec(host: Host, argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     return run(['ip', 'netns', 'exec', host.ns, ...argv], opts);

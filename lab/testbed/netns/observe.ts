@@ -105,6 +105,19 @@ export async function arping(lan: Lan, from: Host, ip: string, count = 2): Promi
   return [...r.stdout.matchAll(/\[([0-9a-f:]{17})\]/gi)].map((m) => (m[1] ?? '').toLowerCase());
 }
 
+/**
+ * Who answers for `ip`, asked from `from`: arping (IPv4, `probes` requests) or
+ * ndisc6 (IPv6, `probes` + 1 solicitations); the answering hosts' names, or
+ * the MAC where it is no host of the LAN. Two probes show a second answerer:
+ * arping stops at its count of replies.
+ */
+export async function answeringHosts(lan: Lan, from: Host, ip: string, probes = 1): Promise<string[]> {
+  const macs = ip.includes(':')
+    ? await ndisc(lan, from, ip, probes + 1)
+    : await arping(lan, from, ip, probes);
+  return [...new Set(macs.map((m) => lan.hostOfMac(m)?.name ?? m))];
+}
+
 /** ndisc6 from `from`: the MAC in the neighbour advertisement for `ip`, if one came (up to `tries` solicitations, 500 ms apart). */
 export async function ndisc(lan: Lan, from: Host, ip: string, tries = 2): Promise<string[]> {
   const r = await lan.exec(from, ['ndisc6', '-r', String(tries), '-w', '500', ip, from.ifname]);
