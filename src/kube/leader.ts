@@ -56,7 +56,7 @@ interface Observed {
   seenAt: number;
 }
 
-/** Thrown when a Lease request got no answer within its time (retryPeriodMs). */
+/** Thrown when a Lease request got no answer within its bound (renewDeadlineMs; retryPeriodMs when stopping). */
 export class LeaseRequestTimeoutError extends Error {
   override name = 'LeaseRequestTimeoutError';
 }
@@ -146,18 +146,21 @@ export class LeaderElector {
     if (this.#inflight !== undefined) await this.#within(this.#inflight, this.config.retryPeriodMs);
     for (let attempt = 1; ; attempt++) {
       try {
-        const lease = await this.#call(() =>
-          this.#api.readNamespacedLease({ name: this.#init.name, namespace: this.#init.namespace }),
+        const lease = await this.#call(
+          () => this.#api.readNamespacedLease({ name: this.#init.name, namespace: this.#init.namespace }),
+          this.config.retryPeriodMs,
         );
         if (lease.spec?.holderIdentity !== this.#init.identity) return;
         delete lease.spec.holderIdentity;
         lease.spec.leaseDurationSeconds = 1;
-        await this.#call(() =>
-          this.#api.replaceNamespacedLease({
-            name: this.#init.name,
-            namespace: this.#init.namespace,
-            body: lease,
-          }),
+        await this.#call(
+          () =>
+            this.#api.replaceNamespacedLease({
+              name: this.#init.name,
+              namespace: this.#init.namespace,
+              body: lease,
+            }),
+          this.config.retryPeriodMs,
         );
         return;
       } catch (err) {
@@ -169,14 +172,15 @@ export class LeaderElector {
   }
 
   /**
-   * One Lease request, given up after retryPeriodMs: a request that hangs
-   * (a half-open connection, a stalled API server) must neither hold up the
-   * rounds nor keep a leader that can no longer renew from stepping down.
-   * The request itself may still complete later; a late renewal only keeps
-   * the Lease ours, which the next round then sees.
+   * One Lease request, given up after `ms`: renewDeadlineMs in the rounds (as
+   * client-go bounds a renewal), retryPeriodMs when stopping. A request that
+   * hangs (a half-open connection, a stalled API server) must not hold up the
+   * rounds for good; stepping down does not wait for it (#armDeadline). A
+   * slow answer within the bound still counts: a tighter bound made a leader
+   * of a busy API server step down. The request itself may still complete
+   * later; a late renewal only keeps the Lease ours, which the next round sees.
    */
-  async #call<T>(request: () => Promise<T>): Promise<T> {
-    const ms = this.config.retryPeriodMs;
+  async #call<T>(request: () => Promise<T>, ms = this.config.renewDeadlineMs): Promise<T> {
     const r = await this.#within(request(), ms);
     if (r === TIMED_OUT) throw new LeaseRequestTimeoutError(`no answer from the API server within ${ms} ms`);
     return r;
