@@ -107,7 +107,7 @@ try {
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const controller = new Controller({
-    kubeConfig: cp.kubeConfig,
+    kube: cp.kube,
     clock: systemClock,
     identity: 'bench',
     namespace: 'default',

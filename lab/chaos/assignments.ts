@@ -5,7 +5,7 @@
  * the lab's namespace sees every status write, so a change undone a moment
  * later is still caught (polling after each trial would miss it).
  */
-import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { systemClock } from '../../src/clock/index.ts';
 import { SupervisedInformer } from '../../src/kube/informer.ts';
 import { LAB_NAMESPACE, type ClusterLab } from '../testbed/lab/index.ts';
@@ -87,15 +87,13 @@ export class AssignmentWatch {
   readonly #informer: SupervisedInformer<V1Service>;
 
   constructor(lab: ClusterLab) {
-    const core = lab.cp.kubeConfig.makeApiClient(CoreV1Api);
     const seen = (svc: V1Service): void => {
       this.ledger.seen(svc, Date.now());
     };
     this.#informer = new SupervisedInformer<V1Service>({
-      kubeConfig: lab.cp.kubeConfig,
+      client: lab.cp.kube,
       clock: systemClock,
       path: `/api/v1/namespaces/${LAB_NAMESPACE}/services`,
-      list: () => core.listNamespacedService({ namespace: LAB_NAMESPACE }),
       onAdd: seen,
       onUpdate: seen,
       onDelete: (svc) => {

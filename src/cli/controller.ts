@@ -14,7 +14,7 @@ import {
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import {
-  loadKubeConfig,
+  loadKubeClient,
   logLevelOf,
   metricsAddrOf,
   millisOf,
@@ -201,13 +201,13 @@ async function startEndpoints(
 
 async function runController(args: string[]): Promise<number> {
   const settings = controllerSettings(args, process.env);
-  const [kubeConfig, source] = loadKubeConfig(settings.kubeconfig, process.env);
+  const [kube, source] = loadKubeClient(settings.kubeconfig, process.env);
   const log = pino({ level: settings.logLevel, base: { pid: process.pid, identity: settings.identity } });
 
   let controller: Controller;
   try {
     controller = new Controller({
-      kubeConfig,
+      kube,
       clock: systemClock,
       identity: settings.identity,
       namespace: settings.namespace,
@@ -231,7 +231,7 @@ async function runController(args: string[]): Promise<number> {
       : await startEndpoints(settings.metricsAddr, controller, settings.identity, log);
   log.info(
     {
-      server: kubeConfig.getCurrentCluster()?.server,
+      server: kube.target.server,
       kubeconfig: source,
       namespace: settings.namespace,
       loadBalancerClass: settings.loadBalancerClass ?? null,

@@ -1,12 +1,13 @@
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
+import { objectPath } from '../kube/client/index.ts';
 import { explain as explainIp, REASONS, type Reason } from '../election/index.ts';
 import { formatIp, parseIp } from '../ip/index.ts';
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table } from './inspect.ts';
-import { loadKubeConfig, namespaceOf, picker, readNamespaceFile } from './options.ts';
+import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from './options.ts';
 
 const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--kubeconfig PATH]
 
@@ -36,19 +37,13 @@ async function runExplain(args: string[]): Promise<number> {
   if (m === null || extra.length > 0) throw new CliUsageError('name one Service as <namespace>/<name>');
   const [, svcNs = '', svcName = ''] = m;
   const pick = picker(parsed.values, process.env);
-  const [kc] = loadKubeConfig(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
+  const [kc] = loadKubeClient(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
   const namespace = namespaceOf(pick('namespace', 'MESHLB_NAMESPACE'), process.env, readNamespaceFile);
   const debug = parsed.values.speaker === undefined ? undefined : await fetchDebug(parsed.values.speaker);
-  let svc;
-  try {
-    svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ namespace: svcNs, name: svcName });
-  } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (code === 404) {
-      console.error(`meshlb explain: no Service ${svcNs}/${svcName}`);
-      return 1;
-    }
-    throw err;
+  const svc = await kc.find<V1Service>(objectPath('', 'v1', 'services', svcNs, svcName));
+  if (svc === undefined) {
+    console.error(`meshlb explain: no Service ${svcNs}/${svcName}`);
+    return 1;
   }
   const lists = await clusterLists(kc, namespace, debug);
   const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));

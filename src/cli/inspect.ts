@@ -3,13 +3,7 @@
  * mesh as that speaker sees it), and one list of each object the speakers
  * watch, from the API server, to rebuild their World.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Claim, World } from '../election/index.ts';
 import {
   GROUP,
@@ -25,6 +19,7 @@ import {
   speakerIdentities,
   type UnannouncedIp,
 } from '../kube/world/index.ts';
+import { objectPath, type KubeClient } from '../kube/client/index.ts';
 import type { MemberState } from '../mesh/index.ts';
 import { CliUsageError } from './errors.ts';
 
@@ -86,23 +81,20 @@ export interface ClusterLists {
  * (said so in `membersFrom`), and claims come from the ServiceAnnouncements.
  */
 export async function clusterLists(
-  kc: KubeConfig,
+  kc: KubeClient,
   namespace: string,
   debug?: SpeakerDebug,
 ): Promise<ClusterLists> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const crd = async <T>(plural: string): Promise<T[]> =>
-    ((await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: T[] })
-      .items;
+    (await kc.list<T>(objectPath(GROUP, VERSION, plural))).items;
   const [nodes, services, slices, pools, advertisements, announcements, pods] = await Promise.all([
-    core.listNode(),
-    core.listServiceForAllNamespaces(),
-    kc.makeApiClient(DiscoveryV1Api).listEndpointSliceForAllNamespaces(),
+    kc.list<V1Node>('/api/v1/nodes'),
+    kc.list<V1Service>('/api/v1/services'),
+    kc.list<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices'),
     crd<IPPool>(PLURALS.IPPool),
     crd<L2Advertisement>(PLURALS.L2Advertisement),
     crd<ServiceAnnouncement>(PLURALS.ServiceAnnouncement),
-    core.listNamespacedPod({ namespace, labelSelector: SPEAKER_SELECTOR }),
+    kc.list<V1Pod>(objectPath('', 'v1', 'pods', namespace), { labelSelector: SPEAKER_SELECTOR }),
   ]);
   const members = new Map<string, MemberState>();
   const claims = new Map<string, Claim>();

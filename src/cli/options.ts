@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { delimiter, join } from 'node:path';
+import { inClusterTarget, KubeClient, loadKubeconfigFile } from '../kube/client/index.ts';
 import { parseListenAddress } from '../metrics/index.ts';
 import { CliUsageError } from './errors.ts';
 
@@ -95,42 +95,38 @@ export function millisOf(p: Picked, zero = false): number {
 }
 
 /**
- * The cluster to talk to: the kubeconfig file given, else KUBECONFIG, else
- * in-cluster (KUBERNETES_SERVICE_HOST is set in every Pod), else
- * ~/.kube/config. Returns the config and where it came from (for the log).
+ * The cluster to talk to: the kubeconfig file given, else KUBECONFIG (the
+ * first file of the list that exists), else in-cluster
+ * (KUBERNETES_SERVICE_HOST is set in every Pod), else ~/.kube/config.
+ * Returns a client and where its target came from (for the log).
  */
-export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv): [KubeConfig, string] {
-  const kc = new KubeConfig();
-  const read = (path: string, load: () => void): void => {
+export function loadKubeClient(file: string | undefined, env: NodeJS.ProcessEnv): [KubeClient, string] {
+  const load = (path: string): KubeClient => {
     try {
-      load();
+      return new KubeClient(loadKubeconfigFile(path));
     } catch (err) {
       throw new CliUsageError(`cannot load the kubeconfig ${path}: ${(err as Error).message}`);
     }
   };
-  if (file !== undefined) {
-    read(file, () => {
-      kc.loadFromFile(file);
-    });
-    return [kc, file];
-  }
-  if (nonEmpty(env.KUBECONFIG) !== undefined) {
-    read(env.KUBECONFIG ?? '', () => {
-      kc.loadFromDefault();
-    });
-    return [kc, `KUBECONFIG=${env.KUBECONFIG ?? ''}`];
+  if (file !== undefined) return [load(file), file];
+  const listed = nonEmpty(env.KUBECONFIG);
+  if (listed !== undefined) {
+    const paths = listed.split(delimiter).filter((p) => p !== '');
+    const first = paths.find((p) => existsSync(p));
+    if (first === undefined) throw new CliUsageError(`KUBECONFIG=${listed}: no such file`);
+    return [load(first), `KUBECONFIG=${first}`];
   }
   if (nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) {
-    kc.loadFromCluster();
-    return [kc, 'in-cluster'];
+    try {
+      return [new KubeClient(inClusterTarget(env)), 'in-cluster'];
+    } catch (err) {
+      throw new CliUsageError(`cannot use the in-cluster ServiceAccount: ${(err as Error).message}`);
+    }
   }
   const home = join(homedir(), '.kube', 'config');
   if (!existsSync(home))
     throw new CliUsageError(
       'no cluster to talk to: pass --kubeconfig, set KUBECONFIG or MESHLB_KUBECONFIG, or run in a Pod',
     );
-  read(home, () => {
-    kc.loadFromFile(home);
-  });
-  return [kc, home];
+  return [load(home), home];
 }

@@ -13,7 +13,7 @@ import {
 } from '../metrics/index.ts';
 import { autoInterfaces, readMeshKey, Speaker, speakerSettings } from '../speaker/index.ts';
 import type { Command } from './commands.ts';
-import { loadKubeConfig } from './options.ts';
+import { loadKubeClient } from './options.ts';
 
 const HELP = `usage: meshlb speaker [flags]
 
@@ -76,7 +76,7 @@ function requireInterfaces(names: readonly string[]): void {
 
 async function runSpeaker(args: string[]): Promise<number> {
   const settings = speakerSettings(args, process.env);
-  const [kubeConfig, source] = loadKubeConfig(settings.kubeconfig, process.env);
+  const [kube, source] = loadKubeClient(settings.kubeconfig, process.env);
   const log = pino({ level: settings.logLevel, base: { pid: process.pid, node: settings.nodeName } });
   const networkKey = readMeshKey(settings.meshKeyFile);
   const interfaces = settings.interfaces === 'auto' ? autoInterfaces() : settings.interfaces;
@@ -86,7 +86,7 @@ async function runSpeaker(args: string[]): Promise<number> {
 
   const registry = createRegistry('speaker');
   const speaker = new Speaker({
-    kubeConfig,
+    kube,
     clock: systemClock,
     log,
     nodeName: settings.nodeName,
@@ -145,7 +145,7 @@ async function runSpeaker(args: string[]): Promise<number> {
   registerAnnouncementMetrics(registry, speaker.writer);
   log.info(
     {
-      server: kubeConfig.getCurrentCluster()?.server,
+      server: kube.target.server,
       kubeconfig: source,
       namespace: settings.namespace,
       meshProfile: settings.meshProfile,

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table } from './inspect.ts';
-import { loadKubeConfig, namespaceOf, picker, readNamespaceFile } from './options.ts';
+import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from './options.ts';
 
 const HELP = `usage: meshlb status [--speaker URL] [--kubeconfig PATH] [--namespace NS]
 
@@ -56,7 +56,7 @@ async function runStatus(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const [kc] = loadKubeConfig(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
+  const [kc] = loadKubeClient(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
   const namespace = namespaceOf(pick('namespace', 'MESHLB_NAMESPACE'), process.env, readNamespaceFile);
   const lists = await clusterLists(kc, namespace);
   console.log('speakers (Pods; mesh states need --speaker):');

@@ -1,11 +1,4 @@
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type V1Namespace,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock/index.ts';
 import {
@@ -20,6 +13,7 @@ import {
 } from '../kube/allocator/index.ts';
 import { formatRange, parseIp } from '../ip/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../kube/api/index.ts';
+import { objectPath, type KubeClient } from '../kube/client/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { LeaderElector, type LeaderConfig } from '../kube/leader.ts';
@@ -35,7 +29,7 @@ import { PoolStatusWriter, type PoolVerdict } from './pool-status.ts';
 import { StatusWriter } from './status.ts';
 
 export interface ControllerInit {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   /** This process (the Pod name): the Lease holder identity and the Events' reportingInstance. */
   identity: string;
@@ -171,16 +165,16 @@ export class Controller {
     this.#init = init;
     this.#allocator = new Allocator({ pools: [], loadBalancerClass: init.loadBalancerClass });
     this.#events = new EventRecorder({
-      kubeConfig: init.kubeConfig,
+      kube: init.kube,
       clock: init.clock,
       instance: init.identity,
       ...(init.log === undefined ? {} : { log: init.log }),
     });
-    this.#writer = new StatusWriter(init.kubeConfig);
-    this.#poolWriter = new PoolStatusWriter(init.kubeConfig, init.log);
+    this.#writer = new StatusWriter(init.kube);
+    this.#poolWriter = new PoolStatusWriter(init.kube, init.log);
     this.#guard = new OscillationGuard(init.clock, init.oscillation);
     this.#elector = new LeaderElector({
-      kubeConfig: init.kubeConfig,
+      kube: init.kube,
       clock: init.clock,
       namespace: init.namespace,
       name: 'meshlb-controller',
@@ -225,14 +219,11 @@ export class Controller {
   }
 
   async #lead(): Promise<void> {
-    const { kubeConfig, clock, log } = this.#init;
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    const base = { kubeConfig, clock, ...(log === undefined ? {} : { log }) };
+    const { kube, clock, log } = this.#init;
+    const base = { client: kube, clock, ...(log === undefined ? {} : { log }) };
     this.#namespaces = new SupervisedInformer<V1Namespace>({
       ...base,
       path: '/api/v1/namespaces',
-      list: () => core.listNamespace(),
       onAdd: () => undefined,
       onUpdate: (ns) => {
         for (const s of this.#services?.list() ?? [])
@@ -242,13 +233,7 @@ export class Controller {
     });
     this.#pools = new SupervisedInformer<IPPool>({
       ...base,
-      path: `/apis/${GROUP}/${VERSION}/${PLURALS.IPPool}`,
-      list: () =>
-        custom.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURALS.IPPool,
-        }) as Promise<KubernetesListObject<IPPool>>,
+      path: objectPath(GROUP, VERSION, PLURALS.IPPool),
       onAdd: () => {
         this.#poolsChanged();
       },
@@ -265,7 +250,6 @@ export class Controller {
     this.#services = new SupervisedInformer<V1Service>({
       ...base,
       path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
       onAdd: (s) => {
         this.#observe(s);
       },

@@ -1,4 +1,3 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PoolCounts } from '../kube/allocator/index.ts';
 import {
@@ -12,6 +11,7 @@ import {
   type IPPoolStatus,
 } from '../kube/api/index.ts';
 import { CONTROLLER_MANAGER } from '../kube/views.ts';
+import { APPLY_PATCH, objectPath, type KubeClient } from '../kube/client/index.ts';
 
 /** What the controller concluded about one pool, before it becomes a status. */
 export interface PoolVerdict {
@@ -86,12 +86,12 @@ export function poolStatus(pool: IPPool, v: PoolVerdict, now: Date): IPPoolStatu
  * changes nothing costs no request.
  */
 export class PoolStatusWriter {
-  readonly #api: CustomObjectsApi;
+  readonly #kube: KubeClient;
   readonly #log: Logger | undefined;
   readonly #last = new Map<string, string>();
 
-  constructor(kubeConfig: KubeConfig, log?: Logger) {
-    this.#api = kubeConfig.makeApiClient(CustomObjectsApi);
+  constructor(kube: KubeClient, log?: Logger) {
+    this.#kube = kube;
     this.#log = log;
   }
 
@@ -105,22 +105,15 @@ export class PoolStatusWriter {
     ]);
     if (this.#last.get(name) === desired) return 'unchanged';
     try {
-      await this.#api.patchClusterCustomObjectStatus(
+      await this.#kube.patch(
+        `${objectPath(GROUP, VERSION, PLURALS.IPPool, undefined, name)}/status`,
         {
-          group: GROUP,
-          version: VERSION,
-          plural: PLURALS.IPPool,
-          name,
-          body: {
-            apiVersion: `${GROUP}/${VERSION}`,
-            kind: 'IPPool',
-            metadata: { name },
-            status: poolStatus(pool, v, now),
-          },
-          fieldManager: CONTROLLER_MANAGER,
-          force: true,
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'IPPool',
+          metadata: { name },
+          status: poolStatus(pool, v, now),
         },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        { contentType: APPLY_PATCH, query: { fieldManager: CONTROLLER_MANAGER, force: true } },
       );
       this.#last.set(name, desired);
       return 'ok';

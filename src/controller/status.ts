@@ -1,11 +1,5 @@
-import {
-  ApiException,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
+import { apiCode, APPLY_PATCH, objectPath, type KubeClient } from '../kube/client/index.ts';
 import { CONTROLLER_MANAGER, ingressIps, ownsLoadBalancerStatus } from '../kube/views.ts';
 
 /** The condition meshlb sets on a Service whose writes it paused (a patch war). */
@@ -32,10 +26,10 @@ export interface StatusIntent {
  * as a conflict); an empty ingress, or one meshlb already owns, is taken.
  */
 export class StatusWriter {
-  readonly #api: CoreV1Api;
+  readonly #kube: KubeClient;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#api = kubeConfig.makeApiClient(CoreV1Api);
+  constructor(kube: KubeClient) {
+    this.#kube = kube;
   }
 
   async apply(svc: V1Service, intent: StatusIntent): Promise<WriteResult> {
@@ -58,27 +52,20 @@ export class StatusWriter {
         },
       ];
     try {
-      const out = await this.#api.patchNamespacedServiceStatus(
+      const out = await this.#kube.patch<V1Service>(
+        `${objectPath('', 'v1', 'services', namespace, name)}/status`,
+        // The uid is a precondition: an apply to a Service deleted meanwhile (or deleted and
+        // created again under the same name) fails instead of creating or touching another object.
+        { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, uid: svc.metadata?.uid }, status },
         {
-          name,
-          namespace,
-          // The uid is a precondition: an apply to a Service deleted meanwhile (or deleted and
-          // created again under the same name) fails instead of creating or touching another object.
-          body: {
-            apiVersion: 'v1',
-            kind: 'Service',
-            metadata: { name, namespace, uid: svc.metadata?.uid },
-            status,
-          },
-          fieldManager: CONTROLLER_MANAGER,
+          contentType: APPLY_PATCH,
           // Take an empty ingress (nothing to overwrite) or our own; never another's.
-          force: ours || current.length === 0,
+          query: { fieldManager: CONTROLLER_MANAGER, force: ours || current.length === 0 },
         },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
       return { ok: true, resourceVersion: out.metadata?.resourceVersion };
     } catch (error) {
-      if (error instanceof ApiException && error.code === 409) return { ok: false, conflict: true };
+      if (apiCode(error) === 409) return { ok: false, conflict: true };
       return { ok: false, conflict: false, error };
     }
   }

@@ -1,12 +1,13 @@
-import { EventsV1Api, V1MicroTime, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
+import type { V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
+import { microTime, objectPath, type KubeClient } from './client/index.ts';
 
 /** The `reportingController` of the controller's Events (the speakers': `meshlb.io/speaker`). */
 export const REPORTING_CONTROLLER = 'meshlb.io/controller';
 
 export interface EventInit {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   /** This process (Pod name): `reportingInstance`. */
   instance: string;
@@ -47,7 +48,6 @@ export interface EventSpec {
  * dropped, never retried in a loop.
  */
 export class EventRecorder {
-  readonly #api: EventsV1Api;
   readonly #init: EventInit;
   readonly #last = new Map<string, number>();
   #seq = 0;
@@ -57,7 +57,6 @@ export class EventRecorder {
 
   constructor(init: EventInit) {
     this.#init = init;
-    this.#api = init.kubeConfig.makeApiClient(EventsV1Api);
     this.#tokens = init.normalBurst ?? 50;
     this.#refilledAt = init.clock.now();
   }
@@ -92,20 +91,19 @@ export class EventRecorder {
     this.#last.set(key, now);
     if (this.#last.size > 10_000) this.#last.delete(this.#last.keys().next().value ?? '');
     const name = `${e.regarding.name}.${Date.now().toString(16)}${(++this.#seq).toString(16)}`;
-    this.#api
-      .createNamespacedEvent({
-        namespace: e.regarding.namespace,
-        body: {
-          metadata: { name, namespace: e.regarding.namespace },
-          eventTime: new V1MicroTime(this.#init.clock.wallNow()),
-          reportingController: this.#init.controller ?? REPORTING_CONTROLLER,
-          reportingInstance: this.#init.instance,
-          regarding: e.regarding,
-          type: e.type,
-          reason: e.reason,
-          action: e.action,
-          note: e.note.slice(0, 1024),
-        },
+    this.#init.kube
+      .create(objectPath('events.k8s.io', 'v1', 'events', e.regarding.namespace), {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name, namespace: e.regarding.namespace },
+        eventTime: microTime(this.#init.clock.wallNow()),
+        reportingController: this.#init.controller ?? REPORTING_CONTROLLER,
+        reportingInstance: this.#init.instance,
+        regarding: e.regarding,
+        type: e.type,
+        reason: e.reason,
+        action: e.action,
+        note: e.note.slice(0, 1024),
       })
       .catch((err: unknown) => this.#init.log?.warn({ err, reason: e.reason }, 'could not record an Event'));
     return true;

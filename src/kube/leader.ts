@@ -1,12 +1,7 @@
-import {
-  ApiException,
-  CoordinationV1Api,
-  V1MicroTime,
-  type KubeConfig,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock/index.ts';
+import { apiCode, microTime, objectPath, type KubeClient } from './client/index.ts';
 
 /**
  * Leader election timings, as client-go's (the same defaults and meaning).
@@ -37,7 +32,7 @@ export class LeaderConfigError extends Error {
 }
 
 export interface LeaderElectorInit {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   namespace: string;
   name: string;
@@ -66,19 +61,15 @@ const RELEASE_ATTEMPTS = 3;
 
 const TIMED_OUT = Symbol('timed out');
 
-const isCode = (err: unknown, code: number): boolean => err instanceof ApiException && err.code === code;
+const isCode = (err: unknown, code: number): boolean => apiCode(err) === code;
 
-/**
- * client-node 2.0 types MicroTime fields as Date but hands them over as the
- * API server's strings: accept both.
- */
-function timeText(t: Date | string | undefined): string | undefined {
-  return t === undefined ? undefined : t instanceof Date ? t.toISOString() : t;
-}
-
-function microTime(t: Date | string | undefined): V1MicroTime | undefined {
-  return t === undefined ? undefined : new V1MicroTime(t instanceof Date ? t.getTime() : Date.parse(t));
-}
+/** client-node's types say Date for MicroTime fields; the API server's JSON has strings. */
+type Lease = Omit<V1Lease, 'spec'> & {
+  spec?: Omit<NonNullable<V1Lease['spec']>, 'acquireTime' | 'renewTime'> & {
+    acquireTime?: string;
+    renewTime?: string;
+  };
+};
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, as client-go does it:
@@ -90,7 +81,8 @@ function microTime(t: Date | string | undefined): V1MicroTime | undefined {
 export class LeaderElector {
   readonly config: LeaderConfig;
   readonly #init: LeaderElectorInit;
-  readonly #api: CoordinationV1Api;
+  /** The Lease's path. */
+  readonly #path: string;
   #observed: Observed | undefined;
   #leading = false;
   /** Monotonic ms of the last successful renewal (while leading). */
@@ -114,7 +106,7 @@ export class LeaderElector {
         `need 0 < retryPeriodMs < renewDeadlineMs < leaseDurationMs, got ${c.retryPeriodMs} / ${c.renewDeadlineMs} / ${c.leaseDurationMs}`,
       );
     this.#init = init;
-    this.#api = init.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#path = objectPath('coordination.k8s.io', 'v1', 'leases', init.namespace, init.name);
   }
 
   get leading(): boolean {
@@ -147,19 +139,14 @@ export class LeaderElector {
     for (let attempt = 1; ; attempt++) {
       try {
         const lease = await this.#call(
-          () => this.#api.readNamespacedLease({ name: this.#init.name, namespace: this.#init.namespace }),
+          (timeoutMs) => this.#init.kube.get<Lease>(this.#path, { timeoutMs }),
           this.config.retryPeriodMs,
         );
         if (lease.spec?.holderIdentity !== this.#init.identity) return;
         delete lease.spec.holderIdentity;
         lease.spec.leaseDurationSeconds = 1;
         await this.#call(
-          () =>
-            this.#api.replaceNamespacedLease({
-              name: this.#init.name,
-              namespace: this.#init.namespace,
-              body: lease,
-            }),
+          (timeoutMs) => this.#init.kube.replace(this.#path, lease, { timeoutMs }),
           this.config.retryPeriodMs,
         );
         return;
@@ -179,9 +166,10 @@ export class LeaderElector {
    * slow answer within the bound still counts: a tighter bound made a leader
    * of a busy API server step down. The request itself may still complete
    * later; a late renewal only keeps the Lease ours, which the next round sees.
+   * The request is also given the bound itself, so that it ends.
    */
-  async #call<T>(request: () => Promise<T>, ms = this.config.renewDeadlineMs): Promise<T> {
-    const r = await this.#within(request(), ms);
+  async #call<T>(request: (timeoutMs: number) => Promise<T>, ms = this.config.renewDeadlineMs): Promise<T> {
+    const r = await this.#within(request(ms), ms);
     if (r === TIMED_OUT) throw new LeaseRequestTimeoutError(`no answer from the API server within ${ms} ms`);
     return r;
   }
@@ -266,28 +254,31 @@ export class LeaderElector {
     if (!this.#running) return false;
     const { name, namespace, identity } = this.#init;
     const now = this.#init.clock.now();
-    const stamp = new V1MicroTime(this.#init.clock.wallNow());
+    const stamp = microTime(this.#init.clock.wallNow());
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000),
       renewTime: stamp,
     };
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#call(() => this.#api.readNamespacedLease({ name, namespace }));
+      lease = await this.#call((timeoutMs) => this.#init.kube.get<Lease>(this.#path, { timeoutMs }));
     } catch (err) {
       if (!isCode(err, 404)) throw err;
       try {
-        await this.#call(() =>
-          this.#api.createNamespacedLease({
-            namespace,
-            body: {
+        await this.#call((timeoutMs) =>
+          this.#init.kube.create(
+            objectPath('coordination.k8s.io', 'v1', 'leases', namespace),
+            {
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
               metadata: { name, namespace },
               spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 },
             },
-          }),
+            { timeoutMs },
+          ),
         );
-        this.#observed = { holder: identity, renewTime: stamp.toISOString(), seenAt: now };
+        this.#observed = { holder: identity, renewTime: stamp, seenAt: now };
         return true;
       } catch (e) {
         if (isCode(e, 409)) return false; // another candidate created it first
@@ -295,7 +286,7 @@ export class LeaderElector {
       }
     }
     const holder = lease.spec?.holderIdentity;
-    const renewTime = timeText(lease.spec?.renewTime);
+    const renewTime = lease.spec?.renewTime;
     let seen = this.#observed;
     if (seen === undefined || seen.holder !== holder || seen.renewTime !== renewTime) {
       seen = { holder, renewTime, seenAt: now };
@@ -308,16 +299,16 @@ export class LeaderElector {
     const old = lease.spec;
     lease.spec = {
       ...spec,
-      acquireTime: (mine ? microTime(old?.acquireTime) : undefined) ?? stamp,
+      acquireTime: (mine ? old?.acquireTime : undefined) ?? stamp,
       leaseTransitions: (old?.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
     try {
-      await this.#call(() => this.#api.replaceNamespacedLease({ name, namespace, body: lease })); // resourceVersion: optimistic
+      await this.#call((timeoutMs) => this.#init.kube.replace(this.#path, lease, { timeoutMs })); // resourceVersion: optimistic
     } catch (err) {
       if (isCode(err, 409)) return false; // someone else won this round
       throw err;
     }
-    this.#observed = { holder: identity, renewTime: stamp.toISOString(), seenAt: now };
+    this.#observed = { holder: identity, renewTime: stamp, seenAt: now };
     return true;
   }
 }

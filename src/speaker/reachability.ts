@@ -12,8 +12,8 @@ export interface Permission {
 export interface ReachabilityInit {
   clock: Clock;
   isolation?: Partial<IsolationConfig>;
-  /** One request to the API server; resolves when it answered (GET /version). */
-  probe: () => Promise<unknown>;
+  /** One request to the API server, given up after timeoutMs; resolves when it answered (GET /version). */
+  probe: (timeoutMs: number) => Promise<unknown>;
   /** Called after each probe, to re-evaluate (the grace may have run out, or the API answered). */
   onProbed: () => void;
 }
@@ -98,8 +98,9 @@ export class Reachability {
   #schedule(delayMs: number): void {
     const every = Math.max(100, Math.floor(this.#guard.config.graceMs / 3));
     const timer = this.#init.clock.setTimeout(() => {
+      // A probe that hangs (the link is cut) fails by the next one's time.
       this.#init
-        .probe()
+        .probe(every)
         .then(
           () => {
             this.#apiOkAt = this.#init.clock.now();

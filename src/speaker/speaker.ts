@@ -1,6 +1,5 @@
 import { isIPv4 } from 'node:net';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Wire, type WireConfig, type WireEvent } from '../arp/index.ts';
 import type { Clock, Timer } from '../clock/index.ts';
@@ -17,6 +16,7 @@ import {
   type DesiredAnnouncement,
   type ServiceRef,
 } from '../kube/announcements/index.ts';
+import type { KubeClient } from '../kube/client/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { ClusterView, Coalescer, publishIdentity, type UnannouncedIp } from '../kube/world/index.ts';
 import {
@@ -51,7 +51,7 @@ export interface SpeakerObserver {
 }
 
 export interface SpeakerInit {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   log: Logger;
   nodeName: string;
@@ -139,7 +139,7 @@ export class Speaker {
     this.#reachability = new Reachability({
       clock: init.clock,
       ...(init.isolation === undefined ? {} : { isolation: init.isolation }),
-      probe: () => init.kubeConfig.makeApiClient(VersionApi).getCode(),
+      probe: (timeoutMs) => init.kube.get('/version', { timeoutMs }),
       onProbed: () => {
         this.#reconcile.request();
       },
@@ -163,7 +163,7 @@ export class Speaker {
       },
     );
     this.view = new ClusterView({
-      kubeConfig: init.kubeConfig,
+      kube: init.kube,
       clock: init.clock,
       namespace: init.namespace,
       onChange: () => {
@@ -187,13 +187,13 @@ export class Speaker {
       },
     });
     this.writer = new AnnouncementWriter({
-      kubeConfig: init.kubeConfig,
+      kube: init.kube,
       clock: init.clock,
       node: init.nodeName,
       log: init.log,
     });
     this.#events = new EventRecorder({
-      kubeConfig: init.kubeConfig,
+      kube: init.kube,
       clock: init.clock,
       instance: init.podName,
       controller: 'meshlb.io/speaker',
@@ -360,8 +360,8 @@ export class Speaker {
   #publishIdentity(delayMs: number): void {
     const endpoint = this.#transport?.endpoint;
     if (endpoint === undefined || this.#leaving) return;
-    const { kubeConfig, namespace, podName } = this.#init;
-    publishIdentity(kubeConfig, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs()).then(
+    const { kube, namespace, podName } = this.#init;
+    publishIdentity(kube, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs()).then(
       () => {
         this.#identityPublished = true;
         this.#log.info({ pod: podName }, 'identity published on the Pod');

@@ -32,7 +32,7 @@ type Ctx = { context: { cp: ControlPlane }; teardown: (fn: () => Promise<void>) 
 
 function writer(t: Ctx, node: string, extra: Partial<AnnouncementWriterInit> = {}): AnnouncementWriter {
   const w = new AnnouncementWriter({
-    kubeConfig: t.context.cp.kubeConfig,
+    kube: t.context.cp.kube,
     clock: systemClock,
     node,
     ...extra,

@@ -53,7 +53,7 @@ async function controller(
   oscillation = {},
 ): Promise<Controller> {
   const c = new Controller({
-    kubeConfig: t.context.cp.kubeConfig,
+    kube: t.context.cp.kube,
     clock: systemClock,
     identity,
     namespace,
@@ -279,7 +279,7 @@ test.serial(
     await pool(cp, 'ctl-e', ns, ['198.51.100.96/29']);
     const a = await controller(t, 'ctl-6', ns);
     const b = new Controller({
-      kubeConfig: cp.kubeConfig,
+      kube: cp.kube,
       clock: systemClock,
       identity: 'ctl-7',
       namespace: ns,
@@ -382,7 +382,7 @@ test.serial(
         for (const s of (await core.listNamespacedService({ namespace: ns })).items)
           if (ips(s).length > 0) killed.set(s.metadata?.name ?? '', ips(s));
         second = new Controller({
-          kubeConfig: cp.kubeConfig,
+          kube: cp.kube,
           clock: systemClock,
           identity: 'ctl-10',
           namespace: ns,

@@ -1,6 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { systemClock } from '../../src/clock/index.ts';
+import { KubeClient, type RequestOptions } from '../../src/kube/client/index.ts';
 import { LeaderElector } from '../../src/kube/leader.ts';
 import { startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,7 +21,7 @@ async function pair(cp: ControlPlane, namespace: string) {
   const log: string[] = [];
   const make = (identity: string): LeaderElector =>
     new LeaderElector({
-      kubeConfig: cp.kubeConfig,
+      kube: cp.kube,
       clock: systemClock,
       namespace,
       name: 'meshlb-controller',
@@ -82,23 +83,19 @@ test('stop() while a renewal is in flight still releases the Lease (no wait for 
   // A KubeConfig whose Lease API holds the next renewal until the test lets it go:
   // the renewal is in flight when stop() reads the Lease to release it.
   let gate: { blocked: () => void; open: Promise<void> } | undefined;
-  const kubeConfig = Object.create(cp.kubeConfig) as typeof cp.kubeConfig;
-  kubeConfig.makeApiClient = ((ctor: unknown) => {
-    const api = cp.kubeConfig.makeApiClient(ctor as typeof CoordinationV1Api);
-    const replace = api.replaceNamespacedLease.bind(api);
-    api.replaceNamespacedLease = async (req) => {
+  class Gated extends KubeClient {
+    override async replace<T>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
       const g = gate;
       if (g !== undefined) {
         gate = undefined;
         g.blocked();
         await g.open;
       }
-      return replace(req);
-    };
-    return api;
-  }) as typeof kubeConfig.makeApiClient;
+      return super.replace<T>(path, body, opts);
+    }
+  }
   const elector = new LeaderElector({
-    kubeConfig,
+    kube: new Gated(cp.kube.target),
     clock: systemClock,
     namespace: ns,
     name: 'meshlb-controller',
@@ -125,20 +122,15 @@ test('a leader whose Lease requests hang steps down on its own deadline, before 
   const ns = await cp.newNamespace('leader');
   // a's API never answers once `hang` is set (a half-open connection).
   let hang = false;
-  const kubeConfig = Object.create(cp.kubeConfig) as typeof cp.kubeConfig;
-  kubeConfig.makeApiClient = ((ctor: unknown) => {
-    const api = cp.kubeConfig.makeApiClient(ctor as typeof CoordinationV1Api);
-    for (const m of ['readNamespacedLease', 'replaceNamespacedLease', 'createNamespacedLease'] as const) {
-      const real = (api[m] as (req: unknown) => Promise<unknown>).bind(api);
-      (api as unknown as Record<string, (req: unknown) => Promise<unknown>>)[m] = (req) =>
-        hang ? new Promise(() => undefined) : real(req);
+  class Hanging extends KubeClient {
+    override request<T>(method: string, path: string, opts?: RequestOptions): Promise<T> {
+      return hang ? new Promise<T>(() => undefined) : super.request<T>(method, path, opts);
     }
-    return api;
-  }) as typeof kubeConfig.makeApiClient;
+  }
   const events: string[] = [];
-  const make = (identity: string, kc: typeof cp.kubeConfig): LeaderElector =>
+  const make = (identity: string, kube: KubeClient): LeaderElector =>
     new LeaderElector({
-      kubeConfig: kc,
+      kube,
       clock: systemClock,
       namespace: ns,
       name: 'meshlb-controller',
@@ -147,10 +139,10 @@ test('a leader whose Lease requests hang steps down on its own deadline, before 
       onStartedLeading: () => events.push(`${identity} leads`),
       onStoppedLeading: () => events.push(`${identity} stops`),
     });
-  const a = make('a', kubeConfig);
+  const a = make('a', new Hanging(cp.kube.target));
   a.start();
   await waitFor('a to lead', () => a.leading);
-  const b = make('b', cp.kubeConfig);
+  const b = make('b', cp.kube);
   b.start();
   const t0 = Date.now();
   hang = true;

@@ -5,9 +5,10 @@
 import test from 'ava';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import pino from 'pino';
 import { systemClock } from '../../src/clock/index.ts';
+import { KubeClient } from '../../src/kube/client/index.ts';
 import { SupervisedInformer } from '../../src/kube/informer.ts';
 
 test('an unreachable API server: retries back off to the cap, one warning, then debug lines', async (t) => {
@@ -20,24 +21,16 @@ test('an unreachable API server: retries back off to the cap, one warning, then 
       });
     });
   });
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const client = new KubeClient({ server: `https://127.0.0.1:${port}`, insecureSkipTlsVerify: true });
   const lines: { level: number; msg: string; retryInMs?: number; error?: string }[] = [];
   const log = pino(
     { level: 'debug' },
     { write: (s: string) => lines.push(JSON.parse(s) as (typeof lines)[0]) },
   );
-  const core = kc.makeApiClient(CoreV1Api);
   const informer = new SupervisedInformer<V1Node>({
-    kubeConfig: kc,
+    client,
     clock: systemClock,
     path: '/api/v1/nodes',
-    list: () => core.listNode(),
     onAdd: () => undefined,
     onUpdate: () => undefined,
     onDelete: () => undefined,

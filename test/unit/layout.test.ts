@@ -101,3 +101,37 @@ test('nothing under src/ imports lab/, test/, bench/ or scripts/ (nor imports wh
     `src/ must not load ${FORBIDDEN.map((d) => `${d}/`).join(', ')}:\n${offences.join('\n')}`,
   );
 });
+
+/** The packages a file loads when it runs: every bare specifier except `import type` / `export type`. */
+function runtimePackages(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(import|export)\s+(type\s+)?[^;=]*?from\s*'([^']+)'/g))
+    if (m[2] === undefined) out.push(m[3] ?? '');
+  for (const m of text.matchAll(/\bimport\s*\(\s*'([^']+)'/g)) out.push(m[1] ?? '');
+  return out
+    .filter((s) => !s.startsWith('.') && !s.startsWith('node:'))
+    .map((s) =>
+      s
+        .split('/')
+        .slice(0, s.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
+}
+
+test('src/ loads only the packages in "dependencies" (the image has no devDependencies)', (t) => {
+  t.deepEqual(
+    runtimePackages(
+      "import type { A } from '@kubernetes/client-node';\nimport { load } from 'js-yaml';\nexport { b } from '@libp2p/crypto/keys';\nimport x from 'node:fs';",
+    ),
+    ['js-yaml', '@libp2p/crypto'],
+  );
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  const offences = tsFiles(join(ROOT, 'src')).flatMap((file) =>
+    runtimePackages(readFileSync(file, 'utf8'))
+      .filter((p) => !(p in pkg.dependencies))
+      .map((p) => `${relative(ROOT, file)}: ${p}`),
+  );
+  t.deepEqual(offences, []);
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, loadKubeconfigFile } from '../../../src/kube/client/index.ts';
 import { onExit } from '../cleanup.ts';
 import { run, type ExecResult } from '../exec.ts';
 import { freePort } from '../ports.ts';
@@ -34,8 +35,10 @@ export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   readonly server: string;
   readonly kubeconfigPath: string;
-  /** Admin (system:masters) credentials. */
+  /** Admin (system:masters) credentials, for client-node (the tests' and the lab's own requests). */
   readonly kubeConfig: KubeConfig;
+  /** The same credentials as meshlb's own client (what the product's classes take). */
+  readonly kube: KubeClient;
   readonly workDir: string;
   readonly binDir: string;
   /** The CA, the serving and admin certificates, the service-account keys (kube-controller-manager needs them). */
@@ -251,6 +254,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       server,
       kubeconfigPath,
       kubeConfig,
+      kube: new KubeClient(loadKubeconfigFile(kubeconfigPath)),
       workDir: dir,
       binDir,
       pki,

@@ -4,7 +4,7 @@
  * (coalesced, one write per Service per second, a global budget, takeovers first),
  * and the writer that applies each speaker's own entries server-side.
  *
- *   const writer = new AnnouncementWriter({ kubeConfig, clock, node: 'node-3' });
+ *   const writer = new AnnouncementWriter({ kube, clock, node: 'node-3' });
  *   writer.start();
  *   writer.update(desiredOfThisNode); // after every election; unchanged Services cost nothing
  *   await writer.stop();

@@ -1,20 +1,14 @@
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../clock/index.ts';
+import { apiCode as code, APPLY_PATCH, objectPath, type KubeClient } from '../client/index.ts';
 import { API_VERSION, GROUP, PLURALS, VERSION, type ServiceAnnouncement } from '../api/index.ts';
 import { CONCURRENCY, speakerManager } from './constants.ts';
 import type { AnnouncementEntry, DesiredAnnouncement, ServiceRef } from './entries.ts';
 import { AnnouncementSchedule, type PlannedWrite, type ScheduleInit, type WriteOutcome } from './schedule.ts';
 
 export interface AnnouncementWriterInit extends Omit<ScheduleInit, 'clock'> {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   /** This speaker's node: the field manager is `meshlb-speaker-<node>`. */
   node: string;
@@ -32,7 +26,8 @@ export interface WriterStats {
   failures: number;
 }
 
-const code = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
+const announcementPath = (namespace: string, name: string): string =>
+  objectPath(GROUP, VERSION, PLURALS.ServiceAnnouncement, namespace, name);
 
 /**
  * Writes this node's entries in the ServiceAnnouncement objects (one per Service,
@@ -48,13 +43,12 @@ const code = (err: unknown): number | undefined => (err instanceof ApiException 
  * - Every apply carries the object's uid as a precondition: an object deleted (with
  *   its Service) meanwhile is never re-created by a status write.
  *
- *   const writer = new AnnouncementWriter({ kubeConfig, clock, node: 'node-3' });
+ *   const writer = new AnnouncementWriter({ kube, clock, node: 'node-3' });
  *   writer.start();
  *   writer.update([{ service: { namespace, name, uid }, entries: [{ ip, node: 'node-3', interfaces: ['eth0'], epoch: 4, since: new Date() }] }]);
  */
 export class AnnouncementWriter {
-  readonly #custom: CustomObjectsApi;
-  readonly #core: CoreV1Api;
+  readonly #kube: KubeClient;
   readonly #clock: Clock;
   readonly #manager: string;
   readonly #concurrency: number;
@@ -69,8 +63,7 @@ export class AnnouncementWriter {
   readonly stats: WriterStats = { creates: 0, deletes: 0, applies: 0, reads: 0, failures: 0 };
 
   constructor(init: AnnouncementWriterInit) {
-    this.#custom = init.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#core = init.kubeConfig.makeApiClient(CoreV1Api);
+    this.#kube = init.kube;
     this.#clock = init.clock;
     this.#manager = speakerManager(init.node);
     this.#concurrency = init.concurrency ?? CONCURRENCY;
@@ -196,31 +189,16 @@ export class AnnouncementWriter {
 
   async #read(namespace: string, name: string): Promise<{ uid: string; owner: string } | undefined> {
     this.stats.reads++;
-    try {
-      const obj = (await this.#custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURALS.ServiceAnnouncement,
-        namespace,
-        name,
-      })) as ServiceAnnouncement;
-      const owner = obj.metadata.ownerReferences?.find((o) => o.kind === 'Service' && o.apiVersion === 'v1');
-      return { uid: obj.metadata.uid ?? '', owner: owner?.uid ?? '' };
-    } catch (err) {
-      if (code(err) === 404) return undefined;
-      throw err;
-    }
+    const obj = await this.#kube.find<ServiceAnnouncement>(announcementPath(namespace, name));
+    if (obj === undefined) return undefined;
+    const owner = obj.metadata.ownerReferences?.find((o) => o.kind === 'Service' && o.apiVersion === 'v1');
+    return { uid: obj.metadata.uid ?? '', owner: owner?.uid ?? '' };
   }
 
   async #serviceExists(namespace: string, name: string, uid: string): Promise<boolean> {
     this.stats.reads++;
-    try {
-      const svc = await this.#core.readNamespacedService({ namespace, name });
-      return svc.metadata?.uid === uid;
-    } catch (err) {
-      if (code(err) === 404) return false;
-      throw err;
-    }
+    const svc = await this.#kube.find<V1Service>(objectPath('', 'v1', 'services', namespace, name));
+    return svc?.metadata?.uid === uid;
   }
 
   async #create(service: ServiceRef): Promise<{ uid: string; owner: string } | undefined> {
@@ -235,14 +213,11 @@ export class AnnouncementWriter {
       },
     };
     try {
-      const out = (await this.#custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURALS.ServiceAnnouncement,
-        namespace: service.namespace,
+      const out = await this.#kube.create<ServiceAnnouncement>(
+        objectPath(GROUP, VERSION, PLURALS.ServiceAnnouncement, service.namespace),
         body,
-        fieldManager: this.#manager,
-      })) as ServiceAnnouncement;
+        { query: { fieldManager: this.#manager } },
+      );
       return { uid: out.metadata.uid ?? '', owner: service.uid };
     } catch (err) {
       if (code(err) === 409) return undefined;
@@ -253,14 +228,7 @@ export class AnnouncementWriter {
   async #delete(namespace: string, name: string, uid: string): Promise<void> {
     this.stats.deletes++;
     try {
-      await this.#custom.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURALS.ServiceAnnouncement,
-        namespace,
-        name,
-        body: { preconditions: { uid } },
-      });
+      await this.#kube.delete(announcementPath(namespace, name), { body: { preconditions: { uid } } });
     } catch (err) {
       if (code(err) !== 404 && code(err) !== 409) throw err;
     }
@@ -270,28 +238,20 @@ export class AnnouncementWriter {
   async #apply(plan: PlannedWrite, uid: string): Promise<boolean> {
     this.stats.applies++;
     try {
-      await this.#custom.patchNamespacedCustomObjectStatus(
+      await this.#kube.patch(
+        `${announcementPath(plan.service.namespace, plan.service.name)}/status`,
         {
-          group: GROUP,
-          version: VERSION,
-          plural: PLURALS.ServiceAnnouncement,
-          namespace: plan.service.namespace,
-          name: plan.service.name,
-          body: {
-            apiVersion: API_VERSION,
-            kind: 'ServiceAnnouncement',
-            // The uid is a precondition: never write into an object deleted (or re-created) meanwhile.
-            metadata: { name: plan.service.name, namespace: plan.service.namespace, uid },
-            // An empty list, not an empty status: when the last entry goes, SSA would
-            // otherwise remove `status` altogether, and the schema refuses a null status.
-            // The list is a map keyed by ip: [] gives up this manager's entries only.
-            status: { announcements: plan.entries },
-          },
-          fieldManager: this.#manager,
-          // A takeover takes the entry's fields from the previous announcer.
-          force: true,
+          apiVersion: API_VERSION,
+          kind: 'ServiceAnnouncement',
+          // The uid is a precondition: never write into an object deleted (or re-created) meanwhile.
+          metadata: { name: plan.service.name, namespace: plan.service.namespace, uid },
+          // An empty list, not an empty status: when the last entry goes, SSA would
+          // otherwise remove `status` altogether, and the schema refuses a null status.
+          // The list is a map keyed by ip: [] gives up this manager's entries only.
+          status: { announcements: plan.entries },
         },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        // A takeover takes the entry's fields from the previous announcer (force).
+        { contentType: APPLY_PATCH, query: { fieldManager: this.#manager, force: true } },
       );
       return true;
     } catch (err) {

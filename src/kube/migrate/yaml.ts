@@ -1,11 +1,10 @@
 /**
- * Multi-document YAML in and out, through @kubernetes/client-node's `loadAllYaml` and
- * `dumpYaml` (js-yaml underneath). `loadAllYaml` throws a TypeError on an empty
- * document (`---` twice, or a trailing `---` with a comment), which kubectl output and
- * hand-written files have, so the text is cut into documents here first and empty
- * ones are skipped.
+ * Multi-document YAML in and out, through js-yaml. The text is cut into documents
+ * here first, so that a document that does not parse is reported with its line and
+ * the others are kept, and empty ones (`---` twice, or a trailing `---` with a
+ * comment, which kubectl output and hand-written files have) are skipped.
  */
-import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
+import { dump, loadAll } from 'js-yaml';
 import type { Finding } from './types.ts';
 
 /** A document-start (`---`) or document-end (`...`) marker line. */
@@ -51,13 +50,9 @@ export function parseDocuments(text: string, source = 'input'): Parsed {
     // Blank lines in front, so that js-yaml's line numbers are the file's.
     const padded = '\n'.repeat(chunk.line - 1) + chunk.lines.join('\n');
     try {
-      // Plain data: loadAllYaml returns class instances (KubernetesObject, V1ObjectMeta).
-      docs.push(...(loadAllYaml(padded) as unknown[]).map(plain));
+      // Plain data: YAML timestamps become the strings the API server would give.
+      docs.push(...loadAll(padded).map(plain));
     } catch (err) {
-      if (err instanceof TypeError) {
-        docs.push(null); // a document of only `~` or `null`
-        continue;
-      }
       const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
       findings.push({
         severity: 'error',
@@ -71,5 +66,5 @@ export function parseDocuments(text: string, source = 'input'): Parsed {
 
 /** Writes objects as multi-document YAML (`---` between documents); empty for none. */
 export function formatDocuments(objects: readonly object[]): string {
-  return objects.map((o) => dumpYaml(o, { lineWidth: -1, noRefs: true })).join('---\n');
+  return objects.map((o) => dump(o, { lineWidth: -1, noRefs: true })).join('---\n');
 }

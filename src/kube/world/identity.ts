@@ -1,10 +1,5 @@
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { objectPath, type KubeClient } from '../client/index.ts';
 import type { Endpoint, PeerAuthority } from '../../mesh/index.ts';
 import {
   COMPONENT_LABEL,
@@ -142,27 +137,20 @@ export class KubePeerAuthority implements PeerAuthority {
  * speaker's namespace.
  */
 export async function publishIdentity(
-  kubeConfig: KubeConfig,
+  kube: KubeClient,
   namespace: string,
   podName: string,
   peerId: string,
   addrs: readonly string[],
   macs: readonly string[] = [],
 ): Promise<V1Pod> {
-  return kubeConfig.makeApiClient(CoreV1Api).patchNamespacedPod(
-    {
-      name: podName,
-      namespace,
-      body: {
-        metadata: {
-          annotations: {
-            [PEER_ID_ANNOTATION]: peerId,
-            [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
-            [MACS_ANNOTATION]: JSON.stringify(macs),
-          },
-        },
+  return kube.patch<V1Pod>(objectPath('', 'v1', 'pods', namespace, podName), {
+    metadata: {
+      annotations: {
+        [PEER_ID_ANNOTATION]: peerId,
+        [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
+        [MACS_ANNOTATION]: JSON.stringify(macs),
       },
     },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+  });
 }

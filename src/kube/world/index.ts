@@ -5,7 +5,7 @@
  * (`ClusterView`), and the speakers' identities on their Pods (`publishIdentity`,
  * `KubePeerAuthority`).
  *
- *   const view = new ClusterView({ kubeConfig, clock, namespace: 'meshlb', onChange: reconcile });
+ *   const view = new ClusterView({ kube, clock, namespace: 'meshlb', onChange: reconcile });
  *   await view.start();
  *   const members = new Map(mesh.members().map((m) => [m.node, m.state]));
  *   decide(view.snapshot(members, claims));

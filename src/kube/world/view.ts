@@ -1,30 +1,20 @@
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ListPromise,
-  type V1EndpointSlice,
-  type V1Node,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock/index.ts';
 import type { Claim, World } from '../../election/index.ts';
 import type { Endpoint, MemberState } from '../../mesh/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool, type L2Advertisement } from '../api/index.ts';
 import type { ServiceRef } from '../announcements/index.ts';
-import { SupervisedInformer } from '../informer.ts';
+import { objectPath, type KubeClient, type Query } from '../client/index.ts';
+import { SupervisedInformer, type KubeObject } from '../informer.ts';
 import { analyseWorld } from './build.ts';
 import { Coalescer, type Schedule } from './coalesce.ts';
+import { SPEAKER_SELECTOR } from './constants.ts';
 import { KubePeerAuthority } from './identity.ts';
 import type { UnannouncedIp } from './services.ts';
 
 export interface ClusterViewInit {
-  kubeConfig: KubeConfig;
+  kube: KubeClient;
   clock: Clock;
   /** Namespace of the speaker Pods (meshlb's own). */
   namespace: string;
@@ -41,7 +31,7 @@ export interface ClusterViewInit {
   schedule?: Schedule;
 }
 
-interface Watched<T extends KubernetesObject> {
+interface Watched<T extends KubeObject> {
   informer: SupervisedInformer<T>;
   /** The list succeeded at least once. */
   listed: boolean;
@@ -50,7 +40,7 @@ interface Watched<T extends KubernetesObject> {
 /** What every informer has in common, whatever it watches. */
 interface AnyWatched {
   readonly listed: boolean;
-  readonly informer: Pick<SupervisedInformer<KubernetesObject>, 'start' | 'stop' | 'restarts'>;
+  readonly informer: Pick<SupervisedInformer<KubeObject>, 'start' | 'stop' | 'restarts'>;
 }
 
 /**
@@ -75,30 +65,15 @@ export class ClusterView {
   constructor(init: ClusterViewInit) {
     this.#init = init;
     this.#changed = new Coalescer(init.onChange, init.schedule);
-    const core = init.kubeConfig.makeApiClient(CoreV1Api);
-    const discovery = init.kubeConfig.makeApiClient(DiscoveryV1Api);
-    const custom = init.kubeConfig.makeApiClient(CustomObjectsApi);
-    const crd = <T extends KubernetesObject>(plural: string) =>
-      this.#watch<T>(
-        `/apis/${GROUP}/${VERSION}/${plural}`,
-        () =>
-          custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<
-            KubernetesListObject<T>
-          >,
-      );
-    this.#nodes = this.#watch('/api/v1/nodes', () => core.listNode());
-    this.#services = this.#watch('/api/v1/services', () => core.listServiceForAllNamespaces());
-    this.#slices = this.#watch('/apis/discovery.k8s.io/v1/endpointslices', () =>
-      discovery.listEndpointSliceForAllNamespaces(),
-    );
-    this.#pools = crd<IPPool>(PLURALS.IPPool);
-    this.#advertisements = crd<L2Advertisement>(PLURALS.L2Advertisement);
-    // Every Pod of the namespace (SupervisedInformer takes no label selector);
-    // speakerIdentities keeps the speakers'.
-    const pods = init.namespace;
+    this.#nodes = this.#watch('/api/v1/nodes');
+    this.#services = this.#watch('/api/v1/services');
+    this.#slices = this.#watch('/apis/discovery.k8s.io/v1/endpointslices');
+    this.#pools = this.#watch(objectPath(GROUP, VERSION, PLURALS.IPPool));
+    this.#advertisements = this.#watch(objectPath(GROUP, VERSION, PLURALS.L2Advertisement));
+    // Only the speakers' Pods (the controller's are of no interest here).
     this.#pods = this.#watch(
-      `/api/v1/namespaces/${pods}/pods`,
-      () => core.listNamespacedPod({ namespace: pods }),
+      objectPath('', 'v1', 'pods', init.namespace),
+      { labelSelector: SPEAKER_SELECTOR },
       () => {
         this.authority.invalidate();
       },
@@ -106,8 +81,8 @@ export class ClusterView {
     this.authority = new KubePeerAuthority(() => this.#pods.informer.list());
   }
 
-  #watch<T extends KubernetesObject>(path: string, list: ListPromise<T>, before?: () => void): Watched<T> {
-    const { kubeConfig, clock, log, initialBackoffMs, maxBackoffMs } = this.#init;
+  #watch<T extends KubeObject>(path: string, query?: Query, before?: () => void): Watched<T> {
+    const { kube, clock, log, initialBackoffMs, maxBackoffMs } = this.#init;
     const changed = (): void => {
       before?.();
       this.#changed.request();
@@ -115,16 +90,14 @@ export class ClusterView {
     const watched: Watched<T> = {
       listed: false,
       informer: new SupervisedInformer<T>({
-        kubeConfig,
+        client: kube,
         clock,
         path,
-        list: async () => {
-          const out = await list();
-          // The informer adds the items right after this resolves; the coalesced
-          // onChange runs after that, and reports the list even when it was empty.
+        ...(query === undefined ? {} : { query }),
+        onListed: () => {
+          // The coalesced onChange reports the list even when it was empty.
           watched.listed = true;
           changed();
-          return out;
         },
         onAdd: changed,
         onUpdate: changed,
