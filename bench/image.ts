@@ -14,18 +14,15 @@
  *
  *   sudo node bench/image.ts [--runs 10] [--settle-seconds 5]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { meshlbImage } from '../lab/testbed/kubelet/images.ts';
 import { freePort } from '../lab/testbed/ports.ts';
 import { poll } from '../lab/testbed/poll.ts';
+import { unpackImage } from './image-tree.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -33,25 +30,9 @@ const { values } = parseArgs({
 });
 const MAIN_TS = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
-const archive = await meshlbImage();
-const work = mkdtempSync(join(tmpdir(), 'meshlb-bench-image-'));
+const image = await unpackImage();
+const { archive, rootfs, work } = image;
 try {
-  // The archive's one layer, unpacked: what the image takes on a node.
-  execFileSync('tar', ['-xf', archive, '-C', work]);
-  const index = JSON.parse(readFileSync(join(work, 'index.json'), 'utf8')) as {
-    manifests: { digest: string }[];
-  };
-  const blob = (digest: string): Buffer =>
-    readFileSync(join(work, 'blobs', 'sha256', digest.slice('sha256:'.length)));
-  const manifest = JSON.parse(blob(index.manifests[0]?.digest ?? '').toString()) as {
-    layers: { digest: string }[];
-  };
-  const layer = blob(manifest.layers[0]?.digest ?? '');
-  const unpacked = gunzipSync(layer);
-  const rootfs = join(work, 'rootfs');
-  execFileSync('mkdir', ['-p', rootfs]);
-  writeFileSync(join(work, 'layer.tar'), unpacked);
-  execFileSync('tar', ['-xf', join(work, 'layer.tar'), '-C', rootfs]);
   const du = (path: string): number =>
     Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
 
@@ -121,8 +102,8 @@ try {
         benchmark: 'image',
         archive,
         image_mb: {
-          unpacked: Math.round(unpacked.length / 1e5) / 10,
-          compressed: Math.round(layer.length / 1e5) / 10,
+          unpacked: Math.round(image.layerBytes.unpacked / 1e5) / 10,
+          compressed: Math.round(image.layerBytes.compressed / 1e5) / 10,
           node_binary: Math.round(du(join(rootfs, 'usr/local/bin/node')) / 1e5) / 10,
           node_modules: Math.round(du(join(rootfs, 'app/node_modules')) / 1e5) / 10,
           app_js: Math.round(du(join(rootfs, 'app/src')) / 1e5) / 10,
@@ -135,5 +116,5 @@ try {
     ),
   );
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  image.remove();
 }
