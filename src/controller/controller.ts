@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock/index.ts';
 import {
   Allocator,
+  assignmentOrder,
   partitionPools,
   serviceKey,
   type Decision,
@@ -26,7 +27,7 @@ import {
   toServiceView,
 } from '../kube/views.ts';
 import { PoolStatusWriter, type PoolVerdict } from './pool-status.ts';
-import { StatusWriter } from './status.ts';
+import { PAUSED_CONDITION, StatusWriter } from './status.ts';
 
 export interface ControllerInit {
   kube: KubeClient;
@@ -101,6 +102,14 @@ const MAX_WRITES = 16;
  */
 const POOL_STATUS_DELAY_MS = 1_000;
 
+/** The ingress IPs meshlb's field manager owns (undefined: none), to keep them in an apply. */
+const ownedIngress = (svc: V1Service): string[] | undefined =>
+  ownsLoadBalancerStatus(svc.metadata?.managedFields, CONTROLLER_MANAGER) ? ingressIps(svc) : undefined;
+
+/** The Service still carries meshlb's WritesPaused condition. */
+const showsPause = (svc: V1Service): boolean =>
+  (svc.status?.conditions ?? []).some((c) => c.type === PAUSED_CONDITION && c.status === 'True');
+
 const keyOf = (svc: V1Service): string => `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 
 /**
@@ -137,6 +146,8 @@ export class Controller {
    */
   readonly #unechoed = new Map<string, string>();
   readonly #pausedSince = new Map<string, Date>();
+  /** Services whose WritesPaused condition we cleared, until the informer's copy shows it gone. */
+  readonly #pauseCleared = new Set<string>();
   readonly #resumeTimers = new Map<string, Timer>();
   readonly #stats: ControllerStats = {
     writes: new Map(),
@@ -281,7 +292,11 @@ export class Controller {
     );
     this.#stats.restoreConflicts += report.conflicts.length;
     this.#ready = true;
-    for (const s of this.#services.list()) this.#enqueue(keyOf(s));
+    // Oldest first (requests first): the queue keeps this order, and each decision is
+    // taken before the next, so of two Services that asked for one IP while no
+    // controller ran, the older gets it, whatever order the list came in.
+    for (const v of assignmentOrder(this.#services.list().map((s) => this.#view(s))))
+      this.#enqueue(serviceKey(v));
     void this.#syncPools();
   }
 
@@ -411,6 +426,7 @@ export class Controller {
     const before = this.#seen.get(key);
     this.#seen.set(key, fp);
     if (JSON.stringify(ingressIps(svc)) === this.#unechoed.get(key)) this.#unechoed.delete(key);
+    if (!showsPause(svc)) this.#pauseCleared.delete(key);
     if (before !== undefined && fp !== before && fp !== this.#intended.get(key)) {
       this.#unechoed.delete(key);
       this.#foreign(key, svc);
@@ -434,9 +450,8 @@ export class Controller {
       `another controller keeps changing this Service's load-balancer fields; meshlb stops writing to it for ${seconds} s`,
     );
     // The condition, keeping whatever ingress we still own (an apply without it would give it up).
-    const ours = ownsLoadBalancerStatus(svc.metadata?.managedFields, CONTROLLER_MANAGER);
     const paused = { message: `patch war: writes paused for ${seconds} s`, since };
-    void this.#write(svc, { ips: ours ? ingressIps(svc) : undefined, paused }, true);
+    void this.#write(svc, { ips: ownedIngress(svc), paused }, true);
   }
 
   #deleted(svc: V1Service): void {
@@ -447,6 +462,7 @@ export class Controller {
     this.#intended.delete(key);
     this.#unechoed.delete(key);
     this.#pausedSince.delete(key);
+    this.#pauseCleared.delete(key);
     this.#stats.writes.delete(key); // per live Service: a deleted one's count would stay forever
     this.#guard.forget(key);
     this.#events.forget(svc.metadata?.uid ?? '');
@@ -502,14 +518,22 @@ export class Controller {
     const view = this.#view(svc);
     const d: Decision = this.#allocator.assign(view);
     this.#init.log?.trace({ service: key, current: view.currentIPs, decision: d }, 'decided');
+    // The pause is over: whatever the decision, the condition must go (it also
+    // stays on the Service across a controller restart, hence the status check).
+    const resumed = this.#pausedSince.delete(key) || (showsPause(svc) && !this.#pauseCleared.has(key));
+    const cleared = (ok: boolean): void => {
+      if (resumed && ok) this.#pauseCleared.add(key);
+    };
     switch (d.kind) {
       case 'ignored':
-        // Not ours (any more): give up what we wrote, if anything.
-        if (d.released.length > 0) await this.#write(svc, { ips: undefined });
+        // Not ours (any more): give up what we wrote, if anything (the condition with it).
+        if (d.released.length > 0 || resumed) cleared(await this.#write(svc, { ips: undefined }));
         return;
       case 'failed':
         this.#stats.allocationFailures[d.reason] = (this.#stats.allocationFailures[d.reason] ?? 0) + 1;
         this.#event(svc, 'Warning', d.reason, 'Allocate', d.message);
+        // Nothing to assign, but the condition goes; the ingress we own, if any, stays.
+        if (resumed) cleared(await this.#write(svc, { ips: ownedIngress(svc) }));
         return;
       case 'assigned': {
         if (d.outsidePool.length > 0)
@@ -520,10 +544,10 @@ export class Controller {
             'Allocate',
             `${d.outsidePool.join(', ')} no longer in any pool; kept, not moved`,
           );
-        const resumed = this.#pausedSince.delete(key);
         const pending = this.#unechoed.get(key) === JSON.stringify(d.ips);
         if ((d.unchanged || pending) && !resumed) return;
         const result = await this.#write(svc, { ips: d.ips });
+        cleared(result);
         if (result) this.#unechoed.set(key, JSON.stringify(d.ips));
         if (!result || d.unchanged) return;
         this.#stats.allocations++;

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.ts';
-import { microTime, objectPath, type KubeClient } from './client/index.ts';
+import { apiCode, microTime, objectPath, type KubeClient } from './client/index.ts';
 
 /** The `reportingController` of the controller's Events (the speakers': `meshlb.io/speaker`). */
 export const REPORTING_CONTROLLER = 'meshlb.io/controller';
@@ -42,15 +43,30 @@ export interface EventSpec {
   note: string;
 }
 
+/** What the recorder reads back of an Event it finds under its name. */
+interface RecordedEvent {
+  metadata?: { resourceVersion?: string };
+  eventTime?: string;
+  series?: { count?: number; lastObservedTime?: string };
+}
+
 /**
  * Records events.k8s.io/v1 Events, de-duplicated so that a repeated
  * reconcile never floods etcd. Best effort: a failed write is logged and
  * dropped, never retried in a loop.
+ *
+ * The de-duplication survives a restart: an Event's name is derived from what
+ * it says (the object's uid, the reporting controller, the reason and the
+ * note), so the same Event recorded again meets its earlier self (409). Seen
+ * within repeatAfterMs it is not recorded again; older, it becomes a series
+ * (`series.count`, `series.lastObservedTime`: `kubectl describe` shows
+ * "x2 over 15m"), as client-go's event recorder does. Events expire with the
+ * API server's --event-ttl (1 h by default); after that the name is free.
  */
 export class EventRecorder {
   readonly #init: EventInit;
   readonly #last = new Map<string, number>();
-  #seq = 0;
+  #suppressed = 0;
   #tokens: number;
   #refilledAt: number;
   #droppedNormal = 0;
@@ -90,23 +106,58 @@ export class EventRecorder {
     }
     this.#last.set(key, now);
     if (this.#last.size > 10_000) this.#last.delete(this.#last.keys().next().value ?? '');
-    const name = `${e.regarding.name}.${Date.now().toString(16)}${(++this.#seq).toString(16)}`;
-    this.#init.kube
-      .create(objectPath('events.k8s.io', 'v1', 'events', e.regarding.namespace), {
+    this.#send(e).catch((err: unknown) =>
+      this.#init.log?.warn({ err, reason: e.reason }, 'could not record an Event'),
+    );
+    return true;
+  }
+
+  async #send(e: EventSpec): Promise<void> {
+    const controller = this.#init.controller ?? REPORTING_CONTROLLER;
+    const note = e.note.slice(0, 1024);
+    const digest = createHash('sha256')
+      .update([e.regarding.uid ?? e.regarding.name, controller, e.reason, note].join('\0'))
+      .digest('hex')
+      .slice(0, 16);
+    const name = `${e.regarding.name.slice(0, 200)}.${digest}`;
+    const collection = objectPath('events.k8s.io', 'v1', 'events', e.regarding.namespace);
+    const wallNow = this.#init.clock.wallNow();
+    try {
+      await this.#init.kube.create(collection, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
         metadata: { name, namespace: e.regarding.namespace },
-        eventTime: microTime(this.#init.clock.wallNow()),
-        reportingController: this.#init.controller ?? REPORTING_CONTROLLER,
+        eventTime: microTime(wallNow),
+        reportingController: controller,
         reportingInstance: this.#init.instance,
         regarding: e.regarding,
         type: e.type,
         reason: e.reason,
         action: e.action,
-        note: e.note.slice(0, 1024),
-      })
-      .catch((err: unknown) => this.#init.log?.warn({ err, reason: e.reason }, 'could not record an Event'));
-    return true;
+        note,
+      });
+      return;
+    } catch (err) {
+      if (apiCode(err) !== 409) throw err;
+    }
+    // Recorded before (by this process before a restart, or by another replica).
+    const path = `${collection}/${name}`;
+    const before = await this.#init.kube.find<RecordedEvent & Record<string, unknown>>(path);
+    if (before === undefined) return; // expired meanwhile; the next repeat creates it
+    const last = Date.parse(before.series?.lastObservedTime ?? before.eventTime ?? '');
+    if (wallNow - last < (this.#init.repeatAfterMs ?? 600_000)) {
+      this.#suppressed++;
+      return;
+    }
+    await this.#init.kube.replace(path, {
+      ...before,
+      series: { count: (before.series?.count ?? 1) + 1, lastObservedTime: microTime(wallNow) },
+    });
+  }
+
+  /** Events not sent because the API already had them from before a restart (a metric). */
+  get suppressedAfterRestart(): number {
+    return this.#suppressed;
   }
 
   /** Forgets an object's Events (it was deleted). */

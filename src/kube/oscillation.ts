@@ -10,7 +10,11 @@ export interface OscillationConfig {
   changes: number;
   /** The window. 60 s: a human edits far less often; a controller loop far more. */
   windowMs: number;
-  /** First pause in writing to that Service. Doubles each time the war resumes. */
+  /**
+   * First pause in writing to that Service. Doubles each time the war resumes.
+   * 5 s: a Service is back to normal (written, its condition cleared) within
+   * seconds of a rival stopping, while a rival that goes on gets ever longer pauses.
+   */
   initialBackoffMs: number;
   /** Longest pause. 30 min: a rival that never stops costs one write per half hour. */
   maxBackoffMs: number;
@@ -19,7 +23,7 @@ export interface OscillationConfig {
 export const OSCILLATION_DEFAULTS: OscillationConfig = Object.freeze({
   changes: 3,
   windowMs: 60_000,
-  initialBackoffMs: 30_000,
+  initialBackoffMs: 5_000,
   maxBackoffMs: 30 * 60_000,
 });
 

@@ -232,6 +232,62 @@ test.serial(
 );
 
 test.serial(
+  'two Services asked for one IP while no controller ran: on start the older gets it',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-older', ns, ['198.51.100.104/29']);
+    const asks = { 'meshlb.io/loadBalancerIPs': '198.51.100.105' };
+    // The older sorts last by name: the API server lists (and the informer delivers) by name.
+    const older = await core.createNamespacedService(lbService(ns, 'z-older', {}, asks));
+    const createdSecond = Math.floor(Date.parse(String(older.metadata?.creationTimestamp)) / 1000);
+    // creationTimestamp has whole seconds: the younger must be visibly younger.
+    await waitFor('the next second', () => Math.floor(Date.now() / 1000) > createdSecond, 3_000, 20);
+    await core.createNamespacedService(lbService(ns, 'a-younger', {}, asks));
+    await controller(t, 'ctl-11', ns);
+    await waitFor('the older assigned', async () => ips(await statusOf(core, ns, 'z-older')).length > 0);
+    t.deepEqual(ips(await statusOf(core, ns, 'z-older')), ['198.51.100.105']);
+    await waitFor('the younger told why not', async () => (await events(cp, ns, 'RequestedIPInUse')) >= 1);
+    t.deepEqual(ips(await statusOf(core, ns, 'a-younger')), []);
+  },
+);
+
+test.serial(
+  'a rival that keeps an outside-pool request: writes pause, and the condition is gone within 10 s of the rival stopping',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-rival', ns, ['198.51.100.120/29']);
+    const c = await controller(t, 'ctl-12', ns); // the default pause (OSCILLATION_DEFAULTS)
+    await core.createNamespacedService(lbService(ns, 'asked'));
+    await waitFor('an IP', async () => ips(await statusOf(core, ns, 'asked')).length > 0);
+    const paused = async (): Promise<boolean> =>
+      ((await statusOf(core, ns, 'asked')).status?.conditions ?? []).some(
+        (x) => x.type === 'meshlb.io/WritesPaused' && x.status === 'True',
+      );
+    // The rival: another tool that keeps asking for addresses in no pool.
+    for (let i = 0; !(await paused()); i++) {
+      t.true(i < 40, 'the war was detected');
+      await core.patchNamespacedService({
+        namespace: ns,
+        name: 'asked',
+        body: [{ op: 'replace', path: '/spec/loadBalancerIP', value: `203.0.113.${10 + (i % 2)}` }],
+      });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stopped = Date.now();
+    await waitFor('the condition cleared', async () => !(await paused()), 10_000, 100);
+    t.log(`condition cleared ${Date.now() - stopped} ms after the rival stopped`);
+    t.true(
+      (await events(cp, ns, 'RequestedIPOutsidePools')) >= 1,
+      'the request is still refused, with an Event',
+    );
+    const writes = c.stats().writes.get(`${ns}/asked`) ?? 0;
+    t.true(writes <= 4, `${writes} writes: the IP, the condition, its clearing`);
+  },
+);
+
+test.serial(
   'restart: a new leader rebuilds the table first and moves no IP; a new Service gets a free one',
   async (t) => {
     const { cp, core } = t.context;

@@ -63,6 +63,23 @@ export function serviceKey(svc: Pick<ServiceView, 'namespace' | 'name'>): string
   return `${svc.namespace}/${svc.name}`;
 }
 
+/**
+ * The order in which to assign a set of Services so that the outcome does not depend on
+ * the order they came in (an informer's list is in name order): those requesting IPs
+ * first, then the rest, each oldest first. Two Services that want the same IP: the
+ * older gets it, as docs/allocation.md promises.
+ */
+export function assignmentOrder<T extends ServiceView>(services: readonly T[]): T[] {
+  const requesting = new Set(
+    services.filter((s) => {
+      const read = readIntent(s);
+      return read.ok && read.intent.requested !== null;
+    }),
+  );
+  const rank = (s: T): number => (requesting.has(s) ? 0 : 1);
+  return [...services].sort((a, b) => rank(a) - rank(b) || compareAge(a, b));
+}
+
 /** Older first: creationTimestamp, then uid, then key. The order in which conflicts are settled. */
 export function compareAge(a: ServiceView, b: ServiceView): number {
   if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp - b.creationTimestamp;
@@ -173,21 +190,12 @@ export class Allocator {
   }
 
   /**
-   * Assigns every Service in a fixed order — those requesting IPs first, then the rest,
-   * each oldest first — so the result does not depend on the order of `services`, and
-   * when two new Services want the same IP the older one gets it.
+   * Assigns every Service in assignmentOrder, so the result does not depend on the
+   * order of `services`, and when two new Services want the same IP the older one gets it.
    */
   assignAll(services: readonly ServiceView[]): Map<string, Decision> {
-    const requesting = new Set(
-      services.filter((s) => {
-        const read = readIntent(s);
-        return read.ok && read.intent.requested !== null;
-      }),
-    );
-    const rank = (s: ServiceView): number => (requesting.has(s) ? 0 : 1);
-    const order = [...services].sort((a, b) => rank(a) - rank(b) || compareAge(a, b));
     const out = new Map<string, Decision>();
-    for (const svc of order) out.set(serviceKey(svc), this.assign(svc));
+    for (const svc of assignmentOrder(services)) out.set(serviceKey(svc), this.assign(svc));
     return out;
   }
 
