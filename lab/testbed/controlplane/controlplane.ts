@@ -28,13 +28,31 @@ export interface ControlPlaneOptions {
    * bridge's gateway).
    */
   extraSans?: readonly string[];
+  /**
+   * Write an audit log (JSON lines, Metadata level) of writes to Services and
+   * their status: what the controller benchmark times from (AUDIT_POLICY).
+   */
+  audit?: boolean;
 }
+
+/** Writes to Services and their status, at Metadata level (timestamps, user, verb); nothing else. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch]
+    resources: [{ group: "", resources: [services, services/status] }]
+  - level: None
+`;
 
 /** A running etcd + kube-apiserver on 127.0.0.1, with an admin kubeconfig. */
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   readonly server: string;
   readonly kubeconfigPath: string;
+  /** The audit log, when started with `audit: true`. */
+  readonly auditLogPath: string | undefined;
   /** Admin (system:masters) credentials, for client-node (the tests' and the lab's own requests). */
   readonly kubeConfig: KubeConfig;
   /** The same credentials as meshlb's own client (what the product's classes take). */
@@ -133,7 +151,15 @@ function apiserverArgs(
   etcdPort: number,
   port: number,
   dualStack: boolean,
+  audit: boolean,
 ): string[] {
+  const auditArgs = audit
+    ? [
+        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+        `--audit-log-path=${join(dir, 'audit.log')}`,
+        '--audit-log-maxsize=0',
+      ]
+    : [];
   return [
     join(bin, 'kube-apiserver'),
     `--etcd-servers=https://127.0.0.1:${etcdPort}`,
@@ -160,6 +186,7 @@ function apiserverArgs(
     // One tenant, short tests: API priority and fairness only costs CPU here.
     '--enable-priority-and-fairness=false',
     '--v=0',
+    ...auditArgs,
   ];
 }
 
@@ -213,8 +240,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const etcd = launch(etcdArgs(binDir, dir, pki, etcdPort, peerPort), 'etcd');
     await waitReady(etcd, `https://127.0.0.1:${etcdPort}/health`, admin, 'etcd', deadline);
     progress(`starting kube-apiserver on 127.0.0.1:${apiPort}`);
+    if (opts.audit === true) writeFileSync(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
     const api = launch(
-      apiserverArgs(binDir, dir, pki, etcdPort, apiPort, opts.dualStack === true),
+      apiserverArgs(binDir, dir, pki, etcdPort, apiPort, opts.dualStack === true, opts.audit === true),
       'kube-apiserver',
     );
     const server = `https://127.0.0.1:${apiPort}`;
@@ -253,6 +281,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     return {
       server,
       kubeconfigPath,
+      auditLogPath: opts.audit === true ? join(dir, 'audit.log') : undefined,
       kubeConfig,
       kube: new KubeClient(loadKubeconfigFile(kubeconfigPath)),
       workDir: dir,
