@@ -42,12 +42,10 @@ interface Entry {
   changes: number[];
   /** Pausing writes until this time (monotonic ms); 0 when not pausing. */
   until: number;
-  /** The current (or last) pause. */
+  /** The current (or last) pause; 0 before the first war. */
   pauseMs: number;
   /** The pause that the next war gets. */
   backoffMs: number;
-  /** When the last pause started, to reset backoff after a long quiet period. */
-  lastWarAt: number;
 }
 
 /**
@@ -55,8 +53,10 @@ interface Entry {
  * `changes` foreign changes within `windowMs`, writes stop for a backoff that
  * doubles every time the war goes on, up to `maxBackoffMs`. A foreign change
  * during the pause extends it (the rival is still at it); a Service quiet for
- * the whole pause is written again; quiet for maxBackoffMs after that, the
- * backoff starts from the beginning. Pure: a Clock, no I/O.
+ * the whole pause is written again, and a single foreign change within
+ * `windowMs` after that resumes the war with the doubled pause; quiet for
+ * maxBackoffMs after a pause, the backoff starts from the beginning. Pure: a
+ * Clock, no I/O.
  */
 export class OscillationGuard {
   readonly config: OscillationConfig;
@@ -83,10 +83,12 @@ export class OscillationGuard {
       e.until = now + e.pauseMs;
       return false;
     }
-    if (e.changes.length < this.config.changes) return false;
+    // Within a window of the last pause's end, one change is the war resuming (a rival
+    // that undoes each of meshlb's writes): pause again at once, for twice as long.
+    const resumed = e.pauseMs > 0 && now - e.until < this.config.windowMs;
+    if (!resumed && e.changes.length < this.config.changes) return false;
     e.pauseMs = e.backoffMs;
     e.until = now + e.pauseMs;
-    e.lastWarAt = now;
     e.backoffMs = Math.min(e.backoffMs * 2, this.config.maxBackoffMs);
     e.changes = [];
     return true;
@@ -112,12 +114,12 @@ export class OscillationGuard {
 
   #entry(key: string, now: number): Entry {
     let e = this.#entries.get(key);
-    if (e !== undefined && e.until <= now && e.lastWarAt > 0 && now - e.until > this.config.maxBackoffMs) {
+    if (e !== undefined && e.until <= now && e.pauseMs > 0 && now - e.until > this.config.maxBackoffMs) {
       // Quiet for a long time since its last war: start over.
       e = undefined;
     }
     if (e === undefined) {
-      e = { changes: [], until: 0, pauseMs: 0, backoffMs: this.config.initialBackoffMs, lastWarAt: 0 };
+      e = { changes: [], until: 0, pauseMs: 0, backoffMs: this.config.initialBackoffMs };
       this.#entries.set(key, e);
     }
     return e;

@@ -1,5 +1,6 @@
 import type { Clock, Timer } from '../clock/index.ts';
 import { Awareness } from './awareness.ts';
+import { BoundedMap } from './bounded-map.ts';
 import { claimsMessages, type ClaimStore, type SyncedEvent, type SyncedListener } from './claims.ts';
 import { MAX_CLAIMS } from './codec.ts';
 import {
@@ -131,6 +132,9 @@ const MAX_SWEEP = 32;
 /** Answered seqs remembered to tell a second copy of an ack from an unknown one (a few seconds of probes and checks). */
 const MAX_ACKED = 1_024;
 
+/** Unknown senders remembered for the push-pull rate limit (#learnFrom). */
+const MAX_ASKED = 1_000;
+
 /**
  * How long one datagram answer vouches for the datagram path to a member: a
  * close-watch check's first ping then goes as a datagram alone. Its stream
@@ -224,7 +228,8 @@ export class Membership {
   /** When #sweepDead last ran. */
   #lastSweep: number | undefined;
   /** When we last asked an unknown sender for its state (see #learnFrom). */
-  readonly #asked = new Map<string, number>();
+  /** Unknown senders asked for a push-pull, and when (bounded: a flood of invented names evicts the oldest). */
+  readonly #asked = new BoundedMap<string, number>(MAX_ASKED);
   #order: string[] = [];
   #orderIndex = 0;
   #seq = 0;
@@ -286,6 +291,11 @@ export class Membership {
     this.#pending.clear();
     this.#probing.clear();
     for (const r of this.#members.values()) r.suspicion?.cancel();
+  }
+
+  /** How many entries its per-node tables hold (tests: they stay bounded). */
+  tracked(): { members: number; asked: number; refused: number } {
+    return { members: this.#members.size, asked: this.#asked.size, refused: this.#refused.size };
   }
 
   /** Graceful leave: tells everyone, then stops probing. */
@@ -704,7 +714,6 @@ export class Membership {
     const last = this.#asked.get(node);
     if (last !== undefined && now - last < this.config.reconnectIntervalMs) return;
     this.#asked.set(node, now);
-    if (this.#asked.size > 1_000) this.#asked.clear(); // bounded against a flood of invented names
     this.stats.pushPulls++;
     this.#send(node, undefined, this.#pushPullMessage(false, false));
   }
@@ -1084,6 +1093,8 @@ export class Membership {
       ) {
         this.#members.delete(r.node);
         this.#refused.delete(r.node);
+        this.#asked.delete(r.node);
+        this.#transport.forget?.(r.node);
       }
     }
     // About MAX_SWEEP pings across the whole mesh per interval, however large:

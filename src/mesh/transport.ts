@@ -35,6 +35,8 @@ export interface MeshTransport {
    * wait for that.
    */
   revive?(to: string, endpoint: Endpoint | undefined): void;
+  /** Member `node` was reaped (dead or left for reapAfterMs): drop what is kept for it. */
+  forget?(node: string): void;
 }
 
 /**

@@ -41,6 +41,8 @@ export async function startSpeaker(opts: {
   claim?: string;
   config?: Partial<MeshConfig>;
   claims?: ClaimStore;
+  /** Give it the datagram path (check traffic over UDP on 127.0.0.1), as speakers have. */
+  datagram?: boolean;
 }): Promise<Speaker> {
   const node = await createMeshNode({
     privateKey: opts.id.privateKey,
@@ -48,9 +50,13 @@ export async function startSpeaker(opts: {
     listen: ['/ip4/127.0.0.1/tcp/0'],
     allow: ['/ip4/127.0.0.0/ipcidr/8'],
   });
-  const transport = new Libp2pTransport(
-    opts.authority === undefined ? { node } : { node, authority: opts.authority },
-  );
+  const transport = new Libp2pTransport({
+    node,
+    ...(opts.authority === undefined ? {} : { authority: opts.authority }),
+    ...(opts.datagram === true
+      ? { datagram: { host: '127.0.0.1', port: 0, networkKey: opts.networkKey } }
+      : {}),
+  });
   const membership = new Membership({
     node: opts.claim ?? opts.id.name,
     endpoint: transport.endpoint,

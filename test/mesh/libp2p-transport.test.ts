@@ -1,6 +1,9 @@
 import anyTest, { type TestFn } from 'ava';
+import { createSocket } from 'node:dgram';
 import { encode } from '../../src/mesh/codec.ts';
+import { checkKey, seal, udpAddressOf } from '../../src/mesh/libp2p/datagram.ts';
 import { lengthPrefixed, SWIM_PROTOCOL } from '../../src/mesh/libp2p/index.ts';
+import { MAX_TRACKED_NODES } from '../../src/mesh/libp2p/transport.ts';
 import { StaticPeerAuthority } from '../../src/mesh/transport.ts';
 import { waitFor } from '../helpers/wait.ts';
 import {
@@ -150,4 +153,42 @@ test.serial('a stopped speaker (no leave) is declared dead by all others within 
   // The suspicion and the verdict travelled over gossipsub.
   await waitFor('gossip to arrive', () => others.every((s) => s.transport.stats.gossipIn > 0), 3_000);
   t.pass();
+});
+
+test.serial('10,000 invented senders of keyed datagrams: every per-node table stays bounded', async (t) => {
+  const { key } = t.context;
+  const target = await startSpeaker({ id: await identity('flooded'), networkKey: key, datagram: true });
+  t.context.extra.push(target);
+  const udp = udpAddressOf(target.transport.endpoint.addrs);
+  if (udp === undefined) throw new Error('no datagram address');
+  const sealKey = checkKey(key);
+  const socket = createSocket('udp4');
+  const before = process.memoryUsage().heapUsed;
+  try {
+    // In batches, each let in before the next (one process, one socket buffer).
+    for (let batch = 0; batch < 100; batch++) {
+      for (let i = batch * 100; i < (batch + 1) * 100; i++) {
+        const ping = encode({
+          type: 'ping',
+          seq: i,
+          from: `invented-${i}`,
+          target: target.name,
+          piggyback: [],
+        });
+        socket.send(seal(sealKey, ping), udp.port, udp.address);
+      }
+      const want = (batch + 1) * 100 * 0.9;
+      await waitFor('a batch to arrive', () => target.transport.stats.datagramsIn >= want, 5_000, 5);
+    }
+  } finally {
+    socket.close();
+  }
+  const tracked = target.transport.tracked();
+  t.true(tracked.udp <= MAX_TRACKED_NODES, `udp ${tracked.udp}`);
+  t.true(tracked.endpoints <= MAX_TRACKED_NODES && tracked.knocks <= MAX_TRACKED_NODES);
+  t.true(target.membership.tracked().asked <= 1_000, `asked ${target.membership.tracked().asked}`);
+  t.is(target.membership.tracked().members, 1, 'invented names are not members');
+  t.log(
+    `heap ${((process.memoryUsage().heapUsed - before) / 2 ** 20).toFixed(1)} MiB more in this process (all speakers)`,
+  );
 });

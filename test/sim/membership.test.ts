@@ -148,3 +148,26 @@ test('updates that claim another origin, or an unauthorised endpoint, are droppe
   a.core.handle({ type: 'ping', seq: 1, from: 'node-1', target: 'someone-else', piggyback: [] });
   t.is(a.core.stats.dropped['wrong-target'], 1);
 });
+
+test('1,000 members join and leave: reaped members are forgotten, the tables return to their size', (t) => {
+  const net = new SimNetwork({ seed: 31, config: { reapAfterMs: 2_000 } });
+  net.addConverged(3);
+  net.run(500);
+  const watcher = net.members.get('node-0');
+  if (watcher === undefined) throw new Error('no node-0');
+  const baseline = watcher.core.tracked();
+  for (let round = 0; round < 100; round++) {
+    const names = Array.from({ length: 10 }, (_, i) => `tmp-${round}-${i}`);
+    for (const n of names) net.join(n, 'node-1');
+    net.run(300);
+    for (const n of names) net.members.get(n)?.core.leave();
+    net.run(200);
+    for (const n of names) {
+      net.crash(n);
+      net.members.delete(n);
+    }
+  }
+  net.run(4_000); // past reapAfterMs, and a reconnect interval to reap in
+  t.deepEqual(watcher.core.tracked(), baseline);
+  t.true(watcher.forgotten >= 1_000, `${watcher.forgotten} forgotten`);
+});

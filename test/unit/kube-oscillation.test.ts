@@ -21,8 +21,8 @@ test('three foreign changes within the window pause writes for the backoff', (t)
   g.foreignChange(KEY);
   clock.advance(1_000);
   t.true(g.foreignChange(KEY), 'the third change starts the pause (condition + one Event)');
-  t.like(g.verdict(KEY), { write: false, backoffMs: 30_000 });
-  clock.advance(29_999);
+  t.like(g.verdict(KEY), { write: false, backoffMs: 5_000 });
+  clock.advance(4_999);
   t.true(g.paused(KEY));
   clock.advance(1);
   t.false(g.paused(KEY), 'quiet for the whole pause: writes resume');
@@ -47,16 +47,21 @@ test('a rival that goes on keeps the pause going; a resumed war doubles the back
     g.foreignChange(KEY);
   };
   war();
-  t.like(g.verdict(KEY), { backoffMs: 30_000 });
-  clock.advance(20_000);
+  t.like(g.verdict(KEY), { backoffMs: 5_000 });
+  clock.advance(4_000);
   t.false(g.foreignChange(KEY), 'during the pause: no new Event');
-  t.like(g.verdict(KEY), { write: false, backoffMs: 30_000 }, 'extended from this change');
-  clock.advance(30_000);
+  t.like(g.verdict(KEY), { write: false, backoffMs: 5_000 }, 'extended from this change');
+  clock.advance(5_000);
   t.false(g.paused(KEY));
+  t.true(g.foreignChange(KEY), 'one change right after the pause: the war resumes (condition + Event)');
+  t.like(g.verdict(KEY), { backoffMs: 10_000 });
+  clock.advance(10_000);
   war();
-  t.like(g.verdict(KEY), { backoffMs: 60_000 });
-  clock.advance(60_000);
-  war();
+  t.like(g.verdict(KEY), { backoffMs: 20_000 });
+  for (let i = 0; i < 4; i++) {
+    clock.advance(g.verdict(KEY).write ? 0 : (g.verdict(KEY) as { backoffMs: number }).backoffMs);
+    g.foreignChange(KEY);
+  }
   t.like(g.verdict(KEY), { backoffMs: 100_000 }, 'capped');
 });
 

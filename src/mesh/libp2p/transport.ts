@@ -2,6 +2,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Message as PubsubMessage } from '@libp2p/gossipsub';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
+import { BoundedMap } from '../bounded-map.ts';
 import { decode, encode } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
 import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../messages.ts';
@@ -17,6 +18,14 @@ export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
 export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
 /** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
 const MAX_QUEUED = 256;
+
+/**
+ * Node names remembered per table (peer IDs, datagram addresses, endpoints,
+ * knocks). Far above any mesh meshlb runs (the simulator's largest is 1,000
+ * members); what a keyed sender inventing names can make it hold (~1 MB).
+ * Reaped members are forgotten at once (forget).
+ */
+export const MAX_TRACKED_NODES = 4_096;
 /**
  * How long a refused knock keeps probes and checks of that member to
  * datagrams (no libp2p dial), unless it sends us something first. Its
@@ -91,14 +100,14 @@ export class Libp2pTransport implements MeshTransport {
   readonly #log: Logger | undefined;
   readonly #channels = new Map<string, Channel>();
   /** Node name → peer ID, learnt from authenticated messages (replies to seeds need it). */
-  readonly #peerOfNode = new Map<string, string>();
-  readonly #nodeOfPeer = new Map<string, string>();
+  readonly #peerOfNode = new BoundedMap<string, string>(MAX_TRACKED_NODES);
+  readonly #nodeOfPeer = new BoundedMap<string, string>(MAX_TRACKED_NODES);
   /** Node name → UDP address of its datagram path, learnt from endpoints and datagrams. */
-  readonly #udpOfNode = new Map<string, UdpAddress>();
+  readonly #udpOfNode = new BoundedMap<string, UdpAddress>(MAX_TRACKED_NODES);
   /** Node name → the endpoint it was last sent to (where #knock knocks). */
-  readonly #endpointOfNode = new Map<string, Endpoint>();
+  readonly #endpointOfNode = new BoundedMap<string, Endpoint>(MAX_TRACKED_NODES);
   /** Node name → its knock: in flight, or when it was refused. Anything it sends clears it. */
-  readonly #knocks = new Map<string, 'knocking' | number>();
+  readonly #knocks = new BoundedMap<string, 'knocking' | number>(MAX_TRACKED_NODES);
   readonly #datagram: DatagramChannel | undefined;
   #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
@@ -259,6 +268,30 @@ export class Libp2pTransport implements MeshTransport {
     this.#channels.set(peer, { queue: [] });
     this.stats.revived++;
     for (const c of connections) c.abort(new Error('mesh: member answered after being declared dead'));
+  }
+
+  /** Member `node` was reaped: its addresses, peer ID, knock and stream go. */
+  forget(node: string): void {
+    const peer = this.#peerOfNode.get(node);
+    this.#peerOfNode.delete(node);
+    this.#udpOfNode.delete(node);
+    this.#endpointOfNode.delete(node);
+    this.#knocks.delete(node);
+    if (peer === undefined || this.#nodeOfPeer.get(peer) !== node) return;
+    this.#nodeOfPeer.delete(peer);
+    this.#channels.get(peer)?.stream?.abort(new Error('mesh: member reaped'));
+    this.#channels.delete(peer);
+  }
+
+  /** How many entries its per-node tables hold (tests: they stay bounded). */
+  tracked(): { peers: number; udp: number; endpoints: number; knocks: number; channels: number } {
+    return {
+      peers: this.#peerOfNode.size,
+      udp: this.#udpOfNode.size,
+      endpoints: this.#endpointOfNode.size,
+      knocks: this.#knocks.size,
+      channels: this.#channels.size,
+    };
   }
 
   #onDatagram(frame: Uint8Array, from: UdpAddress): void {

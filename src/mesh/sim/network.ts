@@ -42,6 +42,8 @@ export interface SimMember {
   sentMessages: number;
   sentBytes: number;
   events: MemberEvent[];
+  /** Members its core told the transport to forget (reaped). */
+  forgotten: number;
 }
 
 /**
@@ -172,6 +174,7 @@ export class SimNetwork {
       sentMessages: 0,
       sentBytes: 0,
       events: [],
+      forgotten: 0,
       core: undefined as unknown as Membership,
     };
     const transport: MeshTransport = {
@@ -180,6 +183,9 @@ export class SimNetwork {
       },
       broadcast: (msg: BroadcastMessage) => {
         this.#flood(member, msg, this.#gossipId++, undefined);
+      },
+      forget: () => {
+        member.forgotten++;
       },
     };
     const coreConfig: Partial<MeshConfig> = { ...LAN_FAST, ...this.#opts.config };
