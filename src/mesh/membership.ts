@@ -1263,10 +1263,14 @@ export class Membership {
     arm();
   }
 
-  /** A one-shot timer that tells its callback whether it fired late (our event loop lagged). */
+  /**
+   * A one-shot timer that tells its callback whether it fired late (our event
+   * loop lagged). Tracked until it fires, so that stop() cancels it too.
+   */
   #after(ms: number, fn: (lagged: boolean) => void): Timer {
     const due = this.#clock.now() + ms;
-    return this.#clock.setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
+      this.#timers.delete(timer);
       const lag = this.#clock.now() - due;
       const lagged = lag > this.config.lagToleranceMs;
       if (lagged) {
@@ -1275,6 +1279,13 @@ export class Membership {
       }
       if (this.#running) fn(lagged);
     }, ms);
+    this.#timers.add(timer);
+    return {
+      cancel: () => {
+        this.#timers.delete(timer);
+        timer.cancel();
+      },
+    };
   }
 
   #nextSeq(): number {

@@ -111,6 +111,10 @@ export class Speaker {
   #joined = false;
   #identityPublished = false;
   #identityTimer: Timer | undefined;
+  /** Ends a resync's wait for the standing claims (#resync). */
+  #resyncTimer: Timer | undefined;
+  /** Aborts the speaker's own API requests in flight (identity, reachability probes) on stop(). */
+  readonly #requests = new AbortController();
   #started = false;
   #leaving = false;
   #handoffDone: (() => void) | undefined;
@@ -139,7 +143,7 @@ export class Speaker {
     this.#reachability = new Reachability({
       clock: init.clock,
       ...(init.isolation === undefined ? {} : { isolation: init.isolation }),
-      probe: (timeoutMs) => init.kube.get('/version', { timeoutMs }),
+      probe: (timeoutMs) => init.kube.get('/version', { timeoutMs, signal: this.#requests.signal }),
       onProbed: () => {
         this.#reconcile.request();
       },
@@ -361,13 +365,15 @@ export class Speaker {
     const endpoint = this.#transport?.endpoint;
     if (endpoint === undefined || this.#leaving) return;
     const { kube, namespace, podName } = this.#init;
-    publishIdentity(kube, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs()).then(
+    const { signal } = this.#requests;
+    publishIdentity(kube, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs(), signal).then(
       () => {
         this.#identityPublished = true;
         this.#log.info({ pod: podName }, 'identity published on the Pod');
         this.#reconcile.request();
       },
       (err: unknown) => {
+        if (this.#leaving) return; // stopped meanwhile: no retry outlives stop()
         this.#log.warn(
           { err, pod: podName, retryMs: delayMs },
           'cannot publish the identity on the Pod; retrying',
@@ -503,7 +509,8 @@ export class Speaker {
       this.#resyncAsk = true;
       this.#resyncSince = this.#init.clock.now();
       this.#resyncHeard = false;
-      this.#init.clock.setTimeout(() => {
+      this.#resyncTimer?.cancel();
+      this.#resyncTimer = this.#init.clock.setTimeout(() => {
         this.#reconcile.request();
       }, this.#resyncMs);
     }
@@ -727,6 +734,8 @@ export class Speaker {
     if (this.#leaving) return;
     this.#leaving = true;
     this.#identityTimer?.cancel();
+    this.#resyncTimer?.cancel();
+    this.#requests.abort(new Error('speaker stopped'));
     this.#reachability.stop();
     const m = this.#membership;
     if (opts.handoff === true && m !== undefined && this.#held.size > 0) {

@@ -246,12 +246,17 @@ test('requests: JSON in and out, the token, a Status error as KubeApiError with 
   }
 });
 
-test('a request without an answer fails with KubeRequestTimeoutError after its bound', async (t) => {
+test('a request without an answer fails with KubeRequestTimeoutError after its bound, or at once when its owner aborts', async (t) => {
   const [client, close] = await server(() => undefined);
   try {
     const t0 = Date.now();
     await t.throwsAsync(client.get('/version', { timeoutMs: 150 }), { instanceOf: KubeRequestTimeoutError });
     t.true(Date.now() - t0 < 2_000);
+    const owner = new AbortController();
+    const pendingRequest = client.get('/version', { signal: owner.signal });
+    owner.abort(new Error('speaker stopped'));
+    await t.throwsAsync(pendingRequest, { message: 'speaker stopped' });
+    await t.throwsAsync(client.get('/version', { signal: owner.signal }), { message: 'speaker stopped' });
   } finally {
     await close();
   }

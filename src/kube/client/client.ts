@@ -21,6 +21,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Give up after this long (default KUBE_CLIENT_DEFAULTS.requestTimeoutMs). */
   timeoutMs?: number;
+  /** Abandons the request when aborted (its owner stopped): it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface KubeClientOptions {
@@ -153,17 +155,26 @@ export class KubeClient {
       const timer = setTimeout(() => {
         req.destroy(new KubeRequestTimeoutError(`${method} ${path}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      const fail = (err: Error): void => {
+      const onAbort = (): void => {
+        req.destroy(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: Error): void => {
+        done();
         reject(err);
       };
+      if (opts.signal?.aborted === true) onAbort();
       req.on('error', fail);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', fail);
         res.on('end', () => {
-          clearTimeout(timer);
+          done();
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status >= 400 || status < 200) {

@@ -143,14 +143,19 @@ export async function publishIdentity(
   peerId: string,
   addrs: readonly string[],
   macs: readonly string[] = [],
+  signal?: AbortSignal,
 ): Promise<V1Pod> {
-  return kube.patch<V1Pod>(objectPath('', 'v1', 'pods', namespace, podName), {
-    metadata: {
-      annotations: {
-        [PEER_ID_ANNOTATION]: peerId,
-        [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
-        [MACS_ANNOTATION]: JSON.stringify(macs),
+  return kube.patch<V1Pod>(
+    objectPath('', 'v1', 'pods', namespace, podName),
+    {
+      metadata: {
+        annotations: {
+          [PEER_ID_ANNOTATION]: peerId,
+          [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
+          [MACS_ANNOTATION]: JSON.stringify(macs),
+        },
       },
     },
-  });
+    signal === undefined ? {} : { signal },
+  );
 }
