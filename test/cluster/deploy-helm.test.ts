@@ -325,7 +325,7 @@ test.serial('toggles: image, log levels, resources, placement, config, replicas,
   );
   t.deepEqual(speaker(placed.objects).containers[0]?.resources, {
     limits: { memory: '1Gi' },
-    requests: { cpu: '50m', memory: '128Mi' },
+    requests: { cpu: '100m', memory: '128Mi' },
   });
   t.deepEqual(speaker(placed.objects).nodeSelector, { 'kubernetes.io/os': 'linux', meshlb: 'yes' });
   t.deepEqual(speaker(placed.objects).tolerations, [{ operator: 'Exists' }]);
