@@ -57,6 +57,8 @@ export async function startSpeaker(opts: {
       ? { datagram: { host: '127.0.0.1', port: 0, networkKey: opts.networkKey } }
       : {}),
   });
+  // The datagram address goes into the endpoint the membership announces: bind it first.
+  if (opts.datagram === true) await transport.listen();
   const membership = new Membership({
     node: opts.claim ?? opts.id.name,
     endpoint: transport.endpoint,

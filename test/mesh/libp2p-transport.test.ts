@@ -1,5 +1,10 @@
 import anyTest, { type TestFn } from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { encode } from '../../src/mesh/codec.ts';
 import { checkKey, seal, udpAddressOf } from '../../src/mesh/libp2p/datagram.ts';
 import { lengthPrefixed, SWIM_PROTOCOL } from '../../src/mesh/libp2p/index.ts';
@@ -192,3 +197,103 @@ test.serial('10,000 invented senders of keyed datagrams: every per-node table st
     `heap ${((process.memoryUsage().heapUsed - before) / 2 ** 20).toFixed(1)} MiB more in this process (all speakers)`,
   );
 });
+
+test.serial(
+  'a replaying attacker process: a stopped speaker’s captured datagrams are dropped, and it is not heard from',
+  async (t) => {
+    const { key } = t.context;
+    const [idA, idB] = await Promise.all([identity('replay-a'), identity('replay-b')]);
+    const authority = new StaticPeerAuthority([idA, idB].map((i) => [i.name, i.peerId] as const));
+    const a = await startSpeaker({ id: idA, networkKey: key, authority, datagram: true });
+    const b = await startSpeaker({ id: idB, networkKey: key, authority, datagram: true });
+    t.context.extra.push(a, b);
+    b.membership.join([a.transport.endpoint]);
+    await waitFor(
+      'the two to see each other',
+      () => aliveSeenBy(a).length === 2 && aliveSeenBy(b).length === 2,
+    );
+    const udpA = udpAddressOf(a.transport.endpoint.addrs);
+    if (udpA === undefined) throw new Error('no datagram address');
+    // The attacker captures what reaches A's datagram port on lo.
+    const dir = mkdtempSync(join(tmpdir(), 'meshlb-replay-'));
+    const capture = join(dir, 'capture.pcap');
+    const dump = spawn('tcpdump', ['-i', 'lo', '-U', '-n', '-w', capture, `udp and dst port ${udpA.port}`], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => dump.once('exit', resolve));
+    // About 40 datagrams (a record is ~150 bytes).
+    await waitFor(
+      'the capture to hold them',
+      () => existsSync(capture) && statSync(capture).size > 6_000,
+      10_000,
+    );
+    dump.kill('SIGINT');
+    await exited;
+    // B's process stops (no leave): A declares it dead.
+    await b.stop();
+    await waitFor('B dead in A’s view', () =>
+      a.membership.members().some((m) => m.node === 'replay-b' && m.state === 'dead'),
+    );
+    const heard = a.membership.heardAt('replay-b');
+    const dropped = a.transport.stats.dropped['datagram-replay'] ?? 0;
+    const attacker = spawnSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('fixtures/replay-attacker.ts', import.meta.url)),
+        capture,
+        udpA.address,
+        String(udpA.port),
+      ],
+      { encoding: 'utf8' },
+    );
+    t.is(attacker.status, 0, attacker.stderr);
+    const sent = Number(attacker.stdout.trim());
+    t.true(sent >= 20, `${sent} replayed`);
+    await waitFor(
+      'every replay dropped',
+      () => (a.transport.stats.dropped['datagram-replay'] ?? 0) - dropped >= sent,
+      5_000,
+    );
+    t.is(a.membership.heardAt('replay-b'), heard, 'nothing replayed counted as heard from the dead member');
+    t.true(a.membership.members().some((m) => m.node === 'replay-b' && m.state === 'dead'));
+    rmSync(dir, { recursive: true, force: true });
+  },
+);
+
+test.serial(
+  'a speaker of the older datagram format (version 1) is answered in version 1; others in version 2',
+  async (t) => {
+    const { key } = t.context;
+    const target = await startSpeaker({ id: await identity('mixed'), networkKey: key, datagram: true });
+    t.context.extra.push(target);
+    const udp = udpAddressOf(target.transport.endpoint.addrs);
+    if (udp === undefined) throw new Error('no datagram address');
+    const sealKey = checkKey(key);
+    const answerTo = async (from: string, stamped: boolean): Promise<number | undefined> => {
+      const socket = createSocket('udp4');
+      try {
+        const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+        const ping = encode({ type: 'ping', seq: 1, from, target: target.name, piggyback: [] });
+        const packet = seal(sealKey, ping, stamped ? { epoch: Date.now(), counter: 1 } : undefined);
+        await new Promise<void>((resolve) => {
+          socket.send(packet, udp.port, udp.address, () => {
+            resolve();
+          });
+        });
+        const answer = await Promise.race([
+          reply,
+          new Promise<undefined>((resolve) => {
+            setTimeout(() => {
+              resolve(undefined);
+            }, 2_000);
+          }),
+        ]);
+        return answer?.[1];
+      } finally {
+        socket.close();
+      }
+    };
+    t.is(await answerTo('older-speaker', false), 1, 'an unstamped ping gets an unstamped ack');
+    t.is(await answerTo('newer-speaker', true), 2, 'a stamped ping gets a stamped ack');
+  },
+);

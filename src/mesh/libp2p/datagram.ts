@@ -2,6 +2,7 @@ import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject 
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { MeshCodecError } from '../errors.ts';
+import type { Stamp } from './replay.ts';
 
 /**
  * The datagram path for check traffic (the heirs' fast failover checks).
@@ -19,11 +20,19 @@ import { MeshCodecError } from '../errors.ts';
  * checks; the worst it can do is delay or hasten one takeover, which the
  * mesh's own verdict and the claims then settle.
  *
- *   packet = magic (0x6d) ‖ version (1) ‖ codec frame ‖ tag[16]
+ * Replay: version 2 puts the sender's epoch and a counter under the tag
+ * (replay.ts); a receiver drops what it has seen or what is older. Version 1
+ * (no stamp) is what speakers before it send: still accepted from a node that
+ * never sent version 2, and answered in version 1, so a mesh in the middle of
+ * a rolling upgrade keeps its datagram path (the transport decides).
+ *
+ *   v1 packet = magic (0x6d) ‖ 1 ‖ codec frame ‖ tag[16]
+ *   v2 packet = magic (0x6d) ‖ 2 ‖ epoch (u64) ‖ counter (u64) ‖ codec frame ‖ tag[16]
  */
 export const DATAGRAM_MAGIC = 0x6d;
-export const DATAGRAM_VERSION = 1;
+export const DATAGRAM_VERSION = 2;
 const TAG_BYTES = 16;
+const STAMP_BYTES = 16;
 /** Check frames are small (a ping with piggybacked updates); keep well under a 1,280-byte IPv6 MTU. */
 export const MAX_DATAGRAM_BYTES = 1_200;
 
@@ -42,28 +51,54 @@ function tag(key: KeyObject, body: Uint8Array): Buffer {
   return createHmac('sha256', key).update(body).digest().subarray(0, TAG_BYTES);
 }
 
-export function seal(key: KeyObject, frame: Uint8Array): Uint8Array {
-  const body = new Uint8Array(2 + frame.length);
-  body[0] = DATAGRAM_MAGIC;
-  body[1] = DATAGRAM_VERSION;
-  body.set(frame, 2);
-  const out = new Uint8Array(body.length + TAG_BYTES);
-  out.set(body);
+/** Seals a frame: version 2 with the stamp, version 1 (for a speaker of the older format) without. */
+export function seal(key: KeyObject, frame: Uint8Array, stamp?: Stamp): Uint8Array {
+  const header = stamp === undefined ? 2 : 2 + STAMP_BYTES;
+  const out = new Uint8Array(header + frame.length + TAG_BYTES);
+  out[0] = DATAGRAM_MAGIC;
+  out[1] = stamp === undefined ? 1 : 2;
+  if (stamp !== undefined) {
+    const view = new DataView(out.buffer, out.byteOffset + 2, STAMP_BYTES);
+    view.setBigUint64(0, BigInt(stamp.epoch));
+    view.setBigUint64(8, BigInt(stamp.counter));
+  }
+  out.set(frame, header);
+  const body = out.subarray(0, header + frame.length);
   out.set(tag(key, body), body.length);
   return out;
 }
 
-/** The codec frame inside a packet; throws MeshCodecError for anything not sealed with this key. */
-export function unseal(key: KeyObject, packet: Uint8Array): Uint8Array {
+/** A packet opened: its frame, and its stamp (version 2; none for version 1). */
+export interface Opened {
+  frame: Uint8Array;
+  stamp: Stamp | undefined;
+}
+
+/** Opens a packet; throws MeshCodecError for anything not sealed with this key. */
+export function open(key: KeyObject, packet: Uint8Array): Opened {
   if (packet.length < 2 + TAG_BYTES)
     throw new MeshCodecError('truncated', 'datagram shorter than its header and tag');
   if (packet[0] !== DATAGRAM_MAGIC) throw new MeshCodecError('invalid', 'not a meshlb datagram');
-  if (packet[1] !== DATAGRAM_VERSION)
-    throw new MeshCodecError('bad-version', `datagram version ${packet[1]}`);
+  const version = packet[1];
+  if (version !== 1 && version !== 2) throw new MeshCodecError('bad-version', `datagram version ${version}`);
+  const header = version === 2 ? 2 + STAMP_BYTES : 2;
+  if (packet.length < header + TAG_BYTES)
+    throw new MeshCodecError('truncated', 'datagram shorter than its header and tag');
   const body = packet.subarray(0, packet.length - TAG_BYTES);
   const got = packet.subarray(packet.length - TAG_BYTES);
   if (!timingSafeEqual(tag(key, body), got)) throw new MeshCodecError('auth', 'datagram tag does not verify');
-  return new Uint8Array(packet.subarray(2, packet.length - TAG_BYTES)); // a copy, never a Buffer view
+  let stamp: Stamp | undefined;
+  if (version === 2) {
+    const view = new DataView(packet.buffer, packet.byteOffset + 2, STAMP_BYTES);
+    stamp = { epoch: Number(view.getBigUint64(0)), counter: Number(view.getBigUint64(8)) };
+  }
+  // A copy, never a Buffer view.
+  return { frame: new Uint8Array(packet.subarray(header, packet.length - TAG_BYTES)), stamp };
+}
+
+/** The codec frame inside a packet (open without the stamp). */
+export function unseal(key: KeyObject, packet: Uint8Array): Uint8Array {
+  return open(key, packet).frame;
 }
 
 export interface UdpAddress {
@@ -76,6 +111,9 @@ export class DatagramChannel {
   readonly #key: KeyObject;
   readonly #host: string;
   readonly #port: number;
+  /** This channel's epoch: when it was made (wall-clock ms), so a restart's is higher. */
+  readonly #epoch = Date.now();
+  #counter = 0;
   #socket: Socket | undefined;
 
   constructor(opts: { networkKey: Uint8Array; host: string; port: number }) {
@@ -86,20 +124,20 @@ export class DatagramChannel {
 
   /** Binds; resolves with the bound address. Frames that fail to unseal go to onDrop with the reason. */
   start(
-    onFrame: (frame: Uint8Array, from: UdpAddress) => void,
+    onFrame: (frame: Uint8Array, from: UdpAddress, stamp: Stamp | undefined) => void,
     onDrop: (reason: string) => void,
   ): Promise<UdpAddress> {
     const socket = createSocket({ type: isIPv6(this.#host) ? 'udp6' : 'udp4' });
     this.#socket = socket;
     socket.on('message', (packet, rinfo) => {
-      let frame: Uint8Array;
+      let opened: Opened;
       try {
-        frame = unseal(this.#key, packet);
+        opened = open(this.#key, packet);
       } catch (err) {
         onDrop(err instanceof MeshCodecError ? `datagram-${err.code}` : 'datagram');
         return;
       }
-      onFrame(frame, { address: rinfo.address, port: rinfo.port });
+      onFrame(opened.frame, { address: rinfo.address, port: rinfo.port }, opened.stamp);
     });
     // Errors of an unconnected UDP socket are per send (e.g. ICMP is ignored): nothing to do but count.
     socket.on('error', () => {
@@ -115,9 +153,17 @@ export class DatagramChannel {
     });
   }
 
-  /** Sends a sealed frame; false when it is too big for one datagram (the caller uses the stream). */
-  send(to: UdpAddress, frame: Uint8Array): boolean {
-    const packet = seal(this.#key, frame);
+  /**
+   * Sends a sealed frame (version 2, stamped; `legacy`: version 1, for a
+   * speaker of the older format); false when it is too big for one datagram
+   * (the caller uses the stream).
+   */
+  send(to: UdpAddress, frame: Uint8Array, legacy = false): boolean {
+    const packet = seal(
+      this.#key,
+      frame,
+      legacy ? undefined : { epoch: this.#epoch, counter: this.#counter++ },
+    );
     if (this.#socket === undefined || packet.length > MAX_DATAGRAM_BYTES) return false;
     this.#socket.send(packet, to.port, to.address);
     return true;

@@ -10,6 +10,7 @@ import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
 import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
 import { knock, refused, tcpAddressOf } from './knock.ts';
+import { ReplayWindow, type Stamp } from './replay.ts';
 import type { MeshNode } from './node.ts';
 
 /** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
@@ -108,6 +109,10 @@ export class Libp2pTransport implements MeshTransport {
   readonly #endpointOfNode = new BoundedMap<string, Endpoint>(MAX_TRACKED_NODES);
   /** Node name → its knock: in flight, or when it was refused. Anything it sends clears it. */
   readonly #knocks = new BoundedMap<string, 'knocking' | number>(MAX_TRACKED_NODES);
+  /** Node name → what its stamped datagrams have been (replay protection). */
+  readonly #replay = new BoundedMap<string, ReplayWindow>(MAX_TRACKED_NODES);
+  /** Nodes that send unstamped (version 1) datagrams: they get version 1 back. */
+  readonly #legacy = new BoundedMap<string, true>(MAX_TRACKED_NODES);
   readonly #datagram: DatagramChannel | undefined;
   #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
@@ -141,8 +146,8 @@ export class Libp2pTransport implements MeshTransport {
   async listen(): Promise<void> {
     if (this.#datagram === undefined || this.#udp !== undefined) return;
     this.#udp = await this.#datagram.start(
-      (frame, from) => {
-        this.#onDatagram(frame, from);
+      (frame, from, stamp) => {
+        this.#onDatagram(frame, from, stamp);
       },
       (reason) => {
         this.stats.drop(reason);
@@ -244,7 +249,7 @@ export class Libp2pTransport implements MeshTransport {
     if (udp === undefined) return false;
     try {
       const encoded = encode(msg);
-      if (this.#datagram.send(udp, encoded)) {
+      if (this.#datagram.send(udp, encoded, this.#legacy.has(to))) {
         this.stats.datagramsOut++;
         this.stats.sentBytes(msg.type, encoded.length);
         return true;
@@ -270,8 +275,38 @@ export class Libp2pTransport implements MeshTransport {
     for (const c of connections) c.abort(new Error('mesh: member answered after being declared dead'));
   }
 
+  /**
+   * Replay protection (replay.ts): a stamped datagram must be new for its
+   * sender; an unstamped one (a speaker of the older format) is accepted
+   * only from a node that never sent a stamped one, and marks that node to be
+   * answered unstamped. Drops are counted (`datagram-replay`, `datagram-downgrade`).
+   */
+  #fresh(node: string, stamp: Stamp | undefined): boolean {
+    let window = this.#replay.get(node);
+    if (stamp === undefined) {
+      if (window !== undefined) {
+        this.stats.drop('datagram-downgrade');
+        return false;
+      }
+      this.#legacy.set(node, true);
+      return true;
+    }
+    if (window === undefined) {
+      window = new ReplayWindow();
+      this.#replay.set(node, window);
+    }
+    if (window.accept(stamp) !== 'ok') {
+      this.stats.drop('datagram-replay');
+      return false;
+    }
+    this.#legacy.delete(node);
+    return true;
+  }
+
   /** Member `node` was reaped: its addresses, peer ID, knock and stream go. */
   forget(node: string): void {
+    this.#replay.delete(node);
+    this.#legacy.delete(node);
     const peer = this.#peerOfNode.get(node);
     this.#peerOfNode.delete(node);
     this.#udpOfNode.delete(node);
@@ -294,7 +329,7 @@ export class Libp2pTransport implements MeshTransport {
     };
   }
 
-  #onDatagram(frame: Uint8Array, from: UdpAddress): void {
+  #onDatagram(frame: Uint8Array, from: UdpAddress, stamp: Stamp | undefined): void {
     this.stats.datagramsIn++;
     let msg: Message;
     try {
@@ -308,6 +343,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('datagram-type');
       return;
     }
+    if (!this.#fresh(msg.from, stamp)) return;
     this.#udpOfNode.set(msg.from, from);
     this.#knocks.delete(msg.from);
     this.#sink?.handle(msg, { urgent: true });
