@@ -11,23 +11,20 @@
  *
  *   sudo node bench/footprint.ts [--runs 5] [--settle-seconds 5]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { freePort } from '../lab/testbed/ports.ts';
-import { poll } from '../lab/testbed/poll.ts';
-import { unpackImage } from './image-tree.ts';
+import { SPEAKER_NODE_OPTIONS, startLoneSpeaker, unpackImage } from './image-tree.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, 'settle-seconds': { type: 'string', default: '5' } },
 });
 const RUNS = Number(values.runs);
-/** As the DaemonSet sets it (deploy/kustomize/base/speaker.yaml). */
-const NODE_OPTIONS = '--max-semi-space-size=1';
+const NODE_OPTIONS = SPEAKER_NODE_OPTIONS;
 
 const LIBP2P = [
   'libp2p',
@@ -117,45 +114,14 @@ try {
   }
 
   // The speaker running, as bench/image.ts starts it.
-  const key = join(image.work, 'key');
-  writeFileSync(key, 'ab'.repeat(32));
-  const kubeconfig = join(image.work, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-  );
   const running: Sample[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const metrics = await freePort();
-    const child = spawn(
-      node,
-      [
-        app('src/cli/main.js'),
-        'speaker',
-        '--node-name=n1',
-        '--pod-name=p1',
-        '--mesh-address=127.0.0.1',
-        `--mesh-port=${await freePort()}`,
-        `--mesh-key-file=${key}`,
-        `--kubeconfig=${kubeconfig}`,
-        `--metrics-addr=127.0.0.1:${metrics}`,
-        '--interfaces=lo',
-        '--log-level=silent',
-      ],
-      { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS, NODE_ENV: 'production' } },
-    );
+    const speaker = await startLoneSpeaker([node, app('src/cli/main.js')], image.work);
     try {
-      const up = await poll(
-        async () =>
-          (await fetch(`http://127.0.0.1:${metrics}/healthz`).catch(() => undefined))?.status === 200,
-        20_000,
-        5,
-      );
-      if (up === undefined) throw new Error('the speaker’s /healthz never answered');
       await delay(Number(values['settle-seconds']) * 1_000);
-      running.push(status(child.pid ?? 0));
+      running.push(status(speaker.pid));
     } finally {
-      child.kill('SIGKILL');
+      speaker.kill();
     }
   }
   record(`the speaker running, ${values['settle-seconds']} s after /healthz (alone, no cluster)`, running);

@@ -3,12 +3,14 @@
  * bench/image.ts and bench/footprint.ts run the speaker from (its Node, its
  * compiled JS, its node_modules). `remove()` deletes it.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { meshlbImage } from '../lab/testbed/kubelet/images.ts';
+import { freePort } from '../lab/testbed/ports.ts';
+import { poll } from '../lab/testbed/poll.ts';
 
 export interface ImageTree {
   archive: string;
@@ -52,4 +54,63 @@ export async function unpackImage(): Promise<ImageTree> {
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The DaemonSet's NODE_OPTIONS (deploy/kustomize/base/speaker.yaml). */
+export const SPEAKER_NODE_OPTIONS = '--max-semi-space-size=1';
+
+/** A speaker alone on loopback (an unreachable API server: it stays up, not ready). */
+export interface LoneSpeaker {
+  pid: number;
+  /** Spawn to /healthz 200, ms. */
+  startMs: number;
+  kill(): void;
+}
+
+/**
+ * Starts `argv` (a node binary and meshlb's main script) as `meshlb speaker`
+ * on lo with a mesh key and a kubeconfig written into `work`, as the DaemonSet
+ * sets its environment, and resolves once /healthz answers 200. Needs root
+ * (packet sockets on lo).
+ */
+export async function startLoneSpeaker(argv: readonly string[], work: string): Promise<LoneSpeaker> {
+  const key = join(work, 'key');
+  writeFileSync(key, 'ab'.repeat(32));
+  const kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+  );
+  const metrics = await freePort();
+  const t0 = performance.now();
+  const child = spawn(
+    argv[0] ?? '',
+    [
+      ...argv.slice(1),
+      'speaker',
+      '--node-name=n1',
+      '--pod-name=p1',
+      '--mesh-address=127.0.0.1',
+      `--mesh-port=${await freePort()}`,
+      `--mesh-key-file=${key}`,
+      `--kubeconfig=${kubeconfig}`,
+      `--metrics-addr=127.0.0.1:${metrics}`,
+      '--interfaces=lo',
+      '--log-level=silent',
+    ],
+    { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: SPEAKER_NODE_OPTIONS, NODE_ENV: 'production' } },
+  );
+  const kill = (): void => {
+    child.kill('SIGKILL');
+  };
+  const up = await poll(
+    async () => (await fetch(`http://127.0.0.1:${metrics}/healthz`).catch(() => undefined))?.status === 200,
+    20_000,
+    5,
+  );
+  if (up === undefined) {
+    kill();
+    throw new Error(`${argv.join(' ')}: the speaker's /healthz never answered`);
+  }
+  return { pid: child.pid ?? 0, startMs: performance.now() - t0, kill };
 }

@@ -14,15 +14,13 @@
  *
  *   sudo node bench/image.ts [--runs 10] [--settle-seconds 5]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { freePort } from '../lab/testbed/ports.ts';
-import { poll } from '../lab/testbed/poll.ts';
-import { unpackImage } from './image-tree.ts';
+import { startLoneSpeaker, unpackImage } from './image-tree.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -36,14 +34,6 @@ try {
   const du = (path: string): number =>
     Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
 
-  const key = join(work, 'key');
-  writeFileSync(key, 'ab'.repeat(32));
-  const kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-  );
-
   const runtimes: Record<string, string[]> = {
     'image (compiled JS, its node and node_modules)': [
       join(rootfs, 'usr/local/bin/node'),
@@ -56,42 +46,14 @@ try {
     const startMs: number[] = [];
     const rssMib: number[] = [];
     for (let i = 0; i < Number(values.runs); i++) {
-      const metrics = await freePort();
-      const t0 = performance.now();
-      const child = spawn(
-        argv[0] ?? '',
-        [
-          ...argv.slice(1),
-          'speaker',
-          '--node-name=n1',
-          '--pod-name=p1',
-          '--mesh-address=127.0.0.1',
-          `--mesh-port=${await freePort()}`,
-          `--mesh-key-file=${key}`,
-          `--kubeconfig=${kubeconfig}`,
-          `--metrics-addr=127.0.0.1:${metrics}`,
-          '--interfaces=lo',
-          '--log-level=silent',
-        ],
-        {
-          stdio: 'ignore',
-          env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=1', NODE_ENV: 'production' },
-        },
-      );
+      const speaker = await startLoneSpeaker(argv, work);
       try {
-        const up = await poll(
-          async () =>
-            (await fetch(`http://127.0.0.1:${metrics}/healthz`).catch(() => undefined))?.status === 200,
-          20_000,
-          5,
-        );
-        if (up === undefined) throw new Error(`${name}: the speaker's /healthz never answered`);
-        startMs.push(performance.now() - t0);
+        startMs.push(speaker.startMs);
         await delay(Number(values['settle-seconds']) * 1_000);
-        const status = readFileSync(`/proc/${child.pid ?? 0}/status`, 'utf8');
+        const status = readFileSync(`/proc/${speaker.pid}/status`, 'utf8');
         rssMib.push(Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024);
       } finally {
-        child.kill('SIGKILL');
+        speaker.kill();
       }
     }
     results[name] = { spawn_to_healthz_ms: summarize(startMs, 0), rss_mib_after_settle: summarize(rssMib) };

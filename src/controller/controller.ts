@@ -271,10 +271,14 @@ export class Controller {
         this.#deleted(s);
       },
     });
-    await this.#namespaces.start();
-    await this.#pools.start();
-    await this.#services.start();
-    if (!this.#elector.leading) return;
+    const informers = [this.#namespaces, this.#pools, this.#services];
+    for (const i of informers) await i.start();
+    // The table is rebuilt from the whole of the Services: a list that failed
+    // (the API server busy, RBAC being fixed) is retried with backoff, and
+    // restoring from a partial cache would let a new Service take an IP that
+    // an unlisted one holds. Wait for every first list.
+    const complete = await Promise.all(informers.map((i) => i.listed));
+    if (!complete.every(Boolean) || !this.#elector.leading || this.#services !== informers[2]) return;
     // Restart safety: the table first, from the statuses we own; then reconcile.
     this.#allocator = new Allocator({
       pools: this.#poolViews(),

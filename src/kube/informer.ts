@@ -75,10 +75,19 @@ export class SupervisedInformer<T extends KubeObject> {
   #restarts = 0;
   /** Failed attempts since the last successful list. */
   #failing = 0;
+  #settleListed: (listed: boolean) => void = () => undefined;
+  /**
+   * Resolves true once a list has been applied (the cache is complete), false
+   * if stopped before: what to wait for before acting on the whole cache.
+   */
+  readonly listed: Promise<boolean>;
 
   constructor(init: SupervisedInformerInit<T>) {
     this.#init = init;
     this.#backoffMs = init.initialBackoffMs ?? 1_000;
+    this.listed = new Promise<boolean>((resolve) => {
+      this.#settleListed = resolve;
+    });
   }
 
   get #random(): () => number {
@@ -106,6 +115,7 @@ export class SupervisedInformer<T extends KubeObject> {
       }
     this.#resourceVersion = listed.metadata?.resourceVersion;
     this.#recovered();
+    this.#settleListed(true);
     this.#init.onListed?.();
   }
 
@@ -231,6 +241,7 @@ export class SupervisedInformer<T extends KubeObject> {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#settleListed(false);
     this.#timer?.cancel();
     this.#watch?.abort();
     this.#watch = undefined;

@@ -7,6 +7,7 @@ import { CoreV1Api, CustomObjectsApi, EventsV1Api, type V1Service } from '@kuber
 import { systemClock } from '../../src/clock/index.ts';
 import { Controller } from '../../src/controller/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../../src/kube/api/index.ts';
+import { KubeClient, type KubeList, type Query } from '../../src/kube/client/index.ts';
 import {
   createIpPool,
   installCrds,
@@ -284,6 +285,54 @@ test.serial(
     );
     const writes = c.stats().writes.get(`${ns}/asked`) ?? 0;
     t.true(writes <= 4, `${writes} writes: the IP, the condition, its clearing`);
+  },
+);
+
+test.serial(
+  'a new leader whose list of Services fails waits for it: a new Service never takes an IP an unlisted one holds',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-slow', ns, ['198.51.100.144/30']);
+    const first = await controller(t, 'ctl-13', ns);
+    await core.createNamespacedService(lbService(ns, 'z-held'));
+    await waitFor('z-held assigned', async () => ips(await statusOf(core, ns, 'z-held')).length > 0);
+    t.deepEqual(ips(await statusOf(core, ns, 'z-held')), ['198.51.100.144']);
+    await first.stop();
+    // The next leader cannot list Services for a while (the API server refuses it).
+    let refusing = true;
+    let refused = 0;
+    class Refusing extends KubeClient {
+      override list<T>(path: string, query?: Query): Promise<KubeList<T>> {
+        if (refusing && path === '/api/v1/services') {
+          refused++;
+          return Promise.reject(new Error('injected: the list of Services is refused'));
+        }
+        return super.list<T>(path, query);
+      }
+    }
+    const second = new Controller({
+      kube: new Refusing(cp.kube.target),
+      clock: systemClock,
+      identity: 'ctl-14',
+      namespace: ns,
+      leader: LEADER,
+      ...debugLog('ctl-14'),
+    });
+    t.context.controllers.push(second);
+    t.teardown(() => second.stop());
+    second.start();
+    await waitFor('ctl-14 to lead and be refused', () => second.leading && refused >= 1);
+    // Sorts first by name: the informer would deliver it before z-held.
+    await core.createNamespacedService(lbService(ns, 'a-new'));
+    t.false(second.ready, 'not ready to assign from a partial cache');
+    refusing = false;
+    const got = await waitFor('a-new assigned', async () => {
+      const s = ips(await statusOf(core, ns, 'a-new'));
+      return s.length > 0 ? s : undefined;
+    });
+    t.notDeepEqual(got, ['198.51.100.144'], 'a-new took the IP z-held holds');
+    t.deepEqual(ips(await statusOf(core, ns, 'z-held')), ['198.51.100.144']);
   },
 );
 
