@@ -72,6 +72,8 @@ export class SupervisedInformer<T extends KubeObject> {
   #timer: Timer | undefined;
   #watch: KubeWatch | undefined;
   #running = false;
+  /** stop() is final: a start() after it (a caller that raced a stand-down) does nothing. */
+  #stopped = false;
   #restarts = 0;
   /** Failed attempts since the last successful list. */
   #failing = 0;
@@ -234,13 +236,14 @@ export class SupervisedInformer<T extends KubeObject> {
 
   /** Starts; resolves once the first list was attempted (a failed one is retried with backoff). */
   async start(): Promise<void> {
-    if (this.#running) return;
+    if (this.#running || this.#stopped) return;
     this.#running = true;
     await this.#attempt();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopped = true;
     this.#settleListed(false);
     this.#timer?.cancel();
     this.#watch?.abort();

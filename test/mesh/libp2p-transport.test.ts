@@ -297,3 +297,44 @@ test.serial(
     t.is(await answerTo('newer-speaker', true), 2, 'a stamped ping gets a stamped ack');
   },
 );
+
+test.serial(
+  'a node whose new process speaks the older format (a rollback) is heard again once its stream names it',
+  async (t) => {
+    const { key } = t.context;
+    const a = await startSpeaker({ id: await identity('rollback-a'), networkKey: key, datagram: true });
+    const b1 = await startSpeaker({ id: await identity('rollback-b'), networkKey: key, datagram: true });
+    t.context.extra.push(a, b1);
+    b1.membership.join([a.transport.endpoint]);
+    await waitFor(
+      'b to be heard over datagrams',
+      () => a.transport.stats.datagramsIn > 5 && aliveSeenBy(a).length === 2,
+    );
+    await b1.stop();
+    // Its replacement (same node name, a new peer ID) joins over the stream.
+    const b2 = await startSpeaker({ id: await identity('rollback-b'), networkKey: key });
+    t.context.extra.push(b2);
+    const framesBefore = a.transport.stats.framesIn;
+    b2.membership.join([a.transport.endpoint]);
+    await waitFor('its stream message to reach a', () => a.transport.stats.framesIn > framesBefore);
+    const udp = udpAddressOf(a.transport.endpoint.addrs);
+    if (udp === undefined) throw new Error('no datagram address');
+    const socket = createSocket('udp4');
+    try {
+      const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+      const ping = encode({ type: 'ping', seq: 7, from: 'rollback-b', target: 'rollback-a', piggyback: [] });
+      socket.send(seal(checkKey(key), ping), udp.port, udp.address);
+      const answer = await Promise.race([
+        reply,
+        new Promise<undefined>((resolve) => {
+          setTimeout(() => {
+            resolve(undefined);
+          }, 2_000);
+        }),
+      ]);
+      t.is(answer?.[1], 1, 'its version 1 ping is answered in version 1, not dropped as a downgrade');
+    } finally {
+      socket.close();
+    }
+  },
+);

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { V1Node } from '@kubernetes/client-node';
 import pino from 'pino';
 import { systemClock } from '../../src/clock/index.ts';
-import { KubeClient } from '../../src/kube/client/index.ts';
+import { KubeClient, type KubeList } from '../../src/kube/client/index.ts';
 import { SupervisedInformer } from '../../src/kube/informer.ts';
 
 test('an unreachable API server: retries back off to the cap, one warning, then debug lines', async (t) => {
@@ -53,4 +53,26 @@ test('an unreachable API server: retries back off to the cap, one warning, then 
     waits.slice(0, 3).every((w, i) => w >= 40 * 2 ** i * 0.5 && w <= 40 * 2 ** i),
     `doubling, jittered: ${waits.join(', ')}`,
   );
+});
+
+test('stop() is final: a start() after it (a stand-down racing a start) lists nothing and arms nothing', async (t) => {
+  let lists = 0;
+  class Counting extends KubeClient {
+    override list<T>(): Promise<KubeList<T>> {
+      lists++;
+      return Promise.resolve({ items: [] });
+    }
+  }
+  const informer = new SupervisedInformer<V1Node>({
+    client: new Counting({ server: 'https://127.0.0.1:1' }),
+    clock: systemClock,
+    path: '/api/v1/nodes',
+    onAdd: () => undefined,
+    onUpdate: () => undefined,
+    onDelete: () => undefined,
+  });
+  await informer.stop();
+  await informer.start();
+  t.is(lists, 0);
+  t.false(await informer.listed, 'listed settles false: stopped before any list');
 });

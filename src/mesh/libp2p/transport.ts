@@ -303,10 +303,12 @@ export class Libp2pTransport implements MeshTransport {
     return true;
   }
 
-  /** Member `node` was reaped: its addresses, peer ID, knock and stream go. */
+  /**
+   * Member `node` was reaped: its addresses, peer ID, knock and stream go.
+   * Its replay window stays (bounded with the others): forgetting it would let
+   * captures of the dead member's datagrams pass again.
+   */
   forget(node: string): void {
-    this.#replay.delete(node);
-    this.#legacy.delete(node);
     const peer = this.#peerOfNode.get(node);
     this.#peerOfNode.delete(node);
     this.#udpOfNode.delete(node);
@@ -495,6 +497,13 @@ export class Libp2pTransport implements MeshTransport {
     if (this.#authority !== undefined && !this.#authority.maySpeakFor(peer, msg.from)) {
       this.stats.drop('unauthorised');
       return;
+    }
+    const before = this.#peerOfNode.get(msg.from);
+    if (before !== undefined && before !== peer) {
+      // A new process for that node (a new peer ID, authenticated): its datagrams
+      // start afresh, in whichever format it speaks (a rollback sends version 1).
+      this.#replay.delete(msg.from);
+      this.#legacy.delete(msg.from);
     }
     this.#peerOfNode.set(msg.from, peer);
     this.#nodeOfPeer.set(peer, msg.from);
