@@ -24,7 +24,6 @@ const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, 'settle-seconds': { type: 'string', default: '5' } },
 });
 const RUNS = Number(values.runs);
-const NODE_OPTIONS = SPEAKER_NODE_OPTIONS;
 
 const LIBP2P = [
   'libp2p',
@@ -106,7 +105,7 @@ try {
     for (let i = 0; i < RUNS; i++) {
       const out = execFileSync(node, ['--expose-gc', probe, ...mods], {
         encoding: 'utf8',
-        env: { ...process.env, NODE_OPTIONS },
+        env: { ...process.env, NODE_OPTIONS: SPEAKER_NODE_OPTIONS },
       });
       samples.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Sample);
     }
@@ -130,7 +129,7 @@ try {
       {
         benchmark: 'footprint',
         archive: image.archive,
-        node_options: NODE_OPTIONS,
+        node_options: SPEAKER_NODE_OPTIONS,
         runs: RUNS,
         mib: results,
       },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '../../src/mesh/codec.ts';
-import { checkKey, seal, udpAddressOf } from '../../src/mesh/libp2p/datagram.ts';
+import { checkKey, seal, udpAddressOf, type UdpAddress } from '../../src/mesh/libp2p/datagram.ts';
 import { lengthPrefixed, SWIM_PROTOCOL } from '../../src/mesh/libp2p/index.ts';
 import { MAX_TRACKED_NODES } from '../../src/mesh/libp2p/transport.ts';
 import { StaticPeerAuthority } from '../../src/mesh/transport.ts';
@@ -160,12 +160,50 @@ test.serial('a stopped speaker (no leave) is declared dead by all others within 
   t.pass();
 });
 
+/** A speaker's datagram address (it was started with `datagram: true`). */
+function datagramAddress(s: Speaker): UdpAddress {
+  const udp = udpAddressOf(s.transport.endpoint.addrs);
+  if (udp === undefined) throw new Error(`${s.name} has no datagram address`);
+  return udp;
+}
+
+/**
+ * Sends `target` a ping from a raw socket as node `from`, sealed stamped
+ * (version 2) or not (version 1), and returns the format version of its
+ * answer (undefined: none within 2 s).
+ */
+async function answerVersion(
+  key: Uint8Array,
+  target: Speaker,
+  from: string,
+  stamped: boolean,
+): Promise<number | undefined> {
+  const udp = datagramAddress(target);
+  const socket = createSocket('udp4');
+  try {
+    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    const ping = encode({ type: 'ping', seq: 1, from, target: target.name, piggyback: [] });
+    const packet = seal(checkKey(key), ping, stamped ? { epoch: Date.now(), counter: 1 } : undefined);
+    socket.send(packet, udp.port, udp.address);
+    const answer = await Promise.race([
+      reply,
+      new Promise<undefined>((resolve) => {
+        setTimeout(() => {
+          resolve(undefined);
+        }, 2_000);
+      }),
+    ]);
+    return answer?.[1];
+  } finally {
+    socket.close();
+  }
+}
+
 test.serial('10,000 invented senders of keyed datagrams: every per-node table stays bounded', async (t) => {
   const { key } = t.context;
   const target = await startSpeaker({ id: await identity('flooded'), networkKey: key, datagram: true });
   t.context.extra.push(target);
-  const udp = udpAddressOf(target.transport.endpoint.addrs);
-  if (udp === undefined) throw new Error('no datagram address');
+  const udp = datagramAddress(target);
   const sealKey = checkKey(key);
   const socket = createSocket('udp4');
   const before = process.memoryUsage().heapUsed;
@@ -212,8 +250,7 @@ test.serial(
       'the two to see each other',
       () => aliveSeenBy(a).length === 2 && aliveSeenBy(b).length === 2,
     );
-    const udpA = udpAddressOf(a.transport.endpoint.addrs);
-    if (udpA === undefined) throw new Error('no datagram address');
+    const udpA = datagramAddress(a);
     // The attacker captures what reaches A's datagram port on lo.
     const dir = mkdtempSync(join(tmpdir(), 'meshlb-replay-'));
     const capture = join(dir, 'capture.pcap');
@@ -266,35 +303,12 @@ test.serial(
     const { key } = t.context;
     const target = await startSpeaker({ id: await identity('mixed'), networkKey: key, datagram: true });
     t.context.extra.push(target);
-    const udp = udpAddressOf(target.transport.endpoint.addrs);
-    if (udp === undefined) throw new Error('no datagram address');
-    const sealKey = checkKey(key);
-    const answerTo = async (from: string, stamped: boolean): Promise<number | undefined> => {
-      const socket = createSocket('udp4');
-      try {
-        const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-        const ping = encode({ type: 'ping', seq: 1, from, target: target.name, piggyback: [] });
-        const packet = seal(sealKey, ping, stamped ? { epoch: Date.now(), counter: 1 } : undefined);
-        await new Promise<void>((resolve) => {
-          socket.send(packet, udp.port, udp.address, () => {
-            resolve();
-          });
-        });
-        const answer = await Promise.race([
-          reply,
-          new Promise<undefined>((resolve) => {
-            setTimeout(() => {
-              resolve(undefined);
-            }, 2_000);
-          }),
-        ]);
-        return answer?.[1];
-      } finally {
-        socket.close();
-      }
-    };
-    t.is(await answerTo('older-speaker', false), 1, 'an unstamped ping gets an unstamped ack');
-    t.is(await answerTo('newer-speaker', true), 2, 'a stamped ping gets a stamped ack');
+    t.is(
+      await answerVersion(key, target, 'older-speaker', false),
+      1,
+      'an unstamped ping gets an unstamped ack',
+    );
+    t.is(await answerVersion(key, target, 'newer-speaker', true), 2, 'a stamped ping gets a stamped ack');
   },
 );
 
@@ -317,24 +331,10 @@ test.serial(
     const framesBefore = a.transport.stats.framesIn;
     b2.membership.join([a.transport.endpoint]);
     await waitFor('its stream message to reach a', () => a.transport.stats.framesIn > framesBefore);
-    const udp = udpAddressOf(a.transport.endpoint.addrs);
-    if (udp === undefined) throw new Error('no datagram address');
-    const socket = createSocket('udp4');
-    try {
-      const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-      const ping = encode({ type: 'ping', seq: 7, from: 'rollback-b', target: 'rollback-a', piggyback: [] });
-      socket.send(seal(checkKey(key), ping), udp.port, udp.address);
-      const answer = await Promise.race([
-        reply,
-        new Promise<undefined>((resolve) => {
-          setTimeout(() => {
-            resolve(undefined);
-          }, 2_000);
-        }),
-      ]);
-      t.is(answer?.[1], 1, 'its version 1 ping is answered in version 1, not dropped as a downgrade');
-    } finally {
-      socket.close();
-    }
+    t.is(
+      await answerVersion(key, a, 'rollback-b', false),
+      1,
+      'its version 1 ping is answered in version 1, not dropped as a downgrade',
+    );
   },
 );
