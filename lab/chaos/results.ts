@@ -29,6 +29,13 @@ export interface Trial {
    * trial's start.
    */
   answersJudgedFrom?: number;
+  /**
+   * The longest stretch of two MACs answering that this trial tolerates (ms);
+   * default DOUBLE_ANSWER_BOUND_MS (answers.ts). 0: never two in any round, for
+   * a fault after which only one node can answer (a link cut: the cut node
+   * cannot, and back on the LAN it must not answer for an IP moved meanwhile).
+   */
+  doubleAnswerBoundMs?: number;
 }
 
 /** What a scenario must reach. `figure` names a Trial field ('outageMs') or a key of Trial.figures. */

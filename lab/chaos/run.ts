@@ -94,7 +94,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       for (let t = 1; t <= opts.trials; t++) {
         const from = Date.now();
         const trial = await s.trial(lab, ip, t, { ...SCENARIO_DEFAULTS, ...opts.scenarioOptions });
-        const { check, ...figures } = answers.checkSince(from, trial.answersJudgedFrom ?? from);
+        const { check, ...figures } = answers.checkSince(
+          from,
+          trial.answersJudgedFrom ?? from,
+          trial.doubleAnswerBoundMs,
+        );
         const watched = [check, ...watch.checksSince(from)];
         trial.invariants.push(...watched);
         trial.figures = { ...trial.figures, ...figures };

@@ -52,7 +52,12 @@ export const CORE_SCENARIOS: readonly Scenario[] = [
         ok: after !== victim,
         detail: `held by ${after}`,
       });
-      return trialOf(n, w.recovered ? w.pingGapMs : undefined, w, inv, `cut ${victim}`);
+      return {
+        ...trialOf(n, w.recovered ? w.pingGapMs : undefined, w, inv, `cut ${victim}`),
+        // The cut node cannot answer, and back on the LAN it must not answer for
+        // the IP that moved meanwhile: never two answers (speaker.ts, held links).
+        doubleAnswerBoundMs: 0,
+      };
     },
   },
   {

@@ -18,7 +18,9 @@ export type DropReason =
   /** An NS / NA that breaks an RFC 4861 §7.1 rule (hop limit not 255: it may come from off-link, …). */
   | codec.NdpViolation
   /** Valid, but about no IP we announce on that link. */
-  | 'not-ours';
+  | 'not-ours'
+  /** For an IP we announce, on a link back up that is held until the speaker has checked its claims. */
+  | 'held';
 
 export type WireEvent =
   | { type: 'announcing'; ip: string; ifname: string; probed: boolean }
@@ -79,6 +81,11 @@ interface LinkState {
   /** link.mac as bytes, for the fast path. */
   mac: Uint8Array;
   up: boolean;
+  /**
+   * Up again after being down, and not released yet (ResponderInit.holdOnLinkUp):
+   * nothing is answered or sent on it.
+   */
+  held: boolean;
   /** Joined multicast MACs with reference counts (IPv6 solicited-node groups). */
   groups: Map<string, number>;
 }
@@ -95,7 +102,19 @@ export interface ResponderInit {
    * 'peer-answer', never as a conflict.
    */
   peerOf?: (mac: string) => string | undefined;
+  /**
+   * A link that comes back up is held (nothing answered, nothing sent on it)
+   * until release(ifname). For a caller that must first learn whether it still
+   * owns its IPs: while the link was down, other nodes took them over, and an
+   * answer or a gratuitous burst from the returning node would pull clients
+   * back to it (two MACs answering; the speaker's resync, speaker.ts). Without
+   * it, a link back up gets a fresh burst at once.
+   */
+  holdOnLinkUp?: boolean;
 }
+
+/** Whether frames may go out on the link: up and not held. */
+const live = (ls: LinkState | undefined): boolean => ls !== undefined && ls.up && !ls.held;
 
 /**
  * The ARP/NDP responder's core: which IPs this node announces on which links,
@@ -115,6 +134,7 @@ export class Responder {
   readonly #onEvent: (e: WireEvent) => void;
   readonly #peerOf: (mac: string) => string | undefined;
   readonly #random: () => number;
+  readonly #holdOnLinkUp: boolean;
   readonly #links = new Map<string, LinkState>();
   readonly #ips = new Map<string, Announced>();
   /** The IPv4 entries of #ips by address as a 32-bit number, the IPv6 ones by hex bytes (the fast paths). */
@@ -140,6 +160,7 @@ export class Responder {
       'dad-with-source-link-layer': 0,
       'dad-not-to-solicited-node': 0,
       'solicited-to-multicast': 0,
+      held: 0,
     },
   };
 
@@ -149,6 +170,7 @@ export class Responder {
     this.#onEvent = init.onEvent ?? ((): void => undefined);
     this.#peerOf = init.peerOf ?? ((): undefined => undefined);
     this.#random = init.random ?? Math.random;
+    this.#holdOnLinkUp = init.holdOnLinkUp ?? false;
     this.#conflicts = new ConflictTracker(
       init.clock,
       this.config.conflictGraceMs,
@@ -173,7 +195,13 @@ export class Responder {
   /** Adds a link (or replaces one of the same name, e.g. after its MAC changed). */
   addLink(link: Link, up: boolean): void {
     if (this.#links.has(link.name)) this.removeLink(link.name);
-    this.#links.set(link.name, { link, mac: codec.macToBytes(link.mac), up, groups: new Map() });
+    this.#links.set(link.name, {
+      link,
+      mac: codec.macToBytes(link.mac),
+      up,
+      held: false,
+      groups: new Map(),
+    });
     for (const a of this.#ips.values()) if (this.#wants(a, link.name)) this.#start(a, link.name);
     this.#onEvent({ type: 'link', ifname: link.name, up });
   }
@@ -194,20 +222,47 @@ export class Responder {
   /**
    * Carrier / admin state changed. Down: timers stop (sending would fail).
    * Up again: every IP on it gets a fresh burst (the switch may have
-   * forgotten us; clients may have failed over elsewhere meanwhile).
+   * forgotten us; clients may have failed over elsewhere meanwhile), at once
+   * or, with holdOnLinkUp, when the link is released.
    */
   setLinkUp(ifname: string, up: boolean): void {
     const ls = this.#links.get(ifname);
     if (ls === undefined || ls.up === up) return;
     ls.up = up;
+    if (up && this.#holdOnLinkUp) ls.held = true;
     this.#onEvent({ type: 'link', ifname, up });
     for (const a of this.#ips.values()) {
       const s = a.on.get(ifname);
+      if (s !== undefined) cancel(s);
+    }
+    if (live(ls)) this.#resume(ls);
+  }
+
+  /**
+   * Ends the hold of a link back up (holdOnLinkUp): what is still announced on
+   * it gets its burst and is answered again. The caller withdraws first what
+   * it no longer owns. Nothing happens for a link that is not held.
+   */
+  release(ifname: string): void {
+    const ls = this.#links.get(ifname);
+    if (ls === undefined || !ls.held) return;
+    ls.held = false;
+    if (live(ls)) this.#resume(ls);
+  }
+
+  /** Links held now (holdOnLinkUp), by name. */
+  held(): string[] {
+    return [...this.#links.values()].filter((ls) => ls.held).map((ls) => ls.link.name);
+  }
+
+  /** A link sending again: every IP on it gets a fresh burst, or its probe again. */
+  #resume(ls: LinkState): void {
+    for (const a of this.#ips.values()) {
+      const s = a.on.get(ls.link.name);
       if (s === undefined) continue;
       cancel(s);
-      if (!up) continue;
       if (s.since === undefined) this.#probe(a, ls, s);
-      else this.#burst(a, ifname, s);
+      else this.#burst(a, ls.link.name, s);
     }
   }
 
@@ -242,7 +297,7 @@ export class Responder {
     const a = this.#ips.get(codec.canonicalIp(ip));
     if (a === undefined) return;
     for (const [ifname, s] of a.on) {
-      if (s.since === undefined || this.#links.get(ifname)?.up !== true) continue;
+      if (s.since === undefined || !live(this.#links.get(ifname))) continue;
       cancel(s);
       this.#burst(a, ifname, s);
     }
@@ -313,7 +368,8 @@ export class Responder {
       reply = () => naReplyTo(data, ns, ls.mac);
     }
     if (a === undefined) return 'not-ours';
-    if (a.on.get(ls.link.name)?.since === undefined) return undefined; // not here, or probing
+    // Not here, probing, or held: the general path decides (and sees sightings).
+    if (a.on.get(ls.link.name)?.since === undefined || ls.held) return undefined;
     this.#send(ls, reply());
     if (a.v4) this.#stats.answered.arp++;
     else this.#stats.answered.ndp++;
@@ -358,6 +414,7 @@ export class Responder {
       if (codec.isArpProbe(arp)) this.#sighting(target, ifname, arp.senderMac, 'arp-sender');
       return undefined;
     }
+    if (ls.held) return 'held';
     // To the requester; a probe (sender 0.0.0.0) gets the same answer, which tells
     // the prober the address is taken (RFC 5227 §2.4).
     this.#send(ls, codec.arpReply({ request: arp, mac: ls.link.mac }));
@@ -383,6 +440,7 @@ export class Responder {
     // the answer (to all-nodes, RFC 4861 §7.2.4) makes its DAD fail.
     if (ns.dad) this.#sighting(a, ifname, ns.ethernet.src, 'dad');
     if (a.on.get(ifname)?.since === undefined) return undefined; // probing: not answering yet
+    if (ls.held) return 'held';
     this.#send(ls, codec.neighborAdvertisementReply({ request: ns, mac: ls.link.mac }));
     this.#stats.answered.ndp++;
     return undefined;
@@ -426,7 +484,7 @@ export class Responder {
     a.on.set(ifname, s);
     if (!a.v4) this.#join(ls, codec.solicitedNodeMac(a.ip));
     if (!a.probe || this.config.probeWaitMs === 0) this.#answer(a, ifname, s, false);
-    else if (ls.up) this.#probe(a, ls, s);
+    else if (live(ls)) this.#probe(a, ls, s);
   }
 
   /** Two probes (one may be lost), probeWaitMs / 2 apart, then answer. A link going down restarts it. */
@@ -449,7 +507,7 @@ export class Responder {
     cancel(s);
     s.since = this.#clock.now();
     this.#onEvent({ type: 'announcing', ip: a.ip, ifname, probed });
-    if (this.#links.get(ifname)?.up === true) this.#burst(a, ifname, s);
+    if (live(this.#links.get(ifname))) this.#burst(a, ifname, s);
   }
 
   #stop(a: Announced, ifname: string): void {
@@ -491,7 +549,7 @@ export class Responder {
 
   #gratuitous(a: Announced, ifname: string): void {
     const ls = this.#links.get(ifname);
-    if (ls === undefined || !ls.up) return;
+    if (ls === undefined || !live(ls)) return;
     if (a.v4) {
       // The request form: Linux applies arp `locktime` to a reply whose target MAC is
       // broadcast and may ignore it for up to 1 s after its last update.

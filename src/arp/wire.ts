@@ -16,6 +16,8 @@ export interface WireInit {
   log?: Logger;
   /** Another speaker's node by MAC (see ResponderInit.peerOf). */
   peerOf?: (mac: string) => string | undefined;
+  /** Hold a link that comes back up until responder.release (see ResponderInit.holdOnLinkUp). */
+  holdOnLinkUp?: boolean;
 }
 
 /** The two packet sockets of one interface, as a Link. */
@@ -77,6 +79,7 @@ export class Wire {
       clock: init.clock ?? systemClock,
       ...(init.peerOf === undefined ? {} : { peerOf: init.peerOf }),
       ...(init.config === undefined ? {} : { config: init.config }),
+      holdOnLinkUp: init.holdOnLinkUp ?? false,
       onEvent: (e) => {
         this.#logEvent(e);
         init.onEvent?.(e);

@@ -68,7 +68,7 @@ export function registerWireMetrics(registry: Registry, wire: WireSource): void 
   });
   mirroredCounter(registry, {
     name: 'meshlb_wire_ignored_frames_total',
-    help: 'Received frames that led to nothing, by reason (not ours, other host, own, malformed, RFC 4861 violations).',
+    help: 'Received frames that led to nothing, by reason (not ours, other host, own, malformed, RFC 4861 violations, a link back up not released yet).',
     labelNames: ['reason'],
     read: () => byLabel('reason', stats().dropped),
   });

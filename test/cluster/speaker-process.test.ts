@@ -334,6 +334,33 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 );
 
 (root ? test.serial : test.serial.skip)(
+  'a link flap too short for a takeover: the holder stays silent until its claims are checked, then answers again',
+  async (t) => {
+    const { lan, speakers } = t.context;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = await soleHolder(t, ip);
+    const host = lan.host(holder);
+    const log = (speakers.get(holder) as GroupChild).log;
+    const released = (): number =>
+      logRecords(log).filter((r) => r.msg === 'link back up: claims checked, answering on it again').length;
+    const before = released();
+    await lan.linkDown(host);
+    await lan.linkUp(host);
+    const upAt = Date.now();
+    // The link was held when it came back (the responder answers nothing), and
+    // released by the speaker once the resync brought the standing claims.
+    await waitFor('the link released', () => released() > before, 10_000);
+    t.log(`released ${Date.now() - upAt} ms after the link came back`);
+    const macs = await waitFor('the holder answers again', async () => {
+      const m = await arping(lan, lan.client as Host, ip, 1);
+      return m.length > 0 ? m : undefined;
+    });
+    t.deepEqual([...new Set(macs)], [host.mac], 'the same node answers: nothing moved');
+    t.is(await soleHolder(t, ip), holder);
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
   'a node cut off from the mesh and the API server stops answering after the grace; the others take over',
   async (t) => {
     const { lan, api } = t.context;

@@ -39,7 +39,7 @@ class FakeLink implements Link {
   }
 }
 
-function setup(config = {}, peerOf?: (mac: string) => string | undefined) {
+function setup(config = {}, peerOf?: (mac: string) => string | undefined, holdOnLinkUp = false) {
   const clock = new VirtualClock();
   const events: WireEvent[] = [];
   const r = new Responder({
@@ -47,6 +47,7 @@ function setup(config = {}, peerOf?: (mac: string) => string | undefined) {
     config,
     onEvent: (e) => events.push(e),
     random: () => 0.5,
+    holdOnLinkUp,
     ...(peerOf === undefined ? {} : { peerOf }),
   });
   const link = new FakeLink();
@@ -299,6 +300,51 @@ test('a link going down stops sending; coming up sends a fresh burst', (t) => {
       { type: 'link', ifname: 'eth0', up: true },
     ],
   );
+});
+
+test('holdOnLinkUp: a link back up answers and sends nothing until released, then bursts', (t) => {
+  const { clock, link, r, rx } = setup({}, undefined, true);
+  r.announce(VIP4);
+  r.announce(VIP6);
+  r.announce('198.51.100.8', { probe: true });
+  clock.advance(10_000);
+  link.take();
+  t.deepEqual(r.held(), []);
+  r.setLinkUp('eth0', false);
+  r.setLinkUp('eth0', true);
+  t.deepEqual(r.held(), ['eth0']);
+  rx(whoHas(VIP4));
+  rx(solicit(VIP6));
+  r.reannounce(VIP4); // a rival's lost claim does not break the hold either
+  clock.advance(120_000);
+  t.deepEqual(link.take(), [], 'no answer, no burst, no refresh, no probe while held');
+  t.is(r.stats().dropped.held, 2);
+  r.release('eth0');
+  r.release('eth0'); // not held any more: nothing
+  t.deepEqual(r.held(), []);
+  clock.advance(300);
+  const burst = link.take();
+  t.is(burst.filter((f) => f.kind === 'arp' && f.arp.senderIp === VIP4).length, 4);
+  t.is(burst.filter((f) => f.kind === 'na').length, 4);
+  rx(whoHas(VIP4));
+  t.is(link.take().length, 1, 'answered again');
+});
+
+test('holdOnLinkUp: what is withdrawn while held is never sent; a new link is not held', (t) => {
+  const { link, r, rx } = setup({}, undefined, true);
+  r.announce(VIP4);
+  link.take();
+  r.setLinkUp('eth0', false);
+  r.setLinkUp('eth0', true);
+  r.withdraw(VIP4);
+  r.release('eth0');
+  rx(whoHas(VIP4));
+  t.deepEqual(link.take(), []);
+  const eth1 = new FakeLink('eth1', '02:00:00:00:00:02');
+  r.addLink(eth1, true);
+  r.announce(VIP4);
+  t.deepEqual(r.held(), []);
+  t.true(eth1.take().length > 0, 'burst on the new link at once');
 });
 
 test('link events: added (with its state) and removed (down)', (t) => {
