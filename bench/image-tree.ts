@@ -82,6 +82,7 @@ export async function startLoneSpeaker(argv: readonly string[], work: string): P
     'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
   );
   const metrics = await freePort();
+  const health = await freePort();
   const t0 = performance.now();
   const child = spawn(
     argv[0] ?? '',
@@ -95,6 +96,7 @@ export async function startLoneSpeaker(argv: readonly string[], work: string): P
       `--mesh-key-file=${key}`,
       `--kubeconfig=${kubeconfig}`,
       `--metrics-addr=127.0.0.1:${metrics}`,
+      `--health-addr=127.0.0.1:${health}`,
       '--interfaces=lo',
       '--log-level=silent',
     ],
@@ -104,7 +106,7 @@ export async function startLoneSpeaker(argv: readonly string[], work: string): P
     child.kill('SIGKILL');
   };
   const up = await poll(
-    async () => (await fetch(`http://127.0.0.1:${metrics}/healthz`).catch(() => undefined))?.status === 200,
+    async () => (await fetch(`http://127.0.0.1:${health}/healthz`).catch(() => undefined))?.status === 200,
     20_000,
     5,
   );

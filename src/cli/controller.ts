@@ -16,7 +16,7 @@ import { CliUsageError } from './errors.ts';
 import {
   loadKubeClient,
   logLevelOf,
-  metricsAddrOf,
+  listenAddrOf,
   millisOf,
   namespaceOf,
   nonEmpty,
@@ -124,7 +124,7 @@ export function controllerSettings(
     throw new CliUsageError(`${cls.source}: "${cls.value}" is not a loadBalancerClass`);
 
   const logLevel = logLevelOf(pick('log-level', 'MESHLB_LOG_LEVEL'));
-  const metricsAddr = metricsAddrOf(pick('metrics-addr', 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
+  const metricsAddr = listenAddrOf(pick('metrics-addr', 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
 
   const leader: LeaderConfig = { ...LEADER_DEFAULTS };
   for (const [flag, variable, key] of TIMINGS) {

@@ -15,7 +15,8 @@ Why each address of a Service is announced by the node that announces it:
 the ranked candidates (rendezvous hashing of node and IP) and, for every other
 node, why it was passed over — the election's own code run on the cluster's
 objects, so it says what the speakers decide.
-  --speaker URL   a speaker's endpoint (http://<node IP>:7472): use the mesh's
+  --speaker URL   a speaker's debug endpoint (http://127.0.0.1:7474 on its node, or
+                  through kubectl -n meshlb-system port-forward pod/<speaker> 7474): use the mesh's
                   member states and claims as that speaker sees them. Without
                   it, every node whose speaker Pod published its identity
                   counts as alive and the claims come from ServiceAnnouncements.

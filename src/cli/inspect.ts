@@ -50,18 +50,20 @@ export async function fetchDebug(base: string): Promise<SpeakerDebug> {
   try {
     url = new URL('/debug/mesh', base);
   } catch {
-    throw new CliUsageError(`--speaker "${base}" is not a URL (e.g. http://127.0.0.1:7472)`);
+    throw new CliUsageError(`--speaker "${base}" is not a URL (e.g. http://127.0.0.1:7474)`);
   }
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   } catch (err) {
     throw new SpeakerUnreachableError(
-      `cannot reach the speaker at ${url.href} (${(err as Error).message}); from outside the cluster: kubectl -n meshlb-system port-forward pod/<a speaker Pod> 7472, then --speaker http://127.0.0.1:7472`,
+      `cannot reach the speaker at ${url.href} (${(err as Error).message}); a speaker serves it on its node's loopback (--health-addr, default 127.0.0.1:7474); from elsewhere: kubectl -n meshlb-system port-forward pod/<a speaker Pod> 7474, then --speaker http://127.0.0.1:7474`,
     );
   }
   if (!res.ok)
-    throw new SpeakerUnreachableError(`${url.href} answered ${res.status}: is this a meshlb speaker?`);
+    throw new SpeakerUnreachableError(
+      `${url.href} answered ${res.status}: is this a meshlb speaker's debug endpoint? (its --health-addr, default 127.0.0.1:7474; port 7472 serves /metrics only)`,
+    );
   return (await res.json()) as SpeakerDebug;
 }
 

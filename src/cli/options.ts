@@ -70,15 +70,15 @@ export function namespaceOf(
   return namespace;
 }
 
-/** The endpoint's listen address: the setting, else `fallback`; "off": none. */
-export function metricsAddrOf(picked: Picked | undefined, fallback: string): string | undefined {
+/** An endpoint's listen address: the setting, else `fallback`; "off": none. */
+export function listenAddrOf(picked: Picked | undefined, fallback: string): string | undefined {
   if (picked?.value === 'off') return undefined;
   const addr = picked?.value ?? fallback;
   try {
     parseListenAddress(addr);
   } catch (err) {
     throw new CliUsageError(
-      `${picked?.source ?? 'the metrics address'}: ${(err as Error).message} (or "off")`,
+      `${picked?.source ?? 'the listen address'}: ${(err as Error).message} (or "off")`,
     );
   }
   return addr;

@@ -4,7 +4,7 @@ import { systemClock } from '../clock/index.ts';
 import { InterfaceNotFoundError, interfaceInfo } from '../arp/index.ts';
 import {
   createRegistry,
-  EndpointServer,
+  Endpoints,
   registerAnnouncementMetrics,
   registerMeshMetrics,
   registerViewMetrics,
@@ -42,8 +42,11 @@ setting with its default and the reason for it.
   --wait-for-interfaces    MESHLB_WAIT_FOR_INTERFACES, speaker.waitForInterfaces: an
                            interface named in --interfaces that does not exist yet is
                            waited for; without it the speaker stops with an error
-  --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics, /healthz,
-                           /readyz, /debug/mesh, /debug/summary; default :7472; "off" disables
+  --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics; default :7472
+                           (every interface); "off" disables
+  --health-addr ADDR       MESHLB_HEALTH_ADDR, speaker.healthAddr: /healthz, /readyz,
+                           /debug/mesh, /debug/summary; default 127.0.0.1:7474 (loopback
+                           only); the same as --metrics-addr: one server; "off" disables
   --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
   --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
   --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
@@ -104,24 +107,17 @@ async function runSpeaker(args: string[]): Promise<number> {
   });
   // The endpoints listen first: a port in use fails before anything else is
   // opened, and /readyz says "starting" while the speaker starts.
-  let server: EndpointServer | undefined;
-  if (settings.metricsAddr !== undefined) {
-    const readiness = () => {
+  const server = await Endpoints.listen({
+    log,
+    metricsAddr: settings.metricsAddr,
+    healthAddr: settings.healthAddr,
+    registry,
+    ready: () => {
       const reasons = speaker.notReady();
       return { ready: reasons.length === 0, reasons };
-    };
-    server = new EndpointServer({
-      registry,
-      log,
-      ready: readiness,
-      debug: { mesh: () => speaker.debug(), summary: () => speaker.summary() },
-    });
-    const at = await server.listen(settings.metricsAddr);
-    log.info(
-      { address: `${at.host}:${at.port}` },
-      'serving /metrics, /healthz, /readyz, /debug/mesh, /debug/summary',
-    );
-  }
+    },
+    debug: { mesh: () => speaker.debug(), summary: () => speaker.summary() },
+  });
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -129,7 +125,7 @@ async function runSpeaker(args: string[]): Promise<number> {
   try {
     await speaker.start(); // closes what it opened if it fails
   } catch (err) {
-    await server?.close();
+    await server.close();
     exitSoon();
     throw err;
   }
@@ -156,7 +152,7 @@ async function runSpeaker(args: string[]): Promise<number> {
   const signal = await signalled;
   log.info({ signal, announcing: [...speaker.held.keys()] }, 'stopping: handing over');
   await speaker.stop({ handoff: true });
-  await server?.close();
+  await server.close();
   log.info('stopped');
   exitSoon();
   return 0;

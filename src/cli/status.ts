@@ -8,8 +8,8 @@ import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from './option
 const HELP = `usage: meshlb status [--speaker URL] [--kubeconfig PATH] [--namespace NS]
 
 Shows the mesh and who announces which service IP.
-  --speaker URL     a speaker's endpoint (http://<node IP>:7472, or through
-                    kubectl -n meshlb-system port-forward pod/<speaker> 7472):
+  --speaker URL     a speaker's debug endpoint (http://127.0.0.1:7474 on its node, or
+                    through kubectl -n meshlb-system port-forward pod/<speaker> 7474):
                     members with their mesh states and incarnations, and that
                     speaker's decisions. Without it: the speaker Pods and the
                     ServiceAnnouncement objects from the API server (which lag

@@ -28,7 +28,7 @@ export class EndpointListenError extends Error {
             : cause instanceof Error
               ? cause.message
               : String(cause);
-    super(`cannot serve metrics on ${address}: ${what}${code === undefined ? '' : ` (${code})`}`, { cause });
+    super(`cannot listen on ${address}: ${what}${code === undefined ? '' : ` (${code})`}`, { cause });
     this.code = code;
     this.address = address;
   }

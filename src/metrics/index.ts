@@ -1,12 +1,15 @@
 // The metrics module's public surface: a Prometheus registry per process, the
-// HTTP endpoints (/metrics, /healthz, /readyz, /debug/<name>), and one
-// register function per module whose counters it exports (docs/metrics.md).
+// HTTP endpoints (/metrics on one address, /healthz, /readyz, /debug/<name> on
+// another or the same), and one register function per module whose counters
+// it exports (docs/metrics.md).
 //
 //   const registry = createRegistry('speaker');
 //   registerMeshMetrics(registry, { membership, watch, transport });
-//   const server = new EndpointServer({ registry, log, ready: () => readiness() });
-//   await server.listen(':7472');
+//   const endpoints = await Endpoints.listen({
+//     log, registry, metricsAddr: ':7472', healthAddr: '127.0.0.1:7474', ready: () => readiness(),
+//   });
 export { registerControllerMetrics, type ControllerSource } from './controller.ts';
+export { Endpoints, type EndpointsInit } from './endpoints.ts';
 export { EndpointListenError, ListenAddressError } from './errors.ts';
 export { registerMeshMetrics, type MeshSources } from './mesh.ts';
 export {

@@ -10,13 +10,19 @@ export interface Readiness {
   reasons: string[];
 }
 
+/**
+ * What one server serves; a route whose source is left out is a 404 there
+ * (a process may serve /metrics on one address and the probes and debug
+ * bodies on another, endpoints.ts).
+ */
 export interface EndpointServerInit {
-  registry: Registry;
+  /** `/metrics`. */
+  registry?: Registry;
   log: Logger;
-  /** Liveness (`/healthz`); default: healthy while the process answers. */
+  /** Liveness (`/healthz`); default, when `ready` is given: healthy while the process answers. */
   health?: () => Readiness;
-  /** Readiness (`/readyz`). */
-  ready: () => Readiness;
+  /** Readiness (`/readyz`); without it, neither probe is served. */
+  ready?: () => Readiness;
   /** Path suffix → JSON body: `{ mesh: () => ({…}) }` is served at `/debug/mesh`. */
   debug?: Record<string, () => unknown>;
 }
@@ -91,7 +97,7 @@ export class EndpointServer {
     });
     // After listen() succeeded; errors while listening reject listen() instead.
     this.#server.on('error', (err) => {
-      if (this.#listening) this.#init.log.error({ err }, 'metrics server error');
+      if (this.#listening) this.#init.log.error({ err }, 'endpoint server error');
     });
   }
 
@@ -119,6 +125,16 @@ export class EndpointServer {
     return { host: a.address, port: a.port };
   }
 
+  /** The paths served, for the log (`/debug/<name>` for each debug body). */
+  paths(): string[] {
+    const { registry, ready, debug } = this.#init;
+    return [
+      ...(registry === undefined ? [] : ['/metrics']),
+      ...(ready === undefined ? [] : ['/healthz', '/readyz']),
+      ...Object.keys(debug ?? {}).map((name) => `/debug/${name}`),
+    ];
+  }
+
   /** Stops listening and closes every connection (idle keep-alive ones too). Idempotent. */
   async close(): Promise<void> {
     if (!this.#listening) return;
@@ -138,19 +154,19 @@ export class EndpointServer {
       return;
     }
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    switch (path) {
-      case '/metrics': {
-        const { registry } = this.#init;
-        const body = await registry.metrics();
-        this.#send(res, 200, registry.contentType, body);
-        return;
-      }
-      case '/healthz':
-        this.#verdict(res, this.#init.health?.() ?? { ready: true, reasons: [] });
-        return;
-      case '/readyz':
-        this.#verdict(res, this.#init.ready());
-        return;
+    const { registry, ready } = this.#init;
+    if (path === '/metrics' && registry !== undefined) {
+      const body = await registry.metrics();
+      this.#send(res, 200, registry.contentType, body);
+      return;
+    }
+    if (path === '/healthz' && ready !== undefined) {
+      this.#verdict(res, this.#init.health?.() ?? { ready: true, reasons: [] });
+      return;
+    }
+    if (path === '/readyz' && ready !== undefined) {
+      this.#verdict(res, ready());
+      return;
     }
     const debug = this.#init.debug;
     if (path.startsWith('/debug/') && debug !== undefined) {
@@ -180,7 +196,7 @@ export class EndpointServer {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    this.#init.log.error({ err, method: req.method, url: req.url }, 'metrics endpoint request failed');
+    this.#init.log.error({ err, method: req.method, url: req.url }, 'endpoint request failed');
     if (res.headersSent) {
       res.destroy();
       return;

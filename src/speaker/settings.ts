@@ -22,7 +22,7 @@ import { CliUsageError } from '../cli/errors.ts';
 import { ConfigFileError } from './errors.ts';
 import {
   logLevelOf,
-  metricsAddrOf,
+  listenAddrOf,
   millisOf,
   namespaceOf,
   nonEmpty,
@@ -34,6 +34,13 @@ import {
 
 export const DEFAULT_MESH_PORT = 7946;
 export const DEFAULT_METRICS_ADDR = ':7472';
+/**
+ * The probes (/healthz, /readyz) and the debug bodies (/debug/mesh,
+ * /debug/summary): loopback, so they are not served to the node's networks
+ * (the kubelet probes 127.0.0.1 on a hostNetwork Pod; `kubectl port-forward`
+ * reaches it too). 7474: 7473 is the controller's, and MetalLB's FRR metrics'.
+ */
+export const DEFAULT_HEALTH_ADDR = '127.0.0.1:7474';
 export const DEFAULT_MESH_KEY_FILE = '/etc/meshlb/mesh-key/key';
 export const DEFAULT_CONFIG_FILE = '/etc/meshlb/config/config.yaml';
 /**
@@ -65,8 +72,10 @@ export interface SpeakerSettings {
    * leave a speaker that answers on nothing and looks healthy).
    */
   waitForInterfaces: boolean;
-  /** host:port of /metrics, /healthz, /readyz, /debug; undefined: off. */
+  /** host:port of /metrics; undefined: off. */
   metricsAddr: string | undefined;
+  /** host:port of /healthz, /readyz, /debug/*; undefined: off. The same as metricsAddr: one server. */
+  healthAddr: string | undefined;
   logLevel: LogLevel;
   handoffTimeoutMs: number;
   /** The config file read, if any. */
@@ -84,6 +93,7 @@ const FILE_KEYS = [
   'handoffTimeoutMs',
   'logLevel',
   'metricsAddr',
+  'healthAddr',
   'meshPort',
 ] as const;
 type FileSection = Partial<Record<(typeof FILE_KEYS)[number], unknown>>;
@@ -99,6 +109,7 @@ const FLAGS = [
   'mesh-profile',
   'interfaces',
   'metrics-addr',
+  'health-addr',
   'config',
   'log-level',
   'handoff-timeout-ms',
@@ -310,7 +321,11 @@ export function speakerSettings(
       throw new ConfigFileError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
 
   const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
-  const metricsAddr = metricsAddrOf(metrics, DEFAULT_METRICS_ADDR);
+  const metricsAddr = listenAddrOf(metrics, DEFAULT_METRICS_ADDR);
+  const healthAddr = listenAddrOf(
+    setting('health-addr', 'MESHLB_HEALTH_ADDR', 'healthAddr'),
+    DEFAULT_HEALTH_ADDR,
+  );
 
   const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
   return {
@@ -334,6 +349,7 @@ export function speakerSettings(
       setting('wait-for-interfaces', 'MESHLB_WAIT_FOR_INTERFACES', 'waitForInterfaces'),
     ),
     metricsAddr,
+    healthAddr,
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
     configFile: file,

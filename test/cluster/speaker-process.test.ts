@@ -24,7 +24,7 @@ import {
   registerNode,
   SPEAKER_NAMESPACE,
   SPEAKER_SERVICE_ACCOUNT,
-  speakerHttp,
+  speakerMetricsHttp,
   startSpeakerProcess,
   writeMeshKey,
 } from '../../lab/testbed/speakers/index.ts';
@@ -60,6 +60,8 @@ function startSpeaker(t: { context: Ctx }, host: Host, suffix = ''): GroupChild 
     kubeconfig,
     meshKeyFile: keyFile,
     log: join(dir, `speaker-${host.name}${suffix}.log`),
+    // The default: probes and /debug on 127.0.0.1 only (read here from inside the host).
+    env: { MESHLB_HEALTH_ADDR: '' },
   });
   speakers.set(host.name, child);
   return child;
@@ -124,6 +126,9 @@ if (root) {
   });
 }
 
+/** A speaker's probes and debug endpoint, from inside its host (loopback, the default). */
+const LOCAL = 'http://127.0.0.1:7474';
+
 const core = (t: { context: Ctx }) => t.context.cp.kubeConfig.makeApiClient(CoreV1Api);
 
 async function serviceIp(t: { context: Ctx }, name: string): Promise<string | undefined> {
@@ -147,7 +152,7 @@ async function announcer(t: { context: Ctx }, name: string): Promise<string | un
 }
 
 async function ready(t: { context: Ctx }, host: Host): Promise<boolean> {
-  return (await httpGet(t.context.lan, host, `${speakerHttp(host)}/readyz`)).status === 200;
+  return (await httpGet(t.context.lan, host, `${LOCAL}/readyz`)).status === 200;
 }
 
 interface DebugMesh {
@@ -156,7 +161,7 @@ interface DebugMesh {
 }
 
 async function debugMesh(t: { context: Ctx }, host: Host): Promise<DebugMesh | undefined> {
-  const r = await httpGet(t.context.lan, host, `${speakerHttp(host)}/debug/mesh`);
+  const r = await httpGet(t.context.lan, host, `${LOCAL}/debug/mesh`);
   return r.status === 200 ? (JSON.parse(r.body) as DebugMesh) : undefined;
 }
 
@@ -235,7 +240,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     // /debug/summary (what tools poll) says the same.
     const summaries = await Promise.all(
       lan.hosts.map(async (h) => {
-        const r = await httpGet(lan, h, `${speakerHttp(h)}/debug/summary`);
+        const r = await httpGet(lan, h, `${LOCAL}/debug/summary`);
         return JSON.parse(r.body) as { node: string; announcing: string[]; members: { state: string }[] };
       }),
     );
@@ -263,11 +268,29 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 );
 
 (root ? test.serial : test.serial.skip)(
+  'the LAN gets /metrics only: probes and debug bodies answer on the node’s loopback alone',
+  async (t) => {
+    const { lan } = t.context;
+    const h = lan.hosts[0] as Host;
+    const client = lan.client as Host;
+    const lanGet = async (url: string): Promise<number> => (await httpGet(lan, client, url)).status;
+    t.is(await lanGet(`${speakerMetricsHttp(h)}/metrics`), 200);
+    for (const path of ['/healthz', '/readyz', '/debug/mesh', '/debug/summary'])
+      t.is(await lanGet(`${speakerMetricsHttp(h)}${path}`), 404, `${path} on the metrics port`);
+    t.is(await lanGet(`http://${h.ipv4}:7474/readyz`), 0, 'nothing listens on the LAN address at 7474');
+    for (const path of ['/healthz', '/readyz', '/debug/summary'])
+      t.is((await httpGet(lan, h, `${LOCAL}${path}`)).status, 200, `${path} on loopback`);
+    t.is((await httpGet(lan, h, `${LOCAL}/metrics`)).status, 404, '/metrics is not on the loopback one');
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
   'a scrape of a speaker passes promtool and follows the mesh',
   async (t) => {
     const { lan } = t.context;
     const h = lan.hosts[0] as Host;
-    const scrape = async (): Promise<string> => (await httpGet(lan, h, `${speakerHttp(h)}/metrics`)).body;
+    const scrape = async (): Promise<string> =>
+      (await httpGet(lan, h, `${speakerMetricsHttp(h)}/metrics`)).body;
     const body = await scrape();
     const lint = promtoolCheckMetrics(body);
     t.is(lint.output, '', 'promtool reports nothing');
@@ -316,15 +339,15 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
       'the killed member dead in /metrics',
       async () =>
         /^meshlb_mesh_members\{state="(dead|suspect)"\} 1$/m.test(
-          (await httpGet(lan, other, `${speakerHttp(other)}/metrics`)).body,
+          (await httpGet(lan, other, `${speakerMetricsHttp(other)}/metrics`)).body,
         ),
       10_000,
     );
     // explain with the mesh's view: the killed node is rejected because its speaker is gone.
-    const explained = await meshlb(t, other, 'explain', 'default/web', '--speaker', speakerHttp(other));
+    const explained = await meshlb(t, other, 'explain', 'default/web', '--speaker', LOCAL);
     t.regex(explained, new RegExp(`announced by ${next} \\(kept, epoch 2\\)`), explained);
     t.regex(explained, new RegExp(`${before}\\s+Speaker(Dead|Suspect):`), explained);
-    const status = await meshlb(t, other, 'status', '--speaker', speakerHttp(other));
+    const status = await meshlb(t, other, 'status', '--speaker', LOCAL);
     t.regex(status, new RegExp(`^${before}\\s+(dead|suspect)\\s`, 'm'), status);
     // It comes back (a new Pod generation would publish a new peer ID): rejoins, ready again.
     startSpeaker(t, lan.host(before), '-2');

@@ -133,6 +133,8 @@ const speakerArgs = (f: { key: string; kubeconfig: string }, meshPort: number, m
   `--mesh-key-file=${f.key}`,
   `--kubeconfig=${f.kubeconfig}`,
   `--metrics-addr=127.0.0.1:${String(metricsPort)}`,
+  // The same address for the probes and debug bodies: one server serves all.
+  `--health-addr=127.0.0.1:${String(metricsPort)}`,
   '--interfaces=lo',
   '--log-level=silent',
 ];

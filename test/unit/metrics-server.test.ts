@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import {
   createRegistry,
+  Endpoints,
   EndpointListenError,
   EndpointServer,
   ListenAddressError,
@@ -179,7 +180,7 @@ test('a collector that throws: 500 and an error log line; the server keeps servi
   t.is(r.body, 'internal error (see the process log)\n');
   t.is((await get(port, '/readyz')).status, 500);
   t.is((await get(port, '/debug/bad')).status, 500);
-  const errors = lines.filter((l) => l.msg === 'metrics endpoint request failed');
+  const errors = lines.filter((l) => l.msg === 'endpoint request failed');
   t.is(errors.length, 3);
   t.is(errors[0]?.level, 50);
   t.is((errors[0]?.err as { message?: string } | undefined)?.message, 'stats source went away');
@@ -238,7 +239,7 @@ test('a port in use: EndpointListenError with the errno code; an address not on 
   const err = await t.throwsAsync(second.listen(`127.0.0.1:${first.port}`), { name: 'EndpointListenError' });
   t.true(err instanceof EndpointListenError);
   t.is((err as EndpointListenError).code, 'EADDRINUSE');
-  t.regex(err.message, /cannot serve metrics on 127\.0\.0\.1:\d+: the port is in use \(EADDRINUSE\)/);
+  t.regex(err.message, /cannot listen on 127\.0\.0\.1:\d+: the port is in use \(EADDRINUSE\)/);
   t.deepEqual(lines, [], 'a failed listen is the caller’s to report');
   const far = await t.throwsAsync(second.listen('192.0.2.1:0'), { name: 'EndpointListenError' });
   t.is((far as EndpointListenError).code, 'EADDRNOTAVAIL');
@@ -246,6 +247,61 @@ test('a port in use: EndpointListenError with the errno code; an address not on 
   const { port } = await second.listen('127.0.0.1:0');
   t.is((await get(port, '/healthz')).status, 200);
   await second.close();
+});
+
+test('Endpoints on two addresses: /metrics on one, the probes and debug bodies on the other; one address serves all', async (t) => {
+  const { log } = capturingLog();
+  const common = {
+    log,
+    registry: createRegistry('speaker'),
+    ready: () => ({ ready: true, reasons: [] }),
+    debug: { mesh: () => ({ members: [] }) },
+  };
+  const two = await Endpoints.listen({ ...common, metricsAddr: '127.0.0.1:0', healthAddr: '[::1]:0' });
+  t.teardown(() => two.close());
+  const [metrics, health] = two.bound;
+  t.deepEqual(metrics?.paths, ['/metrics']);
+  t.deepEqual(health?.paths, ['/healthz', '/readyz', '/debug/mesh']);
+  const status = async (host: string, port: number | undefined, path: string): Promise<number> =>
+    (await fetch(`http://${host}:${String(port)}${path}`)).status;
+  t.is(await status('127.0.0.1', metrics?.port, '/metrics'), 200);
+  for (const path of ['/healthz', '/readyz', '/debug/mesh'])
+    t.is(await status('127.0.0.1', metrics?.port, path), 404, `${path} not beside /metrics`);
+  for (const path of ['/healthz', '/readyz', '/debug/mesh'])
+    t.is(await status('[::1]', health?.port, path), 200);
+  t.is(await status('[::1]', health?.port, '/metrics'), 404);
+  const one = await Endpoints.listen({ ...common, metricsAddr: '127.0.0.1:0', healthAddr: '127.0.0.1:0' });
+  t.teardown(() => one.close());
+  t.is(one.bound.length, 1);
+  for (const path of ['/metrics', '/healthz', '/readyz', '/debug/mesh'])
+    t.is(await status('127.0.0.1', one.bound[0]?.port, path), 200);
+  const none = await Endpoints.listen({ ...common, metricsAddr: undefined, healthAddr: undefined });
+  t.deepEqual(none.bound, []);
+});
+
+test('Endpoints: the second address refused leaves nothing listening', async (t) => {
+  const busy = await serve({});
+  t.teardown(() => busy.server.close());
+  const { log } = capturingLog();
+  const free = await serve({});
+  const freePort = free.port;
+  await free.server.close();
+  const err = await t.throwsAsync(
+    Endpoints.listen({
+      log,
+      registry: createRegistry('speaker'),
+      ready: () => ({ ready: true, reasons: [] }),
+      metricsAddr: `127.0.0.1:${String(freePort)}`,
+      healthAddr: `127.0.0.1:${String(busy.port)}`,
+    }),
+    { name: 'EndpointListenError' },
+  );
+  t.is((err as EndpointListenError).code, 'EADDRINUSE');
+  // The metrics server that did listen was closed again: its port is free.
+  const again = new EndpointServer({ log, registry: createRegistry('speaker') });
+  await again.listen(`127.0.0.1:${String(freePort)}`);
+  await again.close();
+  t.pass();
 });
 
 test('listen twice throws; close is idempotent and does not wait for idle keep-alive connections', async (t) => {

@@ -113,6 +113,7 @@ test('settings: defaults from the downward API variables', (t) => {
   t.is(s.meshProfile, 'lan-fast');
   t.is(s.interfaces, 'auto');
   t.is(s.metricsAddr, ':7472');
+  t.is(s.healthAddr, '127.0.0.1:7474', 'probes and debug on loopback only');
   t.is(s.handoffTimeoutMs, DEFAULT_HANDOFF_TIMEOUT_MS);
   t.is(s.configFile, undefined);
 });
@@ -127,6 +128,9 @@ test('settings: flag over variable over config file', (t) => {
   t.is(s.wire.burstCount, 2);
   t.is(s.configFile, '/etc/meshlb/config/config.yaml');
   t.is(settings(['--metrics-addr', 'off']).metricsAddr, undefined);
+  t.is(settings(['--health-addr', 'off']).healthAddr, undefined);
+  t.is(settings([], { ...env, MESHLB_HEALTH_ADDR: ':7474' }).healthAddr, ':7474');
+  t.is(settings([], env, 'speaker:\n  healthAddr: "[::1]:9000"\n').healthAddr, '[::1]:9000');
   // MESHLB_CONFIG names the optional ConfigMap's file: missing is no error (only --config must exist).
   t.is(settings([], { ...env, MESHLB_CONFIG: '/etc/meshlb/config/config.yaml' }).configFile, undefined);
 });
@@ -161,6 +165,7 @@ test('settings: errors name the setting and what to do', (t) => {
   t.regex(err([], env, 'speaker: [1'), /not valid YAML/);
   t.regex(err(['--interfaces', 'a very long name']), /interface names/);
   t.regex(err(['--metrics-addr', 'localhost']), /--metrics-addr: .*host:port.*\(or "off"\)/);
+  t.regex(err(['--health-addr', '7474']), /--health-addr: .*host:port.*\(or "off"\)/);
   t.regex(err(['--handoff-timeout-ms', '1.5']), /whole number of milliseconds/);
   // A config file that cannot be read is the file's fault, not the command line's.
   t.regex(

@@ -135,14 +135,14 @@ export async function installMeshlb(
 ): Promise<void> {
   await createNamespaceAndKey(c);
   const env = apiEnv(c);
+  // The lab's client reads /readyz and /debug/* over the LAN (lab.speakerUrl); a
+  // cluster keeps them on 127.0.0.1, where the kubelet's probes still reach them.
+  const speakerEnv = { MESHLB_HEALTH_ADDR: ':7474', ...opts.speakerEnv };
   if (method === 'kustomize') {
-    await withOverlay(c, opts.speakerEnv ?? {}, ['apply', '--server-side']);
+    await withOverlay(c, speakerEnv, ['apply', '--server-side']);
   } else {
     if (opts.helm === undefined) throw new InstallError('installMeshlb(helm): no helm binary given');
-    const speakerEnv = [
-      ...env,
-      ...Object.entries(opts.speakerEnv ?? {}).map(([name, value]) => ({ name, value })),
-    ];
+    const speakerExtraEnv = [...env, ...Object.entries(speakerEnv).map(([name, value]) => ({ name, value }))];
     await ok(
       'helm install',
       run(
@@ -158,7 +158,7 @@ export async function installMeshlb(
           '--set',
           'meshKey.existingSecret=meshlb-mesh-key',
           '--set-json',
-          `speaker.extraEnv=${JSON.stringify(speakerEnv)}`,
+          `speaker.extraEnv=${JSON.stringify(speakerExtraEnv)}`,
           '--set-json',
           `controller.extraEnv=${JSON.stringify(env)}`,
         ],

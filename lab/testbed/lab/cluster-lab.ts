@@ -25,7 +25,7 @@ import {
   createSpeakerPod,
   registerNode,
   setNodeReady,
-  speakerHttp,
+  speakerUrlOf,
   SPEAKER_NAMESPACE,
   SPEAKER_SERVICE_ACCOUNT,
   startSpeakerProcess,
@@ -116,7 +116,7 @@ export class ClusterLab implements Lab {
 
   /** A speaker's endpoint (/readyz, /debug/mesh, /metrics), as the client reaches it. */
   speakerUrl(node: string, path: string): string {
-    return `${speakerHttp(this.node(node))}${path}`;
+    return speakerUrlOf(this.node(node), path);
   }
 
   /** The node whose MAC this is. */

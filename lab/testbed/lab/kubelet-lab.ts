@@ -16,7 +16,7 @@ import { KubeletCluster, type KubeletClusterOptions } from '../kubelet/cluster.t
 import { installMeshlb, waitRolledOut } from '../kubelet/install.ts';
 import { createPool, createServices, serviceNames } from './services.ts';
 import type { Host } from '../netns/index.ts';
-import { speakerHttp } from '../speakers/index.ts';
+import { speakerUrlOf } from '../speakers/index.ts';
 import { poll } from '../poll.ts';
 import type { Lab, LabService } from './lab.ts';
 import { HttpAgent } from './probes.ts';
@@ -97,7 +97,7 @@ export class KubeletLab implements Lab {
   }
 
   speakerUrl(node: string, path: string): string {
-    return `${speakerHttp(this.node(node))}${path}`;
+    return speakerUrlOf(this.node(node), path);
   }
 
   nodeOfMac(mac: string): string | undefined {

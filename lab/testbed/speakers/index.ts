@@ -9,6 +9,8 @@ export {
   SPEAKER_NAMESPACE,
   SPEAKER_SERVICE_ACCOUNT,
   speakerHttp,
+  speakerMetricsHttp,
+  speakerUrlOf,
   startSpeakerProcess,
   writeMeshKey,
   type SpeakerProcessOptions,

@@ -108,8 +108,17 @@ export interface SpeakerProcessOptions {
   env?: Record<string, string>;
 }
 
-/** The metrics/debug endpoint a speaker started here listens on. */
-export const speakerHttp = (host: Host): string => `http://${host.ipv4}:7472`;
+/**
+ * The probes and debug endpoint (/readyz, /debug/*) of a speaker started here:
+ * the lab serves it on the node's LAN address, port 7474, so its client can
+ * read it (a cluster keeps it on 127.0.0.1, the default; docs/install.md).
+ */
+export const speakerHttp = (host: Host): string => `http://${host.ipv4}:7474`;
+/** The metrics endpoint (/metrics) of a speaker started here. */
+export const speakerMetricsHttp = (host: Host): string => `http://${host.ipv4}:7472`;
+/** A speaker URL for `path` on `host`: /metrics on the metrics port, the rest on the other. */
+export const speakerUrlOf = (host: Host, path: string): string =>
+  `${path === '/metrics' ? speakerMetricsHttp(host) : speakerHttp(host)}${path}`;
 
 /** Starts `meshlb speaker` inside the host, as the DaemonSet's container would run it. */
 export function startSpeakerProcess(o: SpeakerProcessOptions): GroupChild {
@@ -125,6 +134,7 @@ export function startSpeakerProcess(o: SpeakerProcessOptions): GroupChild {
     MESHLB_MESH_KEY_FILE: o.meshKeyFile,
     MESHLB_INTERFACES: o.host.ifname,
     MESHLB_METRICS_ADDR: `${o.host.ipv4}:7472`,
+    MESHLB_HEALTH_ADDR: `${o.host.ipv4}:7474`,
     MESHLB_CONFIG: '/dev/null',
     ...o.env,
   });

@@ -31,19 +31,26 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
       fieldPath: metadata.namespace
 {{- end }}
 
+{{- /* The probes; .host and .port: where /healthz and /readyz are served (the speaker's on loopback). */ -}}
 {{- define "meshlb.probes" -}}
 livenessProbe:
   httpGet:
+    {{- with .host }}
+    host: {{ . }}
+    {{- end }}
     path: /healthz
-    port: http
+    port: {{ .port }}
   initialDelaySeconds: 10
   periodSeconds: 10
   timeoutSeconds: 2
   failureThreshold: 3
 readinessProbe:
   httpGet:
+    {{- with .host }}
+    host: {{ . }}
+    {{- end }}
     path: /readyz
-    port: http
+    port: {{ .port }}
   periodSeconds: 5
   timeoutSeconds: 2
   failureThreshold: 3
