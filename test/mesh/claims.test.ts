@@ -13,7 +13,7 @@ import {
   startSpeaker,
   type Identity,
   type Speaker,
-} from './cluster.ts';
+} from '../../lab/testbed/speakers/in-process.ts';
 
 interface Ctx {
   ids: Identity[];

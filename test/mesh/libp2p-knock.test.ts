@@ -6,9 +6,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../src/mesh/messages.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { aliveSeenBy, identity, startSpeaker } from './cluster.ts';
+import { aliveSeenBy, identity, startSpeaker } from '../../lab/testbed/speakers/in-process.ts';
 
-const CLUSTER = fileURLToPath(new URL('./cluster.ts', import.meta.url));
+const CLUSTER = fileURLToPath(new URL('../../lab/testbed/speakers/in-process.ts', import.meta.url));
 
 /** A member in a child process (the same network key), printing its endpoint. */
 function child(key: Uint8Array): { endpoint: Promise<Endpoint>; kill: () => void } {

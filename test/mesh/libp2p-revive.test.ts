@@ -1,7 +1,7 @@
 import test from 'ava';
 import { StaticPeerAuthority } from '../../src/mesh/transport.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { aliveSeenBy, identity, newNetworkKey, startSpeaker } from './cluster.ts';
+import { aliveSeenBy, identity, newNetworkKey, startSpeaker } from '../../lab/testbed/speakers/in-process.ts';
 
 test('revive drops the connection left from before; the push-pull after it goes on a fresh one', async (t) => {
   const ids = await Promise.all(['r1', 'r2'].map(identity));

@@ -18,7 +18,7 @@ import {
   startSpeaker,
   type Identity,
   type Speaker,
-} from './cluster.ts';
+} from '../../lab/testbed/speakers/in-process.ts';
 
 interface Ctx {
   ids: Identity[];
@@ -198,6 +198,27 @@ async function answerVersion(
     socket.close();
   }
 }
+
+test.serial('a reaped member is forgotten by libp2p’s peer store too', async (t) => {
+  const { key } = t.context;
+  const [idA, idB] = await Promise.all([identity('reaper'), identity('reaped')]);
+  const a = await startSpeaker({ id: idA, networkKey: key, datagram: true, config: { reapAfterMs: 300 } });
+  const b = await startSpeaker({ id: idB, networkKey: key, datagram: true });
+  t.context.extra.push(a, b);
+  b.membership.join([a.transport.endpoint]);
+  await waitFor(
+    'the two to see each other',
+    () => aliveSeenBy(a).length === 2 && aliveSeenBy(b).length === 2,
+  );
+  const stored = async (): Promise<boolean> =>
+    (await a.node.peerStore.all()).some((p) => p.id.toString() === idB.peerId);
+  t.true(await stored(), 'libp2p stored the peer it talked to');
+  b.membership.leave();
+  await b.stop();
+  await waitFor('B reaped', () => a.membership.tracked().members === 1, 10_000);
+  await waitFor('B gone from the peer store', async () => !(await stored()), 5_000);
+  t.pass();
+});
 
 test.serial('10,000 invented senders of keyed datagrams: every per-node table stays bounded', async (t) => {
   const { key } = t.context;

@@ -9,7 +9,13 @@ import pino from 'pino';
 import { createRegistry, EndpointServer, registerMeshMetrics } from '../../src/metrics/index.ts';
 import { StaticPeerAuthority } from '../../src/mesh/transport.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { aliveSeenBy, identity, newNetworkKey, startSpeaker, type Speaker } from './cluster.ts';
+import {
+  aliveSeenBy,
+  identity,
+  newNetworkKey,
+  startSpeaker,
+  type Speaker,
+} from '../../lab/testbed/speakers/in-process.ts';
 
 interface Ctx {
   speakers: Speaker[];

@@ -77,6 +77,12 @@ export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
           // SNAT), emptying the mesh. All our peers are authenticated by the
           // mesh key; colocation says nothing about them.
           IPColocationFactorWeight: 0,
+          // A departed peer's score (and its IP set) is kept this long so that
+          // reconnecting does not reset a bad score; gossipsub's default, 1 h,
+          // holds an entry per speaker process that left in the last hour
+          // (bench/mesh-soak.ts: ~1.5 KB each, growing with churn). Our peers
+          // hold the mesh key and earn no penalties worth keeping; 5 min.
+          retainScore: 5 * 60_000,
         },
       }),
     },

@@ -1,5 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Message as PubsubMessage } from '@libp2p/gossipsub';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { BoundedMap } from '../bounded-map.ts';
@@ -318,6 +319,22 @@ export class Libp2pTransport implements MeshTransport {
     this.#nodeOfPeer.delete(peer);
     this.#channels.get(peer)?.stream?.abort(new Error('mesh: member reaped'));
     this.#channels.delete(peer);
+    // libp2p keeps every peer it dialled or identified in its peer store, in
+    // memory, for good: one entry per speaker process that ever ran (a restart
+    // is a new peer ID). Measured: bench/mesh-soak.ts, one entry per member churned.
+    this.#dropFromPeerStore(peer);
+  }
+
+  #dropFromPeerStore(peer: string): void {
+    let id: PeerId;
+    try {
+      id = peerIdFromString(peer);
+    } catch {
+      return; // never a valid peer ID: never stored
+    }
+    this.#node.peerStore.delete(id).catch((err: unknown) => {
+      this.#log?.debug({ err, peer }, 'could not delete a reaped peer from the peer store');
+    });
   }
 
   /** How many entries its per-node tables hold (tests: they stay bounded). */

@@ -1,14 +1,14 @@
-// Real libp2p speakers on loopback for mesh tests and the real-process benchmark.
+// Real libp2p speakers in this process, on loopback: the mesh tests and the mesh soak benchmark.
 import { randomBytes } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
-import { systemClock } from '../../src/clock/index.ts';
-import type { ClaimStore } from '../../src/mesh/claims.ts';
-import { Membership } from '../../src/mesh/membership.ts';
-import { createMeshNode, Libp2pTransport, type MeshNode } from '../../src/mesh/libp2p/index.ts';
-import type { MeshConfig } from '../../src/mesh/config.ts';
-import type { PeerAuthority } from '../../src/mesh/transport.ts';
+import { systemClock } from '../../../src/clock/index.ts';
+import type { ClaimStore } from '../../../src/mesh/claims.ts';
+import { Membership } from '../../../src/mesh/membership.ts';
+import { createMeshNode, Libp2pTransport, type MeshNode } from '../../../src/mesh/libp2p/index.ts';
+import type { MeshConfig } from '../../../src/mesh/config.ts';
+import type { PeerAuthority } from '../../../src/mesh/transport.ts';
 
 export interface Speaker {
   name: string;
