@@ -49,6 +49,8 @@ const DEFAULT_OBJECTS = [
   'daemonset.apps/meshlb-speaker',
   'deployment.apps/meshlb-controller',
   'poddisruptionbudget.policy/meshlb-controller',
+  'validatingadmissionpolicy.admissionregistration.k8s.io/meshlb-speaker-own-pod',
+  'validatingadmissionpolicybinding.admissionregistration.k8s.io/meshlb-speaker-own-pod',
 ].sort();
 const MONITORING_OBJECTS = [
   'configmap/meshlb-grafana-dashboard',

@@ -46,6 +46,12 @@ rules:
   - level: None
 `;
 
+/** The Pod a ServiceAccount token is bound to. */
+export interface BoundPod {
+  name: string;
+  uid: string;
+}
+
 /** A running etcd + kube-apiserver on 127.0.0.1, with an admin kubeconfig. */
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
@@ -63,10 +69,14 @@ export interface ControlPlane {
   readonly pki: Pki;
   /** Creates a namespace with a unique name starting with prefix; returns its name. */
   newNamespace(prefix?: string): Promise<string>;
-  /** A TokenRequest token for a ServiceAccount (created if missing: no controller-manager runs here). */
-  tokenFor(namespace: string, serviceAccount: string): Promise<string>;
-  /** A KubeConfig that authenticates as that ServiceAccount. */
-  kubeConfigFor(namespace: string, serviceAccount: string): Promise<KubeConfig>;
+  /**
+   * A TokenRequest token for a ServiceAccount (created if missing: no
+   * controller-manager runs here); bound to `pod` when given, as the token a
+   * kubelet projects into that Pod (its name and uid in the request's userInfo.extra).
+   */
+  tokenFor(namespace: string, serviceAccount: string, pod?: BoundPod): Promise<string>;
+  /** A KubeConfig that authenticates as that ServiceAccount (bound to `pod` when given). */
+  kubeConfigFor(namespace: string, serviceAccount: string, pod?: BoundPod): Promise<KubeConfig>;
   /** Runs kubectl with the admin kubeconfig; never throws on a non-zero exit. */
   kubectl(args: readonly string[]): Promise<ExecResult>;
   /** Stops both processes and removes the work dir; idempotent. */
@@ -258,7 +268,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     kubeConfig.loadFromFile(kubeconfigPath);
     const core = kubeConfig.makeApiClient(CoreV1Api);
 
-    const tokenFor = async (namespace: string, serviceAccount: string): Promise<string> => {
+    const tokenFor = async (namespace: string, serviceAccount: string, pod?: BoundPod): Promise<string> => {
       try {
         await core.createNamespacedServiceAccount({
           namespace,
@@ -270,7 +280,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const tr = await core.createNamespacedServiceAccountToken({
         name: serviceAccount,
         namespace,
-        body: { spec: { audiences: [], expirationSeconds: 3600 } },
+        body: {
+          spec: {
+            audiences: [],
+            expirationSeconds: 3600,
+            ...(pod === undefined ? {} : { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', ...pod } }),
+          },
+        },
       });
       const token = tr.status?.token;
       if (token === undefined)
@@ -293,8 +309,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         return name;
       },
       tokenFor,
-      async kubeConfigFor(namespace, serviceAccount) {
-        const token = await tokenFor(namespace, serviceAccount);
+      async kubeConfigFor(namespace, serviceAccount, pod) {
+        const token = await tokenFor(namespace, serviceAccount, pod);
         const kc = new KubeConfig();
         kc.loadFromOptions({
           clusters: [{ name: 'meshlb-test', server, caFile: pki.caCert }],

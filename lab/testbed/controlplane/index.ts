@@ -3,6 +3,7 @@ export { signClientCert, type Pki } from './pki.ts';
 export {
   certKubeconfigYaml,
   startControlPlane,
+  type BoundPod,
   type ControlPlane,
   type ControlPlaneOptions,
 } from './controlplane.ts';
