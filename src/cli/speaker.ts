@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import process from 'node:process';
 import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
@@ -11,7 +12,14 @@ import {
   registerWireMetrics,
   SpeakerMetrics,
 } from '../metrics/index.ts';
-import { autoInterfaces, readMeshKey, Speaker, speakerSettings } from '../speaker/index.ts';
+import {
+  autoInterfaces,
+  loadPeerKey,
+  PEER_KEY_FILE,
+  readMeshKey,
+  Speaker,
+  speakerSettings,
+} from '../speaker/index.ts';
 import type { Command } from './commands.ts';
 import { loadKubeClient } from './options.ts';
 
@@ -47,6 +55,9 @@ setting with its default and the reason for it.
   --health-addr ADDR       MESHLB_HEALTH_ADDR, speaker.healthAddr: /healthz, /readyz,
                            /debug/mesh, /debug/summary; default 127.0.0.1:7474 (loopback
                            only); the same as --metrics-addr: one server; "off" disables
+  --state-dir DIR          MESHLB_STATE_DIR, speaker.stateDir: the speaker's directory on the
+                           node, for its peer key (kept across restarts, 0600); default
+                           off: a new identity at every start. The DaemonSet: /var/lib/meshlb/<node>
   --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
   --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
   --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
@@ -87,6 +98,10 @@ async function runSpeaker(args: string[]): Promise<number> {
     log.warn('no interface to answer on: set --interfaces (auto found none with an address)');
   if (settings.interfaces !== 'auto' && !settings.waitForInterfaces) requireInterfaces(interfaces);
 
+  const peerKey = await loadPeerKey(
+    settings.stateDir === undefined ? undefined : join(settings.stateDir, PEER_KEY_FILE),
+    log,
+  );
   const registry = createRegistry('speaker');
   const speaker = new Speaker({
     kube,
@@ -98,6 +113,8 @@ async function runSpeaker(args: string[]): Promise<number> {
     meshAddress: settings.meshAddress,
     meshPort: settings.meshPort,
     networkKey,
+    privateKey: peerKey.key,
+    ...(settings.stateDir === undefined ? {} : { stateDir: settings.stateDir }),
     mesh: settings.mesh,
     watch: settings.watch,
     wire: settings.wire,
@@ -146,6 +163,8 @@ async function runSpeaker(args: string[]): Promise<number> {
       namespace: settings.namespace,
       meshProfile: settings.meshProfile,
       config: settings.configFile ?? null,
+      identity: peerKey.source,
+      stateDir: settings.stateDir ?? null,
     },
     'speaker running',
   );

@@ -252,6 +252,18 @@ export class SupervisedInformer<T extends KubeObject> {
   }
 
   /** The informer's cache. */
+  /**
+   * Fills the cache with objects known from elsewhere (a view saved on the
+   * node) while no list has succeeded yet; no events. The first list that
+   * succeeds replaces them, with the adds, updates and deletes that makes.
+   * Returns false (and does nothing) once a list has been applied.
+   */
+  seed(objects: readonly T[]): boolean {
+    if (this.#resourceVersion !== undefined) return false;
+    for (const obj of objects) this.#cache.set(keyOf(obj), obj);
+    return true;
+  }
+
   list(): readonly T[] {
     return [...this.#cache.values()];
   }

@@ -5,6 +5,7 @@
 export { ClaimBook } from './claims.ts';
 export { ConfigFileError } from './errors.ts';
 export { AUTO_EXCLUDE, autoInterfaces } from './interfaces.ts';
+export { loadPeerKey, PEER_KEY_FILE, type PeerKeySource } from './peer-key.ts';
 export { plan, type Announce, type Held, type Plan } from './plan.ts';
 export {
   DEFAULT_CONFIG_FILE,

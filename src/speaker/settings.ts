@@ -76,6 +76,12 @@ export interface SpeakerSettings {
   metricsAddr: string | undefined;
   /** host:port of /healthz, /readyz, /debug/*; undefined: off. The same as metricsAddr: one server. */
   healthAddr: string | undefined;
+  /**
+   * The speaker's directory on the node: its peer key (peer-key.ts), kept
+   * across restarts; undefined: a new identity at every start. The DaemonSet
+   * sets /var/lib/meshlb/<node> (a hostPath).
+   */
+  stateDir: string | undefined;
   logLevel: LogLevel;
   handoffTimeoutMs: number;
   /** The config file read, if any. */
@@ -94,6 +100,7 @@ const FILE_KEYS = [
   'logLevel',
   'metricsAddr',
   'healthAddr',
+  'stateDir',
   'meshPort',
 ] as const;
 type FileSection = Partial<Record<(typeof FILE_KEYS)[number], unknown>>;
@@ -110,6 +117,7 @@ const FLAGS = [
   'interfaces',
   'metrics-addr',
   'health-addr',
+  'state-dir',
   'config',
   'log-level',
   'handoff-timeout-ms',
@@ -327,6 +335,10 @@ export function speakerSettings(
     DEFAULT_HEALTH_ADDR,
   );
 
+  const state = setting('state-dir', 'MESHLB_STATE_DIR', 'stateDir');
+  if (state?.value === '') throw new CliUsageError(`${state.source} needs a directory (or "off")`);
+  const stateDir = state === undefined || state.value === 'off' ? undefined : state.value;
+
   const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
   return {
     kubeconfig: kc?.value,
@@ -350,6 +362,7 @@ export function speakerSettings(
     ),
     metricsAddr,
     healthAddr,
+    stateDir,
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
     configFile: file,

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { Wire, type WireConfig, type WireEvent } from '../arp/index.ts';
 import type { Clock, Timer } from '../clock/index.ts';
@@ -28,9 +28,11 @@ import {
   type WatchConfig,
 } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
+import { join } from 'node:path';
 import { ClaimBook } from './claims.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
+import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
 
 /**
  * After isolation, how long a speaker waits for the standing claims (a
@@ -61,6 +63,8 @@ export interface SpeakerInit {
   meshAddress: string;
   meshPort: number;
   networkKey: Uint8Array;
+  /** The libp2p identity (loadPeerKey: kept on the node across restarts). */
+  privateKey: PrivateKey;
   mesh: MeshConfig;
   watch: WatchConfig;
   wire: WireConfig;
@@ -71,6 +75,12 @@ export interface SpeakerInit {
   isolation?: Partial<IsolationConfig>;
   /** Publishing the identity on the Pod: first retry after this, doubling to 30 s (tests shorten it). */
   identityRetryMs?: number;
+  /**
+   * The speaker's directory on the node (--state-dir): the view of the cluster
+   * is saved there (saved-view.ts) and restored at a start that finds the API
+   * server unreachable, so a restarted speaker rejoins the mesh without it.
+   */
+  stateDir?: string;
 }
 
 /** Why the speaker is not ready, for /readyz and the log. */
@@ -136,6 +146,10 @@ export class Speaker {
   #mayTake = true;
   /** IP → when this speaker last stopped answering for it (wall-clock ms; one entry per IP it ever held). */
   readonly #withdrawnAt = new Map<string, number>();
+  /** Saves the view to the state directory (when there is one). */
+  readonly #saver: ViewSaver | undefined;
+  /** The view changed since it was last handed to the saver. */
+  #viewChanged = false;
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -171,10 +185,20 @@ export class Speaker {
       clock: init.clock,
       namespace: init.namespace,
       onChange: () => {
+        this.#viewChanged = true;
         this.#reconcile.request();
       },
       log: init.log,
     });
+    this.#saver =
+      init.stateDir === undefined
+        ? undefined
+        : new ViewSaver({
+            file: join(init.stateDir, SAVED_VIEW_FILE),
+            clock: init.clock,
+            log: init.log,
+            take: () => this.view.saved(init.clock.wallNow()),
+          });
     this.wire = new Wire({
       interfaces: init.interfaces,
       config: init.wire,
@@ -250,7 +274,7 @@ export class Speaker {
     this.wire.start();
     const family = isIPv4(init.meshAddress) ? 'ip4' : 'ip6';
     const node = await createMeshNode({
-      privateKey: await generateKeyPair('Ed25519'),
+      privateKey: init.privateKey,
       networkKey: init.networkKey,
       listen: [`/${family}/${init.meshAddress}/tcp/${init.meshPort}`],
       // Every dialer holds the mesh key (pnet) or fails the handshake; the
@@ -345,11 +369,46 @@ export class Speaker {
     membership.start();
     this.writer.start();
     await this.view.start();
+    await this.#restoreIfUnsynced();
     this.#started = true;
     this.#publishIdentity(init.identityRetryMs ?? 1_000);
     this.#log.info(
       { peerId: node.peerId.toString(), endpoint: transport.endpoint, interfaces: init.interfaces },
       'speaker started',
+    );
+  }
+
+  /**
+   * Each informer has made its first attempt: if the lists failed (the API
+   * server unreachable: a speaker restarted during an outage), the view saved
+   * on the node stands in until they succeed, so that the speaker rejoins the
+   * mesh (its peer key is the one its Pod publishes) and decides as before.
+   */
+  async #restoreIfUnsynced(): Promise<void> {
+    const dir = this.#init.stateDir;
+    if (dir === undefined || this.view.synced) return;
+    const saved = await readSavedView(join(dir, SAVED_VIEW_FILE), this.#init.clock.wallNow(), this.#log);
+    if (saved === undefined || !this.view.restore(saved)) return;
+    this.#log.warn(
+      { savedAt: new Date(saved.savedAt).toISOString(), ageMs: this.#init.clock.wallNow() - saved.savedAt },
+      'the API server did not answer: deciding on the view saved on this node until it does',
+    );
+  }
+
+  /**
+   * The others may accept this speaker's peer ID for its node: it published
+   * it, or its Pod already carries it (an earlier run with the same key), or
+   * the API server is out of reach and the view is the saved one: then the
+   * key kept on the node is the one an earlier run published, and if it was
+   * not, the others drop what it sends (unauthorised), which is no worse than
+   * not joining.
+   */
+  get #identityKnown(): boolean {
+    const peerId = this.#node?.peerId.toString();
+    return (
+      this.#identityPublished ||
+      this.view.fromSavedView ||
+      (peerId !== undefined && this.view.authority.maySpeakFor(peerId, this.#init.nodeName))
     );
   }
 
@@ -359,7 +418,7 @@ export class Speaker {
     if (!this.#started) return ['starting'];
     const out: NotReady[] = [];
     if (!this.view.synced) out.push('caches not synced');
-    if (!this.#identityPublished) out.push('identity not published');
+    if (!this.#identityKnown) out.push('identity not published');
     if (this.#membership?.synced !== true) out.push('mesh not synced');
     return out;
   }
@@ -422,7 +481,11 @@ export class Speaker {
     const membership = this.#membership;
     const watch = this.#watch;
     if (!this.#started || membership === undefined || watch === undefined || !this.view.synced) return;
-    if (!this.#leaving && this.#identityPublished) this.#join(membership);
+    if (this.#viewChanged && !this.view.fromSavedView) {
+      this.#viewChanged = false;
+      this.#saver?.changed();
+    }
+    if (!this.#leaving && this.#identityKnown) this.#join(membership);
     if (!membership.synced && !this.#leaving) return;
     const t0 = performance.now();
     // Each member's state as the election sees it, once per step: the isolation
@@ -754,6 +817,7 @@ export class Speaker {
     this.#leaving = true;
     this.#identityTimer?.cancel();
     this.#resyncTimer?.cancel();
+    this.#saver?.stop();
     this.#requests.abort(new Error('speaker stopped'));
     this.#reachability.stop();
     const m = this.#membership;

@@ -6,6 +6,7 @@
 // a retry: the case where a retry used to be armed after stop().
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { WIRE_DEFAULTS } from '../../src/arp/index.ts';
@@ -88,6 +89,7 @@ test('start and stop 100 times: no timer and no handle left', async (t) => {
       meshAddress: '127.0.0.1',
       meshPort: await freePort(),
       networkKey,
+      privateKey: await generateKeyPair('Ed25519'),
       mesh: LAN_FAST,
       watch: WATCH_DEFAULTS,
       wire: WIRE_DEFAULTS,

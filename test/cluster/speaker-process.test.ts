@@ -3,7 +3,7 @@
 // token (RBAC from deploy/), and the real controller. Judged from outside:
 // arping from a client host, the ServiceAnnouncement objects, the speakers'
 // /readyz, /debug/mesh, /debug/summary and /metrics (promtool), and their logs (no 403).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import {
   writeMeshKey,
 } from '../../lab/testbed/speakers/index.ts';
 import { promtoolCheckMetrics } from '../helpers/promtool.ts';
+import { SAVE_INTERVAL_MS } from '../../src/speaker/saved-view.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -61,7 +62,8 @@ function startSpeaker(t: { context: Ctx }, host: Host, suffix = ''): GroupChild 
     meshKeyFile: keyFile,
     log: join(dir, `speaker-${host.name}${suffix}.log`),
     // The default: probes and /debug on 127.0.0.1 only (read here from inside the host).
-    env: { MESHLB_HEALTH_ADDR: '' },
+    // The peer key kept as the DaemonSet keeps it (a file per node).
+    env: { MESHLB_HEALTH_ADDR: '', MESHLB_STATE_DIR: join(dir, host.name) },
   });
   speakers.set(host.name, child);
   return child;
@@ -158,6 +160,7 @@ async function ready(t: { context: Ctx }, host: Host): Promise<boolean> {
 interface DebugMesh {
   members: { node: string; state: string }[];
   announcing: { ip: string }[];
+  decisions: { ip: string; heirs: string[] }[];
 }
 
 async function debugMesh(t: { context: Ctx }, host: Host): Promise<DebugMesh | undefined> {
@@ -349,10 +352,79 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     t.regex(explained, new RegExp(`${before}\\s+Speaker(Dead|Suspect):`), explained);
     const status = await meshlb(t, other, 'status', '--speaker', LOCAL);
     t.regex(status, new RegExp(`^${before}\\s+(dead|suspect)\\s`, 'm'), status);
-    // It comes back (a new Pod generation would publish a new peer ID): rejoins, ready again.
-    startSpeaker(t, lan.host(before), '-2');
+    // It comes back with the identity it kept on the node: the peer ID its Pod publishes.
+    const peerIdOf = async (): Promise<string | undefined> =>
+      (await core(t).readNamespacedPod({ namespace: SPEAKER_NAMESPACE, name: `meshlb-speaker-${before}` }))
+        .metadata?.annotations?.['meshlb.io/peer-id'];
+    const published = await peerIdOf();
+    const again = startSpeaker(t, lan.host(before), '-2');
     await waitFor(`${before} ready again`, () => ready(t, lan.host(before)), 30_000);
+    const running = logRecords(again.log).find((r) => r.msg === 'speaker running');
+    t.is(running?.identity, 'file');
+    t.is(await peerIdOf(), published, 'the same peer ID as before the kill');
     t.is(await announcer(t, 'web'), next, 'sticky: the IP stays where it moved');
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
+  'a speaker restarted while the API server is unreachable rejoins on the view it saved, and takes over',
+  async (t) => {
+    const { lan, api, dir, speakers } = t.context;
+    const client = lan.client as Host;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = await soleHolder(t, ip);
+    const heir = (await debugMesh(t, lan.host(holder)))?.decisions.find((d) => d.ip === ip)?.heirs[0];
+    if (heir === undefined) throw new Error(`no heir for ${ip}`);
+    const heirHost = lan.host(heir);
+    const kill = async (node: string): Promise<void> => {
+      const c = speakers.get(node) as GroupChild;
+      killGroup(c.pid, 'SIGKILL');
+      c.ref();
+      await c.done;
+    };
+    // The view the heir saved on its node, with the Service in it (a view is
+    // saved at once when first synced, then at most every 30 s: SAVE_INTERVAL_MS).
+    const saved = join(dir, heir, 'view.json');
+    await waitFor(
+      `${heir}'s saved view to hold ${ip}`,
+      () => existsSync(saved) && readFileSync(saved, 'utf8').includes(`"${ip}"`),
+      SAVE_INTERVAL_MS + 10_000,
+      500,
+    );
+    api.cut(heirHost);
+    await kill(heir);
+    const again = startSpeaker(t, heirHost, '-offline');
+    await waitFor(
+      `${heir} back in the mesh without the API server`,
+      async () => (await debugMesh(t, heirHost))?.members.filter((m) => m.state === 'alive').length === 3,
+      30_000,
+    );
+    t.true(
+      logRecords(again.log).some(
+        (r) =>
+          r.msg === 'the API server did not answer: deciding on the view saved on this node until it does',
+      ),
+    );
+    t.is((await httpGet(lan, heirHost, `${LOCAL}/readyz`)).status, 200, 'ready on the saved view');
+    // The announcer dies: the heir, still without the API server, takes over.
+    await kill(holder);
+    const macs = await waitFor(
+      'the heir answers',
+      async () => {
+        const m = await arping(lan, client, ip, 1);
+        return m.includes(heirHost.mac) ? m : undefined;
+      },
+      15_000,
+    ).catch(async (err: unknown) => {
+      const r = await httpGet(lan, heirHost, `${LOCAL}/debug/mesh`);
+      t.log(r.body.slice(0, 3000));
+      throw err;
+    });
+    t.deepEqual([...new Set(macs)], [heirHost.mac]);
+    // As before for the next tests: the API server back, the announcer's speaker restarted.
+    await api.relay(lan, heirHost);
+    startSpeaker(t, lan.host(holder), '-back');
+    await waitFor(`${holder} ready again`, () => ready(t, lan.host(holder)), 30_000);
   },
 );
 

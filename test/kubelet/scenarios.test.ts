@@ -33,6 +33,9 @@ serial(
     // the bound is today's kill -9 p99 at N = 8 (docs/benchmarks.md), with room for CI.
     t.true(r.longestGapMs < 300, `longest gap ${r.longestGapMs} ms`);
     t.true(r.lostPings <= 20, `${r.lostPings} echoes lost`);
+    // The new Pod's speaker read the key the old one kept on the node (hostPath): the same peer ID.
+    t.truthy(r.peerIds?.before);
+    t.is(r.peerIds?.after, r.peerIds?.before);
   },
 );
 

@@ -42,8 +42,19 @@ test('speaker DaemonSet: host network, NET_RAW only, no escalation, read-only ro
   );
   t.true((pod.terminationGracePeriodSeconds ?? 30) <= 10, 'the hand-off takes < 2 s; a short grace');
   t.true(
-    c.volumeMounts?.every((m) => m.readOnly === true || m.mountPath === '/tmp'),
-    'the key and the config are read-only; only /tmp (an emptyDir) is written',
+    c.volumeMounts?.every(
+      (m) => m.readOnly === true || m.mountPath === '/tmp' || m.mountPath === '/var/lib/meshlb',
+    ),
+    'the key and the config are read-only; only /tmp (an emptyDir) and the state directory are written',
+  );
+  // The state directory: a hostPath (it outlives the container and the Pod), named by node in MESHLB_STATE_DIR.
+  const state = pod.volumes?.find((v) => v.name === 'state');
+  t.deepEqual(state?.hostPath, { path: '/var/lib/meshlb', type: 'DirectoryOrCreate' });
+  t.is(c.env?.find((e) => e.name === 'MESHLB_STATE_DIR')?.value, '/var/lib/meshlb/$(NODE_NAME)');
+  const names = (c.env ?? []).map((e) => e.name);
+  t.true(
+    names.indexOf('NODE_NAME') < names.indexOf('MESHLB_STATE_DIR'),
+    '$(NODE_NAME) expands: defined before',
   );
 });
 

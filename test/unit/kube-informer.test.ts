@@ -76,3 +76,44 @@ test('stop() is final: a start() after it (a stand-down racing a start) lists no
   t.is(lists, 0);
   t.false(await informer.listed, 'listed settles false: stopped before any list');
 });
+
+test('seed: objects from a saved view stand in until the first list, which replaces them with the events that makes', async (t) => {
+  const node = (name: string, rv: string): V1Node => ({ metadata: { name, resourceVersion: rv } });
+  class Listing extends KubeClient {
+    override list<T>(): Promise<KubeList<T>> {
+      return Promise.resolve({
+        items: [node('a', '2'), node('c', '1')] as T[],
+        metadata: { resourceVersion: '10' },
+      });
+    }
+  }
+  const events: string[] = [];
+  const informer = new SupervisedInformer<V1Node>({
+    client: new Listing({ server: 'https://127.0.0.1:1' }),
+    clock: systemClock,
+    path: '/api/v1/nodes',
+    onAdd: (o) => events.push(`add ${o.metadata?.name ?? ''}`),
+    onUpdate: (o) => events.push(`update ${o.metadata?.name ?? ''}`),
+    onDelete: (o) => events.push(`delete ${o.metadata?.name ?? ''}`),
+    log: pino({ level: 'silent' }),
+  });
+  t.true(informer.seed([node('a', '1'), node('b', '1')]));
+  t.deepEqual(
+    informer.list().map((o) => o.metadata?.name),
+    ['a', 'b'],
+  );
+  t.deepEqual(events, [], 'seeding is no event');
+  await informer.start();
+  t.true(await informer.listed);
+  await informer.stop();
+  t.deepEqual(events.sort(), ['add c', 'delete b', 'update a']);
+  t.deepEqual(
+    informer
+      .list()
+      .map((o) => `${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`)
+      .sort(),
+    ['a@2', 'c@1'],
+  );
+  t.false(informer.seed([node('z', '1')]), 'a listed cache is not seeded');
+  t.is(informer.get('z'), undefined);
+});

@@ -114,6 +114,7 @@ test('settings: defaults from the downward API variables', (t) => {
   t.is(s.interfaces, 'auto');
   t.is(s.metricsAddr, ':7472');
   t.is(s.healthAddr, '127.0.0.1:7474', 'probes and debug on loopback only');
+  t.is(s.stateDir, undefined, 'a new identity at every start unless told where to keep it');
   t.is(s.handoffTimeoutMs, DEFAULT_HANDOFF_TIMEOUT_MS);
   t.is(s.configFile, undefined);
 });
@@ -131,6 +132,9 @@ test('settings: flag over variable over config file', (t) => {
   t.is(settings(['--health-addr', 'off']).healthAddr, undefined);
   t.is(settings([], { ...env, MESHLB_HEALTH_ADDR: ':7474' }).healthAddr, ':7474');
   t.is(settings([], env, 'speaker:\n  healthAddr: "[::1]:9000"\n').healthAddr, '[::1]:9000');
+  t.is(settings(['--state-dir', '/var/lib/meshlb/n1']).stateDir, '/var/lib/meshlb/n1');
+  t.is(settings([], { ...env, MESHLB_STATE_DIR: 'off' }).stateDir, undefined);
+  t.is(settings([], env, 'speaker:\n  stateDir: /k\n').stateDir, '/k');
   // MESHLB_CONFIG names the optional ConfigMap's file: missing is no error (only --config must exist).
   t.is(settings([], { ...env, MESHLB_CONFIG: '/etc/meshlb/config/config.yaml' }).configFile, undefined);
 });

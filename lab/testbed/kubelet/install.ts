@@ -76,6 +76,7 @@ export function labOverlay(
   dir: string,
   env: readonly { name: string; value: string }[],
   speakerEnv: Record<string, string>,
+  stateDir: string,
 ): string {
   const base = relative(dir, join(DEPLOY, 'kustomize', 'overlays', 'default'));
   const envYaml = (list: readonly { name: string; value: string }[]): string =>
@@ -88,6 +89,7 @@ export function labOverlay(
     name: string,
     container: string,
     list: readonly { name: string; value: string }[],
+    volumes = '',
   ): string => `  - target:
       kind: ${kind}
       name: ${name}
@@ -102,16 +104,23 @@ export function labOverlay(
             containers:
               - name: ${container}
                 env:
-${envYaml(list)}`;
+${envYaml(list)}${volumes}`;
   return `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - ${base}
 patches:
-${patch('DaemonSet', SPEAKER_DS, 'speaker', speaker)}
+${patch('DaemonSet', SPEAKER_DS, 'speaker', speaker, `\n            volumes:\n              - name: state\n                hostPath:\n                  path: ${stateDir}`)}
 ${patch('Deployment', CONTROLLER_DEPLOYMENT, 'controller', env)}
 `;
 }
+
+/**
+ * The speakers' state directory on the lab's machine, in place of the
+ * DaemonSet's hostPath /var/lib/meshlb: the lab's nodes share one filesystem
+ * (each keeps its own key in it, named by node) and leave nothing behind.
+ */
+const stateDir = (c: KubeletCluster): string => join(c.root, 'speaker-state');
 
 /** Runs kubectl with `-k <the lab's overlay>` appended. */
 async function withOverlay(
@@ -121,7 +130,7 @@ async function withOverlay(
 ): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlb-overlay-'));
   try {
-    writeFileSync(join(dir, 'kustomization.yaml'), labOverlay(dir, apiEnv(c), speakerEnv));
+    writeFileSync(join(dir, 'kustomization.yaml'), labOverlay(dir, apiEnv(c), speakerEnv, stateDir(c)));
     return await ok(`kubectl ${args.join(' ')} -k`, c.cp.kubectl([...args, '-k', dir]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -157,6 +166,8 @@ export async function installMeshlb(
           c.cp.kubeconfigPath,
           '--set',
           'meshKey.existingSecret=meshlb-mesh-key',
+          '--set',
+          `speaker.stateDir=${stateDir(c)}`,
           '--set-json',
           `speaker.extraEnv=${JSON.stringify(speakerExtraEnv)}`,
           '--set-json',

@@ -38,6 +38,8 @@ export interface ScenarioResult {
   longestGapMs: number;
   /** Scenario-specific times (ms), e.g. from NotReady to the move. */
   times: Record<string, number>;
+  /** The victim's speaker Pod's peer ID before and after (delete-pod: the new Pod on the same node). */
+  peerIds?: { before: string | undefined; after: string | undefined };
 }
 
 /** The lab nodes whose MACs answer for `ip` (two probes: a second answering node shows too). */
@@ -72,7 +74,7 @@ export async function soleAnswerer(
 async function speakerPodOn(
   c: KubeletCluster,
   node: string,
-): Promise<{ name: string; uid: string } | undefined> {
+): Promise<{ name: string; uid: string; peerId: string | undefined } | undefined> {
   const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
   const pods = await core.listNamespacedPod({
     namespace: MESHLB_NAMESPACE,
@@ -80,7 +82,13 @@ async function speakerPodOn(
     fieldSelector: `spec.nodeName=${node}`,
   });
   const p = pods.items.find((x) => x.metadata?.deletionTimestamp === undefined);
-  return p === undefined ? undefined : { name: p.metadata?.name ?? '', uid: p.metadata?.uid ?? '' };
+  return p === undefined
+    ? undefined
+    : {
+        name: p.metadata?.name ?? '',
+        uid: p.metadata?.uid ?? '',
+        peerId: p.metadata?.annotations?.['meshlb.io/peer-id'],
+      };
 }
 
 /** Every speaker Pod ready, one per node. */
@@ -169,7 +177,15 @@ export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise
   );
   const after = await soleAnswerer(c, ip, 10_000);
   await waitSpeakersReady(c, 120_000);
-  return { scenario: 'delete-pod', victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
+  const replacement = await speakerPodOn(c, victim);
+  return {
+    scenario: 'delete-pod',
+    victim,
+    after,
+    ...r,
+    times: { movedMs: since(r.movedAt, r.faultAt) },
+    peerIds: { before: pod.peerId, after: replacement?.peerId },
+  };
 }
 
 function nodeReady(

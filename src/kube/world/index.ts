@@ -26,4 +26,4 @@ export { KubePeerAuthority, publishIdentity, speakerIdentities, type SpeakerIden
 export { toNodeView } from './nodes.ts';
 export { poolIndex, type PoolIndex } from './pools.ts';
 export { serviceIps, type ServiceIps, type UnannouncedIp, type UnannouncedReason } from './services.ts';
-export { ClusterView, type ClusterViewInit } from './view.ts';
+export { ClusterView, type ClusterViewInit, type SavedView } from './view.ts';

@@ -35,12 +35,32 @@ interface Watched<T extends KubeObject> {
   informer: SupervisedInformer<T>;
   /** The list succeeded at least once. */
   listed: boolean;
+  /** Filled from a saved view (restore) while no list had succeeded. */
+  restored: boolean;
 }
 
 /** What every informer has in common, whatever it watches. */
 interface AnyWatched {
   readonly listed: boolean;
+  readonly restored: boolean;
   readonly informer: Pick<SupervisedInformer<KubeObject>, 'start' | 'stop' | 'restarts'>;
+}
+
+/**
+ * The objects a view was built from, as saved on the node (`saved()`), so
+ * that a speaker restarted while the API server is unreachable can rejoin the
+ * mesh and decide on the last view it had (`restore`). Schema version 1.
+ */
+export interface SavedView {
+  version: 1;
+  /** Wall-clock ms when it was taken. */
+  savedAt: number;
+  nodes: V1Node[];
+  services: V1Service[];
+  endpointSlices: V1EndpointSlice[];
+  pools: IPPool[];
+  advertisements: L2Advertisement[];
+  pods: V1Pod[];
 }
 
 /**
@@ -89,6 +109,7 @@ export class ClusterView {
     };
     const watched: Watched<T> = {
       listed: false,
+      restored: false,
       informer: new SupervisedInformer<T>({
         client: kube,
         clock,
@@ -128,9 +149,63 @@ export class ClusterView {
     await Promise.all(this.#all.map((w) => w.informer.stop()));
   }
 
-  /** Every informer delivered its initial list: a World built now is complete. */
+  /**
+   * Every informer delivered its initial list, or holds a restored one: a
+   * World built now is complete (as of the saved view's time, for a restored one).
+   */
   get synced(): boolean {
-    return this.#all.every((w) => w.listed);
+    return this.#all.every((w) => w.listed || w.restored);
+  }
+
+  /** Some collection is still the one restored from a saved view (no list has succeeded since). */
+  get fromSavedView(): boolean {
+    return this.#all.some((w) => w.restored && !w.listed);
+  }
+
+  /**
+   * The objects of a view whose every list succeeded, to save (undefined
+   * before that). Whole, managedFields included: a Service's status counts
+   * only when the controller's field manager owns it (services.ts).
+   */
+  saved(now: number): SavedView | undefined {
+    if (!this.#all.every((w) => w.listed)) return undefined;
+    const all = <T extends KubeObject>(w: Watched<T>): T[] => [...w.informer.list()];
+    return {
+      version: 1,
+      savedAt: now,
+      nodes: all(this.#nodes),
+      services: all(this.#services),
+      endpointSlices: all(this.#slices),
+      pools: all(this.#pools),
+      advertisements: all(this.#advertisements),
+      pods: all(this.#pods),
+    };
+  }
+
+  /**
+   * Fills every collection not listed yet from a saved view; the first list
+   * that succeeds replaces it. Returns whether anything was restored.
+   */
+  restore(v: SavedView): boolean {
+    const fill = <T extends KubeObject>(w: Watched<T>, objects: T[]): boolean => {
+      if (w.listed || !w.informer.seed(objects)) return false;
+      w.restored = true;
+      return true;
+    };
+    const filled = [
+      fill(this.#nodes, v.nodes),
+      fill(this.#services, v.services),
+      fill(this.#slices, v.endpointSlices),
+      fill(this.#pools, v.pools),
+      fill(this.#advertisements, v.advertisements),
+      fill(this.#pods, v.pods),
+    ];
+    const any = filled.some(Boolean);
+    if (any) {
+      this.authority.invalidate();
+      this.#changed.request();
+    }
+    return any;
   }
 
   /** Watch restarts after errors, over all informers (a metric). */

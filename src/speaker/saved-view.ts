@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../clock/index.ts';
+import type { SavedView } from '../kube/world/index.ts';
+
+/** The saved view's file name in the speaker's state directory (--state-dir). */
+export const SAVED_VIEW_FILE = 'view.json';
+
+/**
+ * At most one write of the view per this interval: the view changes with
+ * every Service and EndpointSlice update, and a large cluster's view is
+ * megabytes; a restart within the interval restores what was current up to
+ * 30 s before, which the mesh's claims (push-pull) bring up to date.
+ */
+export const SAVE_INTERVAL_MS = 30_000;
+
+/**
+ * A saved view older than this is not restored: the cluster may have changed
+ * too much (Services deleted, pools edited) for its decisions to be worth
+ * making. A day covers an API-server outage that outlasts a night.
+ */
+export const MAX_SAVED_VIEW_AGE_MS = 24 * 3_600_000;
+
+const COLLECTIONS = ['nodes', 'services', 'endpointSlices', 'pools', 'advertisements', 'pods'] as const;
+
+/**
+ * Reads a saved view; undefined (with the reason logged) when there is none,
+ * it is not one (another version, a broken file) or it is older than maxAgeMs.
+ */
+export async function readSavedView(
+  file: string,
+  now: number,
+  log: Logger,
+  maxAgeMs = MAX_SAVED_VIEW_AGE_MS,
+): Promise<SavedView | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log.warn({ err, file }, 'cannot read the saved view');
+    return undefined;
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const o = v as Partial<SavedView> | undefined;
+  if (o?.version !== 1 || typeof o.savedAt !== 'number' || COLLECTIONS.some((k) => !Array.isArray(o[k]))) {
+    log.warn({ file }, 'the saved view is not one this speaker reads: not restoring it');
+    return undefined;
+  }
+  const age = now - o.savedAt;
+  if (age > maxAgeMs) {
+    log.warn({ file, ageMs: age }, 'the saved view is too old to decide on: not restoring it');
+    return undefined;
+  }
+  return o as SavedView;
+}
+
+/**
+ * Writes the view to the state directory when it changed, at most once per
+ * SAVE_INTERVAL_MS (the first change at once): to a temporary file, then
+ * renamed, mode 0600 (it names the cluster's nodes and addresses). A write
+ * that fails is logged once per failure streak and retried at the next change.
+ */
+export class ViewSaver {
+  readonly #file: string;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #take: () => SavedView | undefined;
+  #timer: Timer | undefined;
+  #lastAt = -Infinity;
+  /** Changes reported so far, and how many the last write covered. */
+  #changes = 0;
+  #saved = 0;
+  #writing = false;
+  #failing = false;
+  #stopped = false;
+
+  constructor(init: { file: string; clock: Clock; log: Logger; take: () => SavedView | undefined }) {
+    this.#file = init.file;
+    this.#clock = init.clock;
+    this.#log = init.log;
+    this.#take = init.take;
+  }
+
+  /** The view changed: save it now, or when the interval since the last write is over. */
+  changed(): void {
+    if (this.#stopped) return;
+    this.#changes++;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#writing || this.#stopped) return;
+    const wait = Math.max(0, this.#lastAt + SAVE_INTERVAL_MS - this.#clock.now());
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#write();
+    }, wait);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  async #write(): Promise<void> {
+    const view = this.#take();
+    if (view === undefined || this.#stopped) return;
+    this.#saved = this.#changes;
+    this.#writing = true;
+    this.#lastAt = this.#clock.now();
+    const tmp = `${this.#file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      const fd = await open(tmp, 'wx', 0o600);
+      try {
+        await fd.writeFile(JSON.stringify(view));
+      } finally {
+        await fd.close();
+      }
+      await rename(tmp, this.#file);
+      if (this.#failing) this.#log.info({ file: this.#file }, 'the view is saved again');
+      this.#failing = false;
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (!this.#failing) this.#log.warn({ err, file: this.#file }, 'cannot save the view');
+      this.#failing = true;
+    } finally {
+      this.#writing = false;
+    }
+    // Changes while it wrote: one more write, after the interval.
+    if (this.#changes !== this.#saved) this.#schedule();
+  }
+}
