@@ -29,7 +29,8 @@ export async function runCommand(
     console.log(usage(commands, footer));
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
+  // `meshlb --version` is `meshlb version` (what users try first).
+  const command = commands.find((c) => c.name === (name === '--version' || name === '-V' ? 'version' : name));
   if (command === undefined) {
     console.error(`meshlb: unknown command "${name}"\n\n${usage(commands, footer)}`);
     return 2;

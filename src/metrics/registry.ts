@@ -5,7 +5,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 /** Every meshlb metric name starts with this. */
 export const PREFIX = 'meshlb_';
 
-/** Resolution of the event-loop delay histogram behind `meshlb_nodejs_eventloop_lag_*` (ms). */
+/** Resolution of the event-loop delay histogram behind `nodejs_eventloop_lag_*` (ms). */
 const EVENT_LOOP_PRECISION_MS = 10;
 
 function packageVersion(): string {
@@ -19,24 +19,24 @@ function packageVersion(): string {
 
 /**
  * A registry for one meshlb process: `meshlb_build_info{version, node_version,
- * component} 1` and prom-client's default process and Node.js metrics with the
- * `meshlb_` prefix (CPU, memory, file descriptors, GC, event-loop lag:
- * `meshlb_nodejs_eventloop_lag_seconds` and its percentiles), less the three
- * gauges it names `_total`. Lag matters here: the mesh's Lifeguard timers
- * stretch when the loop stalls.
+ * component} 1` and prom-client's default process and Node.js metrics under
+ * their standard names, unprefixed, so that stock dashboards and alerts work
+ * (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
+ * `nodejs_heap_size_used_bytes`, `nodejs_eventloop_lag_seconds` and its
+ * percentiles, …), less the three gauges it names `_total`. Lag matters here:
+ * the mesh's Lifeguard timers stretch when the loop stalls.
  */
 export function createRegistry(component: 'speaker' | 'controller'): Registry {
   const registry = new Registry();
   collectDefaultMetrics({
     register: registry,
-    prefix: PREFIX,
     eventLoopMonitoringPrecision: EVENT_LOOP_PRECISION_MS,
   });
   // prom-client exports these totals as gauges named `_total`, which breaks the
   // naming rule (promtool flags them); sum the per-type gauges instead
-  // (`meshlb_nodejs_active_handles{type}`, …), which stay.
+  // (`nodejs_active_handles{type}`, …), which stay.
   for (const name of ['active_handles', 'active_requests', 'active_resources'])
-    registry.removeSingleMetric(`${PREFIX}nodejs_${name}_total`);
+    registry.removeSingleMetric(`nodejs_${name}_total`);
   new Gauge({
     name: `${PREFIX}build_info`,
     help: 'Always 1; its labels say which meshlb build and Node.js runs this component.',

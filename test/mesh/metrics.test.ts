@@ -118,7 +118,7 @@ test.serial('/metrics over HTTP: promtool accepts it, and it shows the formed me
   t.is(series.get('meshlb_mesh_local_health_score'), 0);
   t.is(series.get('meshlb_mesh_incarnation'), speakers[0]?.membership.incarnation);
   t.regex(text, /^meshlb_build_info\{.*component="speaker"\} 1$/m);
-  t.true((series.get('meshlb_nodejs_eventloop_lag_seconds') ?? -1) >= 0);
+  t.true((series.get('nodejs_eventloop_lag_seconds') ?? -1) >= 0);
   // Bytes are the encoded messages: a ping is tens of bytes, not kilobytes.
   const pings = series.get('meshlb_mesh_messages_sent_total{type="ping"}') ?? 0;
   const pingBytes = series.get('meshlb_mesh_sent_bytes_total{type="ping"}') ?? 0;

@@ -15,10 +15,12 @@ const labMain = fileURLToPath(new URL('../../lab/cli/main.ts', import.meta.url))
 const meshlbLab = (...args: string[]) =>
   spawnSync(process.execPath, [labMain, ...args], { encoding: 'utf8' });
 
-test('meshlb version prints the package version', (t) => {
-  const r = meshlb('version');
-  t.is(r.status, 0);
-  t.regex(r.stdout, /^meshlb \d+\.\d+\.\d+ \(node v\d+/);
+test('meshlb version (and --version, -V) prints the package version', (t) => {
+  for (const arg of ['version', '--version', '-V']) {
+    const r = meshlb(arg);
+    t.is(r.status, 0, arg);
+    t.regex(r.stdout, /^meshlb \d+\.\d+\.\d+ \(node v\d+/, arg);
+  }
 });
 
 test('an unknown command exits 2 and lists the commands', (t) => {

@@ -80,13 +80,16 @@ test('GET /metrics: the text format with build info and default metrics', async 
     r.body,
     /^meshlb_build_info\{version="[^"]+",node_version="v\d+\.\d+\.\d+",component="controller"\} 1$/m,
   );
-  t.regex(r.body, /^# TYPE meshlb_nodejs_eventloop_lag_seconds gauge$/m);
-  t.regex(r.body, /^# TYPE meshlb_process_cpu_seconds_total counter$/m);
-  // Every metric carries the prefix.
+  // The default process and Node.js metrics under their standard names (stock dashboards).
+  t.regex(r.body, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+  t.regex(r.body, /^# TYPE process_cpu_seconds_total counter$/m);
+  t.regex(r.body, /^# TYPE process_resident_memory_bytes gauge$/m);
+  t.notRegex(r.body, /^meshlb_(process|nodejs)_/m);
+  // Every metric is meshlb's (prefixed) or a standard process or Node.js one.
   const names = [...r.body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1] ?? '');
   t.true(names.length > 10);
   t.deepEqual(
-    names.filter((n) => !n.startsWith('meshlb_')),
+    names.filter((n) => !/^(meshlb|process|nodejs)_/.test(n)),
     [],
   );
   // A query string does not change the route.
