@@ -6,11 +6,12 @@
 // install, upgrade (the generated mesh key survives it) and uninstall.
 // Tests run in order on one control plane (helm install last: the CRDs it
 // leaves are helm's, and kubectl's apply of them would conflict).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
+import { dump, load } from 'js-yaml';
 import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
 import {
   helmBinary,
@@ -437,3 +438,70 @@ test.serial('helm install, upgrade (the mesh key stays), uninstall', async (t) =
   t.not((await cp.kubectl(['get', 'clusterrole/meshlb-speaker'])).code, 0);
   t.is((await cp.kubectl(['get', 'crd/ippools.meshlb.io'])).code, 0, 'helm never deletes CRDs');
 });
+
+test.serial(
+  'CRD upgrade: helm upgrade alone keeps the old CRDs; the server-side apply step of docs/install.md brings the new schema, and existing objects keep working',
+  async (t) => {
+    const { cp } = t.context;
+    await createNamespace(cp).catch(() => undefined);
+    // Chart A is today's; chart B the same with a field added to IPPool's schema and its version bumped.
+    const dir = mkdtempSync(join(tmpdir(), 'meshlb-crd-upgrade-'));
+    t.teardown(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    for (const to of [a, b]) {
+      const copied = await run(['cp', '-rL', CHART, to]);
+      t.is(copied.code, 0, copied.stderr);
+    }
+    const crdFile = join(b, 'crds', 'ippools.meshlb.io.yaml');
+    const crd = load(readFileSync(crdFile, 'utf8')) as {
+      spec: {
+        versions: {
+          schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } };
+        }[];
+      };
+    };
+    for (const v of crd.spec.versions)
+      v.schema.openAPIV3Schema.properties.spec.properties.description = { type: 'string', maxLength: 200 };
+    writeFileSync(crdFile, dump(crd));
+    const chartFile = join(b, 'Chart.yaml');
+    writeFileSync(chartFile, readFileSync(chartFile, 'utf8').replace(/^version: .*$/m, 'version: 99.0.0'));
+
+    const pool = (name: string, extra: Record<string, unknown> = {}): string =>
+      JSON.stringify({
+        apiVersion: 'meshlb.io/v1alpha1',
+        kind: 'IPPool',
+        metadata: { name },
+        spec: { addresses: ['203.0.113.0/29'], ...extra },
+      });
+    const install = await helm(t, ['install', 'meshlb', a, '--namespace', NS]);
+    t.is(install.code, 0, install.stderr);
+    t.is((await applyServerSide(cp, pool('before-upgrade'))).code, 0);
+
+    // The trap: helm upgrade never touches crds/, so the new field is still unknown.
+    const upgrade = await helm(t, ['upgrade', 'meshlb', b, '--namespace', NS]);
+    t.is(upgrade.code, 0, upgrade.stderr);
+    const refused = await applyServerSide(cp, pool('after-upgrade', { description: 'rack 4' }));
+    t.not(refused.code, 0, 'the old schema refuses the new field');
+    t.regex(refused.stderr, /\.spec\.description: field not declared in schema/);
+
+    // The documented step: the chart's CRDs applied server-side, then the upgrade.
+    const crds = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(b, 'crds')]);
+    t.is(crds.code, 0, crds.stderr);
+    const again = await helm(t, ['upgrade', 'meshlb', b, '--namespace', NS]);
+    t.is(again.code, 0, again.stderr);
+    const accepted = await applyServerSide(cp, pool('after-upgrade', { description: 'rack 4' }));
+    t.is(accepted.code, 0, accepted.stderr);
+    const field = await cp.kubectl(['get', 'ippool', 'after-upgrade', '-o', 'jsonpath={.spec.description}']);
+    t.is(field.stdout, 'rack 4', 'kept, not pruned');
+    const old = await cp.kubectl(['get', 'ippool', 'before-upgrade', '-o', 'jsonpath={.spec.addresses[0]}']);
+    t.is(old.stdout, '203.0.113.0/29', 'the object from before the upgrade is untouched');
+
+    for (const name of ['before-upgrade', 'after-upgrade']) await cp.kubectl(['delete', 'ippool', name]);
+    const uninstall = await helm(t, ['uninstall', 'meshlb', '--namespace', NS, '--wait']);
+    t.is(uninstall.code, 0, uninstall.stderr);
+    // Back to today's CRDs for whatever runs next.
+    t.is((await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(a, 'crds')])).code, 0);
+  },
+);
