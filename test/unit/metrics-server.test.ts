@@ -2,9 +2,7 @@
 // verdicts, a throwing collector or check (500 and a log line, never a crash),
 // listen addresses (parsing, errors), close with idle keep-alive connections.
 import { request as httpRequest, Agent } from 'node:http';
-import { Writable } from 'node:stream';
 import test from 'ava';
-import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import {
   createRegistry,
@@ -16,6 +14,7 @@ import {
   type Readiness,
 } from '../../src/metrics/index.ts';
 import { controllerReadiness } from '../../src/cli/controller.ts';
+import { capturingLog } from '../helpers/log.ts';
 
 interface Reply {
   status: number;
@@ -36,19 +35,6 @@ function get(port: number, path: string, method = 'GET', agent?: Agent): Promise
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A pino logger whose records land in `lines`. */
-function capturingLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n'))
-        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
 }
 
 async function serve(opts: {
