@@ -58,7 +58,21 @@ export async function readSavedView(
     log.warn({ file, ageMs: age }, 'the saved view is too old to decide on: not restoring it');
     return undefined;
   }
-  return o as SavedView;
+  // Whatever the file holds, only objects with a name reach the informers.
+  const named = (x: unknown): boolean => {
+    const meta = (x as { metadata?: { name?: unknown } } | null)?.metadata;
+    return typeof meta?.name === 'string' && meta.name !== '';
+  };
+  const v1 = o as SavedView;
+  return {
+    ...v1,
+    nodes: v1.nodes.filter(named),
+    services: v1.services.filter(named),
+    endpointSlices: v1.endpointSlices.filter(named),
+    pools: v1.pools.filter(named),
+    advertisements: v1.advertisements.filter(named),
+    pods: v1.pods.filter(named),
+  };
 }
 
 /**

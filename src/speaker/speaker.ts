@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { join } from 'node:path';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { Wire, type WireConfig, type WireEvent } from '../arp/index.ts';
@@ -28,7 +29,6 @@ import {
   type WatchConfig,
 } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
-import { join } from 'node:path';
 import { ClaimBook } from './claims.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';

@@ -52,6 +52,17 @@ test('read back: a saved view; nothing for a missing, broken, other or too old o
   t.deepEqual(msgs, [], 'none yet is no warning');
   writeFileSync(file, JSON.stringify(view(500, 2)));
   t.is((await readSavedView(file, 1_000, log))?.services.length, 2);
+  // Items that are no objects with a name are left out, whatever else the file holds.
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...view(500, 1),
+      nodes: [null, 7, {}, { metadata: { name: '' } }, { metadata: { name: 'n1' } }],
+    }),
+  );
+  const cleaned = await readSavedView(file, 1_000, log);
+  t.deepEqual(cleaned?.nodes, [{ metadata: { name: 'n1' } }]);
+  t.is(cleaned?.services.length, 1);
   for (const text of [
     '{',
     JSON.stringify({ ...view(500), version: 2 }),
