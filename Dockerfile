@@ -33,7 +33,7 @@ WORKDIR /app
 # which a non-root process gets only from file capabilities, and those need
 # privilege escalation (docs/install.md, Security).
 USER 1000:1000
-EXPOSE 7472/tcp 7473/tcp 7946/tcp 7946/udp
+EXPOSE 7473/tcp 7475/tcp 7947/tcp 7947/udp
 LABEL org.opencontainers.image.title=meshlb
 ENTRYPOINT ["/usr/local/bin/node", "/app/src/cli/main.js"]
 CMD ["--help"]

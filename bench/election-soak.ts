@@ -35,7 +35,7 @@ try {
     place: (name) => {
       const host = lan.hosts[Number(name.split('-')[1]) - 1];
       if (host === undefined) throw new Error(`no host for ${name}`);
-      return { netns: host.ns, listen: `/ip4/${host.ipv4}/tcp/7946`, allow: '/ip4/192.0.2.0/ipcidr/24' };
+      return { netns: host.ns, listen: `/ip4/${host.ipv4}/tcp/7947`, allow: '/ip4/192.0.2.0/ipcidr/24' };
     },
   });
   await cluster.boot();

@@ -54,7 +54,7 @@ flags (each also from an environment variable; the flag wins):
 Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s) can be changed
 for tests: see docs/controller.md. RBAC: deploy/rbac/controller.yaml.`;
 
-/** The controller's metrics port (the speaker's is 7472, as MetalLB's). */
+/** The controller's metrics port (in its Pod's network; the speaker's is 7475 on the node). */
 const DEFAULT_METRICS_ADDR = ':7473';
 
 /** The controller's settings, resolved from flags, environment and defaults. */

@@ -62,7 +62,7 @@ export async function fetchDebug(base: string): Promise<SpeakerDebug> {
   }
   if (!res.ok)
     throw new SpeakerUnreachableError(
-      `${url.href} answered ${res.status}: is this a meshlb speaker's debug endpoint? (its --health-addr, default 127.0.0.1:7474; port 7472 serves /metrics only)`,
+      `${url.href} answered ${res.status}: is this a meshlb speaker's debug endpoint? (its --health-addr, default 127.0.0.1:7474; port 7475 serves /metrics only)`,
     );
   return (await res.json()) as SpeakerDebug;
 }

@@ -39,7 +39,7 @@ setting with its default and the reason for it.
                            speaker publishes its peer ID on its own Pod
   --mesh-address IP        MESHLB_MESH_ADDRESS; else POD_IP (status.podIP: the node IP
                            under hostNetwork). Required
-  --mesh-port PORT         MESHLB_MESH_PORT, speaker.meshPort; default 7946 (TCP and UDP)
+  --mesh-port PORT         MESHLB_MESH_PORT, speaker.meshPort; default 7947 (TCP and UDP)
   --mesh-key-file PATH     MESHLB_MESH_KEY_FILE; default /etc/meshlb/mesh-key/key
                            (64 hex characters: the Secret meshlb-mesh-key)
   --mesh-profile NAME      MESHLB_MESH_PROFILE, speaker.meshProfile: lan-fast (default),
@@ -50,7 +50,7 @@ setting with its default and the reason for it.
   --wait-for-interfaces    MESHLB_WAIT_FOR_INTERFACES, speaker.waitForInterfaces: an
                            interface named in --interfaces that does not exist yet is
                            waited for; without it the speaker stops with an error
-  --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics; default :7472
+  --metrics-addr ADDR      MESHLB_METRICS_ADDR, speaker.metricsAddr: /metrics; default :7475
                            (every interface); "off" disables
   --health-addr ADDR       MESHLB_HEALTH_ADDR, speaker.healthAddr: /healthz, /readyz,
                            /debug/mesh, /debug/summary; default 127.0.0.1:7474 (loopback

@@ -6,7 +6,7 @@
 //   const registry = createRegistry('speaker');
 //   registerMeshMetrics(registry, { membership, watch, transport });
 //   const endpoints = await Endpoints.listen({
-//     log, registry, metricsAddr: ':7472', healthAddr: '127.0.0.1:7474', ready: () => readiness(),
+//     log, registry, metricsAddr: ':7475', healthAddr: '127.0.0.1:7474', ready: () => readiness(),
 //   });
 export { registerControllerMetrics, type ControllerSource } from './controller.ts';
 export { Endpoints, type EndpointsInit } from './endpoints.ts';

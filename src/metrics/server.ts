@@ -79,7 +79,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * function that throws becomes a 500 and an error log line.
  *
  *   const server = new EndpointServer({ registry, log, ready: () => ({ ready: true, reasons: [] }) });
- *   const { port } = await server.listen(':7472');
+ *   const { port } = await server.listen(':7475');
  *   …
  *   await server.close();
  */

@@ -32,8 +32,14 @@ import {
   type Picked,
 } from '../cli/options.ts';
 
-export const DEFAULT_MESH_PORT = 7946;
-export const DEFAULT_METRICS_ADDR = ':7472';
+/**
+ * The mesh's TCP and UDP port, and the metrics address: not MetalLB's (7946
+ * for memberlist, 7472 for metrics), so that both run on a node during a
+ * migration (docs/migrate.md); 7473 is the controller's and MetalLB's FRR
+ * metrics', 7474 the speaker's probes.
+ */
+export const DEFAULT_MESH_PORT = 7947;
+export const DEFAULT_METRICS_ADDR = ':7475';
 /**
  * The probes (/healthz, /readyz) and the debug bodies (/debug/mesh,
  * /debug/summary): loopback, so they are not served to the node's networks

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
+import { DEFAULT_HEALTH_ADDR, DEFAULT_MESH_PORT, DEFAULT_METRICS_ADDR } from '../../src/speaker/index.ts';
 import {
   canI,
   describeAccess,
@@ -407,6 +408,24 @@ test.serial('the manifests and the image agree (command, user, Node version)', (
   }
   t.is(envOf(speaker, 'MESHLB_MESH_KEY_FILE'), '/etc/meshlb/mesh-key/key');
   t.is(envOf(speaker, 'MESHLB_CONFIG'), '/etc/meshlb/config/config.yaml');
+  // The ports the DaemonSet declares are the ones the speaker is told, its defaults, and not MetalLB's.
+  t.is(envOf(speaker, 'MESHLB_MESH_PORT'), String(DEFAULT_MESH_PORT));
+  t.is(envOf(speaker, 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
+  t.is(envOf(speaker, 'MESHLB_HEALTH_ADDR'), DEFAULT_HEALTH_ADDR);
+  const c0 = speaker.spec.template.spec.containers[0] as unknown as {
+    ports: { name: string; containerPort: number; hostPort: number }[];
+    readinessProbe: { httpGet: { host: string; port: number } };
+  };
+  const portOf = (name: string): number | undefined => c0.ports.find((p) => p.name === name)?.containerPort;
+  t.is(portOf('mesh'), DEFAULT_MESH_PORT);
+  t.is(portOf('mesh-udp'), DEFAULT_MESH_PORT);
+  t.is(`:${String(portOf('http'))}`, DEFAULT_METRICS_ADDR);
+  t.is(`${c0.readinessProbe.httpGet.host}:${String(c0.readinessProbe.httpGet.port)}`, DEFAULT_HEALTH_ADDR);
+  for (const metallb of [7946, 7472, 7473])
+    t.false(
+      c0.ports.some((p) => p.hostPort === metallb),
+      `${metallb}`,
+    );
 });
 
 interface Rule {
@@ -563,14 +582,14 @@ test.serial('the alerts fire when they should and not otherwise (promtool test r
       {
         interval: '1m',
         input_series: [
-          { series: `up{${speaker},pod="a",instance="10.0.0.1:7472"}`, values: '1 0x20' },
-          { series: `up{${speaker},pod="b",instance="10.0.0.2:7472"}`, values: '1x20' },
+          { series: `up{${speaker},pod="a",instance="10.0.0.1:7475"}`, values: '1 0x20' },
+          { series: `up{${speaker},pod="b",instance="10.0.0.2:7475"}`, values: '1x20' },
           { series: 'up{namespace="other",job="unrelated",pod="z",instance="z"}', values: '0x20' },
         ],
         alert_rule_test: [
           fires('MeshlbTargetDown', '3m', []),
           fires('MeshlbTargetDown', '10m', [
-            { ...ns, job: 'meshlb-speaker', pod: 'a', instance: '10.0.0.1:7472', severity: 'warning' },
+            { ...ns, job: 'meshlb-speaker', pod: 'a', instance: '10.0.0.1:7475', severity: 'warning' },
           ]),
         ],
       },

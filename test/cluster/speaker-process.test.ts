@@ -3,6 +3,7 @@
 // token (RBAC from deploy/), and the real controller. Judged from outside:
 // arping from a client host, the ServiceAnnouncement objects, the speakers'
 // /readyz, /debug/mesh, /debug/summary and /metrics (promtool), and their logs (no 403).
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,9 +39,20 @@ const RBAC = ['controller.yaml', 'speaker.yaml'].map((f) =>
   fileURLToPath(new URL(`../../deploy/rbac/${f}`, import.meta.url)),
 );
 const root = process.getuid?.() === 0;
+/** Listens where MetalLB's speaker does (memberlist 7946 TCP and UDP, metrics 7472) on the address given. */
+const METALLB_PORTS = `
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+const ip = process.argv[1];
+await new Promise((r) => createServer().listen(7946, ip, r));
+await new Promise((r) => createServer().listen(7472, ip, r));
+await new Promise((r) => createSocket('udp4').bind(7946, ip, r));
+process.stdout.write('ready\\n');`;
 const SERVICE_NS = 'default';
 
 interface Ctx {
+  /** Processes holding MetalLB's speaker ports on every node (7946 TCP and UDP, 7472). */
+  metallb: ChildProcess[];
   cp: ControlPlane;
   lan: Lan;
   api: ApiAccess;
@@ -109,11 +121,32 @@ if (root) {
         MESHLB_RETRY_PERIOD_MS: '200',
       },
     );
+    // MetalLB's speaker ports taken on every node, as during a migration (docs/migrate.md).
+    t.context.metallb = [];
+    for (const host of lan.hosts) {
+      const holder = lan.spawn(
+        host,
+        [process.execPath, '--input-type=module', '-e', METALLB_PORTS, host.ipv4],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      t.context.metallb.push(holder);
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.once('data', () => {
+          resolve();
+        });
+        holder.once('exit', (code) => {
+          reject(new Error(`the MetalLB port holder on ${host.name} exited (${String(code)})`));
+        });
+      });
+    }
     for (const host of lan.hosts) startSpeaker(t, host);
   });
 
   test.after.always(async (t) => {
-    const { speakers, controller, lan, api, cp, dir } = t.context as Partial<Ctx>;
+    const { speakers, controller, lan, api, cp, dir, metallb } = t.context as Partial<Ctx>;
+    for (const m of metallb ?? []) m.kill('SIGKILL');
     for (const c of [...(speakers?.values() ?? []), ...(controller === undefined ? [] : [controller])]) {
       if (c.exited() !== undefined) continue;
       c.ref();
@@ -267,6 +300,21 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     t.regex(status, new RegExp(`${ip.replaceAll('.', '\\.')}\\s+default/web\\s+${node}\\s+1\\s`));
     const nobody = await arping(lan, lan.client as Host, '198.51.100.14', 1);
     t.deepEqual(nobody, [], 'an address of the pool that is not assigned gets no answer');
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
+  'beside MetalLB: its ports taken on every node, the speakers started and serve on their own',
+  async (t) => {
+    const { lan, metallb } = t.context;
+    t.true(
+      metallb.every((m) => m.exitCode === null),
+      'MetalLB’s ports stay with their holders',
+    );
+    for (const host of lan.hosts) {
+      t.true(await ready(t, host), `${host.name} ready`);
+      t.is((await httpGet(lan, lan.client as Host, `${speakerMetricsHttp(host)}/metrics`)).status, 200);
+    }
   },
 );
 

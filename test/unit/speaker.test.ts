@@ -108,11 +108,11 @@ test('settings: defaults from the downward API variables', (t) => {
   t.is(s.nodeName, 'n1');
   t.is(s.podName, 'speaker-x');
   t.is(s.meshAddress, '192.0.2.10');
-  t.is(s.meshPort, 7946);
+  t.is(s.meshPort, 7947, 'not MetalLB’s 7946');
   t.is(s.namespace, 'meshlb-system');
   t.is(s.meshProfile, 'lan-fast');
   t.is(s.interfaces, 'auto');
-  t.is(s.metricsAddr, ':7472');
+  t.is(s.metricsAddr, ':7475', 'not MetalLB’s 7472');
   t.is(s.healthAddr, '127.0.0.1:7474', 'probes and debug on loopback only');
   t.is(s.stateDir, undefined, 'a new identity at every start unless told where to keep it');
   t.is(s.handoffTimeoutMs, DEFAULT_HANDOFF_TIMEOUT_MS);

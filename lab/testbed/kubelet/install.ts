@@ -145,13 +145,16 @@ export async function installMeshlb(
   await createNamespaceAndKey(c);
   const env = apiEnv(c);
   // The lab's client reads /readyz and /debug/* over the LAN (lab.speakerUrl); a
-  // cluster keeps them on 127.0.0.1, where the kubelet's probes still reach them.
-  const speakerEnv = { MESHLB_HEALTH_ADDR: ':7474', ...opts.speakerEnv };
+  // cluster keeps them on 127.0.0.1, where the kubelet's probes still reach them
+  // (kustomize: the overlay replaces the variable; Helm: speaker.healthHost).
   if (method === 'kustomize') {
-    await withOverlay(c, speakerEnv, ['apply', '--server-side']);
+    await withOverlay(c, { MESHLB_HEALTH_ADDR: ':7474', ...opts.speakerEnv }, ['apply', '--server-side']);
   } else {
     if (opts.helm === undefined) throw new InstallError('installMeshlb(helm): no helm binary given');
-    const speakerExtraEnv = [...env, ...Object.entries(speakerEnv).map(([name, value]) => ({ name, value }))];
+    const speakerExtraEnv = [
+      ...env,
+      ...Object.entries(opts.speakerEnv ?? {}).map(([name, value]) => ({ name, value })),
+    ];
     await ok(
       'helm install',
       run(
@@ -168,6 +171,8 @@ export async function installMeshlb(
           'meshKey.existingSecret=meshlb-mesh-key',
           '--set',
           `speaker.stateDir=${stateDir(c)}`,
+          '--set-string',
+          'speaker.healthHost=',
           '--set-json',
           `speaker.extraEnv=${JSON.stringify(speakerExtraEnv)}`,
           '--set-json',

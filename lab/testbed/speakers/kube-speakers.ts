@@ -115,7 +115,7 @@ export interface SpeakerProcessOptions {
  */
 export const speakerHttp = (host: Host): string => `http://${host.ipv4}:7474`;
 /** The metrics endpoint (/metrics) of a speaker started here. */
-export const speakerMetricsHttp = (host: Host): string => `http://${host.ipv4}:7472`;
+export const speakerMetricsHttp = (host: Host): string => `http://${host.ipv4}:7475`;
 /** A speaker URL for `path` on `host`: /metrics on the metrics port, the rest on the other. */
 export const speakerUrlOf = (host: Host, path: string): string =>
   `${path === '/metrics' ? speakerMetricsHttp(host) : speakerHttp(host)}${path}`;
@@ -133,7 +133,7 @@ export function startSpeakerProcess(o: SpeakerProcessOptions): GroupChild {
     POD_IP: o.host.ipv4,
     MESHLB_MESH_KEY_FILE: o.meshKeyFile,
     MESHLB_INTERFACES: o.host.ifname,
-    MESHLB_METRICS_ADDR: `${o.host.ipv4}:7472`,
+    MESHLB_METRICS_ADDR: `${o.host.ipv4}:7475`,
     MESHLB_HEALTH_ADDR: `${o.host.ipv4}:7474`,
     MESHLB_CONFIG: '/dev/null',
     ...o.env,

@@ -18,7 +18,7 @@ export interface MeshNodeOptions {
   privateKey: PrivateKey;
   /** The 32-byte mesh key shared by every speaker (a Kubernetes Secret). */
   networkKey: Uint8Array;
-  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7946. */
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7947. */
   listen: string[];
   /**
    * CIDRs (as multiaddrs, e.g. /ip4/10.0.0.0/ipcidr/8) of the cluster's nodes.
