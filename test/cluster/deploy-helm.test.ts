@@ -54,6 +54,8 @@ interface Container {
   image: string;
   env?: { name: string; value?: string }[];
   resources?: unknown;
+  ports?: { name: string; containerPort: number; hostPort?: number }[];
+  readinessProbe?: { httpGet: { host?: string; port: number | string } };
 }
 interface PodSpec {
   containers: Container[];
@@ -294,6 +296,31 @@ test.serial('toggles: image, log levels, resources, placement, config, replicas,
   t.is(find(base.objects, 'ConfigMap', 'meshlb-config'), undefined);
   t.truthy(find(base.objects, 'PodDisruptionBudget', 'meshlb-controller'));
   t.is(find(base.objects, 'PrometheusRule', 'meshlb'), undefined);
+
+  // Every port of the speaker from values: the variables, the ports, the probes and the Service move together.
+  const moved = await render(
+    t,
+    '--set',
+    'speaker.ports.mesh=8946,speaker.ports.metrics=8472,speaker.ports.health=8474',
+    '--set-string',
+    'speaker.healthHost=',
+  );
+  const sc = speaker(moved.objects).containers[0];
+  t.is(env(sc, 'MESHLB_MESH_PORT'), '8946');
+  t.is(env(sc, 'MESHLB_METRICS_ADDR'), ':8472');
+  t.is(env(sc, 'MESHLB_HEALTH_ADDR'), ':8474');
+  t.deepEqual(
+    sc?.ports?.map((p) => [p.name, p.containerPort, p.hostPort]),
+    [
+      ['mesh', 8946, 8946],
+      ['mesh-udp', 8946, 8946],
+      ['http', 8472, 8472],
+    ],
+  );
+  t.deepEqual(sc?.readinessProbe?.httpGet, { host: '127.0.0.1', path: '/readyz', port: 8474 });
+  const svc = find(moved.objects, 'Service', 'meshlb-speaker') as
+    { spec?: { ports?: { port: number }[] } } | undefined;
+  t.is(svc?.spec?.ports?.[0]?.port, 8472);
 
   const img = await render(
     t,
