@@ -30,7 +30,9 @@ export type WireEvent =
   /** A link was added, removed (up false), or its carrier / admin state changed. */
   | { type: 'link'; ifname: string; up: boolean }
   /** Another meshlb speaker (`node`) answers for an IP we announce: claims settling, not a conflict. */
-  | { type: 'peer-answer'; ip: string; ifname: string; mac: string; node: string };
+  | { type: 'peer-answer'; ip: string; ifname: string; mac: string; node: string }
+  /** The addresses on this node's interfaces changed (Wire.localAddresses). */
+  | { type: 'addresses' };
 
 export interface WireStats {
   /** ARP requests and neighbour solicitations received (all that passed the kernel filter, answered or not). */

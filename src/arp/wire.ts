@@ -70,11 +70,15 @@ export class Wire {
   readonly #interfaces: ReadonlySet<string>;
   readonly #log: Logger | undefined;
   readonly #links = new Map<string, SocketLink>();
+  /** `${index} ${address}` of every address on an interface of this node (any interface). */
+  readonly #addresses = new Set<string>();
+  readonly #onEvent: ((e: WireEvent) => void) | undefined;
   #monitor: LinkMonitor | undefined;
 
   constructor(init: WireInit) {
     this.#interfaces = new Set(init.interfaces);
     this.#log = init.log;
+    this.#onEvent = init.onEvent;
     this.responder = new Responder({
       clock: init.clock ?? systemClock,
       ...(init.peerOf === undefined ? {} : { peerOf: init.peerOf }),
@@ -160,8 +164,26 @@ export class Wire {
     this.#links.delete(name);
   }
 
+  /**
+   * The addresses on this node's interfaces, any interface (not only those it
+   * answers on): an IPv4 service IP among them is answered by the kernel too,
+   * unless arp_ignore says otherwise (kube-proxy's IPVS mode puts every
+   * LoadBalancer IP on kube-ipvs0).
+   */
+  localAddresses(): Set<string> {
+    return new Set([...this.#addresses].map((k) => k.slice(k.indexOf(' ') + 1)));
+  }
+
   #onLink(e: LinkMonitorEvent): void {
-    if (e.kind !== 'link' || e.name === undefined || !this.#interfaces.has(e.name)) return;
+    if (e.kind === 'address') {
+      const key = `${e.index} ${e.address}`;
+      const changed = e.action === 'new' ? !this.#addresses.has(key) : this.#addresses.has(key);
+      if (e.action === 'new') this.#addresses.add(key);
+      else this.#addresses.delete(key);
+      if (changed) this.#onEvent?.({ type: 'addresses' });
+      return;
+    }
+    if (e.name === undefined || !this.#interfaces.has(e.name)) return;
     const name = e.name;
     const current = this.#links.get(name);
     if (e.action === 'del') {
@@ -214,6 +236,8 @@ export class Wire {
         if (e.up) log.info({ ifname: e.ifname }, 'link up');
         else log.warn({ ifname: e.ifname }, 'link down');
         return;
+      case 'addresses':
+        return; // the speaker checks them (kernel-answers.ts)
     }
   }
 }

@@ -34,6 +34,7 @@ export interface EventInit {
 }
 
 export interface EventSpec {
+  /** namespace '' for a cluster-scoped object (a Node): its Events go to `default`, as Kubernetes' own. */
   regarding: V1ObjectReference & { namespace: string; name: string };
   type: 'Normal' | 'Warning';
   /** CamelCase, e.g. RequestedIPOutsidePools. */
@@ -120,17 +121,21 @@ export class EventRecorder {
       .digest('hex')
       .slice(0, 16);
     const name = `${e.regarding.name.slice(0, 200)}.${digest}`;
-    const collection = objectPath('events.k8s.io', 'v1', 'events', e.regarding.namespace);
+    const namespace = e.regarding.namespace === '' ? 'default' : e.regarding.namespace;
+    const collection = objectPath('events.k8s.io', 'v1', 'events', namespace);
     const wallNow = this.#init.clock.wallNow();
     try {
       await this.#init.kube.create(collection, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
-        metadata: { name, namespace: e.regarding.namespace },
+        metadata: { name, namespace },
         eventTime: microTime(wallNow),
         reportingController: controller,
         reportingInstance: this.#init.instance,
-        regarding: e.regarding,
+        regarding:
+          e.regarding.namespace === ''
+            ? Object.fromEntries(Object.entries(e.regarding).filter(([k]) => k !== 'namespace'))
+            : e.regarding,
         type: e.type,
         reason: e.reason,
         action: e.action,

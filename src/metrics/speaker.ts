@@ -22,6 +22,7 @@ export class SpeakerMetrics {
   readonly #failovers: Counter<'cause'>;
   readonly #withdrawals: Counter;
   readonly #reconcile: Histogram;
+  readonly #kernelAnswered: Gauge;
 
   constructor(registry: Registry) {
     this.#announced = new Gauge({
@@ -43,6 +44,12 @@ export class SpeakerMetrics {
       help: 'IPs this speaker stopped announcing.',
       registers: [registry],
     });
+    this.#kernelAnswered = new Gauge({
+      name: 'meshlb_kernel_answered_ips',
+      help: "Service IPs this node's kernel answers ARP for by itself (addresses of a local interface, arp_ignore 0): every such node answers, whoever announces (IPVS without strictARP).",
+      registers: [registry],
+    });
+    this.#kernelAnswered.set(0);
     this.#reconcile = new Histogram({
       name: 'meshlb_reconcile_duration_seconds',
       help: "Duration of the speaker's reconcile (election decision and the diff applied).",
@@ -65,6 +72,11 @@ export class SpeakerMetrics {
   /** Stopped announcing one IP. */
   withdrawn(): void {
     this.#withdrawals.inc();
+  }
+
+  /** How many service IPs the node's kernel answers ARP for by itself (kernel-answers.ts). */
+  kernelAnswered(ips: number): void {
+    this.#kernelAnswered.set(ips);
   }
 
   /** One reconcile took this long. */

@@ -30,6 +30,7 @@ import {
 } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import { ClaimBook } from './claims.ts';
+import { kernelAnswers, readArpIgnore } from './kernel-answers.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
 import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
@@ -50,6 +51,7 @@ export interface SpeakerObserver {
   failover(cause: 'takeover' | 'failback' | 'fresh'): void;
   withdrawn(): void;
   decisions(durationSeconds: number): void;
+  kernelAnswered(ips: number): void;
 }
 
 export interface SpeakerInit {
@@ -150,6 +152,8 @@ export class Speaker {
   readonly #saver: ViewSaver | undefined;
   /** The view changed since it was last handed to the saver. */
   #viewChanged = false;
+  /** What kernelAnswers last found (JSON; reported when it changes). */
+  #kernelFound = '';
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -493,6 +497,7 @@ export class Speaker {
     const states = this.#members(membership);
     const { world, unannounced, services } = this.view.analyse(states, this.claims.map);
     this.#services = services;
+    this.#checkKernel(world.ips.map((x) => x.ip));
     const decisions = decide(world);
     const p = plan(this.#init.nodeName, decisions, this.#held);
     if (this.#leaving) {
@@ -706,7 +711,60 @@ export class Speaker {
     return [...byService.values()];
   }
 
+  /**
+   * This node's kernel answering ARP for service IPs by itself
+   * (kernel-answers.ts): said loudly once per change, in the log, a metric,
+   * and a Warning Event on the Node naming the fix.
+   */
+  #checkKernel(ips: readonly string[]): void {
+    const found = kernelAnswers(ips, this.wire.localAddresses(), this.#init.interfaces, readArpIgnore);
+    const key = JSON.stringify(found);
+    if (key === this.#kernelFound) return;
+    const before = this.#kernelFound;
+    this.#kernelFound = key;
+    this.#init.observer?.kernelAnswered(found.ips.length);
+    if (found.ips.length === 0) {
+      if (before !== '') this.#log.info('the kernel no longer answers ARP for a service IP by itself');
+      return;
+    }
+    const fix =
+      'kube-proxy in IPVS mode: set strictARP: true (--ipvs-strict-arp); otherwise remove the address or set net.ipv4.conf.<interface>.arp_ignore=1 and arp_announce=2';
+    this.#log.warn(
+      { ips: found.ips, interfaces: found.interfaces, fix },
+      "this node's kernel answers ARP for service IPs by itself (they are addresses of a local interface, and arp_ignore is 0): it answers with its own MAC whoever announces them",
+    );
+    const node = this.view.node(this.#init.nodeName);
+    this.#events.record({
+      regarding: {
+        apiVersion: 'v1',
+        kind: 'Node',
+        namespace: '',
+        name: this.#init.nodeName,
+        ...(node?.metadata?.uid === undefined ? {} : { uid: node.metadata.uid }),
+      },
+      type: 'Warning',
+      reason: 'KernelAnswersServiceIPs',
+      action: 'Announce',
+      note: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} (addresses of a local interface, arp_ignore 0), whoever meshlb elected: ${fix}`,
+    });
+  }
+
   #onWire(e: WireEvent): void {
+    if (e.type === 'addresses') {
+      this.#reconcile.request();
+      return;
+    }
+    if (e.type === 'peer-answer') {
+      // A peer answering for an IP it claims is a race settling (Wire logs it);
+      // one answering for an IP it does not claim is its kernel (kernel-answers.ts).
+      const holder = this.claims.get(e.ip)?.node;
+      if (holder !== e.node)
+        this.#log.warn(
+          { ip: e.ip, ifname: e.ifname, node: e.node, mac: e.mac, claimedBy: holder ?? null },
+          "another node answers ARP for a service IP it does not claim: its kernel does (the IP is an address of one of its interfaces: IPVS without strictARP?); see that node's KernelAnswersServiceIPs Event",
+        );
+      return;
+    }
     if (e.type === 'link') {
       if (!e.up) this.#linksDown.add(e.ifname);
       else if (this.#linksDown.delete(e.ifname)) this.#resyncAfter('its link is up again');

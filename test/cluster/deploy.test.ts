@@ -66,6 +66,7 @@ const ALERT_METRICS = [
   'meshlb_mesh_members',
   'meshlb_failovers_total',
   'meshlb_wire_conflicts_total',
+  'meshlb_kernel_answered_ips',
   'meshlb_pool_used_addresses',
   'meshlb_pool_capacity_addresses',
 ];
@@ -340,6 +341,7 @@ test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then app
   t.deepEqual(alerts.map((a) => a.alert).sort(), [
     'MeshlbAddressConflict',
     'MeshlbAnnouncerFlapping',
+    'MeshlbKernelAnswersServiceIPs',
     'MeshlbMeshMemberDead',
     'MeshlbPoolNearlyFull',
     'MeshlbTargetDown',
@@ -461,7 +463,7 @@ test.serial('the alert rules and the dashboard queries are valid PromQL (promtoo
   };
   const ok = promtool({ 'rules.yaml': rule.spec }, ['check', 'rules', 'rules.yaml']);
   t.is(ok.status, 0, ok.output);
-  t.regex(ok.output, /SUCCESS: 5 rules found/);
+  t.regex(ok.output, /SUCCESS: 6 rules found/);
   const dashboard = JSON.parse(readFileSync(`${OVERLAY('monitoring')}/dashboard.json`, 'utf8')) as {
     panels: { targets: { expr: string }[] }[];
   };
@@ -545,6 +547,20 @@ test.serial('the alerts fire when they should and not otherwise (promtool test r
         alert_rule_test: [
           fires('MeshlbAddressConflict', '2m', []),
           fires('MeshlbAddressConflict', '4m', [
+            { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'critical' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // Node n1's kernel answers for a service IP from minute 1; n2's never.
+          { series: `meshlb_kernel_answered_ips{${speaker},pod="a",node="n1"}`, values: '0 1x10' },
+          { series: `meshlb_kernel_answered_ips{${speaker},pod="b",node="n2"}`, values: '0x10' },
+        ],
+        alert_rule_test: [
+          fires('MeshlbKernelAnswersServiceIPs', '2m', []),
+          fires('MeshlbKernelAnswersServiceIPs', '4m', [
             { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'critical' },
           ]),
         ],

@@ -543,6 +543,55 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 );
 
 (root ? test.serial : test.serial.skip)(
+  'the IPVS trap: a node whose kernel holds the service IP answers ARP too; its speaker says so, with the fix',
+  async (t) => {
+    const { lan, speakers } = t.context;
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = await soleHolder(t, ip);
+    const other = lan.hosts.find((h) => h.name !== holder) as Host;
+    // What kube-proxy's IPVS mode does on every node (kube-ipvs0, here lo), with arp_ignore 0.
+    await lan.exec(other, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=0']);
+    await lan.exec(other, ['ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo']);
+    t.teardown(async () => {
+      await lan.exec(other, ['ip', 'addr', 'del', `${ip}/32`, 'dev', 'lo']);
+    });
+    const macs = await waitFor('two MACs answer', async () => {
+      const m = new Set(await arping(lan, lan.client as Host, ip, 2));
+      return m.size > 1 ? m : undefined;
+    });
+    t.deepEqual(
+      [...macs].sort(),
+      [lan.host(holder).mac, other.mac].sort(),
+      'the elected node and the other’s kernel',
+    );
+    const metric = async (): Promise<string | undefined> =>
+      /^meshlb_kernel_answered_ips (\d+)$/m.exec(
+        (await httpGet(lan, other, `${speakerMetricsHttp(other)}/metrics`)).body,
+      )?.[1];
+    await waitFor('the metric on the other node', async () => (await metric()) === '1');
+    const warned = logRecords((speakers.get(other.name) as GroupChild).log).find((r) =>
+      String(r.msg).startsWith("this node's kernel answers ARP for service IPs by itself"),
+    );
+    t.deepEqual(warned?.ips, [ip]);
+    t.regex(String(warned?.fix), /strictARP: true/);
+    const events = await waitFor('a Warning Event on the Node', async () => {
+      const list = await t.context.cp.kubeConfig
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: 'default', fieldSelector: 'reason=KernelAnswersServiceIPs' });
+      const mine = list.items.filter(
+        (e) => e.involvedObject.kind === 'Node' && e.involvedObject.name === other.name,
+      );
+      return mine.length > 0 ? mine : undefined;
+    });
+    t.regex(events[0]?.message ?? '', new RegExp(`${ip.replaceAll('.', '\\.')} .*strictARP: true`));
+    // Fixed: the address gone, the metric back to 0, one MAC answers.
+    await lan.exec(other, ['ip', 'addr', 'del', `${ip}/32`, 'dev', 'lo']);
+    await waitFor('the metric back to 0', async () => (await metric()) === '0');
+    t.deepEqual([...new Set(await arping(lan, lan.client as Host, ip, 2))], [lan.host(holder).mac]);
+  },
+);
+
+(root ? test.serial : test.serial.skip)(
   'SIGTERM hands over before exiting; nothing was refused by RBAC',
   async (t) => {
     const { lan, speakers, dir } = t.context;

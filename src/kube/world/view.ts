@@ -234,6 +234,11 @@ export class ClusterView {
     });
   }
 
+  /** A Node as last listed or watched. */
+  node(name: string): V1Node | undefined {
+    return this.#nodes.informer.get(name);
+  }
+
   /** The other speakers' mesh endpoints (seeds for joining the mesh). */
   peers(selfNode: string): Endpoint[] {
     return this.authority.peers(selfNode);
