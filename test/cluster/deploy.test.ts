@@ -67,6 +67,8 @@ const ALERT_METRICS = [
   'meshlb_failovers_total',
   'meshlb_wire_conflicts_total',
   'meshlb_kernel_answered_ips',
+  'meshlb_leader',
+  'meshlb_allocation_failures_total',
   'meshlb_pool_used_addresses',
   'meshlb_pool_capacity_addresses',
 ];
@@ -340,10 +342,13 @@ test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then app
   const alerts = rule.spec.groups.flatMap((g) => g.rules);
   t.deepEqual(alerts.map((a) => a.alert).sort(), [
     'MeshlbAddressConflict',
+    'MeshlbAllocationsFailing',
     'MeshlbAnnouncerFlapping',
+    'MeshlbControllerNoLeader',
     'MeshlbKernelAnswersServiceIPs',
     'MeshlbMeshMemberDead',
     'MeshlbPoolNearlyFull',
+    'MeshlbSpeakerNotInMesh',
     'MeshlbTargetDown',
   ]);
   for (const m of ALERT_METRICS)
@@ -463,7 +468,7 @@ test.serial('the alert rules and the dashboard queries are valid PromQL (promtoo
   };
   const ok = promtool({ 'rules.yaml': rule.spec }, ['check', 'rules', 'rules.yaml']);
   t.is(ok.status, 0, ok.output);
-  t.regex(ok.output, /SUCCESS: 6 rules found/);
+  t.regex(ok.output, /SUCCESS: 9 rules found/);
   const dashboard = JSON.parse(readFileSync(`${OVERLAY('monitoring')}/dashboard.json`, 'utf8')) as {
     panels: { targets: { expr: string }[] }[];
   };
@@ -562,6 +567,75 @@ test.serial('the alerts fire when they should and not otherwise (promtool test r
           fires('MeshlbKernelAnswersServiceIPs', '2m', []),
           fires('MeshlbKernelAnswersServiceIPs', '4m', [
             { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'critical' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // Two replicas; the leader dies at minute 3 and none takes over. Another
+          // namespace's controllers hand over (a minute with none) and keep a leader.
+          {
+            series: `meshlb_leader{namespace="meshlb-system",job="meshlb-controller",pod="c1"}`,
+            values: '1 1 1 0x10',
+          },
+          {
+            series: `meshlb_leader{namespace="meshlb-system",job="meshlb-controller",pod="c2"}`,
+            values: '0x13',
+          },
+          {
+            series: `meshlb_leader{namespace="other",job="meshlb-controller",pod="d1"}`,
+            values: '1 1 0 0x10',
+          },
+          {
+            series: `meshlb_leader{namespace="other",job="meshlb-controller",pod="d2"}`,
+            values: '0 0 0 1x10',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbControllerNoLeader', '4m', []),
+          fires('MeshlbControllerNoLeader', '6m', [
+            { ...ns, job: 'meshlb-controller', severity: 'critical' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // A full pool failing every minute for an hour; one failure once (fixed at once).
+          {
+            series: `meshlb_allocation_failures_total{reason="PoolExhausted",${controller}}`,
+            values: '0+1x60',
+          },
+          {
+            series: `meshlb_allocation_failures_total{reason="NoMatchingPool",${controller}}`,
+            values: '0 1x60',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbAllocationsFailing', '10m', []),
+          fires('MeshlbAllocationsFailing', '40m', [
+            { ...ns, job: 'meshlb-controller', reason: 'PoolExhausted', severity: 'warning' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // Three speakers; pod a sees only itself from minute 1. A single-speaker cluster elsewhere.
+          { series: `meshlb_mesh_members{state="alive",${speaker},pod="a",node="n1"}`, values: '3 1x20' },
+          { series: `meshlb_mesh_members{state="alive",${speaker},pod="b",node="n2"}`, values: '3 2x20' },
+          { series: `meshlb_mesh_members{state="alive",${speaker},pod="c",node="n3"}`, values: '3 2x20' },
+          {
+            series:
+              'meshlb_mesh_members{state="alive",namespace="solo",job="meshlb-speaker",pod="s",node="s1"}',
+            values: '1x20',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbSpeakerNotInMesh', '3m', []),
+          fires('MeshlbSpeakerNotInMesh', '10m', [
+            { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'warning' },
           ]),
         ],
       },
