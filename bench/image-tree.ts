@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { meshlbImage } from '../lab/testbed/kubelet/images.ts';
 import { freePort } from '../lab/testbed/ports.ts';
 import { poll } from '../lab/testbed/poll.ts';
+import { writeMeshKey, writeUnreachableKubeconfig } from '../lab/testbed/speakers/kube-speakers.ts';
 
 export interface ImageTree {
   archive: string;
@@ -74,13 +75,8 @@ export interface LoneSpeaker {
  * (packet sockets on lo).
  */
 export async function startLoneSpeaker(argv: readonly string[], work: string): Promise<LoneSpeaker> {
-  const key = join(work, 'key');
-  writeFileSync(key, 'ab'.repeat(32));
-  const kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-  );
+  const key = writeMeshKey(work);
+  const kubeconfig = writeUnreachableKubeconfig(work);
   const metrics = await freePort();
   const health = await freePort();
   const t0 = performance.now();

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
+import { writePrivateFile } from './private-file.ts';
 
 /** The peer key's file name in the speaker's state directory (--state-dir). */
 export const PEER_KEY_FILE = 'peer-key';
@@ -24,8 +24,8 @@ export type PeerKeySource = 'file' | 'created' | 'replaced' | 'ephemeral';
  * server. A key file that cannot be used never stops the speaker: it logs why
  * and goes on with a new key, as every speaker did before the file existed.
  *
- * The file holds the key in libp2p's protobuf encoding, mode 0600, written to
- * a temporary file and renamed (a crash mid-write leaves the old key or none).
+ * The file holds the key in libp2p's protobuf encoding, mode 0600, written
+ * whole or not at all (writePrivateFile).
  * One speaker per node: two processes sharing the file would share a peer ID
  * (the DaemonSet's RollingUpdate has maxSurge 0, so they never overlap).
  */
@@ -68,20 +68,11 @@ async function create(
   log: Logger,
 ): Promise<{ key: PrivateKey; source: PeerKeySource }> {
   const key = await generateKeyPair('Ed25519');
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const fd = await open(tmp, 'wx', 0o600);
-    try {
-      await fd.writeFile(privateKeyToProtobuf(key));
-      await fd.sync();
-    } finally {
-      await fd.close();
-    }
-    await rename(tmp, file);
+    await writePrivateFile(file, privateKeyToProtobuf(key));
     return { key, source };
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     log.warn({ err, file }, 'cannot write the peer key file: a new identity for this run only');
     return { key, source: 'ephemeral' };
   }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock/index.ts';
 import type { SavedView } from '../kube/world/index.ts';
+import { writePrivateFile } from './private-file.ts';
 
 /** The saved view's file name in the speaker's state directory (--state-dir). */
 export const SAVED_VIEW_FILE = 'view.json';
@@ -77,8 +77,8 @@ export async function readSavedView(
 
 /**
  * Writes the view to the state directory when it changed, at most once per
- * SAVE_INTERVAL_MS (the first change at once): to a temporary file, then
- * renamed, mode 0600 (it names the cluster's nodes and addresses). A write
+ * SAVE_INTERVAL_MS (the first change at once), whole or not at all, mode
+ * 0600 (it names the cluster's nodes and addresses: writePrivateFile). A write
  * that fails is logged once per failure streak and retried at the next change.
  */
 export class ViewSaver {
@@ -130,19 +130,11 @@ export class ViewSaver {
     this.#saved = this.#changes;
     this.#writing = true;
     this.#lastAt = this.#clock.now();
-    const tmp = `${this.#file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      const fd = await open(tmp, 'wx', 0o600);
-      try {
-        await fd.writeFile(JSON.stringify(view));
-      } finally {
-        await fd.close();
-      }
-      await rename(tmp, this.#file);
+      await writePrivateFile(this.#file, JSON.stringify(view));
       if (this.#failing) this.#log.info({ file: this.#file }, 'the view is saved again');
       this.#failing = false;
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       if (!this.#failing) this.#log.warn({ err, file: this.#file }, 'cannot save the view');
       this.#failing = true;
     } finally {

@@ -150,8 +150,6 @@ export class Speaker {
   readonly #withdrawnAt = new Map<string, number>();
   /** Saves the view to the state directory (when there is one). */
   readonly #saver: ViewSaver | undefined;
-  /** The view changed since it was last handed to the saver. */
-  #viewChanged = false;
   /** What kernelAnswers last found (JSON; reported when it changes). */
   #kernelFound = '';
 
@@ -189,7 +187,9 @@ export class Speaker {
       clock: init.clock,
       namespace: init.namespace,
       onChange: () => {
-        this.#viewChanged = true;
+        // Saved once every list has succeeded (view.saved() is undefined before:
+        // a restored view is never written back).
+        this.#saver?.changed();
         this.#reconcile.request();
       },
       log: init.log,
@@ -485,10 +485,6 @@ export class Speaker {
     const membership = this.#membership;
     const watch = this.#watch;
     if (!this.#started || membership === undefined || watch === undefined || !this.view.synced) return;
-    if (this.#viewChanged && !this.view.fromSavedView) {
-      this.#viewChanged = false;
-      this.#saver?.changed();
-    }
     if (!this.#leaving && this.#identityKnown) this.#join(membership);
     if (!membership.synced && !this.#leaving) return;
     const t0 = performance.now();

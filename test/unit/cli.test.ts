@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { freePort } from '../../lab/testbed/ports.ts';
+import { writeMeshKey, writeUnreachableKubeconfig } from '../../lab/testbed/speakers/kube-speakers.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -95,13 +96,8 @@ async function taken(): Promise<{
   close: () => void;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlb-cli-'));
-  const key = join(dir, 'key');
-  writeFileSync(key, 'ab'.repeat(32));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-  );
+  const key = writeMeshKey(dir);
+  const kubeconfig = writeUnreachableKubeconfig(dir);
   const servers = await Promise.all(
     [0, 1].map(
       () =>

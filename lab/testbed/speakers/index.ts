@@ -13,5 +13,6 @@ export {
   speakerUrlOf,
   startSpeakerProcess,
   writeMeshKey,
+  writeUnreachableKubeconfig,
   type SpeakerProcessOptions,
 } from './kube-speakers.ts';

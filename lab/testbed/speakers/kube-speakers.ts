@@ -93,6 +93,19 @@ export function writeMeshKey(dir: string): string {
   return file;
 }
 
+/**
+ * A kubeconfig whose API server never answers (a closed port on 127.0.0.1):
+ * for a speaker run on its own, without a cluster (benchmarks, CLI tests).
+ */
+export function writeUnreachableKubeconfig(dir: string): string {
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(
+    file,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+  );
+  return file;
+}
+
 export interface SpeakerProcessOptions {
   lan: Lan;
   host: Host;
