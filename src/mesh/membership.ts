@@ -214,6 +214,8 @@ export class Membership {
   readonly #onError: ((err: unknown, where: 'tick' | 'send') => void) | undefined;
   readonly #syncedListeners = new Set<SyncedListener>();
   #synced = false;
+  /** The seeds of the last join and when it was asked (the join is retried until synced). */
+  #joining: { seeds: readonly Endpoint[]; at: number } | undefined;
   readonly #awareness: Awareness;
   readonly #members = new Map<string, Rec>();
   readonly #pending = new Map<number, Pending>();
@@ -313,12 +315,32 @@ export class Membership {
    * no seeds this member is the first of its cluster: it is synced at once.
    */
   join(seeds: readonly Endpoint[]): void {
+    this.#askSeeds(seeds);
+    this.#broadcast([this.#aliveUpdate()]);
+    if (seeds.length === 0) this.#markSynced('local', undefined);
+    else if (!this.#synced) this.#joining = { seeds, at: this.#clock.now() };
+  }
+
+  #askSeeds(seeds: readonly Endpoint[]): void {
     for (const endpoint of seeds) {
       this.stats.pushPulls++;
       this.#send('', endpoint, this.#pushPullMessage(true, false));
     }
-    this.#broadcast([this.#aliveUpdate()]);
-    if (seeds.length === 0) this.#markSynced('local', undefined);
+  }
+
+  /**
+   * A join whose push-pulls were all lost (a dial refused while the seed's
+   * libp2p still tore down this node's last process, a stream reset under
+   * load) would leave this member unsynced, answering for nothing, until the
+   * periodic push-pull: 15-45 s. It asks its seeds again once per
+   * reconnectIntervalMs.
+   */
+  #retryJoin(now: number): void {
+    const j = this.#joining;
+    if (j === undefined || this.#synced || now - j.at < this.config.reconnectIntervalMs) return;
+    j.at = now;
+    this.stats.joinRetries++;
+    this.#askSeeds(j.seeds);
   }
 
   /**
@@ -1024,6 +1046,7 @@ export class Membership {
   #markSynced(via: SyncedEvent['via'], from: string | undefined): void {
     if (this.#synced) return;
     this.#synced = true;
+    this.#joining = undefined;
     const event: SyncedEvent = { via, at: this.#clock.now(), wallAt: this.#clock.wallNow() };
     if (from !== undefined) event.from = from;
     for (const l of this.#syncedListeners) l(event);
@@ -1085,6 +1108,7 @@ export class Membership {
 
   #reconnectAndReap(): void {
     const now = this.#clock.now();
+    this.#retryJoin(now);
     for (const r of this.#members.values()) {
       if (
         (r.state === 'dead' || r.state === 'left') &&

@@ -9,6 +9,8 @@ export class MembershipStats {
   suspicionsConfirmed = 0;
   refutations = 0;
   pushPulls = 0;
+  /** Joins asked again because no push-pull reply came within reconnectIntervalMs. */
+  joinRetries = 0;
   lagEvents = 0;
   /** Periodic ticks that threw (the loop went on). */
   loopErrors = 0;

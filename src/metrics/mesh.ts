@@ -140,6 +140,11 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
     'Push-pull state syncs this speaker started (its join, the periodic one, on reaching a dead member again).',
     () => stats.pushPulls,
   );
+  counter(
+    'meshlb_mesh_join_retries_total',
+    'Times this speaker asked its seeds again because no push-pull answered its join within reconnectIntervalMs (it answers for no IP until one does).',
+    () => stats.joinRetries,
+  );
   mirroredCounter(registry, {
     name: 'meshlb_mesh_dropped_messages_total',
     help: 'Mesh messages or frames dropped, by reason (the core and the libp2p transport).',

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, PLURALS, VERSION, type ServiceAnnouncement } from '../../src/kube/api/index.ts';
 import {
@@ -190,6 +190,18 @@ async function ready(t: { context: Ctx }, host: Host): Promise<boolean> {
   return (await httpGet(t.context.lan, host, `${LOCAL}/readyz`)).status === 200;
 }
 
+/** Waits until the speaker on `host` is ready; if it never is, says why (its /readyz and its last log lines). */
+async function waitReady(t: ExecutionContext<Ctx>, host: Host, ms: number, what = 'ready'): Promise<void> {
+  await waitFor(`${host.name} ${what}`, () => ready(t, host), ms).catch(async (err: unknown) => {
+    const r = await httpGet(t.context.lan, host, `${LOCAL}/readyz`).catch(() => undefined);
+    t.log(`${host.name} /readyz: ${r?.status} ${r?.body}`);
+    const log = t.context.speakers.get(host.name)?.log;
+    if (log !== undefined && existsSync(log))
+      t.log(readFileSync(log, 'utf8').split('\n').slice(-40).join('\n'));
+    throw err;
+  });
+}
+
 interface DebugMesh {
   members: { node: string; state: string }[];
   announcing: { ip: string }[];
@@ -237,7 +249,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   'speakers become ready with their own tokens, agree on one announcer, and arping reaches it',
   async (t) => {
     const { lan } = t.context;
-    for (const host of lan.hosts) await waitFor(`${host.name} ready`, () => ready(t, host), 60_000);
+    for (const host of lan.hosts) await waitReady(t, host, 60_000);
     // Each speaker published the MAC it answers on (peers' answers are not conflicts).
     for (const host of lan.hosts) {
       const pod = await core(t).readNamespacedPod({
@@ -406,7 +418,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
         .metadata?.annotations?.['meshlb.io/peer-id'];
     const published = await peerIdOf();
     const again = startSpeaker(t, lan.host(before), '-2');
-    await waitFor(`${before} ready again`, () => ready(t, lan.host(before)), 30_000);
+    await waitReady(t, lan.host(before), 30_000, 'ready again');
     const running = logRecords(again.log).find((r) => r.msg === 'speaker running');
     t.is(running?.identity, 'file');
     t.is(await peerIdOf(), published, 'the same peer ID as before the kill');
@@ -472,7 +484,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     // As before for the next tests: the API server back, the announcer's speaker restarted.
     await api.relay(lan, heirHost);
     startSpeaker(t, lan.host(holder), '-back');
-    await waitFor(`${holder} ready again`, () => ready(t, lan.host(holder)), 30_000);
+    await waitReady(t, lan.host(holder), 30_000, 'ready again');
   },
 );
 
@@ -532,7 +544,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     t.notDeepEqual(macs, [host.mac]);
     await lan.linkUp(host);
     await api.relay(lan, host);
-    await waitFor(`${holder} ready again`, () => ready(t, host), 30_000);
+    await waitReady(t, host, 30_000, 'ready again');
     await waitFor(
       `${holder} sees 3 alive members`,
       async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === 3,

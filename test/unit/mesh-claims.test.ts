@@ -91,6 +91,31 @@ test('a member that joins through seeds is synced by the first push-pull reply, 
   );
 });
 
+test('a join whose push-pulls are all lost is asked again each reconnect interval until a reply comes', (t) => {
+  const { m, clock, sent } = member(new MapClaimStore());
+  const joins = (): number => sent.filter((s) => s.type === 'push-pull' && s.join).length;
+  m.join([{ peerId: 'peer-b', addrs: ['/x'] }]);
+  t.is(joins(), 1);
+  // Nothing answers: asked again after reconnectIntervalMs (at the next
+  // reconnect tick, every healPingIntervalMs ±10 %), not before.
+  const start = clock.now();
+  while (joins() === 1 && clock.now() - start < 10_000) clock.advance(10);
+  const waited = clock.now() - start;
+  t.is(joins(), 2);
+  t.true(waited >= m.config.reconnectIntervalMs, `asked again after ${waited} ms`);
+  t.true(
+    waited <= m.config.reconnectIntervalMs + 1.1 * m.config.healPingIntervalMs + 10,
+    `after ${waited} ms`,
+  );
+  t.is(m.stats.joinRetries, 1);
+  m.handle(reply([]));
+  t.true(m.synced);
+  const after = sent.length;
+  clock.advance(m.config.reconnectIntervalMs * 5);
+  t.is(sent.filter((s, i) => i >= after && s.type === 'push-pull').length, 0, 'synced: no more asking');
+  t.is(m.stats.joinRetries, 1);
+});
+
 test('push-pull carries every claim of the store, relayed ones too; the reply to a request does', (t) => {
   const store = new MapClaimStore();
   store.own(claim(1));
