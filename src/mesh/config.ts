@@ -92,6 +92,7 @@ export interface MeshConfig {
    * this has its accusations dropped (verdicts from the other side of a
    * split), gets no second push-pull, and a stranger is asked for one at most
    * once per interval. The speaker's resync after isolation lasts 3 of these.
+   * A join no push-pull answered is asked again this often.
    */
   reconnectIntervalMs: number;
   /** Dead and left members are forgotten after this long (they can still rejoin later with a higher incarnation). */
