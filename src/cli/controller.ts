@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
+import { DEFAULT_CONFIG_FILE, fileValue, readConfigFile } from '../config/index.ts';
 import { Controller } from '../controller/index.ts';
 import { LeaderConfigError, LEADER_DEFAULTS, type LeaderConfig } from '../kube/leader.ts';
 import {
@@ -23,10 +25,12 @@ import {
   picker,
   readNamespaceFile,
   type LogLevel,
+  type Picked,
 } from './options.ts';
 
 const HELP = `usage: meshlb controller [--kubeconfig PATH] [--namespace NS] [--identity ID]
                          [--lb-class CLASS] [--log-level LEVEL] [--metrics-addr ADDR]
+                         [--config FILE]
 
 Runs the controller: assigns IPs from IPPools to LoadBalancer Services and
 writes their status.loadBalancer (it never decides who announces: the speakers
@@ -50,9 +54,12 @@ flags (each also from an environment variable; the flag wins):
                       serve /metrics, /healthz, /readyz and /debug/controller
                       on HOST:PORT, :PORT (every interface) or [IPV6]:PORT, or
                       off. MESHLB_METRICS_ADDR; default :7473 (docs/metrics.md)
+  --config FILE       the config file's controller: section (the ConfigMap
+                      meshlb-config; flags and variables win). MESHLB_CONFIG;
+                      default /etc/meshlb/config/config.yaml if it exists
 
-Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s) can be changed
-for tests: see docs/controller.md. RBAC: deploy/rbac/controller.yaml.`;
+Leader-election timings (client-go's defaults, 15 s / 10 s / 2 s): the config
+file's controller.leaseDurationMs, renewDeadlineMs, retryPeriodMs (docs/controller.md). RBAC: deploy/rbac/controller.yaml.`;
 
 /** The controller's metrics port (in its Pod's network; the speaker's is 7475 on the node). */
 const DEFAULT_METRICS_ADDR = ':7473';
@@ -68,9 +75,11 @@ export interface ControllerSettings {
   leader: LeaderConfig;
   /** Where to serve /metrics, /healthz, /readyz, /debug; undefined: off. */
   metricsAddr: string | undefined;
+  /** The config file read, if any. */
+  configFile: string | undefined;
 }
 
-/** The hidden leader-election flags: flag name, environment variable, LeaderConfig key. */
+/** The hidden leader-election flags: flag name, environment variable, LeaderConfig key (also the config file's key). */
 const TIMINGS = [
   ['lease-duration-ms', 'MESHLB_LEASE_DURATION_MS', 'leaseDurationMs'],
   ['renew-deadline-ms', 'MESHLB_RENEW_DEADLINE_MS', 'renewDeadlineMs'],
@@ -86,6 +95,7 @@ export function controllerSettings(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   inClusterNamespace: () => string | undefined = readNamespaceFile,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): ControllerSettings {
   let values: Record<string, string | undefined>;
   try {
@@ -98,6 +108,7 @@ export function controllerSettings(
         'lb-class': { type: 'string' },
         'log-level': { type: 'string' },
         'metrics-addr': { type: 'string' },
+        config: { type: 'string' },
         ...Object.fromEntries(TIMINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       },
       allowPositionals: false,
@@ -106,6 +117,12 @@ export function controllerSettings(
     throw new CliUsageError((err as Error).message);
   }
   const pick = picker(values, env);
+  const cfg = pick('config', 'MESHLB_CONFIG');
+  const configFile = cfg?.value ?? DEFAULT_CONFIG_FILE;
+  const doc = readConfigFile(configFile, cfg?.source === '--config', read);
+  /** Flag, else variable, else the config file's controller section. */
+  const setting = (flag: string, variable: string, key: string): Picked | undefined =>
+    pick(flag, variable) ?? fileValue(doc, configFile, 'controller', key);
 
   const kc = pick('kubeconfig', 'MESHLB_KUBECONFIG');
   if (kc?.value === '') throw new CliUsageError(`${kc.source} needs a file name`);
@@ -119,16 +136,19 @@ export function controllerSettings(
       `${id?.source ?? 'the identity'}: "${identity}" must be non-empty, without spaces`,
     );
 
-  const cls = pick('lb-class', 'MESHLB_LB_CLASS');
+  const cls = setting('lb-class', 'MESHLB_LB_CLASS', 'loadBalancerClass');
   if (cls !== undefined && (cls.value === '' || /\s/.test(cls.value)))
     throw new CliUsageError(`${cls.source}: "${cls.value}" is not a loadBalancerClass`);
 
-  const logLevel = logLevelOf(pick('log-level', 'MESHLB_LOG_LEVEL'));
-  const metricsAddr = listenAddrOf(pick('metrics-addr', 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
+  const logLevel = logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel'));
+  const metricsAddr = listenAddrOf(
+    setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr'),
+    DEFAULT_METRICS_ADDR,
+  );
 
   const leader: LeaderConfig = { ...LEADER_DEFAULTS };
   for (const [flag, variable, key] of TIMINGS) {
-    const t = pick(flag, variable);
+    const t = setting(flag, variable, key);
     if (t !== undefined) leader[key] = millisOf(t);
   }
   if (!(leader.retryPeriodMs < leader.renewDeadlineMs && leader.renewDeadlineMs < leader.leaseDurationMs))
@@ -144,6 +164,7 @@ export function controllerSettings(
     logLevel,
     leader,
     metricsAddr,
+    configFile: doc === undefined ? undefined : configFile,
   };
 }
 

@@ -8,10 +8,10 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inClusterTarget, KubeClient, loadKubeconfigFile } from '../kube/client/index.ts';
 import { parseListenAddress } from '../metrics/index.ts';
+import { LOG_LEVELS, type LogLevel } from '../config/index.ts';
 import { CliUsageError } from './errors.ts';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 /** Where a ServiceAccount's namespace is mounted in a Pod. */
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

@@ -3,12 +3,10 @@
 // wire, and the Speaker adapter that wires mesh + cluster view + election +
 // wire + ServiceAnnouncements into one reconcile loop (docs/speaker.md).
 export { ClaimBook } from './claims.ts';
-export { ConfigFileError } from './errors.ts';
 export { AUTO_EXCLUDE, autoInterfaces } from './interfaces.ts';
 export { loadPeerKey, PEER_KEY_FILE, type PeerKeySource } from './peer-key.ts';
 export { plan, type Announce, type Held, type Plan } from './plan.ts';
 export {
-  DEFAULT_CONFIG_FILE,
   DEFAULT_HANDOFF_TIMEOUT_MS,
   DEFAULT_MESH_KEY_FILE,
   DEFAULT_MESH_PORT,

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { load as loadYaml } from 'js-yaml';
 import { validateWireConfig, WireConfigError, type WireConfig } from '../arp/index.ts';
 import {
   MeshConfigError,
@@ -19,7 +18,7 @@ import {
   type WatchConfig,
 } from '../mesh/index.ts';
 import { CliUsageError } from '../cli/errors.ts';
-import { ConfigFileError } from './errors.ts';
+import { ConfigFileError, DEFAULT_CONFIG_FILE, fileValue, readConfigFile } from '../config/index.ts';
 import {
   logLevelOf,
   listenAddrOf,
@@ -48,7 +47,6 @@ export const DEFAULT_METRICS_ADDR = ':7475';
  */
 export const DEFAULT_HEALTH_ADDR = '127.0.0.1:7474';
 export const DEFAULT_MESH_KEY_FILE = '/etc/meshlb/mesh-key/key';
-export const DEFAULT_CONFIG_FILE = '/etc/meshlb/config/config.yaml';
 /**
  * On SIGTERM, keep answering until every IP this node held has a successor's
  * claim, at most this long (make-before-break). The successors decide on the
@@ -94,22 +92,24 @@ export interface SpeakerSettings {
   configFile: string | undefined;
 }
 
-/** Keys of the config file's `speaker:` section. */
-const FILE_KEYS = [
-  'interfaces',
-  'waitForInterfaces',
-  'meshProfile',
-  'mesh',
-  'watch',
-  'wire',
-  'handoffTimeoutMs',
-  'logLevel',
-  'metricsAddr',
-  'healthAddr',
-  'stateDir',
-  'meshPort',
-] as const;
-type FileSection = Partial<Record<(typeof FILE_KEYS)[number], unknown>>;
+/** The config file's `speaker:` section (its keys and types: config/schema.ts). */
+type FileSection = Partial<
+  Record<
+    | 'interfaces'
+    | 'waitForInterfaces'
+    | 'meshProfile'
+    | 'mesh'
+    | 'watch'
+    | 'wire'
+    | 'handoffTimeoutMs'
+    | 'logLevel'
+    | 'metricsAddr'
+    | 'healthAddr'
+    | 'stateDir'
+    | 'meshPort',
+    unknown
+  >
+>;
 
 const FLAGS = [
   'kubeconfig',
@@ -130,66 +130,6 @@ const FLAGS = [
 ] as const;
 /** Flags that take no value. */
 const SWITCHES = ['wait-for-interfaces'] as const;
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Reads and checks the config file's `speaker:` section; a missing default file is no error. */
-function readSection(
-  file: string,
-  explicit: boolean,
-  read: (path: string) => string,
-): FileSection | undefined {
-  let text: string;
-  try {
-    text = read(file);
-  } catch (err) {
-    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigFileError(`cannot read the config file ${file}: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = text.trim() === '' ? {} : loadYaml(text);
-  } catch (err) {
-    throw new ConfigFileError(`${file} is not valid YAML: ${(err as Error).message}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (!isRecord(doc)) throw new ConfigFileError(`${file}: expected a mapping with a "speaker:" section`);
-  const section = doc.speaker ?? {};
-  if (!isRecord(section)) throw new ConfigFileError(`${file}: "speaker" must be a mapping`);
-  for (const key of Object.keys(section))
-    if (!(FILE_KEYS as readonly string[]).includes(key))
-      throw new ConfigFileError(`${file}: unknown setting speaker.${key} (known: ${FILE_KEYS.join(', ')})`);
-  return section;
-}
-
-/** A nested numeric section (mesh, watch, wire): only known keys, only numbers. */
-function numbers<T extends object>(value: unknown, known: T, where: string): Partial<T> {
-  if (value === undefined) return {};
-  if (!isRecord(value)) throw new ConfigFileError(`${where} must be a mapping`);
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (!(k in known))
-      throw new ConfigFileError(`unknown setting ${where}.${k} (known: ${Object.keys(known).join(', ')})`);
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new ConfigFileError(`${where}.${k} must be a number`);
-    out[k] = v;
-  }
-  return out as Partial<T>;
-}
-
-/** A file value as text for the shared validators. */
-function fromFile(
-  section: FileSection,
-  key: keyof FileSection,
-  file: string | undefined,
-): Picked | undefined {
-  const v = section[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
-    throw new ConfigFileError(`${file ?? 'config'}: speaker.${key} must be a string, number or boolean`);
-  return { value: String(v), source: `${file ?? 'config'} speaker.${key}` };
-}
 
 function interfacesOf(
   p: Picked | undefined,
@@ -268,12 +208,13 @@ export function speakerSettings(
   const configFile = cfg?.value ?? DEFAULT_CONFIG_FILE;
   // Only a file named by the flag must exist: the ConfigMap is mounted optional,
   // and the manifests set MESHLB_CONFIG whether or not it exists.
-  const read0 = readSection(configFile, cfg?.source === '--config', read);
-  const section: FileSection = read0 ?? {};
-  const file = read0 === undefined ? undefined : configFile;
+  const doc = readConfigFile(configFile, cfg?.source === '--config', read);
+  // Keys and types are the schema's (config/schema.ts): checked by readConfigFile.
+  const section: FileSection = doc?.speaker ?? {};
+  const file = doc === undefined ? undefined : configFile;
   /** Flag, else variable, else the config file. */
   const setting = (flag: string, variable: string, key: keyof FileSection): Picked | undefined =>
-    pick(flag, variable) ?? fromFile(section, key, file);
+    pick(flag, variable) ?? fileValue(doc, configFile, 'speaker', key);
 
   /** The Kubernetes convention's variable (downward API) when neither flag nor MESHLB_ variable is set. */
   const orEnv = (p: Picked | undefined, variable: string): Picked | undefined => {
@@ -318,21 +259,15 @@ export function speakerSettings(
   try {
     mesh = validateMeshConfig({
       ...PROFILES[meshProfile],
-      ...numbers(section.mesh, PROFILES[meshProfile], 'speaker.mesh'),
+      ...(section.mesh as Partial<MeshConfig> | undefined),
     });
-    wire = validateWireConfig(numbers(section.wire, validateWireConfig(), 'speaker.wire'));
+    wire = validateWireConfig(section.wire as Partial<WireConfig> | undefined);
   } catch (err) {
     if (err instanceof MeshConfigError || err instanceof WireConfigError)
       throw new ConfigFileError(`${file ?? 'config'}: ${err.message}`);
     throw err;
   }
-  const watch: WatchConfig = {
-    ...WATCH_DEFAULTS,
-    ...numbers(section.watch, WATCH_DEFAULTS, 'speaker.watch'),
-  };
-  for (const [k, v] of Object.entries(watch))
-    if (!(Number.isInteger(v) && v > 0))
-      throw new ConfigFileError(`speaker.watch.${k} must be a whole number > 0; got ${v}`);
+  const watch: WatchConfig = { ...WATCH_DEFAULTS, ...(section.watch as Partial<WatchConfig> | undefined) };
 
   const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
   const metricsAddr = listenAddrOf(metrics, DEFAULT_METRICS_ADDR);

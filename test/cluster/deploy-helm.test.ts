@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { dump, load } from 'js-yaml';
+import { configProblems } from '../../src/config/index.ts';
 import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
 import {
   helmBinary,
@@ -205,6 +206,61 @@ test.serial('values.schema.json refuses bad values and takes good ones', async (
     t.is(ok.code, 0, `${value}: ${ok.stderr}`);
   }
 });
+
+test.serial(
+  'a wrong config key or type fails helm in the words the speaker and controller use',
+  async (t) => {
+    const bad: unknown[] = [
+      { speaker: { colour: 'blue' } },
+      { speaker: { mesh: { probeIntervl: 100, probeTimeoutMs: '80' }, meshPort: 70_000 } },
+      { speaker: { interfaces: 'eth0', logLevel: 'loud' } },
+      { controller: { leaseDuration: 1 } },
+    ];
+    for (const config of bad) {
+      const r = await helm(t, [
+        'template',
+        'meshlb',
+        CHART,
+        '--namespace',
+        NS,
+        '--set-json',
+        `config=${JSON.stringify(config)}`,
+      ]);
+      t.not(r.code, 0, JSON.stringify(config));
+      const problems = configProblems(config);
+      t.true(problems.length > 0);
+      // The process's line, placed under the chart's `config` value, is Helm's line.
+      for (const line of problems)
+        t.true(r.stderr.includes(line.replace("at '", "at '/config")), `${line}\nhelm: ${r.stderr}`);
+    }
+    const good = {
+      speaker: {
+        interfaces: ['eth0'],
+        mesh: { probeIntervalMs: 100 },
+        watch: { intervalMs: 20 },
+        meshPort: 7947,
+      },
+      controller: { leaseDurationMs: 15_000 },
+    };
+    t.deepEqual(configProblems(good), []);
+    const { objects } = await render(t, '--set-json', `config=${JSON.stringify(good)}`);
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'meshlb-config') as
+      (Obj & { data: Record<string, string> }) | undefined;
+    t.deepEqual(load(cm?.data['config.yaml'] ?? ''), good, 'the ConfigMap holds the config as given');
+    // Both workloads mount it and roll when it changes.
+    for (const kind of ['DaemonSet', 'Deployment']) {
+      const w = objects.find((o) => o.kind === kind) as Obj & {
+        spec: { template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec } };
+      };
+      t.truthy(w.spec.template.metadata.annotations?.['checksum/config'], kind);
+      const env = w.spec.template.spec.containers[0]?.env ?? [];
+      t.true(
+        env.some((e) => e.name === 'MESHLB_CONFIG'),
+        kind,
+      );
+    }
+  },
+);
 
 test.serial(
   "the chart's CRDs and monitoring files are deploy/'s, and helm package carries them",

@@ -1,10 +1,10 @@
 import test from 'ava';
 import type { Decision } from '../../src/election/index.ts';
 import { CliUsageError } from '../../src/cli/errors.ts';
+import { ConfigFileError } from '../../src/config/index.ts';
 import {
   autoInterfaces,
   ClaimBook,
-  ConfigFileError,
   DEFAULT_HANDOFF_TIMEOUT_MS,
   MeshKeyError,
   plan,
@@ -160,11 +160,14 @@ test('settings: errors name the setting and what to do', (t) => {
   t.regex(err(['--mesh-address', 'node-1']), /"node-1" is not an IP address/);
   t.regex(err(['--mesh-port', '70000']), /--mesh-port must be a port number/);
   t.regex(err(['--mesh-profile', 'fastest']), /--mesh-profile must be one of lan-fast/);
-  t.regex(err([], env, 'speaker:\n  colour: blue\n'), /unknown setting speaker.colour/);
+  t.regex(
+    err([], env, 'speaker:\n  colour: blue\n'),
+    /at '\/speaker': additional properties 'colour' not allowed/,
+  );
   t.regex(err([], env, 'speaker:\n  wire:\n    burstCount: 99\n'), /burstCount must be 1…20/);
   t.regex(
     err([], env, 'speaker:\n  mesh:\n    probeIntervalMs: fast\n'),
-    /speaker.mesh.probeIntervalMs must be a number/,
+    /at '\/speaker\/mesh\/probeIntervalMs': got string, want number/,
   );
   t.regex(err([], env, 'speaker: [1'), /not valid YAML/);
   t.regex(err(['--interfaces', 'a very long name']), /interface names/);
