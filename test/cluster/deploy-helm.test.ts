@@ -263,6 +263,30 @@ test.serial(
 );
 
 test.serial(
+  "monitoring.runbookBaseUrl: every alert's runbook_url points there, at its section",
+  async (t) => {
+    const rules = async (...args: string[]) => {
+      const { objects } = await render(t, '--set', 'monitoring.enabled=true', ...args);
+      const rule = objects.find((o) => o.kind === 'PrometheusRule') as
+        | (Obj & {
+            spec: { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+          })
+        | undefined;
+      return (rule?.spec.groups ?? []).flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
+    };
+    const plain = await rules();
+    t.true(plain.length > 0);
+    t.true(plain.every((r) => r.annotations?.runbook_url?.startsWith('docs/troubleshooting.md#')));
+    const base = 'https://git.example.org/ops/meshlb/blob/v0.1.0/docs/troubleshooting.md';
+    const set = await rules('--set', `monitoring.runbookBaseUrl=${base}`);
+    t.deepEqual(
+      set.map((r) => r.annotations?.runbook_url),
+      plain.map((r) => r.annotations?.runbook_url?.replace('docs/troubleshooting.md', base)),
+    );
+  },
+);
+
+test.serial(
   "the chart's CRDs and monitoring files are deploy/'s, and helm package carries them",
   async (t) => {
     const { objects } = await render(t, '--include-crds');

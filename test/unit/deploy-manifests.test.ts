@@ -68,3 +68,36 @@ test('controller Deployment: two replicas, non-root, nothing to escalate', (t) =
   t.true(c?.securityContext?.readOnlyRootFilesystem);
   t.true(c?.securityContext?.runAsNonRoot ?? d.spec?.template.spec?.securityContext?.runAsNonRoot);
 });
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+const slug = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replaceAll(' ', '-');
+
+test("every alert's runbook_url names a section of docs/troubleshooting.md that exists", (t) => {
+  const read = (p: string): string =>
+    readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
+  const rule = loadAllYaml(read('deploy/kustomize/overlays/monitoring/prometheusrule.yaml'))[0] as {
+    spec: { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+  };
+  const anchors = new Set(
+    read('docs/troubleshooting.md')
+      .split('\n')
+      .filter((l) => /^#{2,4} /.test(l))
+      .map((l) => slug(l.replace(/^#+ /, ''))),
+  );
+  t.true(anchors.has('two-macs-answer'), 'the slugs are computed as GitHub does');
+  const alerts = rule.spec.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
+  t.true(alerts.length >= 9);
+  for (const a of alerts) {
+    const url = a.annotations?.runbook_url ?? '';
+    const m = /^docs\/troubleshooting\.md#(.+)$/.exec(url);
+    t.truthy(m, `${a.alert ?? ''}: runbook_url "${url}"`);
+    t.true(
+      anchors.has(m?.[1] ?? ''),
+      `${a.alert ?? ''}: no section #${m?.[1] ?? ''} in docs/troubleshooting.md`,
+    );
+  }
+});
