@@ -123,6 +123,11 @@ export class Wire {
   }
 
   /** The MACs of the interfaces it answers on now (lower case), for the speaker's identity. */
+  /** The interfaces it answers on (their packet sockets are open), sorted. */
+  interfaces(): string[] {
+    return [...this.#links.keys()].sort();
+  }
+
   macs(): string[] {
     return [...new Set([...this.#links.values()].map((l) => l.mac.toLowerCase()))].sort();
   }

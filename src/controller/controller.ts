@@ -26,7 +26,9 @@ import {
   toPoolView,
   toServiceView,
 } from '../kube/views.ts';
-import { PoolStatusWriter, type PoolVerdict } from './pool-status.ts';
+import { poolStatus, poolStatusKey, type PoolVerdict } from './pool-status.ts';
+import { AdvertisementReporter } from './advertisement-reporter.ts';
+import { StatusApplier } from './status-applier.ts';
 import { PAUSED_CONDITION, StatusWriter } from './status.ts';
 
 export interface ControllerInit {
@@ -67,7 +69,11 @@ export interface ControllerStats {
   /** Patch wars detected (writes to a Service paused). */
   oscillationBreaks: number;
   /** API writes by resource and result (pool statuses only when they changed). */
-  apiWrites: { 'services/status': WriteCounts; 'ippools/status': WriteCounts };
+  apiWrites: {
+    'services/status': WriteCounts;
+    'ippools/status': WriteCounts;
+    'l2advertisements/status': WriteCounts;
+  };
 }
 
 /**
@@ -160,9 +166,11 @@ export class Controller {
     apiWrites: {
       'services/status': { ok: 0, conflict: 0, error: 0 },
       'ippools/status': { ok: 0, conflict: 0, error: 0 },
+      'l2advertisements/status': { ok: 0, conflict: 0, error: 0 },
     },
   };
-  readonly #poolWriter: PoolStatusWriter;
+  readonly #statusApplier: StatusApplier;
+  readonly #advertisements: AdvertisementReporter;
   /** Pools in use, pools refused (and why), and the last pool each held IP was in. */
   #accepted: PoolView[] = [];
   readonly #refused = new Map<string, NonNullable<PoolVerdict['refused']>>();
@@ -182,7 +190,17 @@ export class Controller {
       ...(init.log === undefined ? {} : { log: init.log }),
     });
     this.#writer = new StatusWriter(init.kube);
-    this.#poolWriter = new PoolStatusWriter(init.kube, init.log);
+    this.#statusApplier = new StatusApplier(init.kube, init.log);
+    this.#advertisements = new AdvertisementReporter({
+      kube: init.kube,
+      clock: init.clock,
+      namespace: init.namespace,
+      applier: this.#statusApplier,
+      onWrite: (r) => {
+        this.#stats.apiWrites['l2advertisements/status'][r]++;
+      },
+      ...(init.log === undefined ? {} : { log: init.log }),
+    });
     this.#guard = new OscillationGuard(init.clock, init.oscillation);
     this.#elector = new LeaderElector({
       kube: init.kube,
@@ -254,7 +272,9 @@ export class Controller {
         if (this.#poolGenerations.get(name) === p.metadata.generation) return;
         this.#poolsChanged();
       },
-      onDelete: () => {
+      onDelete: (p) => {
+        // One created again under this name must get its status written.
+        this.#statusApplier.forget('IPPool', p.metadata.name ?? '');
         this.#poolsChanged();
       },
     });
@@ -273,6 +293,7 @@ export class Controller {
     });
     const informers = [this.#namespaces, this.#pools, this.#services];
     for (const i of informers) await i.start();
+    await this.#advertisements.start();
     // The table is rebuilt from the whole of the Services: a list that failed
     // (the API server busy, RBAC being fixed) is retried with backoff, and
     // restoring from a partial cache would let a new Service take an IP that
@@ -314,6 +335,7 @@ export class Controller {
     const informers = [this.#services, this.#pools, this.#namespaces];
     this.#services = this.#pools = this.#namespaces = undefined;
     for (const i of informers) await i?.stop();
+    await this.#advertisements.stop();
   }
 
   /** Parses the pools, refuses bad and overlapping ones, and notes why (for their status). */
@@ -387,10 +409,13 @@ export class Controller {
         const now = new Date(this.#init.clock.wallNow());
         for (const pool of this.#pools?.list() ?? []) {
           const name = pool.metadata.name ?? '';
-          const written = await this.#poolWriter.write(
-            pool,
-            { refused: this.#refused.get(name), outside: outside.get(name) ?? [], counts: counts.get(name) },
-            now,
+          const verdict = {
+            refused: this.#refused.get(name),
+            outside: outside.get(name) ?? [],
+            counts: counts.get(name),
+          };
+          const written = await this.#statusApplier.apply('IPPool', name, poolStatusKey(pool, verdict), () =>
+            poolStatus(pool, verdict, now),
           );
           if (written !== 'unchanged') this.#stats.apiWrites['ippools/status'][written]++;
         }

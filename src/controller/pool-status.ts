@@ -1,17 +1,6 @@
-import type { Logger } from 'pino';
 import type { PoolCounts } from '../kube/allocator/index.ts';
-import {
-  GROUP,
-  IPPOOL_CONDITIONS,
-  IPPOOL_REASONS,
-  PLURALS,
-  VERSION,
-  type Condition,
-  type IPPool,
-  type IPPoolStatus,
-} from '../kube/api/index.ts';
-import { CONTROLLER_MANAGER } from '../kube/views.ts';
-import { APPLY_PATCH, objectPath, type KubeClient } from '../kube/client/index.ts';
+import { IPPOOL_CONDITIONS, IPPOOL_REASONS, type IPPool, type IPPoolStatus } from '../kube/api/index.ts';
+import { stamped, type DesiredCondition } from './status-applier.ts';
 
 /** What the controller concluded about one pool, before it becomes a status. */
 export interface PoolVerdict {
@@ -22,11 +11,9 @@ export interface PoolVerdict {
   counts?: PoolCounts | undefined;
 }
 
-type Desired = Omit<Condition, 'lastTransitionTime'>;
-
 /** The conditions of a verdict (without transition times). */
-export function poolConditions(v: PoolVerdict, generation: number): Desired[] {
-  const c = (type: string, ok: boolean, reason: string, message: string): Desired => ({
+export function poolConditions(v: PoolVerdict, generation: number): DesiredCondition[] {
+  const c = (type: string, ok: boolean, reason: string, message: string): DesiredCondition => ({
     type,
     status: ok ? 'True' : 'False',
     reason,
@@ -60,14 +47,7 @@ export function poolConditions(v: PoolVerdict, generation: number): Desired[] {
 
 /** The full status: conditions keep their transition time while their status stays. */
 export function poolStatus(pool: IPPool, v: PoolVerdict, now: Date): IPPoolStatus {
-  const before = new Map((pool.status?.conditions ?? []).map((c) => [c.type, c]));
-  const conditions = poolConditions(v, pool.metadata.generation ?? 0).map((d): Condition => ({
-    ...d,
-    lastTransitionTime:
-      before.get(d.type)?.status === d.status
-        ? (before.get(d.type)?.lastTransitionTime ?? now.toISOString())
-        : now.toISOString(),
-  }));
+  const conditions = stamped(pool.status?.conditions, poolConditions(v, pool.metadata.generation ?? 0), now);
   const fam = (f: PoolCounts['ipv4'] | undefined) => ({
     assigned: Number(f?.assigned ?? 0n),
     available: (f?.available ?? 0n).toString(),
@@ -80,50 +60,11 @@ export function poolStatus(pool: IPPool, v: PoolVerdict, now: Date): IPPoolStatu
   };
 }
 
-/**
- * Writes IPPool statuses (server-side apply, `meshlb-controller`), only when
- * what it would write differs from what it last wrote: a reconcile that
- * changes nothing costs no request.
- */
-export class PoolStatusWriter {
-  readonly #kube: KubeClient;
-  readonly #log: Logger | undefined;
-  readonly #last = new Map<string, string>();
-
-  constructor(kube: KubeClient, log?: Logger) {
-    this.#kube = kube;
-    this.#log = log;
-  }
-
-  /** Writes the status if it changed; says whether it wrote, failed (logged), or had nothing to write. */
-  async write(pool: IPPool, v: PoolVerdict, now: Date): Promise<'ok' | 'error' | 'unchanged'> {
-    const name = pool.metadata.name ?? '';
-    const desired = JSON.stringify([
-      poolConditions(v, pool.metadata.generation ?? 0),
-      String(v.counts?.ipv4.assigned),
-      String(v.counts?.ipv6.assigned),
-    ]);
-    if (this.#last.get(name) === desired) return 'unchanged';
-    try {
-      await this.#kube.patch(
-        `${objectPath(GROUP, VERSION, PLURALS.IPPool, undefined, name)}/status`,
-        {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'IPPool',
-          metadata: { name },
-          status: poolStatus(pool, v, now),
-        },
-        { contentType: APPLY_PATCH, query: { fieldManager: CONTROLLER_MANAGER, force: true } },
-      );
-      this.#last.set(name, desired);
-      return 'ok';
-    } catch (err) {
-      this.#log?.warn({ err, pool: name }, 'could not write the pool status');
-      return 'error';
-    }
-  }
-
-  forget(name: string): void {
-    this.#last.delete(name);
-  }
+/** What the pool's status says, without times: written only when this changes. */
+export function poolStatusKey(pool: IPPool, v: PoolVerdict): string {
+  return JSON.stringify([
+    poolConditions(v, pool.metadata.generation ?? 0),
+    String(v.counts?.ipv4.assigned),
+    String(v.counts?.ipv6.assigned),
+  ]);
 }

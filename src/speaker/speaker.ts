@@ -122,6 +122,10 @@ export class Speaker {
   readonly #seeded = new Set<string>();
   #joined = false;
   #identityPublished = false;
+  /** A publication of the identity is in flight (or waiting to be retried). */
+  #publishing = false;
+  /** The MACs and interfaces last published (JSON). */
+  #publishedWire: string | undefined;
   #identityTimer: Timer | undefined;
   /** Ends a resync's wait for the standing claims (#resync). */
   #resyncTimer: Timer | undefined;
@@ -427,17 +431,32 @@ export class Speaker {
     return out;
   }
 
-  /** Publishes the peer ID, mesh address and MACs on the Pod; retried with backoff until it works. */
+  /**
+   * Publishes the peer ID, mesh address, MACs and interfaces on the Pod;
+   * retried with backoff until it works. Published again when the interfaces
+   * it answers on change (#republishIfChanged).
+   */
   #publishIdentity(delayMs: number): void {
     const endpoint = this.#transport?.endpoint;
     if (endpoint === undefined || this.#leaving) return;
     const { kube, namespace, podName } = this.#init;
     const { signal } = this.#requests;
-    publishIdentity(kube, namespace, podName, endpoint.peerId, endpoint.addrs, this.wire.macs(), signal).then(
+    const wire = { macs: this.wire.macs(), interfaces: this.wire.interfaces() };
+    this.#publishing = true;
+    publishIdentity(
+      kube,
+      namespace,
+      podName,
+      { peerId: endpoint.peerId, addrs: endpoint.addrs, ...wire },
+      signal,
+    ).then(
       () => {
+        this.#publishing = false;
         this.#identityPublished = true;
-        this.#log.info({ pod: podName }, 'identity published on the Pod');
+        this.#publishedWire = JSON.stringify(wire);
+        this.#log.info({ pod: podName, interfaces: wire.interfaces }, 'identity published on the Pod');
         this.#reconcile.request();
+        this.#republishIfChanged();
       },
       (err: unknown) => {
         if (this.#leaving) return; // stopped meanwhile: no retry outlives stop()
@@ -450,6 +469,13 @@ export class Speaker {
         }, delayMs);
       },
     );
+  }
+
+  /** The interfaces or MACs changed since the last publication that worked: publish again. */
+  #republishIfChanged(): void {
+    if (!this.#identityPublished || this.#publishing || this.#leaving) return;
+    const now = JSON.stringify({ macs: this.wire.macs(), interfaces: this.wire.interfaces() });
+    if (now !== this.#publishedWire) this.#publishIdentity(this.#init.identityRetryMs ?? 1_000);
   }
 
   /** Joins the mesh once the speaker Pods are known, and joins speakers that appear later. */
@@ -762,6 +788,10 @@ export class Speaker {
       return;
     }
     if (e.type === 'link') {
+      // After the Wire has updated its set (a removal is told before it is done).
+      queueMicrotask(() => {
+        this.#republishIfChanged();
+      });
       if (!e.up) this.#linksDown.add(e.ifname);
       else if (this.#linksDown.delete(e.ifname)) this.#resyncAfter('its link is up again');
       return;

@@ -176,6 +176,14 @@ test('the ServiceAccount may do what the controller does, and nothing wider', as
     { verb: 'watch', group: GROUP, resource: 'ippools' },
     { verb: 'patch', group: GROUP, resource: 'ippools', subresource: 'status', name: 'any' },
     { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: other },
+    // L2Advertisement status: the advertisements, the Nodes' labels, the speaker Pods.
+    { verb: 'list', group: GROUP, resource: 'l2advertisements' },
+    { verb: 'watch', group: GROUP, resource: 'l2advertisements' },
+    { verb: 'patch', group: GROUP, resource: 'l2advertisements', subresource: 'status', name: 'any' },
+    { verb: 'list', resource: 'nodes' },
+    { verb: 'watch', resource: 'nodes' },
+    { verb: 'list', resource: 'pods', namespace: SA_NAMESPACE },
+    { verb: 'watch', resource: 'pods', namespace: SA_NAMESPACE },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: SA_NAMESPACE },
     ...(['get', 'update'] as const).map((verb) => ({
       verb,
@@ -197,16 +205,18 @@ test('the ServiceAccount may do what the controller does, and nothing wider', as
     { verb: 'list', resource: 'secrets' },
     { verb: 'patch', resource: 'namespaces', name: other },
     { verb: 'list', resource: 'pods' },
-    { verb: 'list', resource: 'nodes' },
+    { verb: 'list', resource: 'pods', namespace: other },
+    { verb: 'patch', resource: 'pods', namespace: SA_NAMESPACE, name: 'any' },
+    { verb: 'get', resource: 'nodes', name: 'any' },
     { verb: 'patch', resource: 'nodes', name: 'any' },
     { verb: 'update', resource: 'nodes', subresource: 'status', name: 'any' },
     { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' },
-    // Pools: never written but their status; other meshlb kinds not read at all.
+    // Pools and advertisements: never written but their status; announcements not read at all.
     { verb: 'get', group: GROUP, resource: 'ippools', name: 'any' },
     { verb: 'patch', group: GROUP, resource: 'ippools', name: 'any' },
     { verb: 'create', group: GROUP, resource: 'ippools' },
     { verb: 'delete', group: GROUP, resource: 'ippools', name: 'any' },
-    { verb: 'list', group: GROUP, resource: 'l2advertisements' },
+    { verb: 'patch', group: GROUP, resource: 'l2advertisements', name: 'any' },
     { verb: 'list', group: GROUP, resource: 'serviceannouncements' },
     // Events: created only, and only through events.k8s.io.
     { verb: 'create', resource: 'events', namespace: other },

@@ -250,7 +250,8 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   async (t) => {
     const { lan } = t.context;
     for (const host of lan.hosts) await waitReady(t, host, 60_000);
-    // Each speaker published the MAC it answers on (peers' answers are not conflicts).
+    // Each speaker published the MAC it answers on (peers' answers are not conflicts)
+    // and the interface (the controller checks L2Advertisements' interfaces against them).
     for (const host of lan.hosts) {
       const pod = await core(t).readNamespacedPod({
         namespace: SPEAKER_NAMESPACE,
@@ -259,6 +260,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
       t.deepEqual(JSON.parse(pod.metadata?.annotations?.['meshlb.io/macs'] ?? '[]'), [
         host.mac.toLowerCase(),
       ]);
+      t.deepEqual(JSON.parse(pod.metadata?.annotations?.['meshlb.io/interfaces'] ?? '[]'), ['eth0']);
     }
     for (const host of lan.hosts)
       await waitFor(

@@ -379,8 +379,11 @@ test.serial(
     t.false(view.authority.maySpeakFor('peer-w1', 'w1')); // nothing published yet
 
     const addrs = ['/ip4/192.0.2.1/tcp/7946', '/ip6/2001:db8::1/tcp/7946'];
-    await publishIdentity(cp.kube, system, 'speaker-w1', 'peer-w1', addrs);
-    await publishIdentity(cp.kube, system, 'speaker-w2', 'peer-w2', ['/ip4/192.0.2.2/tcp/7946']);
+    await publishIdentity(cp.kube, system, 'speaker-w1', { peerId: 'peer-w1', addrs });
+    await publishIdentity(cp.kube, system, 'speaker-w2', {
+      peerId: 'peer-w2',
+      addrs: ['/ip4/192.0.2.2/tcp/7946'],
+    });
     await waitFor(
       'both identities',
       () => view.authority.maySpeakFor('peer-w2', 'w2') && view.authority.maySpeakFor('peer-w1', 'w1'),
@@ -393,7 +396,7 @@ test.serial(
     t.deepEqual(view.peers('w1'), [{ peerId: 'peer-w2', addrs: ['/ip4/192.0.2.2/tcp/7946'] }]);
 
     // A restarted speaker publishes a new peer ID: the old one loses the node.
-    await publishIdentity(cp.kube, system, 'speaker-w1', 'peer-w1b', addrs);
+    await publishIdentity(cp.kube, system, 'speaker-w1', { peerId: 'peer-w1b', addrs });
     await waitFor('the new peer ID', () => view.authority.maySpeakFor('peer-w1b', 'w1'), PROMPT_MS);
     t.false(view.authority.maySpeakFor('peer-w1', 'w1'));
     const labels = (await core.readNamespacedPod({ namespace: system, name: 'speaker-w1' })).metadata?.labels;

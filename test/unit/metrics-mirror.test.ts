@@ -271,6 +271,7 @@ function controllerStats(over: Partial<ControllerStats> = {}): ControllerStats {
     apiWrites: {
       'services/status': { ok: 0, conflict: 0, error: 0 },
       'ippools/status': { ok: 0, conflict: 0, error: 0 },
+      'l2advertisements/status': { ok: 0, conflict: 0, error: 0 },
     },
     ...over,
   };
@@ -305,6 +306,7 @@ test('controller: pools per family, failures by reason from zero, writes by reso
     apiWrites: {
       'services/status': { ok: 4, conflict: 1, error: 0 },
       'ippools/status': { ok: 2, conflict: 0, error: 1 },
+      'l2advertisements/status': { ok: 1, conflict: 0, error: 0 },
     },
   });
   t.is(await value(registry, 'meshlb_leader'), 1);

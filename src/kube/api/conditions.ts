@@ -26,3 +26,28 @@ export const IPPOOL_REASONS = {
   PoolShrunk: 'PoolShrunk',
   AllAddressesInPool: 'AllAddressesInPool',
 } as const;
+
+/** Condition types of an L2Advertisement's status (written by the controller). */
+export const L2ADVERTISEMENT_CONDITIONS = {
+  /** True when its nodeSelectors select at least one node that runs a speaker. */
+  NodesSelected: 'NodesSelected',
+  /**
+   * True when every interface it names is one a speaker on a selected node
+   * answers on (or it names none); Unknown while no selected speaker has said
+   * which interfaces it answers on.
+   */
+  InterfacesFound: 'InterfacesFound',
+  /** Both of the above: the advertisement can be answered somewhere. */
+  Ready: 'Ready',
+} as const;
+
+export const L2ADVERTISEMENT_REASONS = {
+  NodesMatch: 'NodesMatch',
+  NoNodeMatches: 'NoNodeMatches',
+  NoSpeakerOnSelectedNodes: 'NoSpeakerOnSelectedNodes',
+  EveryInterface: 'EveryInterface',
+  AllInterfacesFound: 'AllInterfacesFound',
+  InterfacesMissing: 'InterfacesMissing',
+  InterfacesNotReported: 'InterfacesNotReported',
+  Answerable: 'Answerable',
+} as const;

@@ -352,6 +352,21 @@ const l2AdvertisementSpec = named('L2AdvertisementSpec', {
   'x-kubernetes-validations': L2ADVERTISEMENT_SPEC_RULES,
 });
 
+const l2AdvertisementStatus = named('L2AdvertisementStatus', {
+  type: 'object',
+  description:
+    'What the controller observed of the advertisement: the nodes it selects and the interfaces found on them.',
+  properties: {
+    matchedNodes: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 0,
+      description: 'Nodes its nodeSelectors select (every node without selectors).',
+    },
+    conditions,
+  },
+});
+
 export const l2AdvertisementCrd = crd(
   'L2Advertisement',
   'Cluster',
@@ -359,11 +374,13 @@ export const l2AdvertisementCrd = crd(
   objectSchema(
     'L2Advertisement',
     'Announces the addresses of some IPPools from some nodes in layer 2 mode (ARP for IPv4, NDP for IPv6).',
-    { spec: l2AdvertisementSpec },
+    { spec: l2AdvertisementSpec, status: l2AdvertisementStatus },
     ['spec'],
   ),
   [
     { name: 'IP Pools', type: 'string', jsonPath: '.spec.ipPools' },
+    { name: 'Nodes', type: 'integer', jsonPath: '.status.matchedNodes' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Interfaces', type: 'string', jsonPath: '.spec.interfaces' },
     { name: 'Cordon Policy', type: 'string', jsonPath: '.spec.cordonPolicy' },
     { name: 'Failback', type: 'boolean', jsonPath: '.spec.failback' },

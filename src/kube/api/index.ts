@@ -19,4 +19,10 @@ export {
   type IpAddress,
 } from '../../ip/index.ts';
 export { toAdvertisement, type PoolRef } from './advertisement.ts';
-export { IPPOOL_CONDITIONS, IPPOOL_REASONS, type IPPoolConditionType } from './conditions.ts';
+export {
+  IPPOOL_CONDITIONS,
+  IPPOOL_REASONS,
+  L2ADVERTISEMENT_CONDITIONS,
+  L2ADVERTISEMENT_REASONS,
+  type IPPoolConditionType,
+} from './conditions.ts';

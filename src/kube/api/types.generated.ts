@@ -186,6 +186,10 @@ export interface L2Advertisement {
    * Which pools are announced over ARP/NDP, from which nodes and on which interfaces.
    */
   spec: L2AdvertisementSpec;
+  /**
+   * What the controller observed of the advertisement: the nodes it selects and the interfaces found on them.
+   */
+  status?: L2AdvertisementStatus;
 }
 
 /**
@@ -218,6 +222,20 @@ export interface L2AdvertisementSpec {
    * @default false
    */
   failback: boolean;
+}
+
+/**
+ * What the controller observed of the advertisement: the nodes it selects and the interfaces found on them.
+ */
+export interface L2AdvertisementStatus {
+  /**
+   * Nodes its nodeSelectors select (every node without selectors).
+   */
+  matchedNodes?: number;
+  /**
+   * Current state, one entry per condition type.
+   */
+  conditions?: Condition[];
 }
 
 /**

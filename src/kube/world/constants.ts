@@ -11,6 +11,13 @@ export const MESH_ADDRS_ANNOTATION = 'meshlb.io/mesh-addrs';
  */
 export const MACS_ANNOTATION = 'meshlb.io/macs';
 
+/**
+ * Annotation on a speaker's own Pod: the names of the interfaces it answers
+ * ARP and NDP on, as a JSON array of strings. The controller reports an
+ * L2Advertisement interface that no selected node's speaker answers on.
+ */
+export const INTERFACES_ANNOTATION = 'meshlb.io/interfaces';
+
 /** The label that marks speaker Pods (with {@link SPEAKER_COMPONENT} as its value). */
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const SPEAKER_COMPONENT = 'speaker';

@@ -3,6 +3,7 @@ import { objectPath, type KubeClient } from '../client/index.ts';
 import type { Endpoint, PeerAuthority } from '../../mesh/index.ts';
 import {
   COMPONENT_LABEL,
+  INTERFACES_ANNOTATION,
   MACS_ANNOTATION,
   MESH_ADDRS_ANNOTATION,
   PEER_ID_ANNOTATION,
@@ -20,17 +21,32 @@ export interface SpeakerIdentity {
   addrs: readonly string[];
   /** MACs it answers on (lower case); empty when missing or malformed (an older speaker). */
   macs: readonly string[];
+  /**
+   * Interfaces it answers on; undefined when the annotation is missing or
+   * malformed (an older speaker, or one that has not published yet).
+   */
+  interfaces: readonly string[] | undefined;
 }
 
-function parseStrings(text: string | undefined): string[] {
-  if (text === undefined) return [];
+/** What a speaker publishes on its Pod. */
+export interface PublishedIdentity {
+  peerId: string;
+  addrs: readonly string[];
+  macs?: readonly string[];
+  interfaces?: readonly string[];
+}
+
+function parseStringList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(text);
-    return Array.isArray(v) && v.every((a) => typeof a === 'string') ? v : [];
+    return Array.isArray(v) && v.every((a) => typeof a === 'string') ? v : undefined;
   } catch {
-    return [];
+    return undefined;
   }
 }
+
+const parseStrings = (text: string | undefined): string[] => parseStringList(text) ?? [];
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -63,6 +79,7 @@ export function speakerIdentities(pods: readonly V1Pod[]): SpeakerIdentity[] {
       peerId,
       addrs: parseStrings(meta.annotations?.[MESH_ADDRS_ANNOTATION]),
       macs: parseMacs(meta.annotations?.[MACS_ANNOTATION]),
+      interfaces: parseStringList(meta.annotations?.[INTERFACES_ANNOTATION]),
     });
   }
   return out.sort((a, b) =>
@@ -132,17 +149,15 @@ export class KubePeerAuthority implements PeerAuthority {
 
 /**
  * Publishes this speaker's identity on its own Pod: a JSON merge patch of the
- * `meshlb.io/peer-id`, `meshlb.io/mesh-addrs` and `meshlb.io/macs` annotations
- * (nothing else of the Pod is touched). Needs `patch` on `pods` in the
- * speaker's namespace.
+ * `meshlb.io/peer-id`, `meshlb.io/mesh-addrs`, `meshlb.io/macs` and
+ * `meshlb.io/interfaces` annotations (nothing else of the Pod is touched).
+ * Needs `patch` on `pods` in the speaker's namespace.
  */
 export async function publishIdentity(
   kube: KubeClient,
   namespace: string,
   podName: string,
-  peerId: string,
-  addrs: readonly string[],
-  macs: readonly string[] = [],
+  id: PublishedIdentity,
   signal?: AbortSignal,
 ): Promise<V1Pod> {
   return kube.patch<V1Pod>(
@@ -150,9 +165,10 @@ export async function publishIdentity(
     {
       metadata: {
         annotations: {
-          [PEER_ID_ANNOTATION]: peerId,
-          [MESH_ADDRS_ANNOTATION]: JSON.stringify(addrs),
-          [MACS_ANNOTATION]: JSON.stringify(macs),
+          [PEER_ID_ANNOTATION]: id.peerId,
+          [MESH_ADDRS_ANNOTATION]: JSON.stringify(id.addrs),
+          [MACS_ANNOTATION]: JSON.stringify(id.macs ?? []),
+          [INTERFACES_ANNOTATION]: JSON.stringify(id.interfaces ?? []),
         },
       },
     },

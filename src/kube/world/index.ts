@@ -14,6 +14,7 @@ export { analyseWorld, buildWorld, type WorldInputs } from './build.ts';
 export { afterIo, Coalescer, type Schedule } from './coalesce.ts';
 export {
   COMPONENT_LABEL,
+  INTERFACES_ANNOTATION,
   MACS_ANNOTATION,
   MESH_ADDRS_ANNOTATION,
   PEER_ID_ANNOTATION,
@@ -22,7 +23,13 @@ export {
   SPEAKER_SELECTOR,
 } from './constants.ts';
 export { endpointServes, localEndpoints, type LocalEndpoints } from './endpoints.ts';
-export { KubePeerAuthority, publishIdentity, speakerIdentities, type SpeakerIdentity } from './identity.ts';
+export {
+  KubePeerAuthority,
+  publishIdentity,
+  speakerIdentities,
+  type PublishedIdentity,
+  type SpeakerIdentity,
+} from './identity.ts';
 export { toNodeView } from './nodes.ts';
 export { poolIndex, type PoolIndex } from './pools.ts';
 export { serviceIps, type ServiceIps, type UnannouncedIp, type UnannouncedReason } from './services.ts';
