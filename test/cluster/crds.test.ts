@@ -268,7 +268,7 @@ test('printer columns: kubectl get shows them', async (t) => {
   const wide = await cp.kubectl(['get', `ippools.${GROUP}`, name, '-o', 'wide']);
   t.regex(wide.stdout, /PRIORITY\s+AVOID BUGGY IPS/);
   const adv = await cp.kubectl(['get', `l2advertisements.${GROUP}`]);
-  t.regex(adv.stdout, /^NAME\s+IP POOLS\s+INTERFACES\s+CORDON POLICY\s+FAILBACK\s+AGE/);
+  t.regex(adv.stdout, /^NAME\s+IP POOLS\s+NODES\s+READY\s+INTERFACES\s+CORDON POLICY\s+FAILBACK\s+AGE/);
   // The category lists every kind.
   const all = await cp.kubectl(['get', 'meshlb']);
   t.regex(all.stdout, /ippool\.meshlb\.io\//);

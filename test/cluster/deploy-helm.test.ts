@@ -507,7 +507,9 @@ test.serial('helm template applies server-side with no warning: defaults, then m
 
   // Gone again, for helm install (it adopts nothing it did not create).
   const all = await render(t, '--include-crds', '--set', 'monitoring.enabled=true');
-  const deleted = await kubectlWithInput(cp, ['delete', '--wait=true', '-f', '-'], all.yaml);
+  // --wait: CRDs go only once the API server has dropped their storage, which
+  // took over 30 s on a loaded CI machine (2 cores, four API servers).
+  const deleted = await kubectlWithInput(cp, ['delete', '--wait=true', '-f', '-'], all.yaml, 120_000);
   t.is(deleted.code, 0, deleted.stderr);
 });
 

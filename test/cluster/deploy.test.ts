@@ -304,7 +304,10 @@ test.serial('RBAC: the speaker may do what it does, and nothing wider', async (t
     }),
   );
   t.false(await canI(cp, CONTROLLER, { verb: 'get', resource: 'secrets', namespace: NS }));
-  t.false(await canI(cp, CONTROLLER, { verb: 'list', resource: 'pods', namespace: NS }));
+  // The speaker Pods of its own namespace only (L2Advertisement status: the interfaces they answer on).
+  t.true(await canI(cp, CONTROLLER, { verb: 'list', resource: 'pods', namespace: NS }));
+  t.false(await canI(cp, CONTROLLER, { verb: 'list', resource: 'pods', namespace: other }));
+  t.false(await canI(cp, CONTROLLER, { verb: 'patch', resource: 'pods', namespace: NS, name: 'any' }));
 });
 
 test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then applies cleanly', async (t) => {

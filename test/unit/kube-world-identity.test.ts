@@ -4,6 +4,7 @@ import test from 'ava';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   Coalescer,
+  INTERFACES_ANNOTATION as IFACES,
   KubePeerAuthority,
   MACS_ANNOTATION as MACS,
   MESH_ADDRS_ANNOTATION as ADDRS,
@@ -20,9 +21,14 @@ const pods: V1Pod[] = [
     [ADDRS]: '["/ip4/10.0.0.2/tcp/7946"]',
     [MACS]: '["02:00:00:00:00:0B", "not-a-mac", 7]',
   }),
-  speakerPod('speaker-a', 'n1', { [PEER]: 'peer-a', [ADDRS]: a1, [MACS]: '["02:00:00:00:00:0a"]' }),
+  speakerPod('speaker-a', 'n1', {
+    [PEER]: 'peer-a',
+    [ADDRS]: a1,
+    [MACS]: '["02:00:00:00:00:0a"]',
+    [IFACES]: '["eth0"]',
+  }),
   // A second Pod on n1 during a rolling update: both may speak for it.
-  speakerPod('speaker-a2', 'n1', { [PEER]: 'peer-a2', [ADDRS]: 'not json' }),
+  speakerPod('speaker-a2', 'n1', { [PEER]: 'peer-a2', [ADDRS]: 'not json', [IFACES]: '["eth0", 1]' }),
   speakerPod('pending', undefined, { [PEER]: 'peer-unscheduled' }),
   speakerPod('finished', 'n3', { [PEER]: 'peer-old' }, { phase: 'Failed' }),
   speakerPod('done', 'n3', { [PEER]: 'peer-done' }, { phase: 'Succeeded' }),
@@ -39,11 +45,20 @@ test('speakerIdentities: scheduled speaker Pods that published a peer ID, sorted
       peerId: 'peer-a',
       addrs: ['/ip4/10.0.0.1/tcp/7946'],
       macs: ['02:00:00:00:00:0a'],
+      interfaces: ['eth0'],
     },
-    { node: 'n1', pod: 'meshlb/speaker-a2', peerId: 'peer-a2', addrs: [], macs: [] },
+    // Malformed interfaces: not reported (undefined), as from a speaker that never published them.
+    { node: 'n1', pod: 'meshlb/speaker-a2', peerId: 'peer-a2', addrs: [], macs: [], interfaces: undefined },
     // A malformed array of MACs is not taken whole: a list with a non-string is dropped.
-    { node: 'n2', pod: 'meshlb/speaker-b', peerId: 'peer-b', addrs: ['/ip4/10.0.0.2/tcp/7946'], macs: [] },
-    { node: 'n4', pod: 'meshlb/terminating', peerId: 'peer-d', addrs: [], macs: [] },
+    {
+      node: 'n2',
+      pod: 'meshlb/speaker-b',
+      peerId: 'peer-b',
+      addrs: ['/ip4/10.0.0.2/tcp/7946'],
+      macs: [],
+      interfaces: undefined,
+    },
+    { node: 'n4', pod: 'meshlb/terminating', peerId: 'peer-d', addrs: [], macs: [], interfaces: undefined },
   ]);
 });
 

@@ -41,8 +41,12 @@ export function kubectlWithInput(
   cp: ControlPlane,
   args: readonly string[],
   input: string,
+  timeoutMs?: number,
 ): Promise<ExecResult> {
-  return run([join(cp.binDir, 'kubectl'), `--kubeconfig=${cp.kubeconfigPath}`, ...args], { input });
+  return run([join(cp.binDir, 'kubectl'), `--kubeconfig=${cp.kubeconfigPath}`, ...args], {
+    input,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
 }
 
 /** One request for `kubectl auth can-i`. */
