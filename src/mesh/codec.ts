@@ -1,6 +1,19 @@
 /**
- * Binary encoding of mesh messages (messages.ts), for libp2p streams and the
- * gossipsub topic. Layout (all integers unsigned LEB128 varints, minimal form):
+ * Binary encoding of mesh messages (messages.ts), for libp2p streams, the
+ * datagram path and the gossipsub topic. Two versions, both always read
+ * (docs/mesh.md, "Mixed versions"):
+ *
+ * Version 2 (written by default): version 1's fields in version 1's order,
+ * but every record (update, snapshot, claim) is `varint(length) fields ext*`
+ * and the body ends with `ext*`, where `ext = varint(tag) varint(length)
+ * bytes`. A reader takes the fields it knows and skips what follows them: a
+ * later release adds fields without a version bump, and this one reads its
+ * frames. Known extensions: push-pull tag 1, `protocol` (varint): the highest
+ * frame version the sender reads, so a joiner is told what it may send.
+ *
+ * Version 1 (what speakers before version 2 read, and so what is sent to them):
+ * no lengths, no extensions, trailing bytes refused. Layout (all integers
+ * unsigned LEB128 varints, minimal form):
  *
  *   frame    = version(1 byte = 1) type(1 byte) body
  *   string   = varint(byte length) UTF-8 bytes (strictly decoded)
@@ -30,10 +43,18 @@ import type {
   MeshClaim,
   Message,
   MessageType,
+  PushPull,
   Update,
 } from './messages.ts';
 
-export const CODEC_VERSION = 1;
+/** The frame version this release writes by default, and the highest it reads. */
+export const CODEC_VERSION = 2;
+/** The oldest frame version it reads and can write (for speakers of the previous format). */
+export const MIN_CODEC_VERSION = 1;
+export type CodecVersion = 1 | 2;
+
+/** Extension tags of version 2 (per message type; records have none yet). */
+const EXT_PROTOCOL = 1;
 /**
  * Largest frame accepted: a push-pull of MAX_MEMBERS members with endpoints
  * and MAX_CLAIMS claims, at realistic name and address lengths, fits (about
@@ -119,7 +140,12 @@ function endpointSize(e: Endpoint): number {
   return size;
 }
 
-function updateSize(u: Update): number {
+/** A record's bytes in `version`: version 2 prefixes its length. */
+function recordSize(content: number, version: CodecVersion): number {
+  return version === 1 ? content : varintSize(content) + content;
+}
+
+function updateContent(u: Update): number {
   checkInt(u.incarnation, 'incarnation');
   return (
     1 +
@@ -130,7 +156,7 @@ function updateSize(u: Update): number {
   );
 }
 
-function snapshotSize(s: MemberSnapshot): number {
+function snapshotContent(s: MemberSnapshot): number {
   checkInt(s.incarnation, 'incarnation');
   return (
     1 +
@@ -145,18 +171,20 @@ function ipSize(ip: string): number {
   return strSize(ip, MAX_IP_BYTES, 'IP');
 }
 
-function claimsSize(cs: readonly MeshClaim[], max: number): number {
+function claimContent(c: MeshClaim): number {
+  checkInt(c.epoch, 'epoch');
+  return ipSize(c.ip) + nameSize(c.node) + varintSize(c.epoch);
+}
+
+function claimsSize(cs: readonly MeshClaim[], max: number, version: CodecVersion): number {
   let size = count(cs.length, max, 'claims');
-  for (const c of cs) {
-    checkInt(c.epoch, 'epoch');
-    size += ipSize(c.ip) + nameSize(c.node) + varintSize(c.epoch);
-  }
+  for (const c of cs) size += recordSize(claimContent(c), version);
   return size;
 }
 
-function updatesSize(us: readonly Update[]): number {
+function updatesSize(us: readonly Update[], version: CodecVersion): number {
   let size = count(us.length, MAX_UPDATES, 'updates');
-  for (const u of us) size += updateSize(u);
+  for (const u of us) size += recordSize(updateContent(u), version);
   return size;
 }
 
@@ -165,16 +193,22 @@ function seqSize(seq: number): number {
   return varintSize(seq);
 }
 
-/** The exact length of encode(msg), computed without allocating. Throws MeshCodecError like encode. */
-export function encodedSize(msg: Message): number {
+/** The push-pull `protocol` extension: tag, length, value. */
+const PROTOCOL_EXT_SIZE = varintSize(EXT_PROTOCOL) + 1 + varintSize(CODEC_VERSION);
+
+/**
+ * The exact length of encode(msg, version), computed without allocating.
+ * Throws MeshCodecError like encode.
+ */
+export function encodedSize(msg: Message, version: CodecVersion = CODEC_VERSION): number {
   const from = nameSize(msg.from);
   let body: number;
   switch (msg.type) {
     case 'ping':
-      body = seqSize(msg.seq) + from + nameSize(msg.target) + updatesSize(msg.piggyback);
+      body = seqSize(msg.seq) + from + nameSize(msg.target) + updatesSize(msg.piggyback, version);
       break;
     case 'ack':
-      body = seqSize(msg.seq) + from + updatesSize(msg.piggyback);
+      body = seqSize(msg.seq) + from + updatesSize(msg.piggyback, version);
       break;
     case 'ping-req':
       body = seqSize(msg.seq) + from + nameSize(msg.target);
@@ -183,16 +217,17 @@ export function encodedSize(msg: Message): number {
       body = seqSize(msg.seq) + from;
       break;
     case 'gossip':
-      body = from + updatesSize(msg.updates);
+      body = from + updatesSize(msg.updates, version);
       break;
     case 'push-pull': {
       body = from + 1 + count(msg.members.length, MAX_MEMBERS, 'members');
-      for (const s of msg.members) body += snapshotSize(s);
-      body += claimsSize(msg.claims, MAX_CLAIMS);
+      for (const s of msg.members) body += recordSize(snapshotContent(s), version);
+      body += claimsSize(msg.claims, MAX_CLAIMS, version);
+      if (version === 2) body += PROTOCOL_EXT_SIZE;
       break;
     }
     case 'claims':
-      body = from + claimsSize(msg.claims, MAX_GOSSIP_CLAIMS);
+      body = from + claimsSize(msg.claims, MAX_GOSSIP_CLAIMS, version);
       break;
   }
   const size = 2 + body;
@@ -203,10 +238,12 @@ export function encodedSize(msg: Message): number {
 
 class Writer {
   readonly buf: Uint8Array;
+  readonly version: CodecVersion;
   pos = 0;
 
-  constructor(size: number) {
+  constructor(size: number, version: CodecVersion) {
     this.buf = new Uint8Array(size);
+    this.version = version;
   }
 
   byte(b: number): void {
@@ -228,6 +265,11 @@ class Writer {
     this.pos += len;
   }
 
+  /** Version 2's length before a record (its content measured by `size`). */
+  record(size: () => number): void {
+    if (this.version === 2) this.varint(size());
+  }
+
   endpoint(e: Endpoint): void {
     this.str(e.peerId);
     this.varint(e.addrs.length);
@@ -237,6 +279,7 @@ class Writer {
   updates(us: readonly Update[]): void {
     this.varint(us.length);
     for (const u of us) {
+      this.record(() => updateContent(u));
       this.byte(STATES.indexOf(u.kind) | (u.endpoint === undefined ? 0 : HAS_ENDPOINT));
       this.str(u.node);
       this.varint(u.incarnation);
@@ -245,9 +288,18 @@ class Writer {
     }
   }
 
+  snapshot(s: MemberSnapshot): void {
+    this.record(() => snapshotContent(s));
+    this.byte(STATES.indexOf(s.state) | (s.endpoint === undefined ? 0 : HAS_ENDPOINT));
+    this.str(s.node);
+    this.varint(s.incarnation);
+    if (s.endpoint !== undefined) this.endpoint(s.endpoint);
+  }
+
   claims(cs: readonly MeshClaim[]): void {
     this.varint(cs.length);
     for (const c of cs) {
+      this.record(() => claimContent(c));
       this.str(c.ip);
       this.str(c.node);
       this.varint(c.epoch);
@@ -255,10 +307,13 @@ class Writer {
   }
 }
 
-/** Encodes a message; throws MeshCodecError when it breaks a limit. */
-export function encode(msg: Message): Uint8Array {
-  const w = new Writer(encodedSize(msg));
-  w.byte(CODEC_VERSION);
+/**
+ * Encodes a message in `version` (default: this release's; 1 for a peer that
+ * reads only version 1). Throws MeshCodecError when it breaks a limit.
+ */
+export function encode(msg: Message, version: CodecVersion = CODEC_VERSION): Uint8Array {
+  const w = new Writer(encodedSize(msg, version), version);
+  w.byte(version);
   w.byte(TYPES.indexOf(msg.type) + 1);
   switch (msg.type) {
     case 'ping':
@@ -289,13 +344,13 @@ export function encode(msg: Message): Uint8Array {
       w.str(msg.from);
       w.byte((msg.join ? 1 : 0) | (msg.reply ? 2 : 0));
       w.varint(msg.members.length);
-      for (const s of msg.members) {
-        w.byte(STATES.indexOf(s.state) | (s.endpoint === undefined ? 0 : HAS_ENDPOINT));
-        w.str(s.node);
-        w.varint(s.incarnation);
-        if (s.endpoint !== undefined) w.endpoint(s.endpoint);
-      }
+      for (const s of msg.members) w.snapshot(s);
       w.claims(msg.claims);
+      if (version === 2) {
+        w.varint(EXT_PROTOCOL);
+        w.varint(varintSize(CODEC_VERSION));
+        w.varint(CODEC_VERSION);
+      }
       break;
     case 'claims':
       w.str(msg.from);
@@ -307,19 +362,24 @@ export function encode(msg: Message): Uint8Array {
 
 class Reader {
   readonly #buf: Uint8Array;
+  readonly version: CodecVersion;
   pos = 0;
+  /** Where the current part (the frame, or a version 2 record) ends. */
+  end: number;
 
-  constructor(buf: Uint8Array) {
+  constructor(buf: Uint8Array, version: CodecVersion) {
     this.#buf = buf;
+    this.version = version;
+    this.end = buf.length;
   }
 
   get remaining(): number {
-    return this.#buf.length - this.pos;
+    return this.end - this.pos;
   }
 
   byte(): number {
-    const b = this.#buf[this.pos];
-    if (b === undefined) throw new MeshCodecError('truncated', `frame ends at byte ${this.pos}`);
+    if (this.pos >= this.end) throw new MeshCodecError('truncated', `frame ends at byte ${this.pos}`);
+    const b = this.#buf[this.pos] as number;
     this.pos++;
     return b;
   }
@@ -345,11 +405,15 @@ class Reader {
     return n;
   }
 
-  str(max: number, what: string): string {
-    const len = this.count(max, `bytes of ${what}`);
+  bytes(len: number, what: string): Uint8Array {
     if (len > this.remaining) throw new MeshCodecError('truncated', `${what} runs past the end of the frame`);
-    const bytes = this.#buf.subarray(this.pos, this.pos + len);
+    const out = this.#buf.subarray(this.pos, this.pos + len);
     this.pos += len;
+    return out;
+  }
+
+  str(max: number, what: string): string {
+    const bytes = this.bytes(this.count(max, `bytes of ${what}`), what);
     try {
       return strictUtf8.decode(bytes);
     } catch {
@@ -378,39 +442,96 @@ class Reader {
     return { peerId, addrs };
   }
 
+  /**
+   * Version 2's extensions up to the end of the current part: each is read
+   * whole (a malformed one is an error), given to `known` by tag, and skipped
+   * when `known` does not take it (a field of a later release).
+   */
+  extensions(known: (tag: number, value: Reader) => boolean = () => false): void {
+    while (this.remaining > 0) {
+      const tag = this.varint();
+      const value = this.bytes(this.varint(), 'extension');
+      const r = new Reader(value, this.version);
+      if (known(tag, r) && r.remaining !== 0)
+        throw new MeshCodecError('invalid', `extension ${tag} has ${r.remaining} bytes too many`);
+    }
+  }
+
+  /** One record: in version 2 length-prefixed, its unknown extensions skipped. */
+  record<T>(read: () => T): T {
+    if (this.version === 1) return read();
+    const len = this.varint();
+    if (len > this.remaining) throw new MeshCodecError('truncated', 'record runs past the end of the frame');
+    const outer = this.end;
+    this.end = this.pos + len;
+    try {
+      const v = read();
+      this.extensions();
+      return v;
+    } finally {
+      this.end = outer;
+    }
+  }
+
   updates(): Update[] {
     const n = this.count(MAX_UPDATES, 'updates');
     const out: Update[] = [];
-    for (let i = 0; i < n; i++) {
-      const [kind, hasEndpoint] = this.stateAndFlag();
-      const u: Update = { kind, node: this.name(), incarnation: this.varint(), from: this.name() };
-      if (hasEndpoint) u.endpoint = this.endpoint();
-      out.push(u);
-    }
+    for (let i = 0; i < n; i++)
+      out.push(
+        this.record(() => {
+          const [kind, hasEndpoint] = this.stateAndFlag();
+          const u: Update = { kind, node: this.name(), incarnation: this.varint(), from: this.name() };
+          if (hasEndpoint) u.endpoint = this.endpoint();
+          return u;
+        }),
+      );
     return out;
+  }
+
+  snapshot(): MemberSnapshot {
+    return this.record(() => {
+      const [state, hasEndpoint] = this.stateAndFlag();
+      const s: MemberSnapshot = { node: this.name(), state, incarnation: this.varint() };
+      if (hasEndpoint) s.endpoint = this.endpoint();
+      return s;
+    });
   }
 
   claims(max: number): MeshClaim[] {
     const n = this.count(max, 'claims');
     const out: MeshClaim[] = [];
-    for (let i = 0; i < n; i++) {
-      const ip = this.str(MAX_IP_BYTES, 'IP');
-      if (ip === '') throw new MeshCodecError('invalid', 'empty IP');
-      out.push({ ip, node: this.name(), epoch: this.varint() });
-    }
+    for (let i = 0; i < n; i++)
+      out.push(
+        this.record(() => {
+          const ip = this.str(MAX_IP_BYTES, 'IP');
+          if (ip === '') throw new MeshCodecError('invalid', 'empty IP');
+          return { ip, node: this.name(), epoch: this.varint() };
+        }),
+      );
     return out;
   }
 }
 
-/** Decodes one frame. Throws MeshCodecError (and nothing else) for any bytes that are not a valid message. */
-export function decode(bytes: Uint8Array): Message {
+/** A decoded frame and the version it came in (a sender's frames tell what it reads). */
+export interface DecodedFrame {
+  msg: Message;
+  version: CodecVersion;
+}
+
+/** Decodes one frame, of either version. Throws MeshCodecError (and nothing else) for any bytes that are not a valid message. */
+export function decodeFrame(bytes: Uint8Array): DecodedFrame {
   if (bytes.length > MAX_FRAME_BYTES) {
     throw new MeshCodecError('too-large', `frame of ${bytes.length} bytes, the limit is ${MAX_FRAME_BYTES}`);
   }
-  const r = new Reader(bytes);
-  const version = r.byte();
-  if (version !== CODEC_VERSION)
-    throw new MeshCodecError('bad-version', `version ${version}, expected ${CODEC_VERSION}`);
+  const version = bytes[0];
+  if (version === undefined) throw new MeshCodecError('truncated', 'empty frame');
+  if (version !== 1 && version !== 2)
+    throw new MeshCodecError(
+      'bad-version',
+      `version ${version}, expected ${MIN_CODEC_VERSION}…${CODEC_VERSION}`,
+    );
+  const r = new Reader(bytes, version);
+  r.pos = 1;
   const typeByte = r.byte();
   const type = TYPES[typeByte - 1];
   if (type === undefined) throw new MeshCodecError('unknown-type', `message type ${typeByte}`);
@@ -437,20 +558,29 @@ export function decode(bytes: Uint8Array): Message {
       if (flags > 3) throw new MeshCodecError('invalid', `unknown push-pull flags ${flags}`);
       const n = r.count(MAX_MEMBERS, 'members');
       const members: MemberSnapshot[] = [];
-      for (let i = 0; i < n; i++) {
-        const [state, hasEndpoint] = r.stateAndFlag();
-        const s: MemberSnapshot = { node: r.name(), state, incarnation: r.varint() };
-        if (hasEndpoint) s.endpoint = r.endpoint();
-        members.push(s);
-      }
+      for (let i = 0; i < n; i++) members.push(r.snapshot());
       const claims = r.claims(MAX_CLAIMS);
-      msg = { type, from, join: (flags & 1) !== 0, reply: (flags & 2) !== 0, members, claims };
+      const pp: PushPull = { type, from, join: (flags & 1) !== 0, reply: (flags & 2) !== 0, members, claims };
+      if (version === 2)
+        r.extensions((tag, value) => {
+          if (tag !== EXT_PROTOCOL) return false;
+          pp.protocol = value.varint();
+          return true;
+        });
+      msg = pp;
       break;
     }
     case 'claims':
       msg = { type, from: r.name(), claims: r.claims(MAX_GOSSIP_CLAIMS) };
       break;
   }
-  if (r.remaining !== 0) throw new MeshCodecError('trailing-bytes', `${r.remaining} bytes after the message`);
-  return msg;
+  if (version === 2) r.extensions();
+  else if (r.remaining !== 0)
+    throw new MeshCodecError('trailing-bytes', `${r.remaining} bytes after the message`);
+  return { msg, version };
+}
+
+/** Decodes one frame of either version (decodeFrame without the version). */
+export function decode(bytes: Uint8Array): Message {
+  return decodeFrame(bytes).msg;
 }

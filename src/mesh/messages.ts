@@ -119,9 +119,15 @@ export interface PushPull {
   reply: boolean;
   members: readonly MemberSnapshot[];
   claims: readonly MeshClaim[];
+  /**
+   * The highest frame version the sender reads (codec.ts); set by the codec
+   * when it decodes a version 2 frame, undefined from a version 1 sender.
+   * The codec writes its own on every version 2 push-pull.
+   */
+  protocol?: number;
 }
 
-/** Messages sent on direct streams (`/meshlb/swim/1.0.0`). */
+/** Messages sent on direct streams (`/meshlb/swim/2.0.0`, or `1.0.0` to an older speaker). */
 export type DirectMessage = Ping | Ack | PingReq | Nack | PushPull;
 
 /** Messages sent on the gossipsub topic (`meshlb/membership/1`). */

@@ -21,6 +21,8 @@ export interface MeshSources {
           | 'revived'
           | 'knocksRefused'
         >;
+        /** Members heard from, by the highest codec version they read (PeerVersions.counts). */
+        peerVersions?(): Record<string, number>;
       }
     | undefined;
 }
@@ -101,6 +103,15 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
     labelNames: ['type'],
     read: () => byLabel('type', stats.messagesReceived),
   });
+  if (transport?.peerVersions !== undefined) {
+    const t = transport;
+    mirroredGauge(registry, {
+      name: 'meshlb_mesh_peer_protocol_versions',
+      help: 'Members this speaker has heard from, by the highest mesh frame version they read (during a rolling upgrade, the lower versions are the speakers not yet upgraded).',
+      labelNames: ['version'],
+      read: () => byLabel('version', t.peerVersions?.() ?? {}),
+    });
+  }
   if (transport !== undefined) {
     mirroredCounter(registry, {
       name: 'meshlb_mesh_sent_bytes_total',

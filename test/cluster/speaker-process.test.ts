@@ -31,6 +31,7 @@ import {
 } from '../../lab/testbed/speakers/index.ts';
 import { promtoolCheckMetrics } from '../helpers/promtool.ts';
 import { SAVE_INTERVAL_MS } from '../../src/speaker/saved-view.ts';
+import { checkoutRelease } from '../../lab/testbed/release.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -64,9 +65,10 @@ interface Ctx {
 }
 const test = anyTest as TestFn<Ctx>;
 
-function startSpeaker(t: { context: Ctx }, host: Host, suffix = ''): GroupChild {
+function startSpeaker(t: { context: Ctx }, host: Host, suffix = '', main?: string): GroupChild {
   const { lan, kubeconfig, keyFile, dir, speakers } = t.context;
   const child = startSpeakerProcess({
+    ...(main === undefined ? {} : { main }),
     lan,
     host,
     pod: `meshlb-speaker-${host.name}`,
@@ -602,6 +604,84 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     await lan.exec(other, ['ip', 'addr', 'del', `${ip}/32`, 'dev', 'lo']);
     await waitFor('the metric back to 0', async () => (await metric()) === '0');
     t.deepEqual([...new Set(await arping(lan, lan.client as Host, ip, 2))], [lan.host(holder).mac]);
+  },
+);
+
+/**
+ * The last commit of main before the mesh's frame format 2 (codec.ts): its
+ * speakers read and write only version 1. docs/mesh.md, "Mixed versions".
+ */
+const RELEASE_BEFORE_FORMAT_2 = '4385091b68641afcaca0f3f0190267bfee4a23bb';
+
+(root ? test.serial : test.serial.skip)(
+  'mixed versions: beside speakers of the release before frame format 2, kill -9 fails over both ways',
+  async (t) => {
+    const { lan, speakers } = t.context;
+    const client = lan.client as Host;
+    const release = await checkoutRelease(RELEASE_BEFORE_FORMAT_2);
+    t.teardown(() => release.remove());
+    const kill = async (node: string): Promise<void> => {
+      const c = speakers.get(node) as GroupChild;
+      killGroup(c.pid, 'SIGKILL');
+      c.ref();
+      await c.done;
+    };
+    const allAlive = async (): Promise<void> => {
+      for (const h of lan.hosts)
+        await waitFor(
+          `${h.name} sees 3 alive members`,
+          async () => (await debugMesh(t, h))?.members.filter((m) => m.state === 'alive').length === 3,
+          30_000,
+        );
+    };
+    const answeredBy = (ip: string, want: (mac: string) => boolean, what: string) =>
+      waitFor(
+        what,
+        async () => {
+          const m = await arping(lan, client, ip, 1);
+          return m.length > 0 && m.every(want) ? m : undefined;
+        },
+        15_000,
+      );
+    const ip = (await serviceIp(t, 'web')) ?? '';
+    const holder = await soleHolder(t, ip);
+    const heir = (await debugMesh(t, lan.host(holder)))?.decisions.find((d) => d.ip === ip)?.heirs[0];
+    if (heir === undefined) throw new Error(`no heir for ${ip}`);
+    // The heir runs the older release (its identity kept on the node, as the DaemonSet's would).
+    await kill(heir);
+    startSpeaker(t, lan.host(heir), '-old', release.main);
+    await waitReady(t, lan.host(heir), 60_000, 'ready on the older release');
+    await allAlive();
+    // The new speakers know it reads only version 1.
+    const versions = async (host: Host): Promise<string> =>
+      (await httpGet(lan, host, `http://${host.ipv4}:7475/metrics`)).body
+        .split('\n')
+        .filter((l) => l.startsWith('meshlb_mesh_peer_protocol_versions{'))
+        .join(' ');
+    await waitFor(`${holder} counts one member reading version 1`, async () =>
+      (await versions(lan.host(holder))).includes('version="1"} 1'),
+    );
+
+    // New → old: the new announcer dies, the old heir takes over.
+    await kill(holder);
+    await answeredBy(ip, (m) => m === macOf(t, heir), `${heir} (older release) answers for ${ip}`);
+    startSpeaker(t, lan.host(holder), '-new');
+    await waitReady(t, lan.host(holder), 60_000, 'ready again');
+    await allAlive();
+    t.is(await soleHolder(t, ip), heir, 'the older release holds the IP (sticky)');
+
+    // Old → new: the old announcer dies, a new speaker takes over.
+    await kill(heir);
+    const macs = await answeredBy(ip, (m) => m !== macOf(t, heir), `a new speaker answers for ${ip}`);
+    t.is(new Set(macs).size, 1, 'one MAC answers');
+    // As before for the next test: every speaker of this release.
+    startSpeaker(t, lan.host(heir), '-back');
+    await waitReady(t, lan.host(heir), 60_000, 'ready on this release');
+    await allAlive();
+    await waitFor(
+      `${holder} counts no member reading version 1`,
+      async () => !(await versions(lan.host(holder))).includes('version="1"} 1'),
+    );
   },
 );
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   CODEC_VERSION,
   decode,
+  decodeFrame,
   encode,
   encodedSize,
   MAX_CLAIMS,
@@ -81,30 +82,95 @@ function codeOf(bytes: Uint8Array): string | undefined {
   }
 }
 
-test('round trip: decode(encode(m)) equals m, and encodedSize is exact', (t) => {
+const ping: Message = { type: 'ping', seq: 7, from: 'node-a', target: 'node-b', piggyback: [] };
+
+/** What a message decodes to in version 2: a push-pull also says what its sender reads. */
+const asV2 = (m: Message): Message => (m.type === 'push-pull' ? { ...m, protocol: CODEC_VERSION } : m);
+
+test('round trip in both versions: decode(encode(m, v)) equals m, and encodedSize is exact', (t) => {
   fc.assert(
-    fc.property(message, (m) => {
-      const bytes = encode(m);
-      t.deepEqual(decode(bytes), m);
-      return encodedSize(m) === bytes.length && bytes[0] === CODEC_VERSION;
+    fc.property(message, fc.constantFrom(1 as const, 2 as const), (m, v) => {
+      const bytes = encode(m, v);
+      const { msg, version } = decodeFrame(bytes);
+      t.deepEqual(msg, v === 1 ? m : asV2(m));
+      return encodedSize(m, v) === bytes.length && bytes[0] === v && version === v;
     }),
     { numRuns: 2_000 },
   );
-  t.pass();
+  t.is(encode(ping)[0], CODEC_VERSION, 'version 2 by default');
+});
+
+/** Version 2 bytes of one extension (tag, length, value). */
+const ext = (tag: number, value: readonly number[]): number[] => [tag, value.length, ...value];
+
+test('forward compatibility: a version 2 frame with fields this release does not know decodes as without them', (t) => {
+  // A later release's frame: unknown extensions at the end of the message.
+  const extension = fc
+    .tuple(fc.integer({ min: 2, max: 127 }), fc.uint8Array({ maxLength: 20 }))
+    .map(([tag, v]) => ext(tag, [...v]));
+  fc.assert(
+    fc.property(message, fc.array(extension, { maxLength: 3 }), (m, exts) => {
+      const bytes = Uint8Array.of(...encode(m), ...exts.flat());
+      t.deepEqual(decode(bytes), asV2(m));
+      return true;
+    }),
+    { numRuns: 1_000 },
+  );
+  // An unknown field inside a record: a claim whose record is longer than its known fields.
+  const claimRecord = [3, 0x31, 0x2e, 0x32, 1, 0x61, 1]; // ip '1.2', node 'a', epoch 1
+  const withField = [...claimRecord, ...ext(9, [1, 2, 3])];
+  t.deepEqual(decode(Uint8Array.of(2, 7, 1, 0x61, 1, withField.length, ...withField)), {
+    type: 'claims',
+    from: 'a',
+    claims: [{ ip: '1.2', node: 'a', epoch: 1 }],
+  });
+  // The protocol extension: taken from a push-pull, whatever follows it.
+  const pp = encode({ type: 'push-pull', from: 'a', join: true, reply: false, members: [], claims: [] });
+  t.deepEqual(decode(Uint8Array.of(...pp.subarray(0, pp.length - 3), ...ext(1, [7]), ...ext(99, [0]))), {
+    type: 'push-pull',
+    from: 'a',
+    join: true,
+    reply: false,
+    members: [],
+    claims: [],
+    protocol: 7,
+  });
+});
+
+test('version 2: malformed lengths and extensions raise named errors', (t) => {
+  const claimRecord = [3, 0x31, 0x2e, 0x32, 1, 0x61, 1];
+  const claimsFrame = (record: number[], length = record.length): Uint8Array =>
+    Uint8Array.of(2, 7, 1, 0x61, 1, length, ...record);
+  t.is(
+    codeOf(claimsFrame(claimRecord, claimRecord.length + 5)),
+    'truncated',
+    'a record longer than the frame',
+  );
+  t.is(codeOf(claimsFrame(claimRecord, claimRecord.length - 1)), 'truncated', 'fields past the record');
+  t.is(codeOf(claimsFrame([...claimRecord, 9])), 'truncated', 'an extension cut short');
+  t.is(codeOf(Uint8Array.of(...encode(ping), 5, 4, 1)), 'truncated', 'an extension longer than the frame');
+  const pp = encode({ type: 'push-pull', from: 'a', join: true, reply: false, members: [], claims: [] });
+  t.is(
+    codeOf(Uint8Array.of(...pp.subarray(0, pp.length - 3), ...ext(1, [2, 0]))),
+    'invalid',
+    'protocol with a byte too many',
+  );
+  t.is(codeOf(Uint8Array.of(3, 1)), 'bad-version', 'a version this release does not read');
 });
 
 test('arbitrary bytes decode or raise MeshCodecError, never anything else', (t) => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), decodesOrRejects), { numRuns: 5_000 });
   // Frames that at least carry the right version and a valid type reach the body parsers.
   const framed = fc
-    .tuple(fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 300 }))
-    .map(([type, body]) => Uint8Array.of(CODEC_VERSION, type, ...body));
+    .tuple(fc.constantFrom(1, 2), fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 300 }))
+    .map(([version, type, body]) => Uint8Array.of(version, type, ...body));
   fc.assert(fc.property(framed, decodesOrRejects), { numRuns: 5_000 });
   t.pass();
 });
 
 test('garbage in the claims of a valid push-pull or claims frame decodes or raises MeshCodecError', (t) => {
-  // A valid head (sender, flags, members / sender) whose claim list is replaced by random bytes.
+  // A valid head (sender, flags, members / sender) whose claim list is replaced by random
+  // bytes (version 1, where the claim count is the last byte of an empty list).
   const head = fc.oneof(
     fc
       .record({
@@ -113,8 +179,8 @@ test('garbage in the claims of a valid push-pull or claims frame decodes or rais
         reply: fc.boolean(),
         members: fc.array(snapshot, { maxLength: 3 }),
       })
-      .map((m) => encode({ type: 'push-pull', ...m, claims: [] })),
-    name.map((from) => encode({ type: 'claims', from, claims: [] })),
+      .map((m) => encode({ type: 'push-pull', ...m, claims: [] }, 1)),
+    name.map((from) => encode({ type: 'claims', from, claims: [] }, 1)),
   );
   const tail = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),
@@ -132,49 +198,54 @@ test('garbage in the claims of a valid push-pull or claims frame decodes or rais
 
 test('truncations and bit flips of valid frames decode or raise MeshCodecError', (t) => {
   fc.assert(
-    fc.property(message, fc.nat(), fc.nat(), fc.integer({ min: 0, max: 7 }), (m, cut, at, bit) => {
-      const bytes = encode(m);
-      const truncated = bytes.subarray(0, cut % bytes.length);
-      const flipped = Uint8Array.from(bytes);
-      flipped[at % bytes.length] = (flipped[at % bytes.length] ?? 0) ^ (1 << bit);
-      return codeOf(truncated) !== undefined && decodesOrRejects(flipped);
-    }),
+    fc.property(
+      message,
+      fc.constantFrom(1 as const, 2 as const),
+      fc.nat(),
+      fc.nat(),
+      fc.integer({ min: 0, max: 7 }),
+      (m, v, cut, at, bit) => {
+        const bytes = encode(m, v);
+        const truncated = bytes.subarray(0, cut % bytes.length);
+        const flipped = Uint8Array.from(bytes);
+        flipped[at % bytes.length] = (flipped[at % bytes.length] ?? 0) ^ (1 << bit);
+        return codeOf(truncated) !== undefined && decodesOrRejects(flipped);
+      },
+    ),
     { numRuns: 3_000 },
   );
   t.pass();
 });
 
-const ping: Message = { type: 'ping', seq: 7, from: 'node-a', target: 'node-b', piggyback: [] };
+/** Version 1: what speakers before format 2 send; its layouts are written out byte by byte below. */
+const V1 = 1;
 
-test('named errors for each kind of bad frame', (t) => {
-  const good = encode(ping);
+test('named errors for each kind of bad frame (version 1 layouts)', (t) => {
+  const good = encode(ping, 1);
   t.is(codeOf(good.subarray(0, 4)), 'truncated');
   t.is(codeOf(Uint8Array.of(9, ...good.subarray(1))), 'bad-version');
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 42)), 'unknown-type');
+  t.is(codeOf(Uint8Array.of(V1, 42)), 'unknown-type');
   t.is(codeOf(Uint8Array.of(...good, 0)), 'trailing-bytes');
   t.is(codeOf(new Uint8Array(MAX_FRAME_BYTES + 1)), 'too-large');
   // seq as an overlong varint (0x80 0x00), and one above 2^53-1.
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 4, 0x80, 0x00, 1, 0x61)), 'bad-varint');
-  t.is(
-    codeOf(Uint8Array.of(CODEC_VERSION, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 0x61)),
-    'bad-varint',
-  );
+  t.is(codeOf(Uint8Array.of(V1, 4, 0x80, 0x00, 1, 0x61)), 'bad-varint');
+  t.is(codeOf(Uint8Array.of(V1, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 0x61)), 'bad-varint');
   // nack from a name that is not UTF-8.
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 4, 1, 2, 0xc3, 0x28)), 'bad-utf8');
+  t.is(codeOf(Uint8Array.of(V1, 4, 1, 2, 0xc3, 0x28)), 'bad-utf8');
   // nack from an empty name; a name longer than the limit.
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 4, 1, 0)), 'invalid');
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 4, 1, 0xfe, 0x01)), 'limit');
+  t.is(codeOf(Uint8Array.of(V1, 4, 1, 0)), 'invalid');
+  t.is(codeOf(Uint8Array.of(V1, 4, 1, 0xfe, 0x01)), 'limit');
   // push-pull with unknown flags; an update with an unknown state.
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 4, 0)), 'invalid');
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 5, 1, 0x61, 1, 9, 1, 0x61, 0, 1, 0x61)), 'invalid');
+  t.is(codeOf(Uint8Array.of(V1, 6, 1, 0x61, 4, 0)), 'invalid');
+  t.is(codeOf(Uint8Array.of(V1, 5, 1, 0x61, 1, 9, 1, 0x61, 0, 1, 0x61)), 'invalid');
 });
 
-test('named errors for bad claims', (t) => {
-  const bare = encode({ type: 'claims', from: 'a', claims: [] });
-  t.deepEqual([...bare], [CODEC_VERSION, 7, 1, 0x61, 0]);
+test('named errors for bad claims (version 1 layouts)', (t) => {
+  const bare = encode({ type: 'claims', from: 'a', claims: [] }, 1);
+  t.deepEqual([...bare], [V1, 7, 1, 0x61, 0]);
   // One claim: ip, node 'a', epoch 1.
   const withIp = (...ipBytes: number[]): Uint8Array =>
-    Uint8Array.of(CODEC_VERSION, 7, 1, 0x61, 1, ...ipBytes, 1, 0x61, 1);
+    Uint8Array.of(V1, 7, 1, 0x61, 1, ...ipBytes, 1, 0x61, 1);
   t.deepEqual(decode(withIp(3, 0x31, 0x2e, 0x32)), {
     type: 'claims',
     from: 'a',
@@ -184,10 +255,10 @@ test('named errors for bad claims', (t) => {
   t.is(codeOf(withIp(MAX_IP_BYTES + 1, ...new Array<number>(MAX_IP_BYTES + 1).fill(0x31))), 'limit');
   t.is(codeOf(withIp(2, 0xc3, 0x28)), 'bad-utf8');
   // Claim counts above the limits (varints 257 and 20,001).
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 7, 1, 0x61, 0x81, 0x02)), 'limit');
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 0, 0, 0xa1, 0x9c, 0x01)), 'limit');
+  t.is(codeOf(Uint8Array.of(V1, 7, 1, 0x61, 0x81, 0x02)), 'limit');
+  t.is(codeOf(Uint8Array.of(V1, 6, 1, 0x61, 0, 0, 0xa1, 0x9c, 0x01)), 'limit');
   // A push-pull that stops before its claim count (as an older speaker sent them).
-  t.is(codeOf(Uint8Array.of(CODEC_VERSION, 6, 1, 0x61, 0, 0)), 'truncated');
+  t.is(codeOf(Uint8Array.of(V1, 6, 1, 0x61, 0, 0)), 'truncated');
 });
 
 test('encode enforces the claim limits', (t) => {

@@ -119,6 +119,8 @@ export interface SpeakerProcessOptions {
   log: string;
   /** More environment (MESHLB_* settings). */
   env?: Record<string, string>;
+  /** The CLI to run (default: this tree's src/cli/main.ts; another release's, for mixed versions). */
+  main?: string;
 }
 
 /**
@@ -136,7 +138,7 @@ export const speakerUrlOf = (host: Host, path: string): string =>
 /** Starts `meshlb speaker` inside the host, as the DaemonSet's container would run it. */
 export function startSpeakerProcess(o: SpeakerProcessOptions): GroupChild {
   const node = o.node ?? o.host.name;
-  return spawnGroup(['ip', 'netns', 'exec', o.host.ns, process.execPath, MAIN, 'speaker'], o.log, {
+  return spawnGroup(['ip', 'netns', 'exec', o.host.ns, process.execPath, o.main ?? MAIN, 'speaker'], o.log, {
     ...process.env,
     KUBECONFIG: '',
     MESHLB_KUBECONFIG: o.kubeconfig,

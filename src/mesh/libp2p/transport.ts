@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { BoundedMap } from '../bounded-map.ts';
-import { decode, encode } from '../codec.ts';
+import { decodeFrame, encode, type CodecVersion } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
 import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../messages.ts';
 import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
@@ -13,12 +13,20 @@ import { FrameReader, lengthPrefixed } from './framing.ts';
 import { knock, refused, tcpAddressOf } from './knock.ts';
 import { ReplayWindow, type Stamp } from './replay.ts';
 import type { MeshNode } from './node.ts';
+import { PeerVersions } from './versions.ts';
 
-/** Our probe protocol: one long-lived stream per peer, length-prefixed frames. */
-export const SWIM_PROTOCOL = '/meshlb/swim/1.0.0';
+/**
+ * Our probe protocol: one long-lived stream per peer, length-prefixed frames.
+ * A stream of 2.0.0 carries codec version 2 frames, one of 1.0.0 version 1
+ * (what speakers before version 2 speak): a dial offers both, newest first.
+ */
+export const SWIM_PROTOCOL = '/meshlb/swim/2.0.0';
+export const SWIM_PROTOCOL_V1 = '/meshlb/swim/1.0.0';
+const SWIM_PROTOCOLS = [SWIM_PROTOCOL, SWIM_PROTOCOL_V1];
+const streamVersion = (s: Stream): CodecVersion => (s.protocol === SWIM_PROTOCOL_V1 ? 1 : 2);
 /** Membership changes (gossip envelopes) and announcement claims travel on this gossipsub topic. */
 export const MEMBERSHIP_TOPIC = 'meshlb/membership/1';
-/** Frames queued for a peer while its stream opens; more are dropped (probes have timeouts). */
+/** Messages queued for a peer while its stream opens; more are dropped (probes have timeouts). */
 const MAX_QUEUED = 256;
 
 /**
@@ -84,7 +92,8 @@ export class TransportStats {
 interface Channel {
   stream?: Stream;
   opening?: Promise<void>;
-  queue: Uint8Array[];
+  /** Encoded when the stream is open, in the version it negotiated. */
+  queue: DirectMessage[];
 }
 
 /**
@@ -114,6 +123,8 @@ export class Libp2pTransport implements MeshTransport {
   readonly #replay = new BoundedMap<string, ReplayWindow>(MAX_TRACKED_NODES);
   /** Nodes that send unstamped (version 1) datagrams: they get version 1 back. */
   readonly #legacy = new BoundedMap<string, true>(MAX_TRACKED_NODES);
+  /** Which codec version each member reads (datagrams and gossip; streams negotiate their own). */
+  readonly #versions = new PeerVersions(MAX_TRACKED_NODES);
   readonly #datagram: DatagramChannel | undefined;
   #udp: UdpAddress | undefined;
   #sink: MeshSink | undefined;
@@ -162,7 +173,7 @@ export class Libp2pTransport implements MeshTransport {
     this.#started = true;
     this.#sink = sink;
     await this.#node.handle(
-      SWIM_PROTOCOL,
+      SWIM_PROTOCOLS,
       (stream, connection) => {
         this.#adopt(connection.remotePeer.toString(), stream);
       },
@@ -192,7 +203,7 @@ export class Libp2pTransport implements MeshTransport {
     this.#udp = undefined;
     for (const ch of this.#channels.values()) ch.stream?.abort(new Error('transport stopped'));
     this.#channels.clear();
-    await this.#node.unhandle(SWIM_PROTOCOL);
+    await this.#node.unhandle(SWIM_PROTOCOLS);
   }
 
   send(to: string, endpoint: Endpoint | undefined, msg: DirectMessage, path: SendPath = 'stream'): void {
@@ -218,27 +229,16 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('no-endpoint');
       return;
     }
-    let encoded: Uint8Array;
-    try {
-      encoded = encode(msg);
-    } catch (err) {
-      this.stats.drop('encode');
-      this.#log?.warn({ err, to, type: msg.type }, 'mesh message not sent: it breaks a codec limit');
-      return;
-    }
-    const frame = lengthPrefixed(encoded);
     const ch = this.#channel(peer);
     if (ch.stream !== undefined && ch.stream.writeStatus === 'writable') {
-      this.stats.sentBytes(msg.type, encoded.length);
-      this.#write(ch.stream, frame);
+      this.#write(ch.stream, msg);
       return;
     }
     if (ch.queue.length >= MAX_QUEUED) {
       this.stats.drop('queue-full');
       return;
     }
-    this.stats.sentBytes(msg.type, encoded.length);
-    ch.queue.push(frame);
+    ch.queue.push(msg);
     ch.opening ??= this.#open(to, peer, endpoint, ch);
   }
 
@@ -249,7 +249,7 @@ export class Libp2pTransport implements MeshTransport {
       (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)) ?? this.#udpOfNode.get(to);
     if (udp === undefined) return false;
     try {
-      const encoded = encode(msg);
+      const encoded = encode(msg, this.#versions.to(to));
       if (this.#datagram.send(udp, encoded, this.#legacy.has(to))) {
         this.stats.datagramsOut++;
         this.stats.sentBytes(msg.type, encoded.length);
@@ -315,6 +315,7 @@ export class Libp2pTransport implements MeshTransport {
     this.#udpOfNode.delete(node);
     this.#endpointOfNode.delete(node);
     this.#knocks.delete(node);
+    this.#versions.forget(node);
     if (peer === undefined || this.#nodeOfPeer.get(peer) !== node) return;
     this.#nodeOfPeer.delete(peer);
     this.#channels.get(peer)?.stream?.abort(new Error('mesh: member reaped'));
@@ -337,6 +338,11 @@ export class Libp2pTransport implements MeshTransport {
     });
   }
 
+  /** Members heard from, by the highest codec version they read (metrics). */
+  peerVersions(): Record<string, number> {
+    return this.#versions.counts();
+  }
+
   /** How many entries its per-node tables hold (tests: they stay bounded). */
   tracked(): { peers: number; udp: number; endpoints: number; knocks: number; channels: number } {
     return {
@@ -351,8 +357,9 @@ export class Libp2pTransport implements MeshTransport {
   #onDatagram(frame: Uint8Array, from: UdpAddress, stamp: Stamp | undefined): void {
     this.stats.datagramsIn++;
     let msg: Message;
+    let version: CodecVersion;
     try {
-      msg = decode(frame);
+      ({ msg, version } = decodeFrame(frame));
     } catch (err) {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
@@ -363,6 +370,7 @@ export class Libp2pTransport implements MeshTransport {
       return;
     }
     if (!this.#fresh(msg.from, stamp)) return;
+    this.#versions.heard(msg.from, version, msg);
     this.#udpOfNode.set(msg.from, from);
     this.#knocks.delete(msg.from);
     this.#sink?.handle(msg, { urgent: true });
@@ -372,7 +380,7 @@ export class Libp2pTransport implements MeshTransport {
     if (!this.#started) return;
     let data: Uint8Array;
     try {
-      data = encode(msg);
+      data = encode(msg, this.#versions.broadcast());
     } catch (err) {
       this.stats.drop('encode');
       this.#log?.warn({ err }, 'gossip not sent: it breaks a codec limit');
@@ -411,7 +419,7 @@ export class Libp2pTransport implements MeshTransport {
           : this.#peerIdOf(key);
       if (target === undefined) throw new Error(`no address for peer ${key}`);
       const connection = await this.#node.dial(target);
-      const stream = await connection.newStream(SWIM_PROTOCOL);
+      const stream = await connection.newStream(SWIM_PROTOCOLS);
       const peer = connection.remotePeer.toString();
       if (peer !== key) {
         // Address-only seed: hand the queued frames to the real peer's channel.
@@ -439,7 +447,7 @@ export class Libp2pTransport implements MeshTransport {
     const ch = this.#channel(peer);
     if (ch.stream === undefined || ch.stream.writeStatus !== 'writable') {
       ch.stream = stream;
-      for (const frame of ch.queue.splice(0)) this.#write(stream, frame);
+      for (const msg of ch.queue.splice(0)) this.#write(stream, msg);
     }
     const reader = new FrameReader();
     stream.addEventListener('message', (evt) => {
@@ -460,7 +468,18 @@ export class Libp2pTransport implements MeshTransport {
     });
   }
 
-  #write(stream: Stream, frame: Uint8Array): void {
+  /** Encodes `msg` in the stream's version and writes it; a message that breaks a codec limit is dropped, logged. */
+  #write(stream: Stream, msg: DirectMessage): void {
+    let encoded: Uint8Array;
+    try {
+      encoded = encode(msg, streamVersion(stream));
+    } catch (err) {
+      this.stats.drop('encode');
+      this.#log?.warn({ err, type: msg.type }, 'mesh message not sent: it breaks a codec limit');
+      return;
+    }
+    const frame = lengthPrefixed(encoded);
+    this.stats.sentBytes(msg.type, encoded.length);
     try {
       stream.send(frame);
       this.stats.framesOut++;
@@ -474,8 +493,9 @@ export class Libp2pTransport implements MeshTransport {
   #onFrame(peer: string, frame: Uint8Array): void {
     this.stats.framesIn++;
     let msg: Message;
+    let version: CodecVersion;
     try {
-      msg = decode(frame);
+      ({ msg, version } = decodeFrame(frame));
     } catch (err) {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
@@ -485,7 +505,7 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('gossip-on-stream');
       return;
     }
-    this.#deliver(peer, msg);
+    this.#deliver(peer, msg, version);
   }
 
   #onGossip(m: PubsubMessage): void {
@@ -496,8 +516,9 @@ export class Libp2pTransport implements MeshTransport {
     }
     this.stats.gossipIn++;
     let msg: Message;
+    let version: CodecVersion;
     try {
-      msg = decode(m.data);
+      ({ msg, version } = decodeFrame(m.data));
     } catch (err) {
       this.stats.drop(err instanceof MeshCodecError ? err.code : 'decode');
       return;
@@ -507,10 +528,10 @@ export class Libp2pTransport implements MeshTransport {
       this.stats.drop('direct-on-topic');
       return;
     }
-    this.#deliver(m.from.toString(), msg);
+    this.#deliver(m.from.toString(), msg, version);
   }
 
-  #deliver(peer: string, msg: Message): void {
+  #deliver(peer: string, msg: Message, version: CodecVersion): void {
     if (this.#authority !== undefined && !this.#authority.maySpeakFor(peer, msg.from)) {
       this.stats.drop('unauthorised');
       return;
@@ -521,7 +542,9 @@ export class Libp2pTransport implements MeshTransport {
       // start afresh, in whichever format it speaks (a rollback sends version 1).
       this.#replay.delete(msg.from);
       this.#legacy.delete(msg.from);
+      this.#versions.forget(msg.from);
     }
+    this.#versions.heard(msg.from, version, msg);
     this.#peerOfNode.set(msg.from, peer);
     this.#nodeOfPeer.set(peer, msg.from);
     // It speaks (directly: gossip may be relayed long after it was sent): no longer knocked out.
