@@ -31,7 +31,7 @@ import {
 } from '../../lab/testbed/speakers/index.ts';
 import { promtoolCheckMetrics } from '../helpers/promtool.ts';
 import { SAVE_INTERVAL_MS } from '../../src/speaker/saved-view.ts';
-import { checkoutRelease } from '../../lab/testbed/release.ts';
+import { checkoutRelease, RELEASE_BEFORE_FORMAT_2 } from '../../lab/testbed/release.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -606,12 +606,6 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     t.deepEqual([...new Set(await arping(lan, lan.client as Host, ip, 2))], [lan.host(holder).mac]);
   },
 );
-
-/**
- * The last commit of main before the mesh's frame format 2 (codec.ts): its
- * speakers read and write only version 1. docs/mesh.md, "Mixed versions".
- */
-const RELEASE_BEFORE_FORMAT_2 = '4385091b68641afcaca0f3f0190267bfee4a23bb';
 
 (root ? test.serial : test.serial.skip)(
   'mixed versions: beside speakers of the release before frame format 2, kill -9 fails over both ways',

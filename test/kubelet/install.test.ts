@@ -4,6 +4,7 @@
 // with kustomize and then with Helm as docs/install.md says. The speakers must
 // answer ARP from inside their Pods, and a rolling restart of the DaemonSet
 // must lose no ping of a client pinging every 10 ms.
+import { readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import {
@@ -20,10 +21,17 @@ import { answeringNodes } from '../../lab/testbed/kubelet/scenarios.ts';
 import { lostEchoes, pingEchoes } from '../../lab/testbed/netns/index.ts';
 import { kubeletFixture, must } from '../helpers/kubelet.ts';
 import { poll } from '../../lab/testbed/poll.ts';
+import { releaseImage } from '../../lab/testbed/kubelet/images.ts';
+import { RELEASE_BEFORE_FORMAT_2 } from '../../lab/testbed/release.ts';
+
+/** This checkout's version: its image is meshlb:<version> (scripts/image). */
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const { serial, cluster: c } = kubeletFixture('kubelet install', 'mlbkt');
 
-async function speakerPods(): Promise<{ name: string; node: string; uid: string }[]> {
+async function speakerPods(): Promise<{ name: string; node: string; uid: string; image: string }[]> {
   const core = c().cp.kubeConfig.makeApiClient(CoreV1Api);
   const pods = await core.listNamespacedPod({
     namespace: MESHLB_NAMESPACE,
@@ -33,6 +41,7 @@ async function speakerPods(): Promise<{ name: string; node: string; uid: string 
     name: p.metadata?.name ?? '',
     node: p.spec?.nodeName ?? '',
     uid: p.metadata?.uid ?? '',
+    image: p.spec?.containers[0]?.image ?? '',
   }));
 }
 
@@ -103,6 +112,58 @@ serial(
     const { lost, longestRun } = lostEchoes(ping.list, 1);
     t.log(`rollout restart: ${ping.list.length} echoes, ${lost} lost (longest run ${longestRun})`);
     t.is(lost, 0);
+  },
+);
+
+serial(
+  'kustomize: kubectl set image to the release before frame format 2 and back loses no ping (client pings every 10 ms)',
+  async (t) => {
+    // The earlier release's image, imported on every node under another tag (both carry meshlb:<version>).
+    const previous = await releaseImage(RELEASE_BEFORE_FORMAT_2);
+    const current = `meshlb:${PACKAGE_VERSION}`;
+    const older = 'meshlb:previous-release';
+    for (const node of c().nodes) {
+      await node.importImage(previous.archive, { ref: previous.ref, as: older });
+      await node.importImage(c().image);
+    }
+    const core = c().cp.kubeConfig.makeApiClient(CoreV1Api);
+    const svc = await core.readNamespacedService({ namespace: 'lab', name: 'web' });
+    const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip ?? '';
+    const results: string[] = [];
+    // Down to the earlier release, then up to this one: each a rolling update, node by node.
+    for (const image of [older, current]) {
+      const ping = pingEchoes(c().lan, must(c().lan.client, 'client'), ip, 0.01);
+      try {
+        t.truthy(await poll(() => ping.list.length >= 20, 10_000, 20), 'pings answered before the roll');
+        const r = await c().cp.kubectl([
+          '-n',
+          MESHLB_NAMESPACE,
+          'set',
+          'image',
+          `ds/${SPEAKER_DS}`,
+          `speaker=${image}`,
+        ]);
+        t.is(r.code, 0, r.stderr);
+        const rolled = await poll(
+          async () => {
+            const pods = await speakerPods();
+            const state = await rolloutState(c());
+            return pods.length === 3 && pods.every((p) => p.image === image) && state?.speakersReady === 3;
+          },
+          240_000,
+          500,
+        );
+        t.truthy(rolled, `the roll to ${image} did not finish:\n${await explainPods(c())}`);
+        const n = ping.list.length;
+        await poll(() => ping.list.length >= n + 50, 5_000, 20);
+      } finally {
+        ping.stop();
+      }
+      const { lost, longestRun } = lostEchoes(ping.list, 1);
+      results.push(`to ${image}: ${ping.list.length} echoes, ${lost} lost (longest run ${longestRun})`);
+      t.is(lost, 0, `set image ${image}`);
+    }
+    t.log(`set image: ${results.join('; ')}`);
   },
 );
 

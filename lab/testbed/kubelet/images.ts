@@ -4,12 +4,13 @@
  * (scripts/image). Both are OCI archives that `ctr images import` takes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeOciArchive } from '../../../scripts/oci.ts';
 import { run } from '../exec.ts';
+import { checkoutRelease, releaseVersion } from '../release.ts';
 import { PAUSE_IMAGE } from './node-files.ts';
 
 const PAUSE_C = fileURLToPath(new URL('../../images/pause.c', import.meta.url));
@@ -74,4 +75,30 @@ export async function meshlbImage(): Promise<string> {
     throw new ImageBuildError(`scripts/image failed (exit ${r.code}):\n${r.stderr.trim()}`);
   }
   return path;
+}
+
+/**
+ * The image of an earlier release (a commit of this repository; mixed-version
+ * tests), built by that commit's own scripts/image in a worktree and kept in
+ * ~/.cache/meshlb/ by commit: it never changes. Its tag inside is that
+ * release's `meshlb:<version>`, which may be this one's: import it under
+ * another name (KubeletNode.importImage).
+ */
+export async function releaseImage(commit: string): Promise<{ archive: string; ref: string }> {
+  const out = join(cacheDir(), `meshlb-release-${commit}.oci.tar`);
+  const ref = `meshlb:${await releaseVersion(commit)}`;
+  if (existsSync(out)) return { archive: out, ref };
+  const release = await checkoutRelease(commit);
+  try {
+    const partial = `${out}.partial`;
+    const r = await run([join(release.dir, 'scripts', 'image'), '--out', partial], {
+      timeoutMs: 15 * 60_000,
+    });
+    if (r.code !== 0 || !existsSync(partial))
+      throw new ImageBuildError(`scripts/image of ${commit} failed (exit ${r.code}):\n${r.stderr.trim()}`);
+    renameSync(partial, out);
+    return { archive: out, ref };
+  } finally {
+    await release.remove();
+  }
 }

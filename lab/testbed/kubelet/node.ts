@@ -138,14 +138,27 @@ export class KubeletNode {
     createCgroupRoot(this.cgroupRoot);
 
     await this.startContainerd();
-    for (const image of this.#opts.images) {
-      const r = await run([CTR, '-a', containerdSocket(p), '-n', 'k8s.io', 'images', 'import', image], {
+    for (const image of this.#opts.images) await this.importImage(image);
+    this.startKubelet();
+  }
+
+  /**
+   * Imports an OCI archive into the node's containerd (namespace k8s.io). With
+   * `as`, the image is also tagged `as`; `ref` is the name the archive carries
+   * (an earlier release's archive may carry this one's name: import it, tag
+   * it, then import this release's again).
+   */
+  async importImage(archive: string, tag?: { ref: string; as: string }): Promise<void> {
+    const ctr = async (...args: string[]): Promise<void> => {
+      const r = await run([CTR, '-a', containerdSocket(this.paths), '-n', 'k8s.io', ...args], {
         timeoutMs: 180_000,
       });
-      if (r.code !== 0)
-        throw new KubeletNodeError(`${this.name}: ctr images import ${image}: ${r.stderr.trim()}`);
-    }
-    this.startKubelet();
+      if (r.code !== 0) throw new KubeletNodeError(`${this.name}: ctr ${args.join(' ')}: ${r.stderr.trim()}`);
+    };
+    await ctr('images', 'import', archive);
+    // containerd names images in full: meshlb:0.1.0 is docker.io/library/meshlb:0.1.0.
+    const full = (ref: string): string => (ref.includes('/') ? ref : `docker.io/library/${ref}`);
+    if (tag !== undefined) await ctr('images', 'tag', '--force', full(tag.ref), full(tag.as));
   }
 
   async startContainerd(): Promise<void> {
