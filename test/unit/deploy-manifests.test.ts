@@ -101,3 +101,16 @@ test("every alert's runbook_url names a section of docs/troubleshooting.md that 
     );
   }
 });
+
+test('the version moves together: package.json, the chart (version, appVersion), the manifests’ image, the CHANGELOG', (t) => {
+  const read = (p: string): string =>
+    readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
+  const version = (JSON.parse(read('package.json')) as { version: string }).version;
+  const chart = read('deploy/helm/meshlb/Chart.yaml');
+  t.regex(chart, new RegExp(`^version: ${version}$`, 'm'));
+  t.regex(chart, new RegExp(`^appVersion: ${version}$`, 'm'));
+  for (const file of ['speaker.yaml', 'controller.yaml'])
+    t.regex(read(`deploy/kustomize/base/${file}`), new RegExp(`image: meshlb:${version}\\n`), file);
+  // Released versions have their section; the next one collects under "Unreleased" until it is cut.
+  t.regex(read('CHANGELOG.md'), new RegExp(`^## ${version.replaceAll('.', '\\.')}$`, 'm'));
+});
