@@ -294,7 +294,12 @@ export class Speaker {
       node,
       authority: this.view.authority,
       log: init.log,
-      datagram: { host: init.meshAddress, port: init.meshPort, networkKey: init.networkKey },
+      datagram: {
+        host: init.meshAddress,
+        port: init.meshPort,
+        networkKey: init.networkKey,
+        privateKey: init.privateKey,
+      },
     });
     this.#transport = transport;
     await transport.listen();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '../../src/mesh/codec.ts';
 import { checkKey, seal, udpAddressOf, type UdpAddress } from '../../src/mesh/libp2p/datagram.ts';
+import { PairKeys } from '../../src/mesh/libp2p/pair-keys.ts';
 import { lengthPrefixed, SWIM_PROTOCOL } from '../../src/mesh/libp2p/index.ts';
 import { MAX_TRACKED_NODES } from '../../src/mesh/libp2p/transport.ts';
 import { StaticPeerAuthority } from '../../src/mesh/transport.ts';
@@ -198,6 +199,63 @@ async function answerVersion(
     socket.close();
   }
 }
+
+test.serial(
+  'datagrams are bound to their sender: a member holding the mesh key cannot speak for another node',
+  async (t) => {
+    const { key } = t.context;
+    const ids = await Promise.all([
+      identity('bound-target'),
+      identity('bound-victim'),
+      identity('bound-forger'),
+    ]);
+    const [idT, idV, idF] = ids;
+    const authority = new StaticPeerAuthority(ids.map((i) => [i.name, i.peerId] as const));
+    const [target, victim, forger] = (await Promise.all(
+      ids.map((id) => startSpeaker({ id, networkKey: key, authority, datagram: true })),
+    )) as [Speaker, Speaker, Speaker];
+    t.context.extra.push(target, victim, forger);
+    victim.membership.join([target.transport.endpoint]);
+    forger.membership.join([target.transport.endpoint]);
+    await waitFor(
+      'the victim and the forger send the target datagrams bound to their keys',
+      () => target.transport.tracked().signed === 2,
+      10_000,
+    );
+    // The forger, a member: its mesh key and peer key, and a raw socket of its own.
+    const pair = new PairKeys(idF.privateKey, idF.peerId, key).keyFor(idT.peerId);
+    if (pair === undefined) throw new Error('no pair key');
+    const udp = datagramAddress(target);
+    const socket = createSocket('udp4');
+    const ping = (from: string, seq: number) =>
+      encode({ type: 'ping', seq, from, target: idT.name, piggyback: [] }, 2);
+    const stamp = (seq: number) => ({ epoch: Date.now(), counter: seq });
+    const bound = (from: string, seq: number) =>
+      seal(pair, ping(from, seq), stamp(seq), new TextEncoder().encode(idF.peerId));
+    const drops = (reason: string): number => target.transport.stats.dropped[reason] ?? 0;
+    // An accepted ping is answered to the node it names, whose membership finds no such
+    // probe of its own: an `unknown-seq` drop there says the target took it.
+    const unknownSeq = (s: Speaker): number => s.membership.stats.dropped['unknown-seq'] ?? 0;
+    try {
+      const forgerBefore = unknownSeq(forger);
+      socket.send(bound(idF.name, 1_000_001), udp.port, udp.address);
+      await waitFor('the ping in its own name answered', () => unknownSeq(forger) > forgerBefore, 3_000);
+      const victimBefore = unknownSeq(victim);
+      // In the victim's name, bound to the forger's own key: that peer may not speak for it.
+      const unauthorised = drops('unauthorised');
+      socket.send(bound(idV.name, 1_000_002), udp.port, udp.address);
+      await waitFor('refused as unauthorised', () => drops('unauthorised') === unauthorised + 1, 3_000);
+      // In the victim's name with the mesh key's tag alone (the older format): the victim
+      // sends bound datagrams, so this one is a forgery.
+      const downgrade = drops('datagram-downgrade');
+      socket.send(seal(checkKey(key), ping(idV.name, 1_000_003), stamp(3)), udp.port, udp.address);
+      await waitFor('refused as a downgrade', () => drops('datagram-downgrade') === downgrade + 1, 3_000);
+      t.is(unknownSeq(victim), victimBefore, 'nothing was answered in the victim’s name');
+    } finally {
+      socket.close();
+    }
+  },
+);
 
 test.serial('a reaped member is forgotten by libp2p’s peer store too', async (t) => {
   const { key } = t.context;

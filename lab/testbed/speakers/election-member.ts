@@ -19,8 +19,9 @@ import { FastWatch, Membership, type Endpoint, type MemberState } from '../../..
 const name = process.env.MESH_NAME ?? 'member';
 const networkKey = Buffer.from(process.env.MESH_KEY ?? '', 'hex');
 const listen = process.env.MESH_LISTEN ?? '/ip4/127.0.0.1/tcp/0';
+const privateKey = await generateKeyPair('Ed25519');
 const node = await createMeshNode({
-  privateKey: await generateKeyPair('Ed25519'),
+  privateKey,
   networkKey,
   listen: [listen],
   allow: [process.env.MESH_ALLOW ?? '/ip4/127.0.0.0/ipcidr/8'],
@@ -28,7 +29,9 @@ const node = await createMeshNode({
 // Check traffic as datagrams on the same address (MESH_DATAGRAM=0 turns it off, to compare).
 const host = listen.split('/')[2] ?? '127.0.0.1';
 const transport = new Libp2pTransport(
-  process.env.MESH_DATAGRAM === '0' ? { node } : { node, datagram: { host, port: 0, networkKey } },
+  process.env.MESH_DATAGRAM === '0'
+    ? { node }
+    : { node, datagram: { host, port: 0, networkKey, privateKey } },
 );
 await transport.listen();
 const membership = new Membership({

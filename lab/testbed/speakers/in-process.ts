@@ -54,7 +54,14 @@ export async function startSpeaker(opts: {
     node,
     ...(opts.authority === undefined ? {} : { authority: opts.authority }),
     ...(opts.datagram === true
-      ? { datagram: { host: '127.0.0.1', port: 0, networkKey: opts.networkKey } }
+      ? {
+          datagram: {
+            host: '127.0.0.1',
+            port: 0,
+            networkKey: opts.networkKey,
+            privateKey: opts.id.privateKey,
+          },
+        }
       : {}),
   });
   // The datagram address goes into the endpoint the membership announces: bind it first.

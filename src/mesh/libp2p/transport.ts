@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import type { Message as PubsubMessage } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -8,7 +8,8 @@ import { decodeFrame, encode, type CodecVersion } from '../codec.ts';
 import { MeshCodecError } from '../errors.ts';
 import type { BroadcastMessage, DirectMessage, Endpoint, Message } from '../messages.ts';
 import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
-import { DatagramChannel, udpAddressOf, type UdpAddress } from './datagram.ts';
+import { DatagramChannel, udpAddressOf, type Opened, type UdpAddress } from './datagram.ts';
+import { PairKeys } from './pair-keys.ts';
 import { FrameReader, lengthPrefixed } from './framing.ts';
 import { knock, refused, tcpAddressOf } from './knock.ts';
 import { ReplayWindow, type Stamp } from './replay.ts';
@@ -123,6 +124,8 @@ export class Libp2pTransport implements MeshTransport {
   readonly #replay = new BoundedMap<string, ReplayWindow>(MAX_TRACKED_NODES);
   /** Nodes that send unstamped (version 1) datagrams: they get version 1 back. */
   readonly #legacy = new BoundedMap<string, true>(MAX_TRACKED_NODES);
+  /** Nodes that send datagrams bound to their peer key (version 3): unbound ones from them are dropped. */
+  readonly #signed = new BoundedMap<string, true>(MAX_TRACKED_NODES);
   /** Which codec version each member reads (datagrams and gossip; streams negotiate their own). */
   readonly #versions = new PeerVersions(MAX_TRACKED_NODES);
   readonly #datagram: DatagramChannel | undefined;
@@ -134,13 +137,29 @@ export class Libp2pTransport implements MeshTransport {
     node: MeshNode;
     authority?: PeerAuthority;
     log?: Logger;
-    /** The datagram path for check traffic (see datagram.ts); port 0 picks one. */
-    datagram?: { host: string; port: number; networkKey: Uint8Array };
+    /**
+     * The datagram path for check traffic (see datagram.ts); port 0 picks one.
+     * `privateKey`: this node's peer key (Ed25519), for datagrams bound to
+     * their sender (version 3); without it, only the mesh key's tag.
+     */
+    datagram?: { host: string; port: number; networkKey: Uint8Array; privateKey?: PrivateKey };
   }) {
     this.#node = opts.node;
     this.#authority = opts.authority;
     this.#log = opts.log;
-    if (opts.datagram !== undefined) this.#datagram = new DatagramChannel(opts.datagram);
+    const d = opts.datagram;
+    if (d !== undefined) {
+      const self = opts.node.peerId.toString();
+      const pairs =
+        d.privateKey?.type === 'Ed25519'
+          ? {
+              keys: new PairKeys(d.privateKey, self, d.networkKey),
+              self,
+              known: (peer: string) => this.#nodeOfPeer.has(peer),
+            }
+          : undefined;
+      this.#datagram = new DatagramChannel({ ...d, ...(pairs === undefined ? {} : { pairs }) });
+    }
   }
 
   /** This node's endpoint, to announce in alive updates (call listen() first for the datagram address). */
@@ -158,8 +177,8 @@ export class Libp2pTransport implements MeshTransport {
   async listen(): Promise<void> {
     if (this.#datagram === undefined || this.#udp !== undefined) return;
     this.#udp = await this.#datagram.start(
-      (frame, from, stamp) => {
-        this.#onDatagram(frame, from, stamp);
+      (opened, from) => {
+        this.#onDatagram(opened, from);
       },
       (reason) => {
         this.stats.drop(reason);
@@ -249,8 +268,16 @@ export class Libp2pTransport implements MeshTransport {
       (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)) ?? this.#udpOfNode.get(to);
     if (udp === undefined) return false;
     try {
-      const encoded = encode(msg, this.#versions.to(to));
-      if (this.#datagram.send(udp, encoded, this.#legacy.has(to))) {
+      const version = this.#versions.to(to);
+      const encoded = encode(msg, version);
+      // Bound to this sender (version 3) for a member that reads frame format 2
+      // (the release that reads version 3 datagrams); the mesh key's tag for older ones.
+      const peer = version >= 2 ? (this.#peerOfNode.get(to) ?? endpoint?.peerId) : undefined;
+      const sent = this.#datagram.send(udp, encoded, {
+        legacy: this.#legacy.has(to),
+        peer: peer === '' ? undefined : peer,
+      });
+      if (sent) {
         this.stats.datagramsOut++;
         this.stats.sentBytes(msg.type, encoded.length);
         return true;
@@ -316,6 +343,7 @@ export class Libp2pTransport implements MeshTransport {
     this.#endpointOfNode.delete(node);
     this.#knocks.delete(node);
     this.#versions.forget(node);
+    this.#signed.delete(node);
     if (peer === undefined || this.#nodeOfPeer.get(peer) !== node) return;
     this.#nodeOfPeer.delete(peer);
     this.#channels.get(peer)?.stream?.abort(new Error('mesh: member reaped'));
@@ -344,8 +372,16 @@ export class Libp2pTransport implements MeshTransport {
   }
 
   /** How many entries its per-node tables hold (tests: they stay bounded). */
-  tracked(): { peers: number; udp: number; endpoints: number; knocks: number; channels: number } {
+  tracked(): {
+    peers: number;
+    udp: number;
+    endpoints: number;
+    knocks: number;
+    channels: number;
+    signed: number;
+  } {
     return {
+      signed: this.#signed.size,
       peers: this.#peerOfNode.size,
       udp: this.#udpOfNode.size,
       endpoints: this.#endpointOfNode.size,
@@ -354,7 +390,8 @@ export class Libp2pTransport implements MeshTransport {
     };
   }
 
-  #onDatagram(frame: Uint8Array, from: UdpAddress, stamp: Stamp | undefined): void {
+  #onDatagram(opened: Opened, from: UdpAddress): void {
+    const { frame, stamp, sender } = opened;
     this.stats.datagramsIn++;
     let msg: Message;
     let version: CodecVersion;
@@ -367,6 +404,18 @@ export class Libp2pTransport implements MeshTransport {
     this.stats.receivedBytes(msg.type, frame.length);
     if (msg.type === 'gossip' || msg.type === 'claims' || msg.type === 'push-pull') {
       this.stats.drop('datagram-type');
+      return;
+    }
+    if (sender !== undefined) {
+      // Bound to its sender's peer key: that peer must be the node's, as on a stream.
+      if (this.#authority !== undefined && !this.#authority.maySpeakFor(sender, msg.from)) {
+        this.stats.drop('unauthorised');
+        return;
+      }
+      this.#signed.set(msg.from, true);
+    } else if (this.#signed.has(msg.from)) {
+      // It sends bound datagrams: an unbound one in its name is a forgery or a replay.
+      this.stats.drop('datagram-downgrade');
       return;
     }
     if (!this.#fresh(msg.from, stamp)) return;
@@ -542,8 +591,11 @@ export class Libp2pTransport implements MeshTransport {
       // start afresh, in whichever format it speaks (a rollback sends version 1).
       this.#replay.delete(msg.from);
       this.#legacy.delete(msg.from);
+      this.#signed.delete(msg.from);
       this.#versions.forget(msg.from);
     }
+    // A process of a release before bound datagrams joins (a rollback keeping the identity).
+    if (msg.type === 'push-pull' && msg.join && (msg.protocol ?? 1) < 2) this.#signed.delete(msg.from);
     this.#versions.heard(msg.from, version, msg);
     this.#peerOfNode.set(msg.from, peer);
     this.#nodeOfPeer.set(peer, msg.from);
