@@ -7,12 +7,13 @@
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../clock/index.ts';
+import type { Clock } from '../clock/index.ts';
 import { GROUP, PLURALS, VERSION, type L2Advertisement } from '../kube/api/index.ts';
 import { objectPath, type KubeClient } from '../kube/client/index.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { SPEAKER_SELECTOR, speakerIdentities } from '../kube/world/index.ts';
 import { advertisementStatus, advertisementStatusKey, advertisementVerdict } from './advertisement-status.ts';
+import { DelayedSync } from './delayed-sync.ts';
 import type { StatusApplier } from './status-applier.ts';
 
 /**
@@ -40,18 +41,18 @@ export class AdvertisementReporter {
   #pods: SupervisedInformer<V1Pod> | undefined;
   /** Node → its labels (JSON): a Node update that changes no label (a heartbeat) changes nothing here. */
   readonly #labels = new Map<string, string>();
-  #timer: Timer | undefined;
+  readonly #sync: DelayedSync;
   #running = false;
-  #writing = false;
-  #again = false;
 
   constructor(init: AdvertisementReporterInit) {
     this.#init = init;
+    this.#sync = new DelayedSync(init.clock, ADVERTISEMENT_STATUS_DELAY_MS, () => this.#writeAll());
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    this.#sync.start();
     const { kube, clock, log, namespace } = this.#init;
     const base = { client: kube, clock, ...(log === undefined ? {} : { log }) };
     const changed = (): void => {
@@ -97,8 +98,7 @@ export class AdvertisementReporter {
 
   async stop(): Promise<void> {
     this.#running = false;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#sync.stop();
     const informers = [this.#advertisements, this.#nodes, this.#pods];
     this.#advertisements = this.#nodes = this.#pods = undefined;
     this.#labels.clear();
@@ -106,45 +106,21 @@ export class AdvertisementReporter {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || !this.#running) return;
-    this.#timer = this.#init.clock.setTimeout(() => {
-      this.#timer = undefined;
-      void this.#sync();
-    }, ADVERTISEMENT_STATUS_DELAY_MS);
+    this.#sync.request();
   }
 
-  /** Another sync was asked for while one ran (a method: narrowing cannot see the await). */
-  #syncAgain(): boolean {
-    return this.#again && this.#running;
-  }
-
-  /** Writes every advertisement's status where it changed; one sync at a time. */
-  async #sync(): Promise<void> {
-    if (this.#writing) {
-      this.#again = true;
-      return;
-    }
-    this.#writing = true;
-    try {
-      do {
-        this.#again = false;
-        const nodes = this.#nodes?.list() ?? [];
-        const speakers = speakerIdentities(this.#pods?.list() ?? []);
-        const now = new Date(this.#init.clock.wallNow());
-        for (const adv of this.#advertisements?.list() ?? []) {
-          const v = advertisementVerdict(adv, nodes, speakers);
-          const name = adv.metadata.name ?? '';
-          const r = await this.#init.applier.apply(
-            'L2Advertisement',
-            name,
-            advertisementStatusKey(adv, v),
-            () => advertisementStatus(adv, v, now),
-          );
-          if (r !== 'unchanged') this.#init.onWrite?.(r);
-        }
-      } while (this.#syncAgain());
-    } finally {
-      this.#writing = false;
+  /** Writes every advertisement's status where it changed. */
+  async #writeAll(): Promise<void> {
+    const nodes = this.#nodes?.list() ?? [];
+    const speakers = speakerIdentities(this.#pods?.list() ?? []);
+    const now = new Date(this.#init.clock.wallNow());
+    for (const adv of this.#advertisements?.list() ?? []) {
+      const v = advertisementVerdict(adv, nodes, speakers);
+      const name = adv.metadata.name ?? '';
+      const r = await this.#init.applier.apply('L2Advertisement', name, advertisementStatusKey(adv, v), () =>
+        advertisementStatus(adv, v, now),
+      );
+      if (r !== 'unchanged') this.#init.onWrite?.(r);
     }
   }
 }

@@ -28,6 +28,7 @@ import {
 } from '../kube/views.ts';
 import { poolStatus, poolStatusKey, type PoolVerdict } from './pool-status.ts';
 import { AdvertisementReporter } from './advertisement-reporter.ts';
+import { DelayedSync } from './delayed-sync.ts';
 import { StatusApplier } from './status-applier.ts';
 import { PAUSED_CONDITION, StatusWriter } from './status.ts';
 
@@ -175,10 +176,13 @@ export class Controller {
   #accepted: PoolView[] = [];
   readonly #refused = new Map<string, NonNullable<PoolVerdict['refused']>>();
   readonly #poolOfIp = new Map<string, string>();
-  #syncing = false;
-  #syncAgain = false;
   #poolGenerations = new Map<string, number | undefined>();
-  #poolSyncTimer: Timer | undefined;
+  /**
+   * Pool statuses (counts, conditions) are written POOL_STATUS_DELAY_MS after
+   * the change that made them stale, once for all changes in between: a burst
+   * of 1,000 new Services costs one write per pool, not one per Service.
+   */
+  readonly #poolSync: DelayedSync;
 
   constructor(init: ControllerInit) {
     this.#init = init;
@@ -191,6 +195,7 @@ export class Controller {
     });
     this.#writer = new StatusWriter(init.kube);
     this.#statusApplier = new StatusApplier(init.kube, init.log);
+    this.#poolSync = new DelayedSync(init.clock, POOL_STATUS_DELAY_MS, () => this.#writePoolStatuses());
     this.#advertisements = new AdvertisementReporter({
       kube: init.kube,
       clock: init.clock,
@@ -322,15 +327,15 @@ export class Controller {
     // controller ran, the older gets it, whatever order the list came in.
     for (const v of assignmentOrder(this.#services.list().map((s) => this.#view(s))))
       this.#enqueue(serviceKey(v));
-    void this.#syncPools();
+    this.#poolSync.start();
+    void this.#poolSync.now();
   }
 
   async #standDown(): Promise<void> {
     this.#ready = false;
     this.#queue.clear();
     for (const t of this.#resumeTimers.values()) t.cancel();
-    this.#poolSyncTimer?.cancel();
-    this.#poolSyncTimer = undefined;
+    this.#poolSync.stop();
     this.#resumeTimers.clear();
     const informers = [this.#services, this.#pools, this.#namespaces];
     this.#services = this.#pools = this.#namespaces = undefined;
@@ -367,61 +372,31 @@ export class Controller {
     return accepted;
   }
 
-  /**
-   * Pool statuses (counts, conditions) are written POOL_STATUS_DELAY_MS after
-   * the change that made them stale, once for all changes in between: a burst
-   * of 1,000 new Services costs one write per pool, not one per Service.
-   */
-  #schedulePoolSync(): void {
-    if (this.#poolSyncTimer !== undefined || !this.#ready) return;
-    this.#poolSyncTimer = this.#init.clock.setTimeout(() => {
-      this.#poolSyncTimer = undefined;
-      void this.#syncPools();
-    }, POOL_STATUS_DELAY_MS);
-  }
-
-  /** Another sync was asked for while one ran (a method: TypeScript's narrowing cannot see the await). */
-  #shouldSyncAgain(): boolean {
-    return this.#syncAgain && this.#ready;
-  }
-
-  /** Writes every pool's status (counts, conditions) where it changed; one sync at a time. */
-  async #syncPools(): Promise<void> {
-    if (this.#syncing) {
-      this.#syncAgain = true;
-      return;
-    }
-    this.#syncing = true;
-    try {
-      do {
-        this.#syncAgain = false;
-        const counts = new Map(this.#allocator.counts().map((c) => [c.pool, c]));
-        const outside = new Map<string, string[]>();
-        for (const { ips } of this.#allocator.table())
-          for (const ip of ips) {
-            const home = this.#accepted.find((p) => containsIp(p, ip))?.name;
-            if (home !== undefined) this.#poolOfIp.set(ip, home);
-            else {
-              const was = this.#poolOfIp.get(ip);
-              if (was !== undefined) outside.set(was, [...(outside.get(was) ?? []), ip]);
-            }
-          }
-        const now = new Date(this.#init.clock.wallNow());
-        for (const pool of this.#pools?.list() ?? []) {
-          const name = pool.metadata.name ?? '';
-          const verdict = {
-            refused: this.#refused.get(name),
-            outside: outside.get(name) ?? [],
-            counts: counts.get(name),
-          };
-          const written = await this.#statusApplier.apply('IPPool', name, poolStatusKey(pool, verdict), () =>
-            poolStatus(pool, verdict, now),
-          );
-          if (written !== 'unchanged') this.#stats.apiWrites['ippools/status'][written]++;
+  /** Writes every pool's status (counts, conditions) where it changed (#poolSync runs one at a time). */
+  async #writePoolStatuses(): Promise<void> {
+    const counts = new Map(this.#allocator.counts().map((c) => [c.pool, c]));
+    const outside = new Map<string, string[]>();
+    for (const { ips } of this.#allocator.table())
+      for (const ip of ips) {
+        const home = this.#accepted.find((p) => containsIp(p, ip))?.name;
+        if (home !== undefined) this.#poolOfIp.set(ip, home);
+        else {
+          const was = this.#poolOfIp.get(ip);
+          if (was !== undefined) outside.set(was, [...(outside.get(was) ?? []), ip]);
         }
-      } while (this.#shouldSyncAgain());
-    } finally {
-      this.#syncing = false;
+      }
+    const now = new Date(this.#init.clock.wallNow());
+    for (const pool of this.#pools?.list() ?? []) {
+      const name = pool.metadata.name ?? '';
+      const verdict = {
+        refused: this.#refused.get(name),
+        outside: outside.get(name) ?? [],
+        counts: counts.get(name),
+      };
+      const written = await this.#statusApplier.apply('IPPool', name, poolStatusKey(pool, verdict), () =>
+        poolStatus(pool, verdict, now),
+      );
+      if (written !== 'unchanged') this.#stats.apiWrites['ippools/status'][written]++;
     }
   }
 
@@ -432,7 +407,7 @@ export class Controller {
     if (!this.#ready) return;
     this.#allocator.setPools(this.#poolViews());
     for (const s of this.#services?.list() ?? []) this.#enqueue(keyOf(s));
-    this.#schedulePoolSync();
+    this.#poolSync.request();
   }
 
   /**
@@ -535,7 +510,7 @@ export class Controller {
       this.#flushing = false;
     }
     if (this.#queue.size > 0 && this.#ready) this.#enqueue([...this.#queue][0] ?? '');
-    this.#schedulePoolSync();
+    this.#poolSync.request();
   }
 
   async #reconcile(key: string, svc: V1Service): Promise<void> {
