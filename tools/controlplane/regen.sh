@@ -2,6 +2,7 @@
 # Regenerates the wrapper modules for another Kubernetes / etcd release:
 #
 #   tools/controlplane/regen.sh v1.34.4 v3.6.5
+#   tools/controlplane/regen.sh --min v1.32.13   # the oldest supported API server only
 #
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces every staging
 # module (k8s.io/api, apimachinery, apiserver, client-go, … 31 of them) with a
@@ -11,8 +12,14 @@
 # K8S_VERSION and ETCD_VERSION in build.sh to match and commit all of it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-k8s="${1:?usage: regen.sh <k8s version, e.g. v1.34.4> <etcd version, e.g. v3.6.5>}"
-etcd="${2:?usage: regen.sh <k8s version> <etcd version>}"
+min=0
+if [ "${1:-}" = --min ]; then
+  min=1
+  shift
+fi
+k8s="${1:?usage: regen.sh <k8s version, e.g. v1.34.4> <etcd version, e.g. v3.6.5> | regen.sh --min <k8s version>}"
+etcd="${2:-}"
+[ "$min" = 1 ] || [ -n "$etcd" ] || { echo "usage: regen.sh <k8s version> <etcd version>" >&2; exit 1; }
 staging="v0.${k8s#v1.}"
 export GOFLAGS=-mod=mod
 
@@ -46,6 +53,15 @@ wrapper() {
   go mod tidy
   echo "regen: $dir: ${#mods[@]} staging modules → $staging"
 }
+if [ "$min" = 1 ]; then
+  # The oldest release docs/install.md and Chart.yaml claim: its API server and
+  # kubectl, run by the cluster tier beside the newest (scripts/test). etcd stays the newest's.
+  mkdir -p "$here/kube-min"
+  wrapper "$here/kube-min" meshlb.io/tools/controlplane/kube-min "kube-apiserver and kubectl" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  echo "regen: now set K8S_MIN_VERSION=$k8s in build.sh"
+  exit 0
+fi
 wrapper "$here/kube" meshlb.io/tools/controlplane/kube "kube-apiserver and kubectl" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 # The rest of a cluster for the kubelet lab (tools/cluster/build.sh).
