@@ -36,3 +36,6 @@ export function readArpIgnore(ifname: string): number | undefined {
     return undefined;
   }
 }
+
+/** The condition a speaker sets on its own Pod while its node's kernel answers for service IPs. */
+export const KERNEL_ANSWERS_CONDITION = 'meshlb.io/KernelAnswersServiceIPs';

@@ -19,7 +19,14 @@ import {
 } from '../kube/announcements/index.ts';
 import type { KubeClient } from '../kube/client/index.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { ClusterView, Coalescer, publishIdentity, type UnannouncedIp } from '../kube/world/index.ts';
+import {
+  ClusterView,
+  Coalescer,
+  publishIdentity,
+  setPodCondition,
+  type PodCondition,
+  type UnannouncedIp,
+} from '../kube/world/index.ts';
 import {
   FastWatch,
   Membership,
@@ -30,7 +37,7 @@ import {
 } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import { ClaimBook } from './claims.ts';
-import { kernelAnswers, readArpIgnore } from './kernel-answers.ts';
+import { KERNEL_ANSWERS_CONDITION, kernelAnswers, readArpIgnore } from './kernel-answers.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
 import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
@@ -156,6 +163,10 @@ export class Speaker {
   readonly #saver: ViewSaver | undefined;
   /** What kernelAnswers last found (JSON; reported when it changes). */
   #kernelFound = '';
+  /** The KernelAnswersServiceIPs condition last written on the Pod (JSON), and one is being written. */
+  #kernelCondition = '';
+  #kernelConditionWriting = false;
+  #kernelConditionFailed = '';
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -746,6 +757,7 @@ export class Speaker {
   #checkKernel(ips: readonly string[]): void {
     const found = kernelAnswers(ips, this.wire.localAddresses(), this.#init.interfaces, readArpIgnore);
     const key = JSON.stringify(found);
+    this.#writeKernelCondition(found);
     if (key === this.#kernelFound) return;
     const before = this.#kernelFound;
     this.#kernelFound = key;
@@ -774,6 +786,48 @@ export class Speaker {
       action: 'Announce',
       note: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} (addresses of a local interface, arp_ignore 0), whoever meshlb elected: ${fix}`,
     });
+  }
+
+  /**
+   * The Pod condition meshlb.io/KernelAnswersServiceIPs: True naming the IPs
+   * and the fix, False once none is found. Written when it changes; a write
+   * that fails is tried again at the next reconcile.
+   */
+  #writeKernelCondition(found: { ips: readonly string[]; interfaces: readonly string[] }): void {
+    const condition: PodCondition =
+      found.ips.length > 0
+        ? {
+            type: KERNEL_ANSWERS_CONDITION,
+            status: 'True',
+            reason: 'ServiceIPsOnLocalInterface',
+            message: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} by itself (arp_ignore 0): kube-proxy in IPVS mode needs strictARP: true`,
+          }
+        : {
+            type: KERNEL_ANSWERS_CONDITION,
+            status: 'False',
+            reason: 'NoServiceIPOnLocalInterface',
+            message: 'no service IP is an address of a local interface answered by the kernel',
+          };
+    const key = JSON.stringify(condition);
+    if (key === this.#kernelCondition || this.#kernelConditionWriting || this.#leaving) return;
+    this.#kernelConditionWriting = true;
+    const { kube, namespace, podName, clock } = this.#init;
+    setPodCondition(kube, namespace, podName, condition, new Date(clock.wallNow()), this.#requests.signal)
+      .then(
+        () => {
+          this.#kernelCondition = key;
+        },
+        (err: unknown) => {
+          // Once per condition (tried again at every reconcile while the API server is away).
+          if (this.#leaving) return;
+          const level = this.#kernelConditionFailed === key ? 'debug' : 'warn';
+          this.#kernelConditionFailed = key;
+          this.#log[level]({ err, pod: podName }, `cannot set the Pod condition ${KERNEL_ANSWERS_CONDITION}`);
+        },
+      )
+      .finally(() => {
+        this.#kernelConditionWriting = false;
+      });
   }
 
   #onWire(e: WireEvent): void {

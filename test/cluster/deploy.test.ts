@@ -250,6 +250,7 @@ test.serial('RBAC: the speaker may do what it does, and nothing wider', async (t
     ...crud(['create', 'patch'], 'events.events.k8s.io', { namespace: other }),
     ...crud(['create', 'patch'], 'events', { namespace: other }),
     ...crud(['get', 'list', 'watch', 'patch'], 'pods', { namespace: NS }),
+    { verb: 'patch', resource: 'pods', subresource: 'status', namespace: NS },
   ];
   const denied: AccessRequest[] = [
     // No Secrets anywhere, the mesh key's included (it is mounted, not read through the API).
@@ -267,6 +268,8 @@ test.serial('RBAC: the speaker may do what it does, and nothing wider', async (t
     // Pods: the speakers' own namespace only, and no creating or deleting them.
     ...crud(['create', 'delete', 'update'], 'pods', { namespace: NS }),
     ...crud(['get', 'list', 'patch'], 'pods', { namespace: other }),
+    { verb: 'patch', resource: 'pods', subresource: 'status', namespace: other },
+    { verb: 'update', resource: 'pods', subresource: 'status', namespace: NS },
     { verb: 'list', resource: 'pods' },
     { verb: 'create', resource: 'pods', subresource: 'exec', namespace: NS },
     // meshlb's own kinds: pools and advertisements read only; announcements never listed or updated.

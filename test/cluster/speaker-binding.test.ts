@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient, objectPath } from '../../src/kube/client/index.ts';
 import { PEER_ID_ANNOTATION } from '../../src/kube/world/constants.ts';
+import { setPodCondition } from '../../src/kube/world/index.ts';
+import { KERNEL_ANSWERS_CONDITION } from '../../src/speaker/kernel-answers.ts';
 import { startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import {
   createSpeakerPod,
@@ -111,4 +113,22 @@ test.serial('a speaker token bound to no Pod changes no Pod; an administrator is
   // An administrator (not a speaker) still may.
   await publish(t.context.cp.kube, 'a', 'set-by-admin');
   t.is(await peerIdOf(t, 'a'), 'set-by-admin');
+});
+
+test.serial('speaker A sets the condition on its own Pod, and cannot on speaker B’s', async (t) => {
+  const a = await clientAs(t, SPEAKER_SERVICE_ACCOUNT, 'a');
+  const condition = {
+    type: KERNEL_ANSWERS_CONDITION,
+    status: 'False' as const,
+    reason: 'NoServiceIPOnLocalInterface',
+    message: 'none',
+  };
+  await setPodCondition(a, SPEAKER_NAMESPACE, 'meshlb-speaker-a', condition, new Date());
+  const pod = await t.context.cp.kubeConfig
+    .makeApiClient(CoreV1Api)
+    .readNamespacedPodStatus({ namespace: SPEAKER_NAMESPACE, name: 'meshlb-speaker-a' });
+  t.is(pod.status?.conditions?.find((c) => c.type === KERNEL_ANSWERS_CONDITION)?.status, 'False');
+  const err = await refusal(setPodCondition(a, SPEAKER_NAMESPACE, 'meshlb-speaker-b', condition, new Date()));
+  t.is(err.code, 403);
+  t.regex(err.message, /may change only its own Pod/);
 });

@@ -600,9 +600,23 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
       return mine.length > 0 ? mine : undefined;
     });
     t.regex(events[0]?.message ?? '', new RegExp(`${ip.replaceAll('.', '\\.')} .*strictARP: true`));
-    // Fixed: the address gone, the metric back to 0, one MAC answers.
+    // The condition on its own Pod (kubectl get pod -o wide / describe shows it).
+    const condition = async () =>
+      (
+        await core(t).readNamespacedPodStatus({
+          namespace: SPEAKER_NAMESPACE,
+          name: `meshlb-speaker-${other.name}`,
+        })
+      ).status?.conditions?.find((c) => c.type === 'meshlb.io/KernelAnswersServiceIPs');
+    const on = await waitFor('the Pod condition True', async () => {
+      const c = await condition();
+      return c?.status === 'True' ? c : undefined;
+    });
+    t.regex(on.message ?? '', new RegExp(`${ip.replaceAll('.', '\\.')} .*strictARP: true`));
+    // Fixed: the address gone, the metric back to 0, the condition False, one MAC answers.
     await lan.exec(other, ['ip', 'addr', 'del', `${ip}/32`, 'dev', 'lo']);
     await waitFor('the metric back to 0', async () => (await metric()) === '0');
+    await waitFor('the Pod condition False', async () => (await condition())?.status === 'False');
     t.deepEqual([...new Set(await arping(lan, lan.client as Host, ip, 2))], [lan.host(holder).mac]);
   },
 );

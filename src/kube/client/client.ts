@@ -56,6 +56,8 @@ export interface KubeWatch {
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const APPLY_PATCH = 'application/apply-patch+yaml';
+/** Merges lists by their key (a Pod's conditions by type) instead of replacing them. */
+export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 
 function queryString(q: Query | undefined): string {
   if (q === undefined) return '';

@@ -8,6 +8,7 @@ export {
   KUBE_CLIENT_DEFAULTS,
   KubeClient,
   MERGE_PATCH,
+  STRATEGIC_MERGE_PATCH,
   type KubeClientOptions,
   type KubeList,
   type KubeWatch,

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { objectPath, type KubeClient } from '../client/index.ts';
+import { objectPath, STRATEGIC_MERGE_PATCH, type KubeClient } from '../client/index.ts';
 import type { Endpoint, PeerAuthority } from '../../mesh/index.ts';
 import {
   COMPONENT_LABEL,
@@ -173,5 +173,34 @@ export async function publishIdentity(
       },
     },
     signal === undefined ? {} : { signal },
+  );
+}
+
+/** A condition a speaker sets on its own Pod (beside the kubelet's, which it keeps). */
+export interface PodCondition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/**
+ * Sets one condition on the speaker's own Pod: a strategic merge patch of the
+ * status subresource, so the kubelet's conditions stay (the list merges by
+ * type). Needs `patch` on `pods/status`; the admission policy keeps it to the
+ * speaker's own Pod.
+ */
+export async function setPodCondition(
+  kube: KubeClient,
+  namespace: string,
+  podName: string,
+  c: PodCondition,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<void> {
+  await kube.patch(
+    `${objectPath('', 'v1', 'pods', namespace, podName)}/status`,
+    { status: { conditions: [{ ...c, lastTransitionTime: now.toISOString() }] } },
+    { contentType: STRATEGIC_MERGE_PATCH, ...(signal === undefined ? {} : { signal }) },
   );
 }

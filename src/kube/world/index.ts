@@ -26,7 +26,9 @@ export { endpointServes, localEndpoints, type LocalEndpoints } from './endpoints
 export {
   KubePeerAuthority,
   publishIdentity,
+  setPodCondition,
   speakerIdentities,
+  type PodCondition,
   type PublishedIdentity,
   type SpeakerIdentity,
 } from './identity.ts';
