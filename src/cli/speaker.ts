@@ -7,6 +7,7 @@ import {
   createRegistry,
   Endpoints,
   registerAnnouncementMetrics,
+  registerPlacementMetrics,
   registerMeshMetrics,
   registerViewMetrics,
   registerWireMetrics,
@@ -156,6 +157,10 @@ async function runSpeaker(args: string[]): Promise<number> {
   registerWireMetrics(registry, speaker.wire);
   registerViewMetrics(registry, speaker.view);
   registerAnnouncementMetrics(registry, speaker.writer);
+  registerPlacementMetrics(registry, {
+    claims: speaker.claims,
+    alive: () => (speaker.membership?.members() ?? []).filter((m) => m.state === 'alive').map((m) => m.node),
+  });
   log.info(
     {
       server: kube.target.server,

@@ -31,6 +31,9 @@ export {
 } from './server.ts';
 export {
   registerAnnouncementMetrics,
+  registerPlacementMetrics,
+  placementSpread,
+  type PlacementSource,
   registerViewMetrics,
   SpeakerMetrics,
   type FailoverCause,

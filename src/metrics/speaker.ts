@@ -137,3 +137,44 @@ export function registerAnnouncementMetrics(
     read: () => [[{}, writer.stats.reads]],
   });
 }
+
+/** What the placement metrics read: the standing claims and who is alive (the speaker's view of the mesh). */
+export interface PlacementSource {
+  claims: { all(): readonly { node: string }[] };
+  /** Nodes whose speakers are alive in the mesh. */
+  alive(): readonly string[];
+}
+
+/**
+ * How the service IPs are spread over the nodes, as this speaker sees the
+ * claims: `meshlb_placement_addresses{node}` per alive node (0 included), and
+ * `meshlb_placement_spread`, the busiest node's count over the mean (1 is
+ * even; in layer 2 all of an IP's traffic enters through its announcer, so
+ * this is the cluster's throughput balance). Every speaker reports the same
+ * figures once the claims have spread: aggregate with max.
+ */
+export function registerPlacementMetrics(registry: Registry, src: PlacementSource): void {
+  const counts = (): Map<string, number> => {
+    const m = new Map<string, number>(src.alive().map((n) => [n, 0]));
+    for (const c of src.claims.all()) if (m.has(c.node)) m.set(c.node, (m.get(c.node) ?? 0) + 1);
+    return m;
+  };
+  mirroredGauge(registry, {
+    name: 'meshlb_placement_addresses',
+    help: 'Service IPs each alive node announces, from the standing claims this speaker knows.',
+    labelNames: ['node'],
+    read: () => [...counts()].map(([node, n]) => [{ node }, n] as const),
+  });
+  mirroredGauge(registry, {
+    name: 'meshlb_placement_spread',
+    help: "The busiest alive node's service IPs over the mean per alive node (1 is even; 0 with no IP).",
+    read: () => [[{}, placementSpread([...counts().values()])]],
+  });
+}
+
+/** max / mean of the counts (0 when there is nothing to spread). */
+export function placementSpread(counts: readonly number[]): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0 || counts.length === 0) return 0;
+  return Math.max(...counts) / (total / counts.length);
+}

@@ -21,6 +21,8 @@ import {
   mirroredGauge,
   oncePerTurn,
   registerAnnouncementMetrics,
+  registerPlacementMetrics,
+  placementSpread,
   registerControllerMetrics,
   registerMeshMetrics,
   registerViewMetrics,
@@ -379,6 +381,7 @@ test('promtool accepts every meshlb metric: names, types, units, help', async (t
   registerAnnouncementMetrics(registry, {
     stats: { creates: 0, deletes: 0, applies: 0, reads: 0, failures: 0 },
   });
+  registerPlacementMetrics(registry, { claims: { all: () => [{ node: 'n1' }] }, alive: () => ['n1'] });
   // The controller's metrics live in another process, but a name must not clash with the speaker's either.
   registerControllerMetrics(registry, {
     stats: () => controllerStats(),
@@ -397,4 +400,22 @@ test('promtool accepts every meshlb metric: names, types, units, help', async (t
     t.true(/^(meshlb|process|nodejs)_/.test(name ?? ''), name);
     t.is(name?.endsWith('_total'), type === 'counter', `${name ?? ''} is a ${type ?? ''}`);
   }
+});
+
+test('placement: addresses per alive node (0 included, dead nodes left out) and the spread, max over mean', async (t) => {
+  const registry = createRegistry('speaker');
+  const claims = [{ node: 'n1' }, { node: 'n1' }, { node: 'n1' }, { node: 'n2' }, { node: 'gone' }];
+  let alive = ['n1', 'n2', 'n3'];
+  registerPlacementMetrics(registry, { claims: { all: () => claims }, alive: () => alive });
+  const text = await registry.metrics();
+  t.regex(text, /meshlb_placement_addresses\{node="n1"\} 3/);
+  t.regex(text, /meshlb_placement_addresses\{node="n3"\} 0/);
+  t.notRegex(text, /node="gone"/);
+  // 4 IPs over 3 nodes: the busiest holds 3, the mean is 4/3.
+  t.regex(text, /meshlb_placement_spread 2\.25/);
+  alive = ['n1'];
+  t.regex(await registry.metrics(), /meshlb_placement_spread 1\n/);
+  t.is(placementSpread([]), 0);
+  t.is(placementSpread([0, 0]), 0);
+  t.is(placementSpread([2, 2, 2]), 1);
 });
