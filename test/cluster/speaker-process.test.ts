@@ -524,7 +524,10 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
   async (t) => {
     const { lan, api } = t.context;
     const ip = (await serviceIp(t, 'web')) ?? '';
-    const holder = (await announcer(t, 'web')) ?? '';
+    // From the speakers themselves: the ServiceAnnouncement may still name the node
+    // that held the IP before the previous tests moved it (CI cut a node that held
+    // nothing, which then "withdrew" at once).
+    const holder = await soleHolder(t, ip);
     const host = lan.host(holder);
     api.cut(host);
     await lan.linkDown(host);
