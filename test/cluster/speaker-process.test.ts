@@ -228,6 +228,24 @@ function soleHolder(t: { context: Ctx }, ip: string): Promise<string> {
   });
 }
 
+/** kill -9 of the speaker on `node` (its process group), waiting for its exit. */
+async function killSpeaker(t: { context: Ctx }, node: string): Promise<void> {
+  const c = t.context.speakers.get(node) as GroupChild;
+  killGroup(c.pid, 'SIGKILL');
+  c.ref();
+  await c.done;
+}
+
+/** Waits until the speaker on `host` sees every host alive in the mesh. */
+function seesAllAlive(t: { context: Ctx }, host: Host, ms: number): Promise<unknown> {
+  const n = t.context.lan.hosts.length;
+  return waitFor(
+    `${host.name} sees ${n} alive members`,
+    async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === n,
+    ms,
+  );
+}
+
 function logRecords(file: string): Record<string, unknown>[] {
   return readFileSync(file, 'utf8')
     .trim()
@@ -264,12 +282,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
       ]);
       t.deepEqual(JSON.parse(pod.metadata?.annotations?.['meshlb.io/interfaces'] ?? '[]'), ['eth0']);
     }
-    for (const host of lan.hosts)
-      await waitFor(
-        `${host.name} sees 3 alive members`,
-        async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === 3,
-        10_000,
-      );
+    for (const host of lan.hosts) await seesAllAlive(t, host, 10_000);
     await core(t).createNamespacedService({
       namespace: SERVICE_NS,
       body: {
@@ -433,19 +446,13 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 (root ? test.serial : test.serial.skip)(
   'a speaker restarted while the API server is unreachable rejoins on the view it saved, and takes over',
   async (t) => {
-    const { lan, api, dir, speakers } = t.context;
+    const { lan, api, dir } = t.context;
     const client = lan.client as Host;
     const ip = (await serviceIp(t, 'web')) ?? '';
     const holder = await soleHolder(t, ip);
     const heir = (await debugMesh(t, lan.host(holder)))?.decisions.find((d) => d.ip === ip)?.heirs[0];
     if (heir === undefined) throw new Error(`no heir for ${ip}`);
     const heirHost = lan.host(heir);
-    const kill = async (node: string): Promise<void> => {
-      const c = speakers.get(node) as GroupChild;
-      killGroup(c.pid, 'SIGKILL');
-      c.ref();
-      await c.done;
-    };
     // The view the heir saved on its node, with the Service in it (a view is
     // saved at once when first synced, then at most every 30 s: SAVE_INTERVAL_MS).
     const saved = join(dir, heir, 'view.json');
@@ -456,7 +463,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
       500,
     );
     api.cut(heirHost);
-    await kill(heir);
+    await killSpeaker(t, heir);
     const again = startSpeaker(t, heirHost, '-offline');
     await waitFor(
       `${heir} back in the mesh without the API server`,
@@ -471,7 +478,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     );
     t.is((await httpGet(lan, heirHost, `${LOCAL}/readyz`)).status, 200, 'ready on the saved view');
     // The announcer dies: the heir, still without the API server, takes over.
-    await kill(holder);
+    await killSpeaker(t, holder);
     const macs = await waitFor(
       'the heir answers',
       async () => {
@@ -552,11 +559,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     await lan.linkUp(host);
     await api.relay(lan, host);
     await waitReady(t, host, 30_000, 'ready again');
-    await waitFor(
-      `${holder} sees 3 alive members`,
-      async () => (await debugMesh(t, host))?.members.filter((m) => m.state === 'alive').length === 3,
-      15_000,
-    );
+    await seesAllAlive(t, host, 15_000);
     t.not(await announcer(t, 'web'), undefined);
   },
 );
@@ -627,23 +630,12 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
 (root ? test.serial : test.serial.skip)(
   'mixed versions: beside speakers of the release before frame format 2, kill -9 fails over both ways',
   async (t) => {
-    const { lan, speakers } = t.context;
+    const { lan } = t.context;
     const client = lan.client as Host;
     const release = await checkoutRelease(RELEASE_BEFORE_FORMAT_2);
     t.teardown(() => release.remove());
-    const kill = async (node: string): Promise<void> => {
-      const c = speakers.get(node) as GroupChild;
-      killGroup(c.pid, 'SIGKILL');
-      c.ref();
-      await c.done;
-    };
     const allAlive = async (): Promise<void> => {
-      for (const h of lan.hosts)
-        await waitFor(
-          `${h.name} sees 3 alive members`,
-          async () => (await debugMesh(t, h))?.members.filter((m) => m.state === 'alive').length === 3,
-          30_000,
-        );
+      for (const h of lan.hosts) await seesAllAlive(t, h, 30_000);
     };
     const answeredBy = (ip: string, want: (mac: string) => boolean, what: string) =>
       waitFor(
@@ -659,7 +651,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     const heir = (await debugMesh(t, lan.host(holder)))?.decisions.find((d) => d.ip === ip)?.heirs[0];
     if (heir === undefined) throw new Error(`no heir for ${ip}`);
     // The heir runs the older release (its identity kept on the node, as the DaemonSet's would).
-    await kill(heir);
+    await killSpeaker(t, heir);
     startSpeaker(t, lan.host(heir), '-old', release.main);
     await waitReady(t, lan.host(heir), 60_000, 'ready on the older release');
     await allAlive();
@@ -674,7 +666,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     );
 
     // New → old: the new announcer dies, the old heir takes over.
-    await kill(holder);
+    await killSpeaker(t, holder);
     await answeredBy(ip, (m) => m === macOf(t, heir), `${heir} (older release) answers for ${ip}`);
     startSpeaker(t, lan.host(holder), '-new');
     await waitReady(t, lan.host(holder), 60_000, 'ready again');
@@ -682,7 +674,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     t.is(await soleHolder(t, ip), heir, 'the older release holds the IP (sticky)');
 
     // Old → new: the old announcer dies, a new speaker takes over.
-    await kill(heir);
+    await killSpeaker(t, heir);
     const macs = await answeredBy(ip, (m) => m !== macOf(t, heir), `a new speaker answers for ${ip}`);
     t.is(new Set(macs).size, 1, 'one MAC answers');
     // As before for the next test: every speaker of this release.
