@@ -8,18 +8,31 @@
  *     and to /readyz 200 (asked every 100 ms from the node);
  *   - each scenario of lab/testbed/kubelet/scenarios.ts, `--trials` times, as
  *     a client pinging every 10 ms saw it (lost echoes, longest gap) plus its
- *     own times.
+ *     own times;
+ *   - with `--kube-proxy iptables|nftables`: a real kube-proxy on every node,
+ *     backend Pods (kubelet/backends.ts) on nodes 2 and 4, a Cluster and a
+ *     Local Service, and the scenarios as a client making a new TCP connection
+ *     and a request every 10 ms saw them (failed requests, outage from the
+ *     first failure to the next success), plus `backend-rollout` and
+ *     `local-drain` on the Local Service.
  * Needs root.
  *
  *   sudo node bench/kubelet.ts [--nodes 5] [--trials 5] [--warmup-seconds 60] [--seconds 60]
- *                              [--scenarios idle,delete-pod,drain,rollout-restart,kubelet-stopped,controller]
+ *                              [--kube-proxy iptables|nftables]
+ *                              [--scenarios idle,delete-pod,kill-9,link-cut,drain,rollout-restart,
+ *                                           kubelet-stopped,controller,backend-rollout,local-drain]
  */
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubeletCluster } from '../lab/testbed/kubelet/cluster.ts';
 import { installMeshlb, MESHLB_NAMESPACE, waitRolledOut } from '../lab/testbed/kubelet/install.ts';
+import { BACKEND_PORT, createBackends, waitBackends } from '../lab/testbed/kubelet/backends.ts';
+import { KUBE_PROXY_MODES, type KubeProxyMode } from '../lab/testbed/kubelet/node-files.ts';
 import {
+  cutAnnouncerLink,
   deleteAnnouncerPod,
+  killAnnouncerSpeaker,
+  rolloutRestartBackends,
   deleteLeadingController,
   drainAnnouncer,
   rolloutRestartSpeakers,
@@ -36,26 +49,57 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '5' },
     'warmup-seconds': { type: 'string', default: '60' },
     seconds: { type: 'string', default: '60' },
+    'kube-proxy': { type: 'string' },
     scenarios: {
       type: 'string',
-      default: 'idle,delete-pod,drain,rollout-restart,kubelet-stopped,controller',
+      default:
+        'idle,delete-pod,kill-9,link-cut,drain,rollout-restart,kubelet-stopped,controller,backend-rollout,local-drain',
     },
   },
 });
+const kubeProxy = values['kube-proxy'] as KubeProxyMode | undefined;
+if (kubeProxy !== undefined && !KUBE_PROXY_MODES.includes(kubeProxy))
+  throw new Error(`--kube-proxy: ${kubeProxy}? one of ${KUBE_PROXY_MODES.join(', ')}`);
+const client = kubeProxy === undefined ? 'ping' : 'tcp';
 const wanted = new Set(values.scenarios.split(','));
 const trials = Number(values.trials);
 const say = (line: string): void => {
   console.error(`bench-kubelet: ${line}`);
 };
 
-const c = await KubeletCluster.start({ nodes: Number(values.nodes), prefix: 'mlbkb', onProgress: say });
-const out: Record<string, unknown> = { benchmark: 'kubelet', nodes: c.nodes.length };
+const c = await KubeletCluster.start({
+  nodes: Number(values.nodes),
+  prefix: 'mlbkb',
+  onProgress: say,
+  ...(kubeProxy === undefined ? {} : { kubeProxy }),
+});
+const out: Record<string, unknown> = {
+  benchmark: 'kubelet',
+  nodes: c.nodes.length,
+  kube_proxy: kubeProxy ?? 'none (Service IPs accepted on lo)',
+  client,
+};
 try {
   await installMeshlb(c, 'kustomize');
   await waitRolledOut(c, 300_000);
   await createPool(c);
-  const services = await createServices(c, ['web', 'api', 'db']);
+  const ECHO = 'echo';
+  const backed = { selector: { app: ECHO }, targetPort: BACKEND_PORT, acceptVips: false };
+  if (kubeProxy !== undefined)
+    await createBackends(
+      c,
+      ECHO,
+      [c.nodes[1], c.nodes[3]].map((n) => n?.name ?? ''),
+    );
+  const services =
+    kubeProxy === undefined
+      ? await createServices(c, ['web', 'api', 'db'])
+      : [
+          ...(await createServices(c, ['web'], 60_000, backed)),
+          ...(await createServices(c, ['local'], 60_000, { ...backed, externalTrafficPolicy: 'Local' })),
+        ];
   const ip = services[0]?.ips[0] ?? '';
+  const localIp = services.find((s) => s.name === 'local')?.ips[0] ?? '';
   say(`installed; ${services.map((s) => `${s.name} ${s.ips.join(' ')}`).join(', ')}`);
 
   if (wanted.has('idle')) {
@@ -124,12 +168,20 @@ try {
       const r = await fn();
       say(`${name} ${i + 1}/${trials}: ${JSON.stringify(r)}`);
       runs[name].push(r);
+      // A drain evicted a backend; it returns once its node is uncordoned.
+      if (kubeProxy !== undefined) await waitBackends(c, ECHO, 180_000);
     }
   };
-  await scenario('delete-pod', () => deleteAnnouncerPod(c, ip));
-  await scenario('drain', () => drainAnnouncer(c, ip));
-  await scenario('rollout-restart', () => rolloutRestartSpeakers(c, ip));
-  await scenario('kubelet-stopped', () => stopAnnouncerKubelet(c, ip));
+  await scenario('delete-pod', () => deleteAnnouncerPod(c, ip, client));
+  await scenario('kill-9', () => killAnnouncerSpeaker(c, ip, client));
+  await scenario('link-cut', () => cutAnnouncerLink(c, ip, client));
+  await scenario('drain', () => drainAnnouncer(c, ip, client));
+  await scenario('rollout-restart', () => rolloutRestartSpeakers(c, ip, client));
+  await scenario('kubelet-stopped', () => stopAnnouncerKubelet(c, ip, 8_000, client));
+  if (kubeProxy !== undefined) {
+    await scenario('backend-rollout', () => rolloutRestartBackends(c, localIp, ECHO));
+    await scenario('local-drain', () => drainAnnouncer(c, localIp, 'tcp'));
+  }
   out.scenarios = Object.fromEntries(
     Object.entries(runs).map(([name, rs]) => {
       const keys = [...new Set(rs.flatMap((r) => Object.keys(r.times)))];
@@ -137,7 +189,22 @@ try {
         name,
         {
           trials: rs.length,
-          lost_pings: rs.map((r) => r.lostPings),
+          [client === 'ping' ? 'lost_pings' : 'failed_requests']: rs.map((r) => r.lost),
+          ...(client === 'tcp'
+            ? {
+                outage_ms: summarize(
+                  rs.map((r) => r.outageMs),
+                  0,
+                ),
+                failures_by_reason: Object.fromEntries(
+                  [...new Set(rs.flatMap((r) => r.failures.map((f) => f.why)))].map((why) => [
+                    why,
+                    rs.reduce((n, r) => n + r.failures.filter((f) => f.why === why).length, 0),
+                  ]),
+                ),
+                moves: rs.map((r) => r.moves.length),
+              }
+            : {}),
           longest_gap_ms: summarize(
             rs.map((r) => r.longestGapMs),
             0,

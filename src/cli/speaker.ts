@@ -60,6 +60,11 @@ setting with its default and the reason for it.
                            node, for its peer key (kept across restarts, 0600); default
                            off: a new identity at every start. The DaemonSet: /var/lib/meshlb/<node>
   --handoff-timeout-ms MS  MESHLB_HANDOFF_TIMEOUT_MS, speaker.handoffTimeoutMs; default 1000
+  --local-traffic-wait-ms MS
+                           MESHLB_LOCAL_TRAFFIC_WAIT_MS, speaker.localTrafficWaitMs: before
+                           taking the IP of an externalTrafficPolicy: Local Service, wait
+                           at most this long for this node's kube-proxy to deliver it
+                           (its healthCheckNodePort answers 200); default 3000; 0: never ask
   --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
   --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
                            else meshlb-system
@@ -121,6 +126,7 @@ async function runSpeaker(args: string[]): Promise<number> {
     wire: settings.wire,
     interfaces,
     handoffTimeoutMs: settings.handoffTimeoutMs,
+    localTrafficWaitMs: settings.localTrafficWaitMs,
     observer: new SpeakerMetrics(registry),
   });
   // The endpoints listen first: a port in use fails before anything else is

@@ -75,6 +75,10 @@ const SPEAKER = object("The speaker's settings (docs/configuration.md).", {
   }),
   wire: numbers('ARP/NDP answering (docs/configuration.md).', WIRE_DEFAULTS, { type: 'number', minimum: 0 }),
   handoffTimeoutMs: millis('on SIGTERM, answer until successors claim, at most this long', 0),
+  localTrafficWaitMs: millis(
+    "before taking a Local Service's IP, wait at most this long for the node's kube-proxy (0: never ask)",
+    0,
+  ),
   logLevel,
   metricsAddr: listenAddr('/metrics'),
   healthAddr: listenAddr('/healthz, /readyz, /debug/*'),

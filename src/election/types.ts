@@ -46,8 +46,9 @@ export interface ServiceIp {
   ip: string;
   pool: string;
   /**
-   * With externalTrafficPolicy: Local, the nodes with a ready (or serving)
-   * endpoint of a Service on this IP; undefined for the Cluster policy.
+   * With externalTrafficPolicy: Local, the nodes with a ready endpoint of a
+   * Service on this IP (while none has, a terminating one that serves:
+   * kube/world/endpoints.ts); undefined for the Cluster policy.
    */
   localEndpointNodes?: ReadonlySet<string>;
 }

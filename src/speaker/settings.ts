@@ -19,6 +19,7 @@ import {
 } from '../mesh/index.ts';
 import { CliUsageError } from '../cli/errors.ts';
 import { ConfigFileError, DEFAULT_CONFIG_FILE, fileValue, readConfigFile } from '../config/index.ts';
+import { LOCAL_TRAFFIC_WAIT_MS } from './local-traffic.ts';
 import {
   logLevelOf,
   listenAddrOf,
@@ -88,6 +89,8 @@ export interface SpeakerSettings {
   stateDir: string | undefined;
   logLevel: LogLevel;
   handoffTimeoutMs: number;
+  /** Takes of Local Services' IPs wait at most this long for the node's kube-proxy (local-traffic.ts). */
+  localTrafficWaitMs: number;
   /** The config file read, if any. */
   configFile: string | undefined;
 }
@@ -102,6 +105,7 @@ type FileSection = Partial<
     | 'watch'
     | 'wire'
     | 'handoffTimeoutMs'
+    | 'localTrafficWaitMs'
     | 'logLevel'
     | 'metricsAddr'
     | 'healthAddr'
@@ -127,6 +131,7 @@ const FLAGS = [
   'config',
   'log-level',
   'handoff-timeout-ms',
+  'local-traffic-wait-ms',
 ] as const;
 /** Flags that take no value. */
 const SWITCHES = ['wait-for-interfaces'] as const;
@@ -281,6 +286,7 @@ export function speakerSettings(
   const stateDir = state === undefined || state.value === 'off' ? undefined : state.value;
 
   const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
+  const localWait = setting('local-traffic-wait-ms', 'MESHLB_LOCAL_TRAFFIC_WAIT_MS', 'localTrafficWaitMs');
   return {
     kubeconfig: kc?.value,
     namespace: namespaceOf(
@@ -306,6 +312,7 @@ export function speakerSettings(
     stateDir,
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
+    localTrafficWaitMs: localWait === undefined ? LOCAL_TRAFFIC_WAIT_MS : millisOf(localWait),
     configFile: file,
   };
 }

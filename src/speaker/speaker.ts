@@ -38,6 +38,12 @@ import {
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import { ClaimBook } from './claims.ts';
 import { KERNEL_ANSWERS_CONDITION, kernelAnswers, readArpIgnore } from './kernel-answers.ts';
+import {
+  LOCAL_TRAFFIC_WAIT_MS,
+  LocalTrafficGate,
+  localTrafficTargets,
+  type LocalTrafficTarget,
+} from './local-traffic.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
 import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
@@ -79,6 +85,12 @@ export interface SpeakerInit {
   wire: WireConfig;
   interfaces: readonly string[];
   handoffTimeoutMs: number;
+  /**
+   * Before taking the IP of an externalTrafficPolicy: Local Service, wait at
+   * most this long for this node's kube-proxy to report the Service's local
+   * endpoint (local-traffic.ts); 0: take at once. Default LOCAL_TRAFFIC_WAIT_MS.
+   */
+  localTrafficWaitMs?: number;
   observer?: SpeakerObserver;
   /** The isolation rule's settings (election/isolation.ts; default grace 3 s). */
   isolation?: Partial<IsolationConfig>;
@@ -144,6 +156,8 @@ export class Speaker {
   #last: { at: number; world: World; decisions: Decision[]; unannounced: UnannouncedIp[] } | undefined;
   #services = new Map<string, ServiceRef[]>();
   readonly #reachability: Reachability;
+  /** Takes of Local Services' IPs wait for this node's kube-proxy. */
+  readonly #localTraffic: LocalTrafficGate;
   #isolated = false;
   /** Back from isolation: a resync is to start at the next reconcile. */
   #resyncPending = false;
@@ -181,6 +195,14 @@ export class Speaker {
     });
     this.#reconcile = new Coalescer(() => {
       this.#step();
+    });
+    this.#localTraffic = new LocalTrafficGate({
+      clock: init.clock,
+      waitMs: init.localTrafficWaitMs ?? LOCAL_TRAFFIC_WAIT_MS,
+      onChange: () => {
+        this.#reconcile.request();
+      },
+      log: init.log,
     });
     this.claims = new ClaimBook(
       () => {
@@ -561,14 +583,26 @@ export class Speaker {
       // it announces nothing it does not hold.
       const resyncing = this.#resyncing(states);
       const mayTake = this.#mayTake && !resyncing;
+      // A take of a Local Service's IP waits (no claim, no answer) until this
+      // node's kube-proxy delivers the Service here (local-traffic.ts).
+      const takes = p.announce.filter((a) => a.cause !== 'kept');
+      const waiting = new Set(
+        mayTake
+          ? takes.filter((a) => !this.#localTraffic.mayTake(a.ip, this.#localTargets(a.ip))).map((a) => a.ip)
+          : [],
+      );
+      this.#localTraffic.retain(new Set(takes.map((a) => a.ip)));
       // Own claims only (see ClaimBook); without the right to take, only what it holds.
       const own = this.claims.add(
-        p.claims.filter((c) => c.node === self && (mayTake || this.claims.get(c.ip)?.node === self)),
+        p.claims.filter(
+          (c) => c.node === self && !waiting.has(c.ip) && (mayTake || this.claims.get(c.ip)?.node === self),
+        ),
       );
       if (own.length > 0) membership.publishClaims(own);
       for (const ip of p.withdraw) this.#withdraw(ip, 'lost');
       for (const a of p.announce) {
         if (!mayTake && (a.cause !== 'kept' || resyncing)) continue;
+        if (waiting.has(a.ip)) continue;
         this.wire.responder.announce(a.ip, {
           interfaces: a.interfaces.length === 0 ? undefined : a.interfaces,
           probe: a.probe,
@@ -602,6 +636,15 @@ export class Speaker {
     const v4 = [...this.#held.keys()].filter((ip) => isIPv4(ip)).length;
     this.#init.observer?.announced({ ipv4: v4, ipv6: this.#held.size - v4 });
     this.#init.observer?.decisions((performance.now() - t0) / 1_000);
+  }
+
+  /** The health check ports of the Local Services on `ip`, at this node's address. */
+  #localTargets(ip: string): LocalTrafficTarget[] {
+    const services = (this.#services.get(ip) ?? []).flatMap((r) => {
+      const svc = this.view.service(r.namespace, r.name);
+      return svc === undefined ? [] : [svc];
+    });
+    return localTrafficTargets(services, this.view.node(this.#init.nodeName), isIPv4(ip) ? 4 : 6);
   }
 
   get #resyncMs(): number {
@@ -963,6 +1006,7 @@ export class Speaker {
     this.#saver?.stop();
     this.#requests.abort(new Error('speaker stopped'));
     this.#reachability.stop();
+    this.#localTraffic.stop();
     const m = this.#membership;
     if (opts.handoff === true && m !== undefined && this.#held.size > 0) {
       const started = this.#init.clock.now();

@@ -256,6 +256,12 @@ test.serial('EndpointSlice readiness moves the local endpoint nodes of a Local S
   await discovery.replaceNamespacedEndpointSlice({
     name: 'local-abc',
     namespace: ns,
+    body: body([ep('w1', { ready: true }), ep('w2', { ready: false, serving: true, terminating: true })]),
+  });
+  await seen(t, 'w1 only (w2 terminates while w1 is ready)', (w) => [...(nodesOf(w) ?? [])].join() === 'w1');
+  await discovery.replaceNamespacedEndpointSlice({
+    name: 'local-abc',
+    namespace: ns,
     body: body([
       ep('w1', { ready: false, serving: false, terminating: true }),
       ep('w2', { ready: false, serving: true, terminating: true }),

@@ -4,7 +4,11 @@
  * saying what is missing), stopped in `after.always`.
  */
 import test from 'ava';
-import { KubeletCluster, kubeletLabPrerequisites } from '../../lab/testbed/kubelet/cluster.ts';
+import {
+  KubeletCluster,
+  kubeletLabPrerequisites,
+  type KubeletClusterOptions,
+} from '../../lab/testbed/kubelet/cluster.ts';
 
 /** `v`, or a thrown error naming what was missing (the tests' stand-in for `!`). */
 export function must<T>(v: T | undefined | null, what: string): T {
@@ -23,6 +27,7 @@ export function kubeletFixture(
   file: string,
   prefix: string,
   setUp: (c: KubeletCluster) => Promise<void> = () => Promise.resolve(),
+  opts: Pick<KubeletClusterOptions, 'nodes' | 'kubeProxy'> = {},
 ): KubeletFixture {
   const missing = kubeletLabPrerequisites();
   if (missing.length > 0) console.warn(`${file}: skipped: missing ${missing.join(', ')}`);
@@ -31,6 +36,7 @@ export function kubeletFixture(
     if (missing.length > 0) return;
     cluster = await KubeletCluster.start({
       nodes: 3,
+      ...opts,
       prefix,
       onProgress: (l) => {
         t.log(l);

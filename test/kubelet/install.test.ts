@@ -4,7 +4,6 @@
 // with kustomize and then with Helm as docs/install.md says. The speakers must
 // answer ARP from inside their Pods, and a rolling restart of the DaemonSet
 // must lose no ping of a client pinging every 10 ms.
-import { readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import {
@@ -21,13 +20,8 @@ import { answeringNodes } from '../../lab/testbed/kubelet/scenarios.ts';
 import { lostEchoes, pingEchoes } from '../../lab/testbed/netns/index.ts';
 import { kubeletFixture, must } from '../helpers/kubelet.ts';
 import { poll } from '../../lab/testbed/poll.ts';
-import { releaseImage } from '../../lab/testbed/kubelet/images.ts';
+import { MESHLB_IMAGE_REF, releaseImage } from '../../lab/testbed/kubelet/images.ts';
 import { RELEASE_BEFORE_FORMAT_2 } from '../../lab/testbed/release.ts';
-
-/** This checkout's version: its image is meshlb:<version> (scripts/image). */
-const PACKAGE_VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 const { serial, cluster: c } = kubeletFixture('kubelet install', 'mlbkt');
 
@@ -120,7 +114,7 @@ serial(
   async (t) => {
     // The earlier release's image, imported on every node under another tag (both carry meshlb:<version>).
     const previous = await releaseImage(RELEASE_BEFORE_FORMAT_2);
-    const current = `meshlb:${PACKAGE_VERSION}`;
+    const current = MESHLB_IMAGE_REF;
     const older = 'meshlb:previous-release';
     for (const node of c().nodes) {
       await node.importImage(previous.archive, { ref: previous.ref, as: older });

@@ -32,7 +32,7 @@ serial(
     // SIGTERM is a planned hand-off (make-before-break): no lost echo expected;
     // the bound is today's kill -9 p99 at N = 8 (docs/benchmarks.md), with room for CI.
     t.true(r.longestGapMs < 300, `longest gap ${r.longestGapMs} ms`);
-    t.true(r.lostPings <= 20, `${r.lostPings} echoes lost`);
+    t.true(r.lost <= 20, `${r.lost} echoes lost`);
     // The new Pod's speaker read the key the old one kept on the node (hostPath): the same peer ID.
     t.truthy(r.peerIds?.before);
     t.is(r.peerIds?.after, r.peerIds?.before);
@@ -43,7 +43,7 @@ serial('kubectl drain of the announcer: a planned hand-off, 0 lost pings', async
   const r = await drainAnnouncer(c(), ip);
   t.log(JSON.stringify(r));
   t.not(r.after, r.victim);
-  t.is(r.lostPings, 0);
+  t.is(r.lost, 0);
 });
 
 serial(

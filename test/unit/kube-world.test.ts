@@ -107,6 +107,27 @@ test('localEndpoints: grouped by Service and family; unattributable endpoints an
   t.deepEqual([...(out.get('shop/a')?.[4] ?? [])], ['n7']);
 });
 
+test('localEndpoints: nodes with a ready endpoint; terminating ones that serve only while no node has a ready one', (t) => {
+  const draining = { ready: false, serving: true, terminating: true };
+  const out = localEndpoints([
+    // A rollout: n1's Pod terminates, n2's is ready: only n2 may announce.
+    slice('web', 'a', [endpoint('n1', draining), endpoint('n2')], 'IPv4', 'a-1'),
+    // Every Pod terminating (scaled to nothing): the ones still serving keep it.
+    slice(
+      'web',
+      'a',
+      [endpoint('n3', draining), endpoint('n4', { ...draining, serving: false })],
+      'IPv6',
+      'a-2',
+    ),
+    // Not ready and not terminating (starting up): nowhere.
+    slice('web', 'b', [endpoint('n5', { ready: false })], 'IPv4', 'b-1'),
+  ]);
+  t.deepEqual([...(out.get('web/a')?.[4] ?? [])], ['n2']);
+  t.deepEqual([...(out.get('web/a')?.[6] ?? [])], ['n3']);
+  t.deepEqual([...(out.get('web/b')?.[4] ?? [])], []);
+});
+
 test('poolIndex: the accepted pool of an overlap wins; an address only the refused pool has stays in it', (t) => {
   const idx = poolIndex([
     pool('later', ['10.0.0.0/28'], '2025-02-01T00:00:00Z'),
@@ -199,7 +220,7 @@ const serviceRows: ServiceRow[] = [
     ],
   },
   {
-    what: 'Local: the nodes with a serving endpoint',
+    what: 'Local: the nodes with a ready endpoint (a terminating one only while none is ready)',
     services: [service('web', 'a', ['198.51.100.7'], { local: true })],
     slices: [
       slice('web', 'a', [
@@ -208,7 +229,7 @@ const serviceRows: ServiceRow[] = [
         endpoint('n3', { ready: false, serving: true, terminating: true }),
       ]),
     ],
-    ips: [{ ip: '198.51.100.7', pool: 'p4', localEndpointNodes: set('n1', 'n3') }],
+    ips: [{ ip: '198.51.100.7', pool: 'p4', localEndpointNodes: set('n1') }],
   },
   {
     what: 'Local without any EndpointSlice: no node',

@@ -23,7 +23,7 @@ import { clusterBinaries } from './binaries.ts';
 import { startControllers, type Controllers, type ControllersOptions } from './controllers.ts';
 import { meshlbImage, pauseImage } from './images.ts';
 import { destroyNodeSync, KubeletNode, KubeletNodeError } from './node.ts';
-import { nodePaths, POD_GATEWAY } from './node-files.ts';
+import { nodePaths, POD_GATEWAY, type KubeProxyMode } from './node-files.ts';
 
 /** Where every lab's nodes keep their state: one directory per lab, named by the owning process. */
 export const KUBELET_LAB_ROOT = '/var/lib/meshlb-lab';
@@ -39,6 +39,11 @@ export interface KubeletClusterOptions extends ControllersOptions {
   onProgress?: (line: string) => void;
   /** Deadline for every Node to be Ready (default 180 s). */
   readyTimeoutMs?: number;
+  /**
+   * Runs a real kube-proxy on every node in this mode (none without: Services'
+   * traffic then goes nowhere but to what the lab itself serves on each node).
+   */
+  kubeProxy?: KubeProxyMode;
 }
 
 /** Thrown when the machine cannot run kubelets here; says why in one sentence. */
@@ -189,6 +194,17 @@ export class KubeletCluster {
       say(`building a LAN: ${n} nodes and a client in network namespaces`);
       lan = await createLan({ hosts: n, prefix: opts.prefix ?? 'mlbk' });
       api = await ApiAccess.open(cp.server);
+      // One identity for every kube-proxy, the one Kubernetes' default RBAC
+      // binds to system:node-proxier.
+      const proxyCert =
+        opts.kubeProxy === undefined
+          ? undefined
+          : await signClientCert(
+              cp.pki,
+              mkdirSync(join(root, 'kube-proxy-pki'), { recursive: true }) ?? join(root, 'kube-proxy-pki'),
+              'kube-proxy',
+              '/CN=system:kube-proxy',
+            );
       for (const host of lan.hosts) {
         await api.relay(lan, host, { listen: '0.0.0.0' });
         const pki = join(root, `${host.name}-pki`);
@@ -209,6 +225,9 @@ export class KubeletCluster {
           certFile: cert.cert,
           keyFile: cert.key,
           images: [pause, image],
+          ...(opts.kubeProxy === undefined || proxyCert === undefined
+            ? {}
+            : { kubeProxy: { mode: opts.kubeProxy, certFile: proxyCert.cert, keyFile: proxyCert.key } }),
         });
         nodes.push(node);
         mkdirSync(node.paths.dir, { recursive: true });

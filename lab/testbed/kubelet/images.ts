@@ -21,6 +21,15 @@ export class ImageBuildError extends Error {
   override readonly name = 'ImageBuildError';
 }
 
+/** The name this checkout's image carries (scripts/image): meshlb:<package.json version>. */
+export const MESHLB_IMAGE_REF = `meshlb:${
+  (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version
+}`;
+
 const cacheDir = (): string => process.env.MESHLB_CACHE_DIR ?? join(homedir(), '.cache', 'meshlb');
 
 /** The pause image's archive: built once per source hash into ~/.cache/meshlb/. */

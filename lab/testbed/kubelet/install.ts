@@ -20,6 +20,8 @@ const DEPLOY = fileURLToPath(new URL('../../../deploy/', import.meta.url));
 export const MESHLB_NAMESPACE = 'meshlb-system';
 export const SPEAKER_DS = 'meshlb-speaker';
 export const CONTROLLER_DEPLOYMENT = 'meshlb-controller';
+/** The speaker container's command line as /proc/<pid>/cmdline has it (in part). */
+export const SPEAKER_ARGV = '/app/src/cli/main.js\0speaker';
 
 /** Thrown when an install step fails or the workloads do not become ready; the message has the kubelet's reasons. */
 export class InstallError extends Error {

@@ -181,3 +181,38 @@ clusterDomain: cluster.local
 shutdownGracePeriod: 0s
 `;
 }
+
+export const kubeProxyConfig = (p: NodePaths): string => join(p.dir, 'kube-proxy.yaml');
+export const kubeProxyKubeconfig = (p: NodePaths): string => join(p.dir, 'kube-proxy.kubeconfig');
+
+/** kube-proxy's modes this kernel can run: no IPVS here (CONFIG_IP_VS is not built; docs/kubelet-lab.md). */
+export type KubeProxyMode = 'iptables' | 'nftables';
+export const KUBE_PROXY_MODES: readonly KubeProxyMode[] = ['iptables', 'nftables'];
+
+/** The port kube-proxy serves /healthz and /livez on (its default), in the node's namespace. */
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+
+export function kubeProxyYaml(p: NodePaths, s: { node: string; mode: KubeProxyMode }): string {
+  return `# kube-proxy for lab node ${s.node}
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ${s.mode}
+hostnameOverride: ${s.node}
+clientConnection:
+  kubeconfig: ${kubeProxyKubeconfig(p)}
+# Pods off the host network; traffic from elsewhere to a Service is masqueraded
+# (externalTrafficPolicy: Cluster) or kept (Local), as in any cluster.
+clusterCIDR: ${POD_CIDR}
+healthzBindAddress: 0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}
+metricsBindAddress: 127.0.0.1:10249
+# Every node of the lab shares the machine's kernel: kube-proxy must not change
+# the conntrack table's size or timeouts, which are the machine's (0: leave them).
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+# Root here lacks CAP_SYS_RESOURCE (KUBELETS.md): no lower oom_score_adj.
+oomScoreAdj: 0
+`;
+}

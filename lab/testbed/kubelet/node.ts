@@ -14,7 +14,7 @@ import { poll } from '../poll.ts';
 import { killGroup, spawnGroup, tail, type GroupChild } from '../process-group.ts';
 import { certKubeconfigYaml } from '../controlplane/index.ts';
 import type { Host } from '../netns/index.ts';
-import { sh } from '../netns/ip.ts';
+import { sh, systemTool } from '../netns/ip.ts';
 import { createCgroupRoot, destroyCgroupRoot } from './cgroups.ts';
 import {
   cniConfDir,
@@ -26,7 +26,11 @@ import {
   kubeletKubeconfig,
   kubeletRoot,
   kubeletYaml,
+  kubeProxyConfig,
+  kubeProxyKubeconfig,
+  kubeProxyYaml,
   nodePaths,
+  type KubeProxyMode,
   podLogs,
   POD_BRIDGE,
   POD_CIDR,
@@ -55,6 +59,8 @@ export interface KubeletNodeOptions {
   keyFile: string;
   /** OCI archives to import into the node's containerd before the kubelet starts. */
   images: readonly string[];
+  /** Runs kube-proxy in this mode, with this client certificate (CN=system:kube-proxy); none without. */
+  kubeProxy?: { mode: KubeProxyMode; certFile: string; keyFile: string };
 }
 
 export const CTR = '/usr/bin/ctr';
@@ -66,6 +72,7 @@ export class KubeletNode {
   readonly #opts: KubeletNodeOptions;
   #containerd: GroupChild | undefined;
   #kubelet: GroupChild | undefined;
+  #kubeProxy: GroupChild | undefined;
 
   constructor(opts: KubeletNodeOptions) {
     this.#opts = opts;
@@ -84,6 +91,10 @@ export class KubeletNode {
 
   get containerdLog(): string {
     return join(this.paths.dir, 'containerd.log');
+  }
+
+  get kubeProxyLog(): string {
+    return join(this.paths.dir, 'kube-proxy.log');
   }
 
   /** The kubelet's process, while it runs. */
@@ -140,6 +151,71 @@ export class KubeletNode {
     await this.startContainerd();
     for (const image of this.#opts.images) await this.importImage(image);
     this.startKubelet();
+    const proxy = this.#opts.kubeProxy;
+    if (proxy !== undefined) {
+      writeFileSync(kubeProxyConfig(p), kubeProxyYaml(p, { node: this.name, mode: proxy.mode }));
+      writeFileSync(
+        kubeProxyKubeconfig(p),
+        certKubeconfigYaml(
+          this.#opts.server,
+          { ca: this.#opts.caFile, cert: proxy.certFile, key: proxy.keyFile },
+          'kube-proxy',
+        ),
+      );
+      // A Service's traffic to a backend on another node is forwarded by the
+      // node that received it (externalTrafficPolicy: Cluster), as on any node.
+      await sh([
+        'ip',
+        'netns',
+        'exec',
+        this.host.ns,
+        systemTool('sysctl'),
+        '-q',
+        '-w',
+        'net.ipv4.ip_forward=1',
+      ]);
+      await sh([
+        'ip',
+        'netns',
+        'exec',
+        this.host.ns,
+        systemTool('sysctl'),
+        '-q',
+        '-w',
+        'net.ipv6.conf.all.forwarding=1',
+      ]);
+      this.startKubeProxy();
+    }
+  }
+
+  /** Starts kube-proxy (again, after stopKubeProxy); a node without the option runs none. */
+  startKubeProxy(): void {
+    if (this.#opts.kubeProxy === undefined || this.kubeProxyPid !== undefined) return;
+    this.#kubeProxy = spawnGroup(
+      this.#inNet([
+        join(this.#opts.clusterBin, 'kube-proxy'),
+        `--config=${kubeProxyConfig(this.paths)}`,
+        '--v=1',
+      ]),
+      this.kubeProxyLog,
+      // It runs iptables or nft by name: only the system's (under npx,
+      // node_modules/.bin holds an unrelated `nft`).
+      { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    );
+  }
+
+  /** kube-proxy's process, while it runs. */
+  get kubeProxyPid(): number | undefined {
+    return this.#kubeProxy?.exited() === undefined ? this.#kubeProxy?.pid : undefined;
+  }
+
+  /** Stops kube-proxy as a crash would (SIGKILL): the rules it wrote stay in the kernel. */
+  async stopKubeProxy(): Promise<void> {
+    const k = this.#kubeProxy;
+    if (k === undefined || k.exited() !== undefined) return;
+    k.ref();
+    killGroup(k.pid, 'SIGKILL');
+    await k.done;
   }
 
   /**
@@ -220,6 +296,24 @@ export class KubeletNode {
     return this.#kubelet?.exited();
   }
 
+  /**
+   * The process of a container on this node whose command line contains
+   * `argv` (its words NUL-separated, as /proc has them): found by its cgroup,
+   * which lies under the node's cgroupRoot.
+   */
+  containerPid(argv: string): number | undefined {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(argv)) continue;
+        if (readFileSync(`/proc/${d}/cgroup`, 'utf8').includes(`:${this.cgroupRoot}/`)) return Number(d);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return undefined;
+  }
+
   /** The end of the kubelet's log (for error messages). */
   kubeletLogTail(lines = 30): string {
     return tail(this.kubeletLog, lines);
@@ -244,7 +338,7 @@ export class KubeletNode {
    * Synchronous, so that it also runs at exit. Returns what it could not remove.
    */
   destroySync(): string[] {
-    for (const c of [this.#kubelet, this.#containerd]) {
+    for (const c of [this.#kubeProxy, this.#kubelet, this.#containerd]) {
       if (c !== undefined && c.exited() === undefined) killGroup(c.pid, 'SIGKILL');
     }
     return destroyNodeSync(this.paths, this.cgroupRoot);

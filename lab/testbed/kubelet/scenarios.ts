@@ -1,9 +1,10 @@
 /**
  * What Kubernetes itself does to meshlb, on real kubelets, as a client pinging
- * a Service IP every 10 ms sees it: a speaker Pod deleted, a node's kubelet
- * stopped until the node lifecycle controller marks it NotReady, a node
- * drained, the speakers restarted by a rollout, the leading controller's Pod
- * deleted. Each returns figures (test/kubelet/scenarios.test.ts judges one
+ * a Service IP every 10 ms sees it, or with a real kube-proxy a client making
+ * a new TCP connection every 10 ms: a speaker Pod deleted or killed, a node's
+ * cable pulled, its kubelet stopped until the node lifecycle controller marks
+ * it NotReady, a node drained, the speakers restarted by a rollout, the
+ * leading controller's Pod deleted. Each returns figures (test/kubelet/scenarios.test.ts judges one
  * trial; bench/kubelet.ts repeats them and prints the spread).
  */
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, Watch, type V1Node } from '@kubernetes/client-node';
@@ -12,13 +13,14 @@ import {
   lostEchoes,
   pingEchoes,
   watchNeighbours,
-  type EchoReply,
   type NeighbourMove,
   type Observation,
 } from '../netns/index.ts';
 import { poll } from '../poll.ts';
+import { longestTcpGap, tcpAttempts, tcpOutage } from '../lab/probes.ts';
+import { backendsRolledOut } from './backends.ts';
 import type { KubeletCluster } from './cluster.ts';
-import { MESHLB_NAMESPACE, rolloutState, SPEAKER_DS } from './install.ts';
+import { MESHLB_NAMESPACE, rolloutState, SPEAKER_ARGV, SPEAKER_DS } from './install.ts';
 import { LAB_NAMESPACE } from '../lab/services.ts';
 
 /** Thrown when a scenario's cluster does not reach the state it waits for. */
@@ -32,10 +34,18 @@ export interface ScenarioResult {
   victim: string;
   /** The node that answers after (may be the victim when nothing had to move). */
   after: string;
-  /** Echo requests without a reply, in all. */
-  lostPings: number;
-  /** Longest time without an echo reply, ms. */
+  /** How the client judged it. */
+  client: ScenarioClient;
+  /** Echo requests without a reply, or requests that failed, in all. */
+  lost: number;
+  /** Longest time without an echo reply or a successful request, ms. */
   longestGapMs: number;
+  /** From the first failed request to the first success after it (TCP; ping: the longest gap), ms. */
+  outageMs: number;
+  /** The failed requests (TCP), ms after the fault, and why. */
+  failures: { ms: number; why: string }[];
+  /** The client's neighbour entry for the IP moving to another node, ms after the fault. */
+  moves: { ms: number; node: string }[];
   /** Scenario-specific times (ms), e.g. from NotReady to the move. */
   times: Record<string, number>;
   /** The victim's speaker Pod's peer ID before and after (delete-pod: the new Pod on the same node). */
@@ -105,46 +115,97 @@ export async function waitSpeakersReady(c: KubeletCluster, timeoutMs: number): P
 }
 
 /**
- * Runs `fault` while pinging `ip` every 10 ms and watching the client's
- * neighbour entry for it; ends once `settled` holds and 50 more echoes came
- * back. `movedAt`: when the entry first took a MAC other than `victim`'s (the
- * new announcer's gratuitous ARP), as `ip monitor` stamped it.
+ * How a scenario's client judges it: `ping` sends an echo request every 10 ms
+ * (answered where the lab accepts the IP on `lo`); `tcp` opens a new TCP
+ * connection and makes a request every 10 ms (200 ms deadline each), through
+ * a real kube-proxy to the backend Pods (kubelet/backends.ts).
  */
-async function pinged(
+export type ScenarioClient = 'ping' | 'tcp';
+
+interface Observed {
+  lost: number;
+  longestGapMs: number;
+  outageMs: number;
+  faultAt: number;
+  movedAt: number | undefined;
+  /** The client's failed requests (TCP): ms after the fault, and why. */
+  failures: { ms: number; why: string }[];
+  /** Each change of the client's neighbour entry for the IP to another node's MAC: ms after the fault. */
+  moves: { ms: number; node: string }[];
+}
+
+/**
+ * Runs `fault` while the client (ping or TCP) talks to `ip` every 10 ms and
+ * the client's neighbour entry for it is watched; ends once `settled` holds
+ * and 50 more answers came back. `movedAt`: when the entry first took a MAC
+ * other than `victim`'s (the new announcer's gratuitous ARP), as `ip monitor`
+ * stamped it.
+ */
+async function observed(
   c: KubeletCluster,
   ip: string,
   victim: string,
   fault: () => Promise<void>,
   settled: () => Promise<boolean>,
   timeoutMs: number,
-): Promise<{ lostPings: number; longestGapMs: number; faultAt: number; movedAt: number | undefined }> {
+  kind: ScenarioClient = 'ping',
+): Promise<Observed> {
   const client = c.lan.client;
   if (client === undefined) throw new ScenarioError('the LAN has no client');
   const victimMac = c.node(victim).host.mac;
-  const ping: Observation<EchoReply> = pingEchoes(c.lan, client, ip, 0.01);
   const neigh: Observation<NeighbourMove> = watchNeighbours(c.lan, client, ip);
+  const ping = kind === 'ping' ? pingEchoes(c.lan, client, ip, 0.01) : undefined;
+  const tcp = kind === 'tcp' ? tcpAttempts(c.lan, client, ip) : undefined;
+  const answers = (): number => ping?.list.length ?? tcp?.list.filter((a) => a.ok).length ?? 0;
   try {
-    if ((await poll(() => ping.list.length >= 20, 10_000, 20)) === undefined) {
-      throw new ScenarioError(`${ip} did not answer pings before the fault`);
+    if ((await poll(() => answers() >= 20, 10_000, 20)) === undefined) {
+      throw new ScenarioError(`${ip} did not answer the ${kind} client before the fault`);
     }
-    const from = ping.list.length;
+    const from = ping?.list.length ?? 0;
     const faultAt = Date.now();
     await fault();
     if ((await poll(settled, timeoutMs, 100)) === undefined)
       throw new ScenarioError(`not settled within ${timeoutMs} ms`);
-    const n = ping.list.length;
-    await poll(() => ping.list.length >= n + 50, 5_000, 20);
-    const window = ping.list.slice(from - 1);
-    const gaps = window.slice(1).map((r, i) => r.t - (window[i]?.t ?? r.t));
+    const n = answers();
+    await poll(() => answers() >= n + 50, 5_000, 20);
+    const end = Date.now();
     const moved = neigh.list.find((m) => m.t >= faultAt && m.mac.toLowerCase() !== victimMac);
+    const moves: Observed['moves'] = [];
+    let mac = victimMac;
+    for (const m of neigh.list.filter((x) => x.t >= faultAt)) {
+      if (m.mac.toLowerCase() === mac) continue;
+      mac = m.mac.toLowerCase();
+      moves.push({ ms: Math.round(m.t - faultAt), node: c.lan.hostOfMac(mac)?.name ?? mac });
+    }
+    if (tcp !== undefined) {
+      const o = tcpOutage(tcp.list, faultAt, end);
+      return {
+        lost: o.failed,
+        outageMs: o.outageMs,
+        longestGapMs: longestTcpGap(tcp.list, faultAt, end),
+        faultAt,
+        movedAt: moved?.t,
+        failures: tcp.list
+          .filter((a) => !a.ok && a.t >= faultAt && a.t <= end)
+          .map((a) => ({ ms: Math.round(a.t - faultAt), why: a.why ?? '' })),
+        moves,
+      };
+    }
+    const window = (ping?.list ?? []).slice(Math.max(0, from - 1));
+    const gaps = window.slice(1).map((r, i) => r.t - (window[i]?.t ?? r.t));
+    const longestGapMs = Math.max(0, ...gaps);
     return {
-      lostPings: lostEchoes(ping.list, from).lost,
-      longestGapMs: Math.max(0, ...gaps),
+      lost: lostEchoes(ping?.list ?? [], from).lost,
+      longestGapMs,
+      outageMs: longestGapMs,
       faultAt,
       movedAt: moved?.t,
+      failures: [],
+      moves,
     };
   } finally {
-    ping.stop();
+    ping?.stop();
+    tcp?.stop();
     neigh.stop();
   }
 }
@@ -160,11 +221,15 @@ const since = (movedAt: number | undefined, from: number): number =>
   movedAt === undefined ? Number.NaN : movedAt - from;
 
 /** `kubectl delete pod` of the announcer's speaker: a SIGTERM, so a planned hand-off; then the DaemonSet's new Pod. */
-export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+export async function deleteAnnouncerPod(
+  c: KubeletCluster,
+  ip: string,
+  client: ScenarioClient = 'ping',
+): Promise<ScenarioResult> {
   const victim = await soleAnswerer(c, ip, 30_000);
   const pod = await speakerPodOn(c, victim);
   if (pod === undefined) throw new ScenarioError(`no speaker Pod on ${victim}`);
-  const r = await pinged(
+  const r = await observed(
     c,
     ip,
     victim,
@@ -174,6 +239,7 @@ export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise
     },
     () => movedAway(c, ip, victim),
     30_000,
+    client,
   );
   const after = await soleAnswerer(c, ip, 10_000);
   await waitSpeakersReady(c, 120_000);
@@ -182,9 +248,74 @@ export async function deleteAnnouncerPod(c: KubeletCluster, ip: string): Promise
     scenario: 'delete-pod',
     victim,
     after,
+    client,
     ...r,
     times: { movedMs: since(r.movedAt, r.faultAt) },
     peerIds: { before: pod.peerId, after: replacement?.peerId },
+  };
+}
+
+/** `kill -9` of the announcer's speaker container process; the kubelet restarts the container. */
+export async function killAnnouncerSpeaker(
+  c: KubeletCluster,
+  ip: string,
+  client: ScenarioClient = 'ping',
+): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const pid = c.node(victim).containerPid(SPEAKER_ARGV);
+  if (pid === undefined) throw new ScenarioError(`no speaker process on ${victim}`);
+  const r = await observed(
+    c,
+    ip,
+    victim,
+    () => {
+      process.kill(pid, 'SIGKILL');
+      return Promise.resolve();
+    },
+    () => movedAway(c, ip, victim),
+    30_000,
+    client,
+  );
+  const after = await soleAnswerer(c, ip, 10_000);
+  await waitSpeakersReady(c, 120_000);
+  return { scenario: 'kill-9', client, victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
+}
+
+/**
+ * The announcer's cable pulled: its LAN link (and its way to the API server)
+ * down until another node answers, then back; waits for its speaker to be
+ * ready again.
+ */
+export async function cutAnnouncerLink(
+  c: KubeletCluster,
+  ip: string,
+  client: ScenarioClient = 'ping',
+): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const host = c.node(victim).host;
+  const r = await observed(
+    c,
+    ip,
+    victim,
+    async () => {
+      c.api.cut(host);
+      await c.lan.linkDown(host);
+    },
+    () => movedAway(c, ip, victim),
+    30_000,
+    client,
+  );
+  await c.lan.linkUp(host);
+  await c.api.relay(c.lan, host);
+  const after = await soleAnswerer(c, ip, 10_000);
+  await waitSpeakersReady(c, 120_000);
+  return {
+    scenario: 'link-cut',
+    client,
+    victim,
+    after,
+    ...r,
+    times: { movedMs: since(r.movedAt, r.faultAt) },
   };
 }
 
@@ -205,6 +336,7 @@ export async function stopAnnouncerKubelet(
   c: KubeletCluster,
   ip: string,
   watchNotReadyMs = 8_000,
+  client: ScenarioClient = 'ping',
 ): Promise<ScenarioResult> {
   const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
   const victim = await soleAnswerer(c, ip, 30_000);
@@ -221,9 +353,9 @@ export async function stopAnnouncerKubelet(
     },
     () => undefined,
   );
-  let r: Awaited<ReturnType<typeof pinged>>;
+  let r: Observed;
   try {
-    r = await pinged(
+    r = await observed(
       c,
       ip,
       victim,
@@ -237,6 +369,7 @@ export async function stopAnnouncerKubelet(
         return movedAt > 0 && Date.now() - movedAt > watchNotReadyMs;
       },
       120_000,
+      client,
     );
   } finally {
     watch.abort();
@@ -260,15 +393,20 @@ export async function stopAnnouncerKubelet(
     scenario: 'kubelet-stopped',
     victim,
     after,
+    client,
     ...r,
     times: { notReadyMs: notReadyAt - r.faultAt, movedAfterNotReadyMs: since(r.movedAt, notReadyAt) },
   };
 }
 
 /** `kubectl drain` of the announcer's node (the speaker, a DaemonSet Pod, stays; the node is cordoned): a planned hand-off. */
-export async function drainAnnouncer(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+export async function drainAnnouncer(
+  c: KubeletCluster,
+  ip: string,
+  client: ScenarioClient = 'ping',
+): Promise<ScenarioResult> {
   const victim = await soleAnswerer(c, ip, 30_000);
-  const r = await pinged(
+  const r = await observed(
     c,
     ip,
     victim,
@@ -284,15 +422,20 @@ export async function drainAnnouncer(c: KubeletCluster, ip: string): Promise<Sce
     },
     () => movedAway(c, ip, victim),
     60_000,
+    client,
   );
   const after = await soleAnswerer(c, ip, 10_000);
   const u = await c.cp.kubectl(['uncordon', victim]);
   if (u.code !== 0) throw new ScenarioError(`kubectl uncordon ${victim}: ${u.stderr}`);
-  return { scenario: 'drain', victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
+  return { scenario: 'drain', client, victim, after, ...r, times: { movedMs: since(r.movedAt, r.faultAt) } };
 }
 
 /** `kubectl rollout restart ds/meshlb-speaker`: every speaker replaced, one node at a time. */
-export async function rolloutRestartSpeakers(c: KubeletCluster, ip: string): Promise<ScenarioResult> {
+export async function rolloutRestartSpeakers(
+  c: KubeletCluster,
+  ip: string,
+  client: ScenarioClient = 'ping',
+): Promise<ScenarioResult> {
   const victim = await soleAnswerer(c, ip, 30_000);
   const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
   const list = async (): Promise<string[]> =>
@@ -303,7 +446,7 @@ export async function rolloutRestartSpeakers(c: KubeletCluster, ip: string): Pro
       })
     ).items.map((p) => p.metadata?.uid ?? '');
   const before = new Set(await list());
-  const r = await pinged(
+  const r = await observed(
     c,
     ip,
     victim,
@@ -321,9 +464,52 @@ export async function rolloutRestartSpeakers(c: KubeletCluster, ip: string): Pro
       );
     },
     300_000,
+    client,
   );
   const after = await soleAnswerer(c, ip, 10_000);
-  return { scenario: 'rollout-restart', victim, after, ...r, times: { rolloutMs: Date.now() - r.faultAt } };
+  return {
+    scenario: 'rollout-restart',
+    client,
+    victim,
+    after,
+    ...r,
+    times: { rolloutMs: Date.now() - r.faultAt },
+  };
+}
+
+/**
+ * `kubectl rollout restart` of a backend Deployment (kubelet/backends.ts):
+ * with externalTrafficPolicy: Local the IP must leave each node whose Pod is
+ * replaced while that Pod still serves. Ends when the rollout is complete.
+ */
+export async function rolloutRestartBackends(
+  c: KubeletCluster,
+  ip: string,
+  deployment: string,
+  client: ScenarioClient = 'tcp',
+): Promise<ScenarioResult> {
+  const victim = await soleAnswerer(c, ip, 30_000);
+  const r = await observed(
+    c,
+    ip,
+    victim,
+    async () => {
+      const d = await c.cp.kubectl(['-n', LAB_NAMESPACE, 'rollout', 'restart', `deployment/${deployment}`]);
+      if (d.code !== 0) throw new ScenarioError(`kubectl rollout restart: ${d.stderr}`);
+    },
+    () => backendsRolledOut(c, deployment),
+    180_000,
+    client,
+  );
+  const after = await soleAnswerer(c, ip, 10_000);
+  return {
+    scenario: 'backend-rollout',
+    client,
+    victim,
+    after,
+    ...r,
+    times: { rolloutMs: Date.now() - r.faultAt },
+  };
 }
 
 export interface ControllerResult {

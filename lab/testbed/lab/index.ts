@@ -6,4 +6,4 @@ export { ClusterLab, type ClusterLabOptions } from './cluster-lab.ts';
 export { acceptVip, createPool, createServices, LAB_NAMESPACE, type LabNetwork } from './services.ts';
 export { KubeletLab, type KubeletLabOptions } from './kubelet-lab.ts';
 export type { Lab, LabService } from './lab.ts';
-export { HttpAgent, longestTcpGap, tcpAttempts, type TcpAttempt } from './probes.ts';
+export { HttpAgent, longestTcpGap, tcpAttempts, tcpOutage, type TcpAttempt } from './probes.ts';

@@ -10,10 +10,10 @@
  * stopped until the node lifecycle controller says so.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { uptime } from 'node:os';
 import { KubeletCluster, type KubeletClusterOptions } from '../kubelet/cluster.ts';
-import { installMeshlb, waitRolledOut } from '../kubelet/install.ts';
+import { installMeshlb, SPEAKER_ARGV, waitRolledOut } from '../kubelet/install.ts';
 import { createPool, createServices, serviceNames } from './services.ts';
 import type { Host } from '../netns/index.ts';
 import { speakerUrlOf } from '../speakers/index.ts';
@@ -30,7 +30,6 @@ export interface KubeletLabOptions extends KubeletClusterOptions {
 }
 
 const HZ = 100; // USER_HZ: /proc/<pid>/stat's start time is in these ticks since boot
-const SPEAKER_ARGV = '/app/src/cli/main.js\0speaker';
 
 export class KubeletLab implements Lab {
   readonly kind = 'kubelets';
@@ -104,19 +103,9 @@ export class KubeletLab implements Lab {
     return this.lan.hostOfMac(mac)?.name;
   }
 
-  /** The speaker container's process on `node`: found by its command line and its cgroup (the node's cgroupRoot). */
+  /** The speaker container's process on `node`. */
   #speakerPid(node: string): number | undefined {
-    const root = this.cluster.node(node).cgroupRoot;
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(SPEAKER_ARGV)) continue;
-        if (readFileSync(`/proc/${d}/cgroup`, 'utf8').includes(`:${root}/`)) return Number(d);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return undefined;
+    return this.cluster.node(node).containerPid(SPEAKER_ARGV);
   }
 
   youngestSpeakerMs(): number {

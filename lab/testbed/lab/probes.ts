@@ -9,7 +9,11 @@ export interface TcpAttempt {
   t: number;
   ok: boolean;
   node: string | null;
+  /** The client address the backend saw, when it says (kubelet/backends.ts). */
+  source: string | null;
   ms: number;
+  /** Why it failed: `no connection in time`, `no answer in time`, the socket error (ECONNRESET, …), `empty answer`. */
+  why?: string;
 }
 
 /**
@@ -59,6 +63,24 @@ export function longestTcpGap(attempts: readonly TcpAttempt[], from: number, to:
     last = t;
   }
   return Math.max(gap, to - last);
+}
+
+/**
+ * The client's failed requests among the attempts started between `from` and
+ * `to`, and the outage: from the first failure to the first success after it
+ * (0 without a failure; up to `to` when none came).
+ */
+export function tcpOutage(
+  attempts: readonly TcpAttempt[],
+  from: number,
+  to: number,
+): { failed: number; outageMs: number } {
+  const window = attempts.filter((a) => a.t >= from && a.t <= to).sort((a, b) => a.t - b.t);
+  const failed = window.filter((a) => !a.ok);
+  const first = failed[0];
+  if (first === undefined) return { failed: 0, outageMs: 0 };
+  const back = window.find((a) => a.ok && a.t > first.t);
+  return { failed: failed.length, outageMs: (back?.t ?? to) - first.t };
 }
 
 const CLIENT_AGENT = fileURLToPath(new URL('./client-agent.ts', import.meta.url));

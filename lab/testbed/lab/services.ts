@@ -1,10 +1,11 @@
 /**
  * The labs' LoadBalancer Services (both labs: ClusterLab, KubeletLab and the
- * KubeletCluster tests), and kube-proxy's part for them. No kube-proxy runs
- * in the labs yet: every node accepts each Service IP on `lo` with
- * arp_ignore=1 / arp_announce=2 (as kube-proxy's IPVS mode binds them,
- * without the kernel answering ARP for them), so a client's ping is answered
- * by whichever node meshlb sends it to.
+ * KubeletCluster tests), and kube-proxy's part for them where no kube-proxy
+ * runs: every node accepts each Service IP on `lo` with arp_ignore=1 /
+ * arp_announce=2 (as kube-proxy's IPVS mode binds them, without the kernel
+ * answering ARP for them), so a client's ping is answered by whichever node
+ * meshlb sends it to. A KubeletCluster with a real kube-proxy
+ * (kubelet/backends.ts) passes a selector and `acceptVips: false` instead.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createIpPool, createL2Advertisement, type ControlPlane } from '../controlplane/index.ts';
@@ -32,16 +33,39 @@ export async function createPool(c: LabNetwork): Promise<void> {
   await createL2Advertisement(c.cp, 'lab', { ipPools: ['lab'], cordonPolicy: 'HandOff' });
 }
 
+/** How the labs' Services differ from the default (no selector, port 80, the Cluster policy, VIPs on lo). */
+export interface ServiceOptions {
+  /** Pods that back the Services (with a real kube-proxy); none by default. */
+  selector?: Record<string, string>;
+  /** The backends' port; default 80. */
+  targetPort?: number;
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * Accept the addresses on every node's `lo` (acceptVip), standing in for
+   * kube-proxy; default true. False where a real kube-proxy runs.
+   */
+  acceptVips?: boolean;
+}
+
+/** Creates the labs' namespace unless it exists. */
+export async function createLabNamespace(cp: ControlPlane): Promise<void> {
+  await cp.kubeConfig
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name: LAB_NAMESPACE } } })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
+}
+
 /** Creates dual-stack LoadBalancer Services and waits for the controller to give each both addresses. */
 export async function createServices(
   c: LabNetwork,
   names: readonly string[],
   timeoutMs = 60_000,
+  opts: ServiceOptions = {},
 ): Promise<LabService[]> {
   const core = c.cp.kubeConfig.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: LAB_NAMESPACE } } }).catch((err: unknown) => {
-    if ((err as { code?: number }).code !== 409) throw err;
-  });
+  await createLabNamespace(c.cp);
   for (const name of names) {
     await core.createNamespacedService({
       namespace: LAB_NAMESPACE,
@@ -50,7 +74,11 @@ export async function createServices(
         spec: {
           type: 'LoadBalancer',
           ipFamilyPolicy: 'PreferDualStack',
-          ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+          ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: opts.targetPort ?? 80 }],
+          ...(opts.selector === undefined ? {} : { selector: opts.selector }),
+          ...(opts.externalTrafficPolicy === undefined
+            ? {}
+            : { externalTrafficPolicy: opts.externalTrafficPolicy }),
         },
       },
     });
@@ -72,7 +100,7 @@ export async function createServices(
   );
   if (services === undefined)
     throw new Error(`the controller gave ${names.join(', ')} no dual-stack addresses in ${timeoutMs} ms`);
-  for (const s of services) for (const ip of s.ips) await acceptVip(c, ip);
+  if (opts.acceptVips !== false) for (const s of services) for (const ip of s.ips) await acceptVip(c, ip);
   return services;
 }
 

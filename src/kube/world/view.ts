@@ -239,6 +239,11 @@ export class ClusterView {
     return this.#nodes.informer.get(name);
   }
 
+  /** A Service as last listed or watched. */
+  service(namespace: string, name: string): V1Service | undefined {
+    return this.#services.informer.get(name, namespace);
+  }
+
   /** The other speakers' mesh endpoints (seeds for joining the mesh). */
   peers(selfNode: string): Endpoint[] {
     return this.authority.peers(selfNode);
