@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { figureName, formatValue } from '../chaos/report-format.ts';
 import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
 import { SCENARIOS } from '../chaos/catalog.ts';
-import type { Command } from '../../src/cli/commands.ts';
+import type { Command } from '../../src/cli/command.ts';
 import { CliUsageError } from '../../src/cli/errors.ts';
 
 const HELP = `usage: meshlb chaos [--nodes N] [--trials T] [--scenarios LIST] [--out DIR]

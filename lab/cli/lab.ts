@@ -3,7 +3,7 @@ import { answering, steady, watchFault, type FaultWindow } from '../chaos/measur
 import { kubeletLabPrerequisites } from '../testbed/kubelet/cluster.ts';
 import { ClusterLab, KubeletLab, type Lab } from '../testbed/lab/index.ts';
 import { NetnsUnavailableError } from '../testbed/netns/index.ts';
-import type { Command } from '../../src/cli/commands.ts';
+import type { Command } from '../../src/cli/command.ts';
 import { CliUsageError } from '../../src/cli/errors.ts';
 import { table } from '../../src/cli/inspect.ts';
 

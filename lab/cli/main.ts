@@ -7,7 +7,7 @@
  * root, which sends `lab` and `chaos` here.
  */
 import process from 'node:process';
-import type { Command } from '../../src/cli/commands.ts';
+import type { Command } from '../../src/cli/command.ts';
 import { runCommand } from '../../src/cli/dispatch.ts';
 import { chaos } from './chaos.ts';
 import { lab } from './lab.ts';

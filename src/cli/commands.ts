@@ -5,14 +5,7 @@ import { migrate } from './migrate.ts';
 import { speaker } from './speaker.ts';
 import { status } from './status.ts';
 import { version } from './version.ts';
-
-/** One `meshlb` subcommand. `run` returns the process exit code. */
-export interface Command {
-  name: string;
-  summary: string;
-  help: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.ts';
 
 /**
  * The product's commands: what the image runs. `meshlb lab` and `meshlb chaos`

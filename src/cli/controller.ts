@@ -13,7 +13,7 @@ import {
   registerControllerMetrics,
   type Readiness,
 } from '../metrics/index.ts';
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 import {
   loadKubeClient,
@@ -26,7 +26,7 @@ import {
   readNamespaceFile,
   type LogLevel,
   type Picked,
-} from './options.ts';
+} from '../config/index.ts';
 
 const HELP = `usage: meshlb controller [--kubeconfig PATH] [--namespace NS] [--identity ID]
                          [--lb-class CLASS] [--log-level LEVEL] [--metrics-addr ADDR]

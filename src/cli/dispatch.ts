@@ -3,7 +3,7 @@
  * (the product's commands) and lab/cli/main.ts (the test lab's `lab` and
  * `chaos`) each pass their own commands here.
  */
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 
 /** The command list printed by --help and after an unknown command; `footer`, when given, ends it. */

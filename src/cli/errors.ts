@@ -1,4 +1,3 @@
-/** Bad flags or arguments: the CLI prints the message and the command's help, and exits 2. */
-export class CliUsageError extends Error {
-  override name = 'CliUsageError';
-}
+// The CLI's usage error is the settings' (config/errors.ts): settings code
+// throws it, the CLI catches it.
+export { CliUsageError } from '../config/index.ts';

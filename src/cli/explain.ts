@@ -4,10 +4,10 @@ import type { V1Service } from '@kubernetes/client-node';
 import { objectPath } from '../kube/client/index.ts';
 import { explain as explainIp, REASONS, type Reason } from '../election/index.ts';
 import { formatIp, parseIp } from '../ip/index.ts';
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table } from './inspect.ts';
-import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from './options.ts';
+import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from '../config/index.ts';
 
 const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--kubeconfig PATH]
 

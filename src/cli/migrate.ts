@@ -7,8 +7,8 @@ import {
   migrate as convert,
   parseDocuments,
   type Finding,
-} from '../kube/migrate/index.ts';
-import type { Command } from './commands.ts';
+} from '../migrate/index.ts';
+import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 
 const HELP = `usage: meshlb migrate [-f FILE ...] [-o FILE]

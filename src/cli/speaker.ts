@@ -21,8 +21,8 @@ import {
   Speaker,
   speakerSettings,
 } from '../speaker/index.ts';
-import type { Command } from './commands.ts';
-import { loadKubeClient } from './options.ts';
+import type { Command } from './command.ts';
+import { loadKubeClient } from '../config/index.ts';
 
 const HELP = `usage: meshlb speaker [flags]
 

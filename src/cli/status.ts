@@ -1,9 +1,9 @@
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table } from './inspect.ts';
-import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from './options.ts';
+import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from '../config/index.ts';
 
 const HELP = `usage: meshlb status [--speaker URL] [--kubeconfig PATH] [--namespace NS]
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 
 interface PackageJson {
   version: string;

@@ -7,3 +7,12 @@
 export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
 }
+
+/**
+ * Bad flags, variables or arguments (a setting given on the command line or
+ * in the environment): the CLI prints the message and the command's help,
+ * and exits 2. Settings code throws it; the CLI catches it.
+ */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}

@@ -7,6 +7,7 @@
  *   parseIp('2001:DB8::1');              // { family: 6, value: 0x20010db8…1n }
  *   formatIp(4, 0xc0000201n);            // '192.0.2.1'
  *   parseAddressEntry('192.0.2.0/28');   // { family: 4, first: …, last: … }
+ *   parseListenAddress('[::1]:7474');    // { host: '::1', port: 7474 } (listen.ts)
  */
 export {
   canonicalIp,
@@ -25,3 +26,4 @@ export {
 } from './address.ts';
 export { formatRange, parseAddressEntry, rangeSize, type AddressRange } from './entry.ts';
 export { InvalidAddressError } from './errors.ts';
+export { ListenAddressError, parseListenAddress, type ListenAddress } from './listen.ts';

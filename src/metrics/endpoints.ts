@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { EndpointServer, type ListenAddress, type Readiness } from './server.ts';
+import type { ListenAddress } from '../ip/index.ts';
+import { EndpointServer, type Readiness } from './server.ts';
 
 export interface EndpointsInit {
   log: Logger;

@@ -1,14 +1,3 @@
-/** Thrown when a listen address is not `host:port`, `:port` or `[ipv6]:port`. */
-export class ListenAddressError extends Error {
-  override name = 'ListenAddressError';
-  readonly address: string;
-
-  constructor(address: string, why: string) {
-    super(`"${address}" is not a listen address: ${why}`);
-    this.address = address;
-  }
-}
-
 /** Thrown when the endpoint server cannot listen (address in use, not on this host, no permission). */
 export class EndpointListenError extends Error {
   override name = 'EndpointListenError';

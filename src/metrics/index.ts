@@ -10,7 +10,7 @@
 //   });
 export { registerControllerMetrics, type ControllerSource } from './controller.ts';
 export { Endpoints, type EndpointsInit } from './endpoints.ts';
-export { EndpointListenError, ListenAddressError } from './errors.ts';
+export { EndpointListenError } from './errors.ts';
 export { registerMeshMetrics, type MeshSources } from './mesh.ts';
 export {
   byLabel,
@@ -22,13 +22,7 @@ export {
   type Read,
 } from './mirror.ts';
 export { createRegistry, PREFIX } from './registry.ts';
-export {
-  EndpointServer,
-  parseListenAddress,
-  type EndpointServerInit,
-  type ListenAddress,
-  type Readiness,
-} from './server.ts';
+export { EndpointServer, type EndpointServerInit, type Readiness } from './server.ts';
 export {
   registerAnnouncementMetrics,
   registerPlacementMetrics,

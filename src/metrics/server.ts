@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { EndpointListenError, ListenAddressError } from './errors.ts';
+import { EndpointListenError } from './errors.ts';
+import { parseListenAddress, type ListenAddress } from '../ip/index.ts';
 
 /** A health or readiness verdict; `reasons` say why not (shown in the 503 body). */
 export interface Readiness {
@@ -25,33 +25,6 @@ export interface EndpointServerInit {
   ready?: () => Readiness;
   /** Path suffix → JSON body: `{ mesh: () => ({…}) }` is served at `/debug/mesh`. */
   debug?: Record<string, () => unknown>;
-}
-
-/** A listen address: `host` '' means every interface. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-const HOSTNAME = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
-
-/**
- * Parses `host:port`, `:port` (every interface) or `[ipv6]:port`; port 0 picks
- * a free port. Throws ListenAddressError saying what is wrong.
- */
-export function parseListenAddress(addr: string): ListenAddress {
-  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([^:]*)$/.exec(addr);
-  if (m === null) throw new ListenAddressError(addr, 'expected host:port, :port or [ipv6]:port');
-  const [, v6, plain, portText = ''] = m;
-  const host = v6 ?? plain ?? '';
-  if (v6 !== undefined && isIP(v6) !== 6)
-    throw new ListenAddressError(addr, `"${v6}" in brackets is not an IPv6 address`);
-  if (v6 === undefined && host !== '' && isIP(host) === 0 && !HOSTNAME.test(host))
-    throw new ListenAddressError(addr, `"${host}" is not an IP address or a host name`);
-  const port = Number(portText);
-  if (!/^\d{1,5}$/.test(portText) || port > 65_535)
-    throw new ListenAddressError(addr, `the port must be a number from 0 to 65535; got "${portText}"`);
-  return { host, port };
 }
 
 /** JSON for debug bodies: bigints as strings, Maps as objects, Sets as arrays. */

@@ -17,10 +17,12 @@ import {
   type ProfileName,
   type WatchConfig,
 } from '../mesh/index.ts';
-import { CliUsageError } from '../cli/errors.ts';
-import { ConfigFileError, DEFAULT_CONFIG_FILE, fileValue, readConfigFile } from '../config/index.ts';
-import { LOCAL_TRAFFIC_WAIT_MS } from './local-traffic.ts';
 import {
+  CliUsageError,
+  ConfigFileError,
+  DEFAULT_CONFIG_FILE,
+  fileValue,
+  readConfigFile,
   logLevelOf,
   listenAddrOf,
   millisOf,
@@ -30,7 +32,8 @@ import {
   readNamespaceFile,
   type LogLevel,
   type Picked,
-} from '../cli/options.ts';
+} from '../config/index.ts';
+import { LOCAL_TRAFFIC_WAIT_MS } from './local-traffic.ts';
 
 /**
  * The mesh's TCP and UDP port, and the metrics address: not MetalLB's (7946

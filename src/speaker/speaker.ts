@@ -19,14 +19,7 @@ import {
 } from '../kube/announcements/index.ts';
 import type { KubeClient } from '../kube/client/index.ts';
 import { EventRecorder } from '../kube/events.ts';
-import {
-  ClusterView,
-  Coalescer,
-  publishIdentity,
-  setPodCondition,
-  type PodCondition,
-  type UnannouncedIp,
-} from '../kube/world/index.ts';
+import { ClusterView, Coalescer, type UnannouncedIp } from '../kube/world/index.ts';
 import {
   FastWatch,
   Membership,
@@ -37,7 +30,8 @@ import {
 } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import { ClaimBook } from './claims.ts';
-import { KERNEL_ANSWERS_CONDITION, kernelAnswers, readArpIgnore } from './kernel-answers.ts';
+import { IdentityPublisher } from './identity-publisher.ts';
+import { KernelReport } from './kernel-report.ts';
 import {
   LOCAL_TRAFFIC_WAIT_MS,
   LocalTrafficGate,
@@ -46,17 +40,8 @@ import {
 } from './local-traffic.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
+import { Resync } from './resync.ts';
 import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
-
-/**
- * After isolation, how long a speaker waits for the standing claims (a
- * push-pull reply) before it announces what its own claims say, in rounds of
- * the mesh's reconnect interval: both sides of a cut consider the other dead,
- * and learn otherwise when a reconnect attempt (every reconnectIntervalMs)
- * gets through. Measured: about 3 s after the cable came back (lan-fast: 1 s
- * rounds), so 3 rounds; a 1 s wait let a returning node re-announce a stale claim.
- */
-const RESYNC_ROUNDS = 3;
 
 /** What the metrics module counts of the speaker's own decisions (src/metrics SpeakerMetrics). */
 export interface SpeakerObserver {
@@ -140,14 +125,8 @@ export class Speaker {
   /** Peer IDs already given to membership.join. */
   readonly #seeded = new Set<string>();
   #joined = false;
-  #identityPublished = false;
-  /** A publication of the identity is in flight (or waiting to be retried). */
-  #publishing = false;
-  /** The MACs and interfaces last published (JSON). */
-  #publishedWire: string | undefined;
-  #identityTimer: Timer | undefined;
-  /** Ends a resync's wait for the standing claims (#resync). */
-  #resyncTimer: Timer | undefined;
+  /** Publishes the identity on the Pod (identity-publisher.ts). */
+  readonly #identity: IdentityPublisher;
   /** Aborts the speaker's own API requests in flight (identity, reachability probes) on stop(). */
   readonly #requests = new AbortController();
   #started = false;
@@ -159,14 +138,8 @@ export class Speaker {
   /** Takes of Local Services' IPs wait for this node's kube-proxy. */
   readonly #localTraffic: LocalTrafficGate;
   #isolated = false;
-  /** Back from isolation: a resync is to start at the next reconcile. */
-  #resyncPending = false;
-  /** The resync's push-pull is still to be asked for (once a member is alive). */
-  #resyncAsk = false;
-  /** Monotonic ms the resync started; undefined when none is running. */
-  #resyncSince: number | undefined;
-  /** A push-pull brought the standing claims during the resync. */
-  #resyncHeard = false;
+  /** Back from a time it could not see the others: takes wait for the standing claims (resync.ts). */
+  readonly #resync: Resync;
   /** Answering interfaces whose link is down (their coming back starts a resync). */
   readonly #linksDown = new Set<string>();
   /** May take IPs over (set by #mayAnnounce). */
@@ -175,12 +148,8 @@ export class Speaker {
   readonly #withdrawnAt = new Map<string, number>();
   /** Saves the view to the state directory (when there is one). */
   readonly #saver: ViewSaver | undefined;
-  /** What kernelAnswers last found (JSON; reported when it changes). */
-  #kernelFound = '';
-  /** The KernelAnswersServiceIPs condition last written on the Pod (JSON), and one is being written. */
-  #kernelCondition = '';
-  #kernelConditionWriting = false;
-  #kernelConditionFailed = '';
+  /** This node's kernel answering for service IPs by itself, reported (kernel-report.ts). */
+  readonly #kernel: KernelReport;
 
   constructor(init: SpeakerInit) {
     this.#init = init;
@@ -272,6 +241,31 @@ export class Speaker {
       controller: 'meshlb.io/speaker',
       log: init.log,
     });
+    this.#resync = new Resync({
+      clock: init.clock,
+      log: init.log,
+      reconnectIntervalMs: init.mesh.reconnectIntervalMs,
+      onChange: () => {
+        this.#reconcile.request();
+      },
+    });
+    this.#identity = new IdentityPublisher({
+      ...init,
+      ...(init.identityRetryMs === undefined ? {} : { retryMs: init.identityRetryMs }),
+      endpoint: () => this.#transport?.endpoint,
+      wire: () => ({ macs: this.wire.macs(), interfaces: this.wire.interfaces() }),
+      onPublished: () => {
+        this.#reconcile.request();
+      },
+      signal: this.#requests.signal,
+    });
+    this.#kernel = new KernelReport({
+      ...init,
+      events: this.#events,
+      nodeUid: () => this.view.node(init.nodeName)?.metadata?.uid,
+      answered: (ips) => init.observer?.kernelAnswered(ips),
+      signal: this.#requests.signal,
+    });
   }
 
   get membership(): Membership | undefined {
@@ -347,10 +341,7 @@ export class Speaker {
         all: () => this.claims.all(),
         merge: (claims, _from, via) => {
           this.claims.merge(claims);
-          if (via === 'push-pull' && this.#resyncSince !== undefined && !this.#resyncHeard) {
-            this.#resyncHeard = true;
-            this.#reconcile.request();
-          }
+          if (via === 'push-pull' && this.#resync.heard()) this.#reconcile.request();
         },
       },
       onError: (err, where) => {
@@ -417,7 +408,7 @@ export class Speaker {
     await this.view.start();
     await this.#restoreIfUnsynced();
     this.#started = true;
-    this.#publishIdentity(init.identityRetryMs ?? 1_000);
+    this.#identity.publish();
     this.#log.info(
       { peerId: node.peerId.toString(), endpoint: transport.endpoint, interfaces: init.interfaces },
       'speaker started',
@@ -452,7 +443,7 @@ export class Speaker {
   get #identityKnown(): boolean {
     const peerId = this.#node?.peerId.toString();
     return (
-      this.#identityPublished ||
+      this.#identity.published ||
       this.view.fromSavedView ||
       (peerId !== undefined && this.view.authority.maySpeakFor(peerId, this.#init.nodeName))
     );
@@ -467,53 +458,6 @@ export class Speaker {
     if (!this.#identityKnown) out.push('identity not published');
     if (this.#membership?.synced !== true) out.push('mesh not synced');
     return out;
-  }
-
-  /**
-   * Publishes the peer ID, mesh address, MACs and interfaces on the Pod;
-   * retried with backoff until it works. Published again when the interfaces
-   * it answers on change (#republishIfChanged).
-   */
-  #publishIdentity(delayMs: number): void {
-    const endpoint = this.#transport?.endpoint;
-    if (endpoint === undefined || this.#leaving) return;
-    const { kube, namespace, podName } = this.#init;
-    const { signal } = this.#requests;
-    const wire = { macs: this.wire.macs(), interfaces: this.wire.interfaces() };
-    this.#publishing = true;
-    publishIdentity(
-      kube,
-      namespace,
-      podName,
-      { peerId: endpoint.peerId, addrs: endpoint.addrs, ...wire },
-      signal,
-    ).then(
-      () => {
-        this.#publishing = false;
-        this.#identityPublished = true;
-        this.#publishedWire = JSON.stringify(wire);
-        this.#log.info({ pod: podName, interfaces: wire.interfaces }, 'identity published on the Pod');
-        this.#reconcile.request();
-        this.#republishIfChanged();
-      },
-      (err: unknown) => {
-        if (this.#leaving) return; // stopped meanwhile: no retry outlives stop()
-        this.#log.warn(
-          { err, pod: podName, retryMs: delayMs },
-          'cannot publish the identity on the Pod; retrying',
-        );
-        this.#identityTimer = this.#init.clock.setTimeout(() => {
-          this.#publishIdentity(Math.min(delayMs * 2, 30_000));
-        }, delayMs);
-      },
-    );
-  }
-
-  /** The interfaces or MACs changed since the last publication that worked: publish again. */
-  #republishIfChanged(): void {
-    if (!this.#identityPublished || this.#publishing || this.#leaving) return;
-    const now = JSON.stringify({ macs: this.wire.macs(), interfaces: this.wire.interfaces() });
-    if (now !== this.#publishedWire) this.#publishIdentity(this.#init.identityRetryMs ?? 1_000);
   }
 
   /** Joins the mesh once the speaker Pods are known, and joins speakers that appear later. */
@@ -557,7 +501,10 @@ export class Speaker {
     const states = this.#members(membership);
     const { world, unannounced, services } = this.view.analyse(states, this.claims.map);
     this.#services = services;
-    this.#checkKernel(world.ips.map((x) => x.ip));
+    this.#kernel.check(
+      world.ips.map((x) => x.ip),
+      this.wire.localAddresses(),
+    );
     const decisions = decide(world);
     const p = plan(this.#init.nodeName, decisions, this.#held);
     if (this.#leaving) {
@@ -577,11 +524,21 @@ export class Speaker {
       this.#standDown('isolated');
     } else {
       const self = this.#init.nodeName;
-      this.#resync(membership);
+      this.#resync.start(
+        () => {
+          const m = membership
+            .members()
+            .find((x) => x.node !== self && x.state === 'alive' && x.endpoint !== undefined);
+          return m?.endpoint === undefined ? undefined : { node: m.node, endpoint: m.endpoint };
+        },
+        (endpoint) => {
+          membership.join([endpoint]);
+        },
+      );
       // Back from isolation: its own claims may be stale (the others moved its IPs
       // meanwhile). Until a push-pull brings the standing claims (or resyncMs),
       // it announces nothing it does not hold.
-      const resyncing = this.#resyncing(states);
+      const resyncing = this.#resync.holds(states);
       const mayTake = this.#mayTake && !resyncing;
       // A take of a Local Service's IP waits (no claim, no answer) until this
       // node's kube-proxy delivers the Service here (local-traffic.ts).
@@ -647,70 +604,6 @@ export class Speaker {
     return localTrafficTargets(services, this.view.node(this.#init.nodeName), isIPv4(ip) ? 4 : 6);
   }
 
-  get #resyncMs(): number {
-    return RESYNC_ROUNDS * this.#init.mesh.reconnectIntervalMs;
-  }
-
-  /**
-   * Back from isolation: waits RESYNC_ROUNDS reconnect intervals (or until a push-pull brings the
-   * standing claims) before announcing what it does not hold, and asks a live
-   * member for that push-pull (a join to a known member is one) as soon as
-   * one is alive in its view.
-   */
-  #resync(membership: Membership): void {
-    if (this.#resyncPending) {
-      this.#resyncPending = false;
-      this.#resyncAsk = true;
-      this.#resyncSince = this.#init.clock.now();
-      this.#resyncHeard = false;
-      this.#resyncTimer?.cancel();
-      this.#resyncTimer = this.#init.clock.setTimeout(() => {
-        this.#reconcile.request();
-      }, this.#resyncMs);
-    }
-    if (!this.#resyncAsk || this.#resyncSince === undefined) return;
-    const peer = membership
-      .members()
-      .find((m) => m.node !== this.#init.nodeName && m.state === 'alive' && m.endpoint !== undefined);
-    if (peer?.endpoint === undefined) return;
-    this.#resyncAsk = false;
-    this.#log.info({ peer: peer.node }, 'resync: asking for the standing claims first');
-    membership.join([peer.endpoint]);
-  }
-
-  /**
-   * Whether a resync still holds takes back: until RESYNC_ROUNDS reconnect
-   * intervals have passed, or a push-pull has brought the standing claims and
-   * no member is believed dead or suspected any more. The first push-pull
-   * alone is not enough: the members it accused while cut off stay suspect
-   * or dead in its view until they refute (they never heard the accusation),
-   * and the election would take their IPs meanwhile. A member that really
-   * died keeps the resync to its full length (3 s with lan-fast).
-   */
-  #resyncing(states: ReadonlyMap<string, MemberState>): boolean {
-    if (this.#resyncSince === undefined) return false;
-    const over =
-      this.#init.clock.now() - this.#resyncSince >= this.#resyncMs ||
-      (this.#resyncHeard && ![...states.values()].some((state) => state === 'dead' || state === 'suspect'));
-    if (over) this.#resyncSince = undefined;
-    return !over;
-  }
-
-  /**
-   * Back from a time it could not see the others (its link was down, or it
-   * was cut off from the mesh and the API server): what it believes of them is
-   * stale (it suspected or declared dead members that were fine, and missed
-   * the claims made meanwhile). Taking IPs on that view moved them back to the
-   * returning node after most chaos link cuts at N = 8, even cuts shorter than
-   * the isolation grace; so it takes nothing until the resync is over.
-   */
-  #resyncAfter(why: string): void {
-    if (this.#resyncPending || this.#resyncSince !== undefined) return;
-    this.#resyncPending = true;
-    this.#log.info({ why }, 'resyncing before taking anything');
-    this.#reconcile.request();
-  }
-
   /**
    * Links back up are answered on again once the resync is over: what another
    * node claimed meanwhile has been withdrawn (this step), the rest gets its burst.
@@ -729,8 +622,7 @@ export class Speaker {
   #standDown(why: string): void {
     for (const ip of [...this.#held.keys()]) this.#withdraw(ip, why);
     this.#watch?.watch([]);
-    this.#resyncSince = undefined; // set when it comes back
-    this.#resyncPending = true;
+    this.#resync.standDown();
   }
 
   /** The isolation rule (reachability.ts), logging the changes. */
@@ -747,7 +639,7 @@ export class Speaker {
     if (take && this.#reachability.cutOffSince !== undefined) {
       // Back from being cut off from everything (see Reachability.cutOffSince).
       this.#reachability.clearCutOff();
-      this.#resyncAfter('it reaches the others again after being cut off');
+      if (this.#resync.after('it reaches the others again after being cut off')) this.#reconcile.request();
     }
     if (announce === this.#isolated) {
       this.#isolated = !announce;
@@ -792,87 +684,6 @@ export class Speaker {
     return [...byService.values()];
   }
 
-  /**
-   * This node's kernel answering ARP for service IPs by itself
-   * (kernel-answers.ts): said loudly once per change, in the log, a metric,
-   * and a Warning Event on the Node naming the fix.
-   */
-  #checkKernel(ips: readonly string[]): void {
-    const found = kernelAnswers(ips, this.wire.localAddresses(), this.#init.interfaces, readArpIgnore);
-    const key = JSON.stringify(found);
-    this.#writeKernelCondition(found);
-    if (key === this.#kernelFound) return;
-    const before = this.#kernelFound;
-    this.#kernelFound = key;
-    this.#init.observer?.kernelAnswered(found.ips.length);
-    if (found.ips.length === 0) {
-      if (before !== '') this.#log.info('the kernel no longer answers ARP for a service IP by itself');
-      return;
-    }
-    const fix =
-      'kube-proxy in IPVS mode: set strictARP: true (--ipvs-strict-arp); otherwise remove the address or set net.ipv4.conf.<interface>.arp_ignore=1 and arp_announce=2';
-    this.#log.warn(
-      { ips: found.ips, interfaces: found.interfaces, fix },
-      "this node's kernel answers ARP for service IPs by itself (they are addresses of a local interface, and arp_ignore is 0): it answers with its own MAC whoever announces them",
-    );
-    const node = this.view.node(this.#init.nodeName);
-    this.#events.record({
-      regarding: {
-        apiVersion: 'v1',
-        kind: 'Node',
-        namespace: '',
-        name: this.#init.nodeName,
-        ...(node?.metadata?.uid === undefined ? {} : { uid: node.metadata.uid }),
-      },
-      type: 'Warning',
-      reason: 'KernelAnswersServiceIPs',
-      action: 'Announce',
-      note: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} (addresses of a local interface, arp_ignore 0), whoever meshlb elected: ${fix}`,
-    });
-  }
-
-  /**
-   * The Pod condition meshlb.io/KernelAnswersServiceIPs: True naming the IPs
-   * and the fix, False once none is found. Written when it changes; a write
-   * that fails is tried again at the next reconcile.
-   */
-  #writeKernelCondition(found: { ips: readonly string[]; interfaces: readonly string[] }): void {
-    const condition: PodCondition =
-      found.ips.length > 0
-        ? {
-            type: KERNEL_ANSWERS_CONDITION,
-            status: 'True',
-            reason: 'ServiceIPsOnLocalInterface',
-            message: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} by itself (arp_ignore 0): kube-proxy in IPVS mode needs strictARP: true`,
-          }
-        : {
-            type: KERNEL_ANSWERS_CONDITION,
-            status: 'False',
-            reason: 'NoServiceIPOnLocalInterface',
-            message: 'no service IP is an address of a local interface answered by the kernel',
-          };
-    const key = JSON.stringify(condition);
-    if (key === this.#kernelCondition || this.#kernelConditionWriting || this.#leaving) return;
-    this.#kernelConditionWriting = true;
-    const { kube, namespace, podName, clock } = this.#init;
-    setPodCondition(kube, namespace, podName, condition, new Date(clock.wallNow()), this.#requests.signal)
-      .then(
-        () => {
-          this.#kernelCondition = key;
-        },
-        (err: unknown) => {
-          // Once per condition (tried again at every reconcile while the API server is away).
-          if (this.#leaving) return;
-          const level = this.#kernelConditionFailed === key ? 'debug' : 'warn';
-          this.#kernelConditionFailed = key;
-          this.#log[level]({ err, pod: podName }, `cannot set the Pod condition ${KERNEL_ANSWERS_CONDITION}`);
-        },
-      )
-      .finally(() => {
-        this.#kernelConditionWriting = false;
-      });
-  }
-
   #onWire(e: WireEvent): void {
     if (e.type === 'addresses') {
       this.#reconcile.request();
@@ -892,10 +703,11 @@ export class Speaker {
     if (e.type === 'link') {
       // After the Wire has updated its set (a removal is told before it is done).
       queueMicrotask(() => {
-        this.#republishIfChanged();
+        this.#identity.republishIfChanged();
       });
       if (!e.up) this.#linksDown.add(e.ifname);
-      else if (this.#linksDown.delete(e.ifname)) this.#resyncAfter('its link is up again');
+      else if (this.#linksDown.delete(e.ifname) && this.#resync.after('its link is up again'))
+        this.#reconcile.request();
       return;
     }
     if (e.type !== 'conflict') return;
@@ -1001,12 +813,13 @@ export class Speaker {
   async stop(opts: { handoff?: boolean } = {}): Promise<void> {
     if (this.#leaving) return;
     this.#leaving = true;
-    this.#identityTimer?.cancel();
-    this.#resyncTimer?.cancel();
+    this.#identity.stop();
+    this.#resync.stop();
     this.#saver?.stop();
     this.#requests.abort(new Error('speaker stopped'));
     this.#reachability.stop();
     this.#localTraffic.stop();
+    this.#kernel.stop();
     const m = this.#membership;
     if (opts.handoff === true && m !== undefined && this.#held.size > 0) {
       const started = this.#init.clock.now();

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { dump, load } from 'js-yaml';
 import { configProblems } from '../../src/config/index.ts';
-import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
+import { parseDocuments } from '../../src/migrate/yaml.ts';
 import {
   helmBinary,
   installMonitoringStandInCrds,

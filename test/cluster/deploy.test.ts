@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
-import { parseDocuments } from '../../src/kube/migrate/yaml.ts';
+import { parseDocuments } from '../../src/migrate/yaml.ts';
 import { DEFAULT_HEALTH_ADDR, DEFAULT_MESH_PORT, DEFAULT_METRICS_ADDR } from '../../src/speaker/index.ts';
 import {
   canI,

@@ -5,7 +5,7 @@ import anyTest, { type TestFn } from 'ava';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { installCrds, startControlPlane, type ControlPlane } from '../../lab/testbed/controlplane/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool, type L2Advertisement } from '../../src/kube/api/index.ts';
-import { formatDocuments, migrate, parseDocuments } from '../../src/kube/migrate/index.ts';
+import { formatDocuments, migrate, parseDocuments } from '../../src/migrate/index.ts';
 
 const test = anyTest as TestFn<{ cp: ControlPlane; dir: string }>;
 

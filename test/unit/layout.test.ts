@@ -135,3 +135,154 @@ test('src/ loads only the packages in "dependencies" (the image has no devDepend
   );
   t.deepEqual(offences, []);
 });
+
+/**
+ * The layers of src/ (docs/architecture.md), lowest first: a module imports
+ * only modules of lower layers (and itself). The issue's direction, `ip`,
+ * `clock` ← `arp`, `mesh` ← `election` ← `kube` ← `speaker`, `controller` ←
+ * `cli`, with the modules it does not name slotted in: `config` (the settings'
+ * rules; it reads defaults from `arp` and `mesh` and builds the Kubernetes
+ * client), `migrate` (a one-off tool over the API types), `metrics` (reads every
+ * process's parts).
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['ip', 'clock'],
+  ['arp', 'mesh'],
+  ['election'],
+  ['kube'],
+  ['config'],
+  ['speaker', 'controller', 'migrate'],
+  ['metrics'],
+  ['cli'],
+];
+const layerOf = (module: string): number => LAYERS.findIndex((l) => l.includes(module));
+
+/** The src/ module a path under src/ belongs to (its first directory), or undefined outside src/. */
+function moduleOf(path: string): string | undefined {
+  const parts = relative(join(ROOT, 'src'), path).split(sep);
+  return parts.length > 1 && parts[0] !== '..' ? parts[0] : undefined;
+}
+
+/** Every src/ file's relative imports, resolved to files. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of tsFiles(join(ROOT, 'src'))) {
+    const targets = specifiers(readFileSync(file, 'utf8')).flatMap((s) =>
+      s !== null && s.startsWith('.') && s.endsWith('.ts') ? [resolve(dirname(file), s)] : [],
+    );
+    graph.set(file, [...new Set(targets)]);
+  }
+  return graph;
+}
+
+test('every src/ module is in a layer, and imports only from the layers below it', (t) => {
+  const modules = readdirSync(join(ROOT, 'src'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  t.deepEqual(
+    modules.filter((m) => layerOf(m) < 0),
+    [],
+    'a new module under src/ needs its layer (LAYERS here, docs/architecture.md)',
+  );
+  const offences: string[] = [];
+  for (const [file, targets] of importGraph()) {
+    const from = moduleOf(file);
+    if (from === undefined) continue;
+    for (const target of targets) {
+      const to = moduleOf(target);
+      if (to === undefined || to === from) continue;
+      if (layerOf(to) >= layerOf(from))
+        offences.push(
+          `${relative(ROOT, file)} imports ${relative(ROOT, target)} (${from} may not import ${to})`,
+        );
+    }
+  }
+  t.deepEqual(offences, [], offences.join('\n'));
+});
+
+/** The cycles of a directed graph (Tarjan's strongly connected components of more than one node). */
+function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) ?? 0, low.get(w) ?? 0));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v) ?? 0, idx.get(w) ?? 0));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      let w: string | undefined;
+      do {
+        w = stack.pop();
+        if (w !== undefined) {
+          on.delete(w);
+          scc.push(w);
+        }
+      } while (w !== undefined && w !== v);
+      if (scc.length > 1) out.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+test('the cycle finder finds a cycle and only that', (t) => {
+  const g = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a', 'd']],
+    ['d', []],
+  ]);
+  t.deepEqual(cycles(g), [['a', 'b', 'c']]);
+  t.deepEqual(
+    cycles(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    [],
+  );
+});
+
+test('no import cycle among src/ files (type-only imports included)', (t) => {
+  const found = cycles(importGraph()).map((c) => c.map((f) => relative(ROOT, f)).join(' → '));
+  t.deepEqual(found, [], found.join('\n'));
+});
+
+/**
+ * One job per file: a product file stays under ~400 lines. The files over it
+ * are being split (issue 21); each may shrink, never grow past its ceiling.
+ */
+const MAX_LINES = 400;
+const OVERSIZED: Readonly<Record<string, number>> = {
+  'src/arp/responder.ts': 605,
+  'src/controller/controller.ts': 631,
+  'src/kube/allocator/allocator.ts': 594,
+  'src/kube/api/crds.ts': 466,
+  'src/mesh/codec.ts': 586,
+  'src/mesh/libp2p/transport.ts': 654,
+  'src/mesh/membership.ts': 1384,
+  'src/speaker/speaker.ts': 858,
+};
+
+test(`no src/ file over ${MAX_LINES} lines, but the listed ones, which may not grow`, (t) => {
+  const offences: string[] = [];
+  for (const file of tsFiles(join(ROOT, 'src'))) {
+    const name = relative(ROOT, file).split(sep).join('/');
+    const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+    const ceiling = OVERSIZED[name] ?? MAX_LINES;
+    if (lines > ceiling) offences.push(`${name}: ${lines} lines (at most ${ceiling})`);
+  }
+  t.deepEqual(offences, [], offences.join('\n'));
+});

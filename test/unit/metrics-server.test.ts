@@ -9,10 +9,9 @@ import {
   Endpoints,
   EndpointListenError,
   EndpointServer,
-  ListenAddressError,
-  parseListenAddress,
   type Readiness,
 } from '../../src/metrics/index.ts';
+import { ListenAddressError, parseListenAddress } from '../../src/ip/index.ts';
 import { controllerReadiness } from '../../src/cli/controller.ts';
 import { capturingLog } from '../helpers/log.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
-import { parseDocuments } from '../../src/kube/migrate/index.ts';
+import { parseDocuments } from '../../src/migrate/index.ts';
 
 const test = anyTest as TestFn<{ dir: string }>;
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { formatIp, parseAddressEntry, type AddressRange } from '../../src/ip/index.ts';
-import { coalesce, migrate, type WrittenIPPool } from '../../src/kube/migrate/index.ts';
+import { coalesce, migrate, type WrittenIPPool } from '../../src/migrate/index.ts';
 
 // ---- generators: entries as MetalLB accepts them (host bits, spaces around "-") ----
 

@@ -10,7 +10,7 @@ import {
   type MigrateResult,
   type WrittenIPPool,
   type WrittenL2Advertisement,
-} from '../../src/kube/migrate/index.ts';
+} from '../../src/migrate/index.ts';
 
 const V = 'metallb.io/v1beta1';
 const poolDoc = (spec: unknown, metadata: Record<string, unknown> = {}): Record<string, unknown> => ({

@@ -7,11 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inClusterTarget, KubeClient, loadKubeconfigFile } from '../kube/client/index.ts';
-import { parseListenAddress } from '../metrics/index.ts';
-import { LOG_LEVELS, type LogLevel } from '../config/index.ts';
+import { parseListenAddress } from '../ip/index.ts';
 import { CliUsageError } from './errors.ts';
-
-export { LOG_LEVELS, type LogLevel };
+import { LOG_LEVELS, type LogLevel } from './schema.ts';
 
 /** Where a ServiceAccount's namespace is mounted in a Pod. */
 const NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

@@ -1,5 +1,5 @@
 /** MetalLB `IPAddressPool` to meshlb `IPPool`. */
-import { API_VERSION, type ServiceAllocation } from '../api/index.ts';
+import { API_VERSION, type ServiceAllocation } from '../kube/api/index.ts';
 import { convertAddresses } from './addresses.ts';
 import { LIMITS } from './constants.ts';
 import { isRecord, show, type Issues } from './issues.ts';

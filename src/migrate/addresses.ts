@@ -11,7 +11,7 @@ import {
   parseAddressEntry,
   parseIp,
   type AddressRange,
-} from '../../ip/index.ts';
+} from '../ip/index.ts';
 import { LIMITS } from './constants.ts';
 import { show, type Issues } from './issues.ts';
 

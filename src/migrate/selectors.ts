@@ -2,7 +2,7 @@
  * Label selectors (metav1.LabelSelector in MetalLB) to meshlb's `LabelSelector`: the
  * same shape, with the limits of meshlb's schema checked here.
  */
-import type { LabelSelector, LabelSelectorRequirement } from '../api/index.ts';
+import type { LabelSelector, LabelSelectorRequirement } from '../kube/api/index.ts';
 import { LIMITS } from './constants.ts';
 import { isRecord, show, type Issues } from './issues.ts';
 

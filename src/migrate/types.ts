@@ -1,4 +1,4 @@
-import type { IPPoolSpec, L2AdvertisementSpec } from '../api/index.ts';
+import type { IPPoolSpec, L2AdvertisementSpec } from '../kube/api/index.ts';
 
 /**
  * How bad a finding is. `error`: the object was not converted (nothing is written for

@@ -1,5 +1,5 @@
 /** MetalLB `L2Advertisement` to meshlb `L2Advertisement`. */
-import { API_VERSION } from '../api/index.ts';
+import { API_VERSION } from '../kube/api/index.ts';
 import { LIMITS } from './constants.ts';
 import { isRecord, show, type Issues } from './issues.ts';
 import type { Source } from './metadata.ts';
