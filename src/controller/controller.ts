@@ -4,29 +4,21 @@ import type { Clock, Timer } from '../clock/index.ts';
 import {
   Allocator,
   assignmentOrder,
-  partitionPools,
   serviceKey,
   type Decision,
-  type FailureReason,
   type PoolCounts,
-  type PoolView,
   type ServiceView,
 } from '../kube/allocator/index.ts';
-import { formatRange, parseIp } from '../ip/index.ts';
 import { GROUP, PLURALS, VERSION, type IPPool } from '../kube/api/index.ts';
 import { objectPath, type KubeClient } from '../kube/client/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { SupervisedInformer } from '../kube/informer.ts';
 import { LeaderElector, type LeaderConfig } from '../kube/leader.ts';
 import { OscillationGuard, type OscillationConfig } from '../kube/oscillation.ts';
-import {
-  CONTROLLER_MANAGER,
-  ingressIps,
-  ownsLoadBalancerStatus,
-  toPoolView,
-  toServiceView,
-} from '../kube/views.ts';
-import { poolStatus, poolStatusKey, type PoolVerdict } from './pool-status.ts';
+import { CONTROLLER_MANAGER, ingressIps, ownsLoadBalancerStatus, toServiceView } from '../kube/views.ts';
+import { PoolBook } from './pool-book.ts';
+import { ReconcileQueue } from './reconcile-queue.ts';
+import { emptyStats, type ControllerStats } from './stats.ts';
 import { AdvertisementReporter } from './advertisement-reporter.ts';
 import { DelayedSync } from './delayed-sync.ts';
 import { StatusApplier } from './status-applier.ts';
@@ -46,37 +38,6 @@ export interface ControllerInit {
   log?: Logger;
 }
 
-/** Results of API writes, per resource. */
-export interface WriteCounts {
-  ok: number;
-  /** Refused: another field manager owns the field (409). */
-  conflict: number;
-  error: number;
-}
-
-/** Counters for metrics and tests (src/metrics reads them at scrape time). */
-export interface ControllerStats {
-  /** Status writes attempted, per Service key (conflicts included); a deleted Service's entry goes with it. */
-  writes: Map<string, number>;
-  /** Status writes refused because another manager owns status.loadBalancer. */
-  conflicts: number;
-  pausedServices: number;
-  /** New or changed IP assignments written to a Service's status. */
-  allocations: number;
-  /** Reconciles that left a Service's request unmet, by reason. */
-  allocationFailures: Partial<Record<FailureReason, number>>;
-  /** Status IPs a restore could not take back: an older Service holds them. */
-  restoreConflicts: number;
-  /** Patch wars detected (writes to a Service paused). */
-  oscillationBreaks: number;
-  /** API writes by resource and result (pool statuses only when they changed). */
-  apiWrites: {
-    'services/status': WriteCounts;
-    'ippools/status': WriteCounts;
-    'l2advertisements/status': WriteCounts;
-  };
-}
-
 /**
  * The load-balancer fields whose change by someone else counts towards a patch
  * war: spec.loadBalancerIP, the IP / pool / sharing annotations, the ingress IPs
@@ -86,14 +47,6 @@ function fingerprint(svc: V1Service, ips: readonly string[] = ingressIps(svc)): 
   const a = svc.metadata?.annotations ?? {};
   const requested = Object.entries(a).filter(([k]) => /loadBalancerIPs|address-pool|allow-shared-ip/.test(k));
   return JSON.stringify([svc.spec?.loadBalancerIP ?? null, requested, ips]);
-}
-
-function containsIp(pool: PoolView, ip: string): boolean {
-  const a = parseIp(ip);
-  return (
-    a !== undefined &&
-    pool.addresses.some((r) => r.family === a.family && r.first <= a.value && a.value <= r.last)
-  );
 }
 
 /**
@@ -140,10 +93,8 @@ export class Controller {
   #pools: SupervisedInformer<IPPool> | undefined;
   /** Reconciling has started (after the restore). */
   #ready = false;
-  #queue = new Set<string>();
-  /** Reconciles whose status write is under way, by Service key. */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  #flushing = false;
+  /** Services to reconcile (reconcile-queue.ts). */
+  readonly #queue: ReconcileQueue;
   /** Last fingerprint seen per Service, and the one our own last write produces. */
   readonly #seen = new Map<string, string>();
   readonly #intended = new Map<string, string>();
@@ -156,27 +107,11 @@ export class Controller {
   /** Services whose WritesPaused condition we cleared, until the informer's copy shows it gone. */
   readonly #pauseCleared = new Set<string>();
   readonly #resumeTimers = new Map<string, Timer>();
-  readonly #stats: ControllerStats = {
-    writes: new Map(),
-    conflicts: 0,
-    pausedServices: 0,
-    allocations: 0,
-    allocationFailures: {},
-    restoreConflicts: 0,
-    oscillationBreaks: 0,
-    apiWrites: {
-      'services/status': { ok: 0, conflict: 0, error: 0 },
-      'ippools/status': { ok: 0, conflict: 0, error: 0 },
-      'l2advertisements/status': { ok: 0, conflict: 0, error: 0 },
-    },
-  };
+  readonly #stats: ControllerStats = emptyStats();
   readonly #statusApplier: StatusApplier;
   readonly #advertisements: AdvertisementReporter;
-  /** Pools in use, pools refused (and why), and the last pool each held IP was in. */
-  #accepted: PoolView[] = [];
-  readonly #refused = new Map<string, NonNullable<PoolVerdict['refused']>>();
-  readonly #poolOfIp = new Map<string, string>();
-  #poolGenerations = new Map<string, number | undefined>();
+  /** The pools parsed, refused and reported (pool-book.ts). */
+  readonly #poolBook: PoolBook;
   /**
    * Pool statuses (counts, conditions) are written POOL_STATUS_DELAY_MS after
    * the change that made them stale, once for all changes in between: a burst
@@ -195,7 +130,21 @@ export class Controller {
     });
     this.#writer = new StatusWriter(init.kube);
     this.#statusApplier = new StatusApplier(init.kube, init.log);
-    this.#poolSync = new DelayedSync(init.clock, POOL_STATUS_DELAY_MS, () => this.#writePoolStatuses());
+    this.#poolBook = new PoolBook({
+      clock: init.clock,
+      applier: this.#statusApplier,
+      onWrite: (r) => {
+        this.#stats.apiWrites['ippools/status'][r]++;
+      },
+      log: init.log,
+    });
+    this.#poolSync = new DelayedSync(init.clock, POOL_STATUS_DELAY_MS, () =>
+      this.#poolBook.writeStatuses(
+        this.#pools?.list() ?? [],
+        this.#allocator.counts(),
+        this.#allocator.table(),
+      ),
+    );
     this.#advertisements = new AdvertisementReporter({
       kube: init.kube,
       clock: init.clock,
@@ -207,6 +156,19 @@ export class Controller {
       ...(init.log === undefined ? {} : { log: init.log }),
     });
     this.#guard = new OscillationGuard(init.clock, init.oscillation);
+    this.#queue = new ReconcileQueue({
+      maxInFlight: MAX_WRITES,
+      active: () => this.#ready,
+      run: (key) => {
+        const [namespace, name] = key.split('/');
+        const svc = this.#services?.get(name ?? '', namespace);
+        return svc === undefined ? undefined : this.#reconcile(key, svc);
+      },
+      failed: (err, key) => init.log?.error({ err, service: key }, 'reconcile failed'),
+      drained: () => {
+        this.#poolSync.request();
+      },
+    });
     this.#elector = new LeaderElector({
       kube: init.kube,
       clock: init.clock,
@@ -261,7 +223,7 @@ export class Controller {
       onAdd: () => undefined,
       onUpdate: (ns) => {
         for (const s of this.#services?.list() ?? [])
-          if (s.metadata?.namespace === ns.metadata?.name) this.#enqueue(keyOf(s));
+          if (s.metadata?.namespace === ns.metadata?.name) this.#queue.add(keyOf(s));
       },
       onDelete: () => undefined,
     });
@@ -273,9 +235,7 @@ export class Controller {
       },
       onUpdate: (p) => {
         // Our own status writes update pools too: only a spec change (a new generation) matters.
-        const name = p.metadata.name ?? '';
-        if (this.#poolGenerations.get(name) === p.metadata.generation) return;
-        this.#poolsChanged();
+        if (this.#poolBook.changed(p)) this.#poolsChanged();
       },
       onDelete: (p) => {
         // One created again under this name must get its status written.
@@ -307,7 +267,7 @@ export class Controller {
     if (!complete.every(Boolean) || !this.#elector.leading || this.#services !== informers[2]) return;
     // Restart safety: the table first, from the statuses we own; then reconcile.
     this.#allocator = new Allocator({
-      pools: this.#poolViews(),
+      pools: this.#poolBook.views(this.#pools.list()),
       loadBalancerClass: this.#init.loadBalancerClass,
     });
     const report = this.#allocator.restore(this.#services.list().map((s) => this.#view(s)));
@@ -326,7 +286,7 @@ export class Controller {
     // taken before the next, so of two Services that asked for one IP while no
     // controller ran, the older gets it, whatever order the list came in.
     for (const v of assignmentOrder(this.#services.list().map((s) => this.#view(s))))
-      this.#enqueue(serviceKey(v));
+      this.#queue.add(serviceKey(v));
     this.#poolSync.start();
     void this.#poolSync.now();
   }
@@ -343,70 +303,12 @@ export class Controller {
     await this.#advertisements.stop();
   }
 
-  /** Parses the pools, refuses bad and overlapping ones, and notes why (for their status). */
-  #poolViews(): PoolView[] {
-    const views: PoolView[] = [];
-    this.#refused.clear();
-    this.#poolGenerations = new Map(
-      (this.#pools?.list() ?? []).map((p) => [p.metadata.name ?? '', p.metadata.generation]),
-    );
-    for (const p of this.#pools?.list() ?? []) {
-      try {
-        views.push(toPoolView(p));
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        this.#refused.set(p.metadata.name ?? '', { reason: 'InvalidAddresses', message });
-        this.#init.log?.warn({ err, pool: p.metadata.name }, 'pool refused: bad addresses');
-      }
-    }
-    const { accepted, refused } = partitionPools(views);
-    for (const r of refused) {
-      const message = `overlaps pool ${r.overlapsWith} (created earlier) at ${formatRange(r.shared)}; not used`;
-      this.#refused.set(r.pool, { reason: 'OverlapsPool', message });
-      this.#init.log?.warn(
-        { pool: r.pool, overlapsWith: r.overlapsWith },
-        'pool refused: it overlaps an older pool',
-      );
-    }
-    this.#accepted = accepted;
-    return accepted;
-  }
-
-  /** Writes every pool's status (counts, conditions) where it changed (#poolSync runs one at a time). */
-  async #writePoolStatuses(): Promise<void> {
-    const counts = new Map(this.#allocator.counts().map((c) => [c.pool, c]));
-    const outside = new Map<string, string[]>();
-    for (const { ips } of this.#allocator.table())
-      for (const ip of ips) {
-        const home = this.#accepted.find((p) => containsIp(p, ip))?.name;
-        if (home !== undefined) this.#poolOfIp.set(ip, home);
-        else {
-          const was = this.#poolOfIp.get(ip);
-          if (was !== undefined) outside.set(was, [...(outside.get(was) ?? []), ip]);
-        }
-      }
-    const now = new Date(this.#init.clock.wallNow());
-    for (const pool of this.#pools?.list() ?? []) {
-      const name = pool.metadata.name ?? '';
-      const verdict = {
-        refused: this.#refused.get(name),
-        outside: outside.get(name) ?? [],
-        counts: counts.get(name),
-      };
-      const written = await this.#statusApplier.apply('IPPool', name, poolStatusKey(pool, verdict), () =>
-        poolStatus(pool, verdict, now),
-      );
-      if (written !== 'unchanged') this.#stats.apiWrites['ippools/status'][written]++;
-    }
-  }
-
   #poolsChanged(): void {
-    this.#poolGenerations = new Map(
-      (this.#pools?.list() ?? []).map((p) => [p.metadata.name ?? '', p.metadata.generation]),
-    );
+    const pools = this.#pools?.list() ?? [];
+    this.#poolBook.seen(pools);
     if (!this.#ready) return;
-    this.#allocator.setPools(this.#poolViews());
-    for (const s of this.#services?.list() ?? []) this.#enqueue(keyOf(s));
+    this.#allocator.setPools(this.#poolBook.views(pools));
+    for (const s of this.#services?.list() ?? []) this.#queue.add(keyOf(s));
     this.#poolSync.request();
   }
 
@@ -435,7 +337,7 @@ export class Controller {
       this.#unechoed.delete(key);
       this.#foreign(key, svc);
     }
-    this.#enqueue(key);
+    this.#queue.add(key);
   }
 
   #foreign(key: string, svc: V1Service): void {
@@ -470,47 +372,6 @@ export class Controller {
     this.#stats.writes.delete(key); // per live Service: a deleted one's count would stay forever
     this.#guard.forget(key);
     this.#events.forget(svc.metadata?.uid ?? '');
-  }
-
-  #enqueue(key: string): void {
-    if (!this.#ready) return;
-    this.#queue.add(key);
-    if (this.#flushing) return;
-    this.#flushing = true;
-    queueMicrotask(() => {
-      void this.#flush();
-    });
-  }
-
-  /**
-   * Reconciles the queued Services. Decisions are taken one at a time, in
-   * queue order (the allocator's part of #reconcile runs before its first
-   * await); the status writes that follow run up to MAX_WRITES at once, never
-   * two for one Service (a key whose write is in flight waits its turn).
-   */
-  async #flush(): Promise<void> {
-    try {
-      while (this.#queue.size > 0 && this.#ready) {
-        for (const key of this.#queue) {
-          if (this.#inFlight.has(key)) continue; // stays queued for the next round
-          this.#queue.delete(key);
-          const [namespace, name] = key.split('/');
-          const svc = this.#services?.get(name ?? '', namespace);
-          if (svc === undefined) continue;
-          while (this.#inFlight.size >= MAX_WRITES) await Promise.race(this.#inFlight.values());
-          const task = this.#reconcile(key, svc)
-            .catch((err: unknown) => this.#init.log?.error({ err, service: key }, 'reconcile failed'))
-            .finally(() => this.#inFlight.delete(key));
-          this.#inFlight.set(key, task);
-        }
-        if (this.#inFlight.size > 0) await Promise.race(this.#inFlight.values());
-      }
-      await Promise.all(this.#inFlight.values());
-    } finally {
-      this.#flushing = false;
-    }
-    if (this.#queue.size > 0 && this.#ready) this.#enqueue([...this.#queue][0] ?? '');
-    this.#poolSync.request();
   }
 
   async #reconcile(key: string, svc: V1Service): Promise<void> {
@@ -605,7 +466,7 @@ export class Controller {
       this.#init.clock.setTimeout(
         () => {
           this.#resumeTimers.delete(key);
-          this.#enqueue(key);
+          this.#queue.add(key);
         },
         until - this.#init.clock.now() + 1,
       ),
