@@ -21,12 +21,6 @@ export {
   type InterfaceInfo,
   type PktType,
 } from './packet-socket.ts';
-export {
-  Responder,
-  type AnnounceOptions,
-  type DropReason,
-  type ResponderInit,
-  type WireEvent,
-  type WireStats,
-} from './responder.ts';
+export { Responder } from './responder.ts';
+export type { AnnounceOptions, DropReason, ResponderInit, WireEvent, WireStats } from './responder-types.ts';
 export { Wire, type WireInit } from './wire.ts';

@@ -5,7 +5,8 @@ import type { WireConfig } from './config.ts';
 import { LinkMonitor, type LinkMonitorEvent } from './link-monitor.ts';
 import type { Link } from './link.ts';
 import { interfaceInfo, PacketSocket, type Frame } from './packet-socket.ts';
-import { Responder, type WireEvent } from './responder.ts';
+import { Responder } from './responder.ts';
+import type { WireEvent } from './responder-types.ts';
 
 export interface WireInit {
   /** Interfaces to answer on. One that does not exist yet is picked up when it appears. */

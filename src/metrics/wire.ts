@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Wire } from '../arp/wire.ts';
-import type { Responder, WireStats } from '../arp/responder.ts';
+import type { Responder, WireStats } from '../arp/index.ts';
 import { byLabel, mirroredCounter, oncePerTurn, type Labels } from './mirror.ts';
 
 /** What the wire metrics read: the responder's counters and the packet sockets' (a Wire has both). */

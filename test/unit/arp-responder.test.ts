@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import * as codec from '../../src/arp/codec/index.ts';
 import type { Link } from '../../src/arp/link.ts';
-import { Responder, type WireEvent } from '../../src/arp/responder.ts';
+import { Responder, type WireEvent } from '../../src/arp/index.ts';
 import { VirtualClock } from '../../src/clock/index.ts';
 import type { PktType } from '../../src/arp/packet-socket.ts';
 
