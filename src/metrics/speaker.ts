@@ -6,6 +6,12 @@ import { mirroredCounter, mirroredGauge } from './mirror.ts';
 export type FailoverCause = 'takeover' | 'failback' | 'fresh';
 const CAUSES: readonly FailoverCause[] = ['takeover', 'failback', 'fresh'];
 
+/** How a take of a Local Service's IP ended its wait for kube-proxy (speaker/local-traffic.ts). */
+export type LocalTrafficResult = 'delivered' | 'unknown' | 'gave-up';
+const LOCAL_TRAFFIC_RESULTS: readonly LocalTrafficResult[] = ['delivered', 'unknown', 'gave-up'];
+/** kube-proxy answers in about a millisecond once its rules are written; it writes them at most once a second. */
+const LOCAL_TRAFFIC_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5];
+
 /** A reconcile is a pure decision plus a diff: tens of µs for a few IPs, ms for thousands. */
 const RECONCILE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -23,6 +29,7 @@ export class SpeakerMetrics {
   readonly #withdrawals: Counter;
   readonly #reconcile: Histogram;
   readonly #kernelAnswered: Gauge;
+  readonly #localTrafficWait: Histogram<'result'>;
 
   constructor(registry: Registry) {
     this.#announced = new Gauge({
@@ -50,6 +57,14 @@ export class SpeakerMetrics {
       registers: [registry],
     });
     this.#kernelAnswered.set(0);
+    this.#localTrafficWait = new Histogram({
+      name: 'meshlb_local_traffic_wait_seconds',
+      help: "How long a take of an externalTrafficPolicy: Local Service's IP waited for this node's kube-proxy to report the Service's local endpoint (healthCheckNodePort), by result: delivered (200), unknown (no health check answered), gave-up (localTrafficWaitMs passed).",
+      labelNames: ['result'],
+      buckets: LOCAL_TRAFFIC_BUCKETS,
+      registers: [registry],
+    });
+    for (const result of LOCAL_TRAFFIC_RESULTS) this.#localTrafficWait.zero({ result });
     this.#reconcile = new Histogram({
       name: 'meshlb_reconcile_duration_seconds',
       help: "Duration of the speaker's reconcile (election decision and the diff applied).",
@@ -77,6 +92,11 @@ export class SpeakerMetrics {
   /** How many service IPs the node's kernel answers ARP for by itself (kernel-answers.ts). */
   kernelAnswered(ips: number): void {
     this.#kernelAnswered.set(ips);
+  }
+
+  /** A take of a Local Service's IP waited this long for this node's kube-proxy. */
+  localTrafficWait(result: LocalTrafficResult, seconds: number): void {
+    this.#localTrafficWait.observe({ result }, seconds);
   }
 
   /** One reconcile took this long. */

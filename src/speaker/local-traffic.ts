@@ -49,6 +49,9 @@ export const LOCAL_TRAFFIC_RETRY_MS = 100;
 /** An ask's deadline: kube-proxy on this node answers in about a millisecond. */
 export const LOCAL_TRAFFIC_ASK_TIMEOUT_MS = 250;
 
+/** How a wait ended: kube-proxy said 200, nothing that tells answered, or waitMs passed. */
+export type LocalTrafficResult = 'delivered' | 'unknown' | 'gave-up';
+
 export interface LocalTrafficGateInit {
   clock: Clock;
   /** At most this long an IP waits for kube-proxy (0: never ask). */
@@ -57,6 +60,8 @@ export interface LocalTrafficGateInit {
   onChange: () => void;
   ask?: AskLocalTraffic;
   log?: Logger;
+  /** Each take that asked: how it ended and how long it waited (a metric). */
+  onResult?: (result: LocalTrafficResult, waitedMs: number) => void;
 }
 
 interface Waiting {
@@ -102,7 +107,9 @@ export class LocalTrafficGate {
     }
     if (ready) {
       this.#waiting.delete(ip);
-      if (w.answers.size > 0 && now > w.since)
+      const delivered = [...w.answers.values()].every((a) => a === 'delivers');
+      this.#init.onResult?.(delivered ? 'delivered' : 'unknown', now - w.since);
+      if (delivered && now > w.since)
         this.#init.log?.info(
           { ip, waitedMs: Math.round(now - w.since) },
           "this node's kube-proxy delivers the Service: taking the IP",
@@ -111,6 +118,7 @@ export class LocalTrafficGate {
     }
     if (now - w.since >= this.#init.waitMs) {
       this.#waiting.delete(ip);
+      this.#init.onResult?.('gave-up', now - w.since);
       this.#init.log?.warn(
         { ip, waitedMs: Math.round(now - w.since), targets: targets.map(keyOf) },
         "taking the IP although this node's kube-proxy does not report the Service's local endpoint yet",

@@ -36,6 +36,7 @@ import {
   LOCAL_TRAFFIC_WAIT_MS,
   LocalTrafficGate,
   localTrafficTargets,
+  type LocalTrafficResult,
   type LocalTrafficTarget,
 } from './local-traffic.ts';
 import { plan, type Held } from './plan.ts';
@@ -50,6 +51,8 @@ export interface SpeakerObserver {
   withdrawn(): void;
   decisions(durationSeconds: number): void;
   kernelAnswered(ips: number): void;
+  /** A take of a Local Service's IP that asked this node's kube-proxy first (local-traffic.ts). */
+  localTrafficWait(result: LocalTrafficResult, seconds: number): void;
 }
 
 export interface SpeakerInit {
@@ -172,6 +175,7 @@ export class Speaker {
         this.#reconcile.request();
       },
       log: init.log,
+      onResult: (result, ms) => init.observer?.localTrafficWait(result, ms / 1_000),
     });
     this.claims = new ClaimBook(
       () => {

@@ -15,7 +15,7 @@ import {
   type ScenarioResult,
 } from '../../lab/testbed/kubelet/scenarios.ts';
 import { createPool, createServices } from '../../lab/testbed/lab/services.ts';
-import { tcpAttempts, type TcpAttempt } from '../../lab/testbed/lab/probes.ts';
+import { HttpAgent, tcpAttempts, type TcpAttempt } from '../../lab/testbed/lab/probes.ts';
 import type { KubeletCluster } from '../../lab/testbed/kubelet/cluster.ts';
 import { run } from '../../lab/testbed/exec.ts';
 import { systemTool } from '../../lab/testbed/netns/ip.ts';
@@ -142,6 +142,19 @@ serial(
     t.log(JSON.stringify(r));
     t.true(r.moves.length >= 1, 'the announcement moved');
     failuresOnlyAtMoves(t, r);
+    // The takes asked kube-proxy first, and it said yes (meshlb_local_traffic_wait_seconds).
+    const http = new HttpAgent(c().lan, must(c().lan.client, 'the client'));
+    try {
+      let delivered = 0;
+      for (const node of backendNodes) {
+        const res = await http.get(`http://${c().node(node).host.ipv4}:7475/metrics`);
+        const m = /meshlb_local_traffic_wait_seconds_count\{result="delivered"\} (\d+)/.exec(res.body);
+        delivered += Number(m?.[1] ?? 0);
+      }
+      t.true(delivered >= 1, `takes that kube-proxy confirmed: ${delivered}`);
+    } finally {
+      http.stop();
+    }
   },
 );
 

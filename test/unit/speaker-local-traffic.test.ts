@@ -24,6 +24,7 @@ function setup(answers: LocalTrafficAnswer[], waitMs = 3_000, early = 0) {
   let asked = 0;
   let took: number | undefined;
   const warnings: unknown[] = [];
+  const results: [string, number][] = [];
   const gate: LocalTrafficGate = new LocalTrafficGate({
     clock: timers,
     waitMs,
@@ -32,11 +33,12 @@ function setup(answers: LocalTrafficAnswer[], waitMs = 3_000, early = 0) {
       step();
     },
     log: { warn: (o: unknown) => warnings.push(o), info: () => undefined } as never,
+    onResult: (result, ms) => results.push([result, ms]),
   });
   const step = (): void => {
     if (took === undefined && gate.mayTake('198.51.100.17', TARGET)) took = clock.now();
   };
-  return { clock, gate, step, asked: () => asked, took: () => took, warnings };
+  return { clock, gate, step, asked: () => asked, took: () => took, warnings, results };
 }
 
 test('no Local Service on the IP (no port to ask): take at once, nothing asked', (t) => {
@@ -73,6 +75,7 @@ test('503 until kube-proxy writes its rules: asked again every retry interval, t
   t.is(s.asked(), 4);
   t.is(s.took(), 3 * LOCAL_TRAFFIC_RETRY_MS);
   t.deepEqual(s.warnings, []);
+  t.deepEqual(s.results, [['delivered', 3 * LOCAL_TRAFFIC_RETRY_MS]]);
 });
 
 test('a retry timer that fires a fraction of a millisecond early still asks again (it stalled the wait for 5 s)', async (t) => {
@@ -96,6 +99,7 @@ test('503 for good: taken anyway after waitMs, and said so', async (t) => {
   }
   t.is(s.took(), 1_000);
   t.is(s.warnings.length, 1);
+  t.deepEqual(s.results, [['gave-up', 1_000]]);
 });
 
 test('no answer that tells (nothing listens, another status): taken after the first answer', async (t) => {
@@ -103,6 +107,7 @@ test('no answer that tells (nothing listens, another status): taken after the fi
   s.step();
   await settle();
   t.is(s.took(), 0);
+  t.deepEqual(s.results, [['unknown', 0]]);
 });
 
 test('a decision that went elsewhere is forgotten; stop leaves no timer', async (t) => {
