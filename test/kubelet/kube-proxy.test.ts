@@ -12,6 +12,7 @@ import {
   killAnnouncerSpeaker,
   rolloutRestartBackends,
   soleAnswerer,
+  TCP_DEADLINE_MS,
   type ScenarioResult,
 } from '../../lab/testbed/kubelet/scenarios.ts';
 import { createPool, createServices } from '../../lab/testbed/lab/services.ts';
@@ -47,7 +48,7 @@ const { serial, cluster: c } = kubeletFixture(
 
 /** Requests from the client for `ms` after its first success; every attempt. */
 async function requests(k: KubeletCluster, ip: string, ms: number): Promise<TcpAttempt[]> {
-  const obs = tcpAttempts(k.lan, must(k.lan.client, 'the client'), ip);
+  const obs = tcpAttempts(k.lan, must(k.lan.client, 'the client'), ip, { timeoutMs: TCP_DEADLINE_MS });
   try {
     const first = await poll(() => obs.list.find((a) => a.ok)?.t, 20_000, 20);
     if (first === undefined) throw new Error(`no request to ${ip} succeeded in 20 s`);
@@ -65,8 +66,8 @@ const counts = (xs: readonly (string | null)[]): Record<string, number> =>
  * A request fails only around a move of the client's neighbour entry: a
  * connection open at that instant is reset by the new node, which has no state
  * for it (ECONNRESET; tcpdump shows the old node's SYN-ACK, the gratuitous ARP,
- * then the new node's RST), and on this 2-core machine an answer due then can
- * come later than the client's 200 ms deadline. Refused or unanswered
+ * then the new node's RST), and the new node's first answer can come late
+ * (it first resolves the client's address). Refused or unanswered
  * connections (a node without the backend, nobody delivering) are defects.
  */
 function failuresOnlyAtMoves(t: ExecutionContext, r: ScenarioResult): void {

@@ -9,6 +9,7 @@ import { Responder } from '../../src/arp/responder.ts';
 import type { Link } from '../../src/arp/link.ts';
 import { VirtualClock } from '../../src/clock/index.ts';
 import type { ControllerStats } from '../../src/controller/index.ts';
+import { emptyStats } from '../../src/controller/stats.ts';
 import type { PoolCounts } from '../../src/kube/allocator/index.ts';
 import type { WriterStats } from '../../src/kube/announcements/writer.ts';
 import type { MemberView } from '../../src/mesh/membership.ts';
@@ -262,21 +263,7 @@ test('wire: requests counted by protocol as frames arrive; replies, ignored fram
 });
 
 function controllerStats(over: Partial<ControllerStats> = {}): ControllerStats {
-  return {
-    writes: new Map(),
-    conflicts: 0,
-    pausedServices: 0,
-    allocations: 0,
-    allocationFailures: {},
-    restoreConflicts: 0,
-    oscillationBreaks: 0,
-    apiWrites: {
-      'services/status': { ok: 0, conflict: 0, error: 0 },
-      'ippools/status': { ok: 0, conflict: 0, error: 0 },
-      'l2advertisements/status': { ok: 0, conflict: 0, error: 0 },
-    },
-    ...over,
-  };
+  return { ...emptyStats(), ...over };
 }
 
 test('controller: pools per family, failures by reason from zero, writes by resource and result, leadership', async (t) => {

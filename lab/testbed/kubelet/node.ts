@@ -164,26 +164,8 @@ export class KubeletNode {
       );
       // A Service's traffic to a backend on another node is forwarded by the
       // node that received it (externalTrafficPolicy: Cluster), as on any node.
-      await sh([
-        'ip',
-        'netns',
-        'exec',
-        this.host.ns,
-        systemTool('sysctl'),
-        '-q',
-        '-w',
-        'net.ipv4.ip_forward=1',
-      ]);
-      await sh([
-        'ip',
-        'netns',
-        'exec',
-        this.host.ns,
-        systemTool('sysctl'),
-        '-q',
-        '-w',
-        'net.ipv6.conf.all.forwarding=1',
-      ]);
+      for (const key of ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'])
+        await sh(['ip', 'netns', 'exec', this.host.ns, systemTool('sysctl'), '-q', '-w', `${key}=1`]);
       this.startKubeProxy();
     }
   }
