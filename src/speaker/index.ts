@@ -17,4 +17,5 @@ export {
   speakerSettings,
   type SpeakerSettings,
 } from './settings.ts';
-export { Speaker, type NotReady, type SpeakerInit, type SpeakerObserver } from './speaker.ts';
+export { Speaker, type NotReady, type SpeakerInit } from './speaker.ts';
+export type { SpeakerObserver } from './observer.ts';

@@ -36,24 +36,13 @@ import {
   LOCAL_TRAFFIC_WAIT_MS,
   LocalTrafficGate,
   localTrafficTargets,
-  type LocalTrafficResult,
   type LocalTrafficTarget,
 } from './local-traffic.ts';
 import { plan, type Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
+import type { SpeakerObserver } from './observer.ts';
 import { Resync } from './resync.ts';
 import { readSavedView, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
-
-/** What the metrics module counts of the speaker's own decisions (src/metrics SpeakerMetrics). */
-export interface SpeakerObserver {
-  announced(byFamily: { ipv4: number; ipv6: number }): void;
-  failover(cause: 'takeover' | 'failback' | 'fresh'): void;
-  withdrawn(): void;
-  decisions(durationSeconds: number): void;
-  kernelAnswered(ips: number): void;
-  /** A take of a Local Service's IP that asked this node's kube-proxy first (local-traffic.ts). */
-  localTrafficWait(result: LocalTrafficResult, seconds: number): void;
-}
 
 export interface SpeakerInit {
   kube: KubeClient;

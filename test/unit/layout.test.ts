@@ -262,7 +262,8 @@ test('no import cycle among src/ files (type-only imports included)', (t) => {
 
 /**
  * One job per file: a product file stays under ~400 lines. The files over it
- * are being split (issue 21); each may shrink, never grow past its ceiling.
+ * are being split (issue 21), each listed at its size: it may not grow, and
+ * when it shrinks its ceiling follows.
  */
 const MAX_LINES = 400;
 const OVERSIZED: Readonly<Record<string, number>> = {
@@ -273,7 +274,7 @@ const OVERSIZED: Readonly<Record<string, number>> = {
   'src/mesh/codec.ts': 586,
   'src/mesh/libp2p/transport.ts': 654,
   'src/mesh/membership.ts': 1384,
-  'src/speaker/speaker.ts': 858,
+  'src/speaker/speaker.ts': 851,
 };
 
 test(`no src/ file over ${MAX_LINES} lines, but the listed ones, which may not grow`, (t) => {
@@ -283,6 +284,13 @@ test(`no src/ file over ${MAX_LINES} lines, but the listed ones, which may not g
     const lines = readFileSync(file, 'utf8').split('\n').length - 1;
     const ceiling = OVERSIZED[name] ?? MAX_LINES;
     if (lines > ceiling) offences.push(`${name}: ${lines} lines (at most ${ceiling})`);
+    // A listed file that shrank sets its new ceiling (the ratchet only turns one way).
+    else if (name in OVERSIZED && lines < ceiling)
+      offences.push(
+        lines <= MAX_LINES
+          ? `${name}: ${lines} lines now: take it off OVERSIZED`
+          : `${name}: ${lines} lines now: lower its OVERSIZED ceiling to ${lines}`,
+      );
   }
   t.deepEqual(offences, [], offences.join('\n'));
 });
