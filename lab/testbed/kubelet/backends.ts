@@ -113,6 +113,14 @@ export async function backendsRolledOut(c: KubeletCluster, name: string): Promis
 
 /** Waits until Deployment `name` has rolled out (backendsRolledOut). */
 export async function waitBackends(c: KubeletCluster, name: string, timeoutMs: number): Promise<void> {
-  if ((await poll(() => backendsRolledOut(c, name), timeoutMs, 250)) === undefined)
-    throw new BackendsError(`backends ${name} not rolled out in ${timeoutMs} ms`);
+  if ((await poll(() => backendsRolledOut(c, name), timeoutMs, 250)) === undefined) {
+    const d = await c.cp.kubeConfig
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: LAB_NAMESPACE, name })
+      .catch(() => undefined);
+    const { conditions, ...counts } = d?.status ?? {};
+    throw new BackendsError(
+      `backends ${name} not rolled out in ${timeoutMs} ms: ${JSON.stringify(counts)}; ${(conditions ?? []).map((x) => `${x.type}=${x.status}: ${x.message ?? ''}`).join('; ')}`,
+    );
+  }
 }

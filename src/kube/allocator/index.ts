@@ -2,7 +2,8 @@
  * The controller's IP allocator: a pure core (no I/O, no clock). Rules in docs/allocation.md.
  * Address text and pool entries (`parseIp`, `formatIp`, `parseAddressEntry`) are src/ip's.
  */
-export { Allocator, assignmentOrder, compareAge, serviceKey } from './allocator.ts';
+export { Allocator } from './allocator.ts';
+export { assignmentOrder, compareAge, serviceKey } from './order.ts';
 export type { AddressRange, Family } from '../../ip/index.ts';
 export { countBuggy, isBuggyIp } from './ip.ts';
 export { comparePools, findOverlaps, mergeRanges, partitionPools, type PoolOverlap } from './pools.ts';
