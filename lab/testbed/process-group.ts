@@ -59,6 +59,17 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Kills a running group child with SIGKILL (as a crash would) and waits for it
+ * to exit; nothing when it is gone already or was never started.
+ */
+export async function killChild(c: GroupChild | undefined): Promise<void> {
+  if (c === undefined || c.exited() !== undefined) return;
+  c.ref();
+  killGroup(c.pid, 'SIGKILL');
+  await c.done;
+}
+
 /** The last `lines` lines of a log file ('' when unreadable). */
 export function tail(path: string, lines = 20): string {
   try {

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { ControlPlane } from '../controlplane/index.ts';
 import { freePort } from '../ports.ts';
-import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
+import { killChild, spawnGroup, type GroupChild } from '../process-group.ts';
 
 export interface ControllersOptions {
   /**
@@ -68,12 +68,7 @@ export async function startControllers(
     controllerManager,
     scheduler,
     async stop() {
-      for (const c of [controllerManager, scheduler]) {
-        if (c.exited() !== undefined) continue;
-        c.ref();
-        killGroup(c.pid, 'SIGKILL');
-        await c.done;
-      }
+      for (const c of [controllerManager, scheduler]) await killChild(c);
     },
   };
 }

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { run } from '../exec.ts';
 import { poll } from '../poll.ts';
-import { killGroup, spawnGroup, tail, type GroupChild } from '../process-group.ts';
+import { killChild, killGroup, spawnGroup, tail, type GroupChild } from '../process-group.ts';
 import { certKubeconfigYaml } from '../controlplane/index.ts';
 import type { Host } from '../netns/index.ts';
 import { sh, systemTool } from '../netns/ip.ts';
@@ -193,11 +193,7 @@ export class KubeletNode {
 
   /** Stops kube-proxy as a crash would (SIGKILL): the rules it wrote stay in the kernel. */
   async stopKubeProxy(): Promise<void> {
-    const k = this.#kubeProxy;
-    if (k === undefined || k.exited() !== undefined) return;
-    k.ref();
-    killGroup(k.pid, 'SIGKILL');
-    await k.done;
+    await killChild(this.#kubeProxy);
   }
 
   /**
@@ -266,11 +262,7 @@ export class KubeletNode {
 
   /** Stops the kubelet as a crash or a hung node would: SIGKILL; its Pods keep running. */
   async stopKubelet(): Promise<void> {
-    const k = this.#kubelet;
-    if (k === undefined || k.exited() !== undefined) return;
-    k.ref();
-    killGroup(k.pid, 'SIGKILL');
-    await k.done;
+    await killChild(this.#kubelet);
   }
 
   /** Whether the kubelet process has exited, and how (undefined while it runs). */

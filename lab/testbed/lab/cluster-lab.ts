@@ -20,7 +20,7 @@ import { HttpAgent } from './probes.ts';
 import { createPool, createServices, serviceNames } from './services.ts';
 import { startWhoami } from './whoami-process.ts';
 import { freePort } from '../ports.ts';
-import { killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
+import { killChild, killGroup, spawnGroup, type GroupChild } from '../process-group.ts';
 import {
   createSpeakerPod,
   registerNode,
@@ -261,11 +261,7 @@ export class ClusterLab implements Lab {
 
   /** Kills the controller (SIGKILL) and waits for it to exit. */
   async killController(): Promise<void> {
-    const c = this.controller;
-    if (c === undefined || c.exited() !== undefined) return;
-    c.ref();
-    killGroup(c.pid, 'SIGKILL');
-    await c.done;
+    await killChild(this.controller);
   }
 
   startSpeaker(node: string): GroupChild {
@@ -389,12 +385,7 @@ export class ClusterLab implements Lab {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    for (const c of [...this.speakers.values(), this.controller]) {
-      if (c === undefined || c.exited() !== undefined) continue;
-      c.ref();
-      killGroup(c.pid, 'SIGKILL');
-      await c.done;
-    }
+    for (const c of [...this.speakers.values(), this.controller]) await killChild(c);
     for (const w of this.#whoami.values()) w.kill('SIGKILL');
     this.http.stop();
     this.#unregister();
