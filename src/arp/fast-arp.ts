@@ -6,7 +6,7 @@
  * user-space wake-up away from the client: measured here, the general path
  * run cold between requests cost ~100 µs of the reply latency. Anything
  * unusual (our own IP as sender, a probe while probing, …) still goes through
- * the general path (responder.ts), which also checks this one in tests.
+ * the general path (answerer.ts), which also checks this one in tests.
  */
 
 /** Offsets in an Ethernet II frame carrying ARP. */

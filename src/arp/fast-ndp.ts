@@ -2,7 +2,7 @@
  * The NDP answer path without the general codec (see fast-arp.ts for why):
  * a neighbour solicitation that is not a DAD probe is recognised, checked
  * (hop limit 255, checksum, option shapes, a unicast target) and answered
- * with byte operations. Anything else takes the general path (responder.ts).
+ * with byte operations. Anything else takes the general path (answerer.ts).
  */
 
 const IP6 = 14;
