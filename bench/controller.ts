@@ -156,7 +156,7 @@ try {
     identity: 'bench',
     namespace: 'default',
   });
-  controller.start();
+  await controller.start();
   await until(() => controller.ready, 30_000);
 
   // 1. Latency, one Service at a time.

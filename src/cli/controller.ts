@@ -245,7 +245,7 @@ async function runController(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  controller.start();
+  await controller.start();
   const endpoints =
     settings.metricsAddr === undefined
       ? undefined

@@ -15,20 +15,26 @@ export interface Startable {
   stop(): void | Promise<void>;
 }
 
+/** A part with nothing to start (abort pending requests, stop a loop another part started). */
+export function stopOnly(stop: () => void | Promise<void>): Startable {
+  return { start: () => undefined, stop };
+}
+
 /**
- * Starts `parts` in order. If one throws, the ones already started are stopped
- * (in reverse, their own errors ignored: the first failure is the news) and
- * the error is thrown again.
+ * Starts `parts` in order. If one throws, it is stopped (what its own start
+ * opened: a wire that opened one interface of two) and so are the ones
+ * started before it, in reverse, their own errors ignored (the first failure
+ * is the news); then the error is thrown again.
  */
 export async function startAll(parts: readonly Startable[]): Promise<void> {
-  const started: Startable[] = [];
+  const touched: Startable[] = [];
   try {
     for (const p of parts) {
+      touched.push(p);
       await p.start();
-      started.push(p);
     }
   } catch (err) {
-    await stopAll(started).catch(() => undefined);
+    await stopAll(touched).catch(() => undefined);
     throw err;
   }
 }

@@ -64,7 +64,7 @@ export class Membership {
     const self: MemberRecord = {
       node: init.node,
       state: 'alive',
-      incarnation: init.incarnation ?? Math.floor(init.clock.wallNow() / 1000),
+      incarnation: init.incarnation ?? Math.floor(init.clock.wallNow()),
       since: init.clock.now(),
     };
     if (init.endpoint !== undefined) self.endpoint = init.endpoint;

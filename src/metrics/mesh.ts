@@ -1,5 +1,5 @@
 import { Histogram, type Registry } from 'prom-client';
-import type { TransportStats } from '../mesh/libp2p/transport.ts';
+import type { TransportStats } from '../mesh/libp2p/transport-stats.ts';
 import type { Membership } from '../mesh/membership.ts';
 import type { MemberState } from '../mesh/messages.ts';
 import type { FastWatch } from '../mesh/watch.ts';

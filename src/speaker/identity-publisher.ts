@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../clock/index.ts';
+import type { Clock, Startable, Timer } from '../clock/index.ts';
 import type { KubeClient } from '../kube/client/index.ts';
 import { publishIdentity } from '../kube/world/index.ts';
 import type { Endpoint } from '../mesh/index.ts';
@@ -29,9 +29,10 @@ export interface IdentityPublisherInit {
  * Publishes the speaker's identity on its own Pod: the peer ID and mesh
  * address the others accept its messages by, and the MACs and interfaces it
  * answers on. Retried with backoff until it works; published again when the
- * wire changes (republishIfChanged). Nothing is retried after stop().
+ * wire changes (republishIfChanged). start() publishes the first time;
+ * nothing is retried after stop().
  */
-export class IdentityPublisher {
+export class IdentityPublisher implements Startable {
   readonly #init: IdentityPublisherInit;
   #published = false;
   /** A publication is in flight (or waiting to be retried). */
@@ -39,6 +40,7 @@ export class IdentityPublisher {
   /** The MACs and interfaces last published (JSON). */
   #publishedWire: string | undefined;
   #timer: Timer | undefined;
+  #started = false;
   #stopped = false;
 
   constructor(init: IdentityPublisherInit) {
@@ -48,6 +50,13 @@ export class IdentityPublisher {
   /** A publication has worked. */
   get published(): boolean {
     return this.#published;
+  }
+
+  /** Publishes the first time. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.publish();
   }
 
   /** Publishes now (the first time, or again). */
@@ -64,6 +73,7 @@ export class IdentityPublisher {
   stop(): void {
     this.#stopped = true;
     this.#timer?.cancel();
+    this.#timer = undefined;
   }
 
   #publish(delayMs: number): void {

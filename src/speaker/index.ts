@@ -17,5 +17,6 @@ export {
   speakerSettings,
   type SpeakerSettings,
 } from './settings.ts';
-export { Speaker, type NotReady, type SpeakerInit } from './speaker.ts';
+export { Speaker, type NotReady } from './speaker.ts';
+export type { SpeakerInit } from './speaker-init.ts';
 export type { SpeakerObserver } from './observer.ts';

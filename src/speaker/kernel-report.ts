@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock/index.ts';
+import type { Clock, Startable } from '../clock/index.ts';
 import type { KubeClient } from '../kube/client/index.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { setPodCondition, type PodCondition } from '../kube/world/index.ts';
@@ -33,7 +33,7 @@ export interface KernelReportInit {
  * fix, a metric, a Warning Event on the Node, and the condition
  * meshlb.io/KernelAnswersServiceIPs on the speaker's own Pod.
  */
-export class KernelReport {
+export class KernelReport implements Startable {
   readonly #init: KernelReportInit;
   /** What check() last found (JSON; reported when it changes). */
   #found = '';
@@ -79,6 +79,10 @@ export class KernelReport {
       action: 'Announce',
       note: `the kernel answers ARP for ${found.ips.join(', ')} on ${found.interfaces.join(', ')} (addresses of a local interface, arp_ignore 0), whoever meshlb elected: ${FIX}`,
     });
+  }
+
+  start(): void {
+    // Nothing to arm: each reconcile checks (check()).
   }
 
   /** No more writes (a write in flight ends with the speaker's signal). */

@@ -23,7 +23,7 @@
 import { request } from 'node:http';
 import type { Logger } from 'pino';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { Clock, Timer } from '../clock/index.ts';
+import { OwnedTimers, type Clock, type Startable } from '../clock/index.ts';
 
 /** kube-proxy's answer: 200, 503, or anything else (including no answer). */
 export type LocalTrafficAnswer = 'delivers' | 'not-yet' | 'unknown';
@@ -72,16 +72,18 @@ interface Waiting {
 
 const keyOf = (t: LocalTrafficTarget): string => `${t.host}:${String(t.port)}`;
 
-export class LocalTrafficGate {
+export class LocalTrafficGate implements Startable {
   readonly #init: LocalTrafficGateInit;
   readonly #ask: AskLocalTraffic;
   readonly #waiting = new Map<string, Waiting>();
-  readonly #timers = new Set<Timer>();
+  /** The retry timers (one per 503 answer). */
+  readonly #timers: OwnedTimers;
   #stopped = false;
 
   constructor(init: LocalTrafficGateInit) {
     this.#init = init;
     this.#ask = init.ask ?? askKubeProxy;
+    this.#timers = new OwnedTimers(init.clock);
   }
 
   /**
@@ -138,10 +140,13 @@ export class LocalTrafficGate {
     return this.#waiting.size;
   }
 
+  start(): void {
+    // Nothing to arm: a take asks first (mayTake()).
+  }
+
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#timers) t.cancel();
-    this.#timers.clear();
+    this.#timers.cancelAll();
     this.#waiting.clear();
   }
 
@@ -164,12 +169,10 @@ export class LocalTrafficGate {
       }
       // The timer, not a comparison of times, makes the next ask: a timer may
       // fire a fraction of a millisecond before the clock says it is due.
-      const timer = this.#init.clock.setTimeout(() => {
-        this.#timers.delete(timer);
+      this.#timers.after(LOCAL_TRAFFIC_RETRY_MS, () => {
         w.answers.delete(key);
         this.#init.onChange();
-      }, LOCAL_TRAFFIC_RETRY_MS);
-      this.#timers.add(timer);
+      });
     });
   }
 }

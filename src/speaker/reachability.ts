@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../clock/index.ts';
+import type { Clock, Startable, Timer } from '../clock/index.ts';
 import { IsolationGuard, type IsolationConfig } from '../election/index.ts';
 
 /** What this speaker may do now. */
@@ -31,7 +31,7 @@ export interface ReachabilityInit {
  * The API server is probed (at once, then every third of the grace) only
  * while the majority is lost: a healthy cluster costs the API server nothing.
  */
-export class Reachability {
+export class Reachability implements Startable {
   readonly #init: ReachabilityInit;
   readonly #guard: IsolationGuard;
   #apiOkAt: number | undefined;
@@ -89,6 +89,10 @@ export class Reachability {
     return { announce, take };
   }
 
+  start(): void {
+    // Nothing to arm: the probes start when the majority is lost (evaluate()).
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#probe?.cancel();
@@ -96,6 +100,7 @@ export class Reachability {
   }
 
   #schedule(delayMs: number): void {
+    if (this.#stopped) return; // no probe is armed after stop()
     const every = Math.max(100, Math.floor(this.#guard.config.graceMs / 3));
     const timer = this.#init.clock.setTimeout(() => {
       // A probe that hangs (the link is cut) fails by the next one's time.

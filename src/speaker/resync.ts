@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../clock/index.ts';
+import type { Clock, Startable, Timer } from '../clock/index.ts';
 import type { Endpoint, MemberState } from '../mesh/index.ts';
 
 /**
@@ -37,12 +37,12 @@ export interface ResyncPeer {
  * push-pull has brought the standing claims and no member is believed dead or
  * suspected any more, or RESYNC_ROUNDS reconnect intervals have passed.
  *
- * The speaker calls `after(why)` when it comes back, `start(peer)` at every
+ * The speaker calls `after(why)` when it comes back, `begin(peer, join)` at every
  * reconcile (it begins a pending resync and asks the first live member for a
  * push-pull), `holds(states)` to know whether takes wait, and `heard()` when
  * a push-pull brought claims.
  */
-export class Resync {
+export class Resync implements Startable {
   readonly #init: ResyncInit;
   /** A resync is to start at the next reconcile. */
   #pending = false;
@@ -54,6 +54,7 @@ export class Resync {
   #heard = false;
   /** Ends the wait for the standing claims. */
   #timer: Timer | undefined;
+  #stopped = false;
 
   constructor(init: ResyncInit) {
     this.#init = init;
@@ -82,7 +83,8 @@ export class Resync {
    * speaker's view, if any yet) for the standing claims once: `join` is given
    * its endpoint (a join to a known member is a push-pull).
    */
-  start(peer: () => ResyncPeer | undefined, join: (endpoint: Endpoint) => void): void {
+  begin(peer: () => ResyncPeer | undefined, join: (endpoint: Endpoint) => void): void {
+    if (this.#stopped) return; // no wait is armed after stop()
     if (this.#pending) {
       this.#pending = false;
       this.#ask = true;
@@ -122,7 +124,13 @@ export class Resync {
     return !over;
   }
 
+  start(): void {
+    // Nothing to arm: a resync begins at a reconcile after the speaker comes back.
+  }
+
   stop(): void {
+    this.#stopped = true;
     this.#timer?.cancel();
+    this.#timer = undefined;
   }
 }

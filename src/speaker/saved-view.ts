@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../clock/index.ts';
-import type { SavedView } from '../kube/world/index.ts';
+import type { Clock, Startable, Timer } from '../clock/index.ts';
+import type { ClusterView, SavedView } from '../kube/world/index.ts';
 import { writePrivateFile } from './private-file.ts';
 
 /** The saved view's file name in the speaker's state directory (--state-dir). */
@@ -76,12 +76,33 @@ export async function readSavedView(
 }
 
 /**
+ * Each informer of `view` has made its first attempt: if the lists failed (the
+ * API server unreachable: a speaker restarted during an outage), the view
+ * saved in `file` stands in until they succeed, so that the speaker rejoins
+ * the mesh (its peer key is the one its Pod publishes) and decides as before.
+ */
+export async function restoreIfUnsynced(
+  view: ClusterView,
+  file: string,
+  clock: Clock,
+  log: Logger,
+): Promise<void> {
+  if (view.synced) return;
+  const saved = await readSavedView(file, clock.wallNow(), log);
+  if (saved === undefined || !view.restore(saved)) return;
+  log.warn(
+    { savedAt: new Date(saved.savedAt).toISOString(), ageMs: clock.wallNow() - saved.savedAt },
+    'the API server did not answer: deciding on the view saved on this node until it does',
+  );
+}
+
+/**
  * Writes the view to the state directory when it changed, at most once per
  * SAVE_INTERVAL_MS (the first change at once), whole or not at all, mode
  * 0600 (it names the cluster's nodes and addresses: writePrivateFile). A write
  * that fails is logged once per failure streak and retried at the next change.
  */
-export class ViewSaver {
+export class ViewSaver implements Startable {
   readonly #file: string;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -100,6 +121,10 @@ export class ViewSaver {
     this.#clock = init.clock;
     this.#log = init.log;
     this.#take = init.take;
+  }
+
+  start(): void {
+    // Nothing to arm: the first change of the view schedules the first write.
   }
 
   /** The view changed: save it now, or when the interval since the last write is over. */

@@ -59,7 +59,7 @@ test.before(async (t) => {
     leader: { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 },
   });
   t.context.controller = controller;
-  controller.start();
+  await controller.start();
   await waitFor('the controller to lead', () => controller.ready, 10_000);
 });
 test.after.always(async (t) => {

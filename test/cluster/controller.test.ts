@@ -65,7 +65,7 @@ async function controller(
   t.context.controllers.push(c);
   // Pools and Services are seen cluster-wide: one running controller per test.
   t.teardown(() => c.stop());
-  c.start();
+  await c.start();
   await waitFor(`${identity} to lead`, () => c.ready, 10_000);
   return c;
 }
@@ -321,7 +321,7 @@ test.serial(
     });
     t.context.controllers.push(second);
     t.teardown(() => second.stop());
-    second.start();
+    await second.start();
     await waitFor('ctl-14 to lead and be refused', () => second.leading && refused >= 1);
     // Sorts first by name: the informer would deliver it before z-held.
     await core.createNamespacedService(lbService(ns, 'a-new'));
@@ -395,7 +395,7 @@ test.serial(
     // Every controller stops with its test: one left running (they watch the whole
     // cluster) would assign IPs behind the next test's back.
     t.teardown(() => b.stop());
-    b.start();
+    await b.start();
     await core.createNamespacedService(lbService(ns, 'one'));
     await waitFor('one assigned', async () => ips(await statusOf(core, ns, 'one')).length > 0);
     t.false(b.leading);
@@ -496,7 +496,7 @@ test.serial(
         });
         t.context.controllers.push(second);
         t.teardown(() => (second as Controller).stop());
-        second.start();
+        await second.start();
       }
     };
     let next = 0;

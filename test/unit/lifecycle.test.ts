@@ -1,5 +1,12 @@
 import test from 'ava';
-import { OwnedTimers, type Startable, startAll, stopAll, VirtualClock } from '../../src/clock/index.ts';
+import {
+  OwnedTimers,
+  type Startable,
+  startAll,
+  stopAll,
+  stopOnly,
+  VirtualClock,
+} from '../../src/clock/index.ts';
 
 function part(name: string, log: string[], fail?: 'start' | 'stop'): Startable {
   return {
@@ -23,17 +30,19 @@ test('startAll starts in order; stopAll stops in the reverse order', async (t) =
   t.deepEqual(log, ['start a', 'start b', 'start c', 'stop c', 'stop b', 'stop a']);
 });
 
-test('a part that fails to start stops the ones started before it, and its error is thrown', async (t) => {
+test('a part that fails to start is stopped (what it opened), then the ones before it; its error is thrown', async (t) => {
   const log: string[] = [];
-  const err = await t.throwsAsync(startAll([part('a', log), part('b', log, 'stop'), part('c', log, 'start')]));
-  t.is(err?.message, 'c cannot start', "the first failure is the news, not b's failure to stop");
-  t.deepEqual(log, ['start a', 'start b', 'stop b', 'stop a']);
+  const err = await t.throwsAsync(
+    startAll([part('a', log), part('b', log, 'stop'), part('c', log, 'start'), part('d', log)]),
+  );
+  t.is(err.message, 'c cannot start', "the first failure is the news, not b's failure to stop");
+  t.deepEqual(log, ['start a', 'start b', 'stop c', 'stop b', 'stop a'], 'd never started nor stopped');
 });
 
 test('stopAll stops every part even when some throw, and throws what they threw', async (t) => {
   const log: string[] = [];
   const one = await t.throwsAsync(stopAll([part('a', log), part('b', log, 'stop')]));
-  t.is(one?.message, 'b cannot stop');
+  t.is(one.message, 'b cannot stop');
   t.deepEqual(log, ['stop b', 'stop a']);
   const two = await t.throwsAsync(stopAll([part('a', log, 'stop'), part('b', log, 'stop')]));
   t.true(two instanceof AggregateError);
@@ -59,4 +68,12 @@ test('OwnedTimers: cancelAll cancels what is armed; fired and cancelled timers l
   t.is(timers.size, 0);
   clock.advance(100);
   t.deepEqual(fired, ['a']);
+});
+
+test('stopOnly: nothing to start; its stop runs in its place in the reverse order', async (t) => {
+  const log: string[] = [];
+  const parts = [stopOnly(() => void log.push('abort requests')), part('identity', log)];
+  await startAll(parts);
+  await stopAll(parts);
+  t.deepEqual(log, ['start identity', 'stop identity', 'abort requests']);
 });

@@ -13,7 +13,7 @@ import { emptyStats } from '../../src/controller/stats.ts';
 import type { PoolCounts } from '../../src/kube/allocator/index.ts';
 import type { WriterStats } from '../../src/kube/announcements/writer.ts';
 import type { MemberView } from '../../src/mesh/membership.ts';
-import { TransportStats } from '../../src/mesh/libp2p/transport.ts';
+import { TransportStats } from '../../src/mesh/libp2p/transport-stats.ts';
 import { MembershipStats } from '../../src/mesh/stats.ts';
 import {
   byLabel,

@@ -90,3 +90,16 @@ test('cut off from everything (majority lost and an API request failed): remembe
   t.deepEqual(up.r.evaluate(1, 2), { announce: true, take: true });
   t.is(up.r.cutOffSince, undefined, 'the API answered: the peer failed, not this node');
 });
+
+test('stop cancels the probes, and a majority lost after it arms none', async (t) => {
+  const s = setup('up');
+  s.r.start();
+  s.r.evaluate(1, 2);
+  t.is(s.clock.pending, 1, 'a probe is due');
+  s.r.stop();
+  t.is(s.clock.pending, 0);
+  s.r.evaluate(1, 3);
+  t.is(s.clock.pending, 0, 'no probe is armed after stop()');
+  await s.clock.advanceAsync(10_000);
+  t.is(s.probes(), 0);
+});

@@ -29,9 +29,14 @@ export interface MembershipInit {
   /** Checks the peer ID in alive updates; without it, endpoints are not checked. */
   authority?: PeerAuthority;
   /**
-   * Starting incarnation. Defaults to wall-clock seconds, so a restarted
+   * Starting incarnation. Defaults to wall-clock milliseconds, so a restarted
    * member comes back with a higher incarnation than it died with (and if it
-   * refuted more often than once a second, it refutes again on hearing so).
+   * refuted faster than once a millisecond, it refutes again on hearing so).
+   * Seconds were too coarse: a member killed and restarted within the same
+   * second came back at its dead life's incarnation, where `dead` wins; its
+   * seed never took its new endpoint and answered its push-pulls at the old
+   * one, and it stayed unsynced (test/mesh/election-failover, 2 runs in 15).
+   * A varint carries 2^53, so milliseconds cost 2 bytes more per update.
    */
   incarnation?: number;
   /**

@@ -1,0 +1,81 @@
+/**
+ * Which members the transport has knocked on (knock.ts) after their last
+ * connection closed, and what came of it: a knock in flight, or the time it
+ * was refused. While either holds, probes and checks of that member go as
+ * datagrams only (no libp2p dial); anything the member sends clears it.
+ */
+import { BoundedMap } from '../bounded-map.ts';
+import type { Endpoint } from '../messages.ts';
+import { knock, tcpAddressOf } from './knock.ts';
+
+/**
+ * How long a refused knock keeps probes and checks of that member to
+ * datagrams (no libp2p dial), unless it sends us something first. Its
+ * process is gone: a restarted one contacts us as it joins.
+ */
+const REFUSED_QUIET_MS = 1_000;
+
+export class KnockTable {
+  /** Node name → the endpoint it was last sent to (where knock knocks). */
+  readonly #endpointOfNode: BoundedMap<string, Endpoint>;
+  /** Node name → its knock: in flight, or when it was refused. Anything it sends clears it. */
+  readonly #knocks: BoundedMap<string, 'knocking' | number>;
+  readonly #onRefused: (node: string) => void;
+
+  /** `max`: nodes remembered per table; `onRefused`: a knock on that member was refused. */
+  constructor(max: number, onRefused: (node: string) => void) {
+    this.#endpointOfNode = new BoundedMap<string, Endpoint>(max);
+    this.#knocks = new BoundedMap<string, 'knocking' | number>(max);
+    this.#onRefused = onRefused;
+  }
+
+  /** A message went to `node` at `endpoint` (with a peer ID): knocks go there. */
+  sentTo(node: string, endpoint: Endpoint): void {
+    this.#endpointOfNode.set(node, endpoint);
+  }
+
+  /** After a member's last connection closed: is its process gone? (knock.ts) */
+  knock(node: string): void {
+    const endpoint = this.#endpointOfNode.get(node);
+    const at = endpoint === undefined ? undefined : tcpAddressOf(endpoint.addrs);
+    if (at === undefined) return;
+    this.#knocks.set(node, 'knocking');
+    knock(at, (wasRefused) => {
+      if (this.#knocks.get(node) !== 'knocking') return; // it spoke meanwhile
+      if (!wasRefused) {
+        this.#knocks.delete(node);
+        return;
+      }
+      this.#knocks.set(node, Date.now());
+      this.#onRefused(node);
+    });
+  }
+
+  /** A knock on `node` is out, or was refused under REFUSED_QUIET_MS ago. */
+  knockedOut(node: string): boolean {
+    const k = this.#knocks.get(node);
+    if (k === undefined) return false;
+    if (k === 'knocking' || Date.now() - k < REFUSED_QUIET_MS) return true;
+    this.#knocks.delete(node);
+    return false;
+  }
+
+  /** `node` spoke to us directly: no longer knocked out. */
+  spoke(node: string): void {
+    this.#knocks.delete(node);
+  }
+
+  /** Member `node` was reaped: its endpoint and knock go. */
+  forget(node: string): void {
+    this.#endpointOfNode.delete(node);
+    this.#knocks.delete(node);
+  }
+
+  get endpoints(): number {
+    return this.#endpointOfNode.size;
+  }
+
+  get knocks(): number {
+    return this.#knocks.size;
+  }
+}

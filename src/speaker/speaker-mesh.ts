@@ -1,0 +1,228 @@
+/**
+ * The speaker's mesh, one part (clock/lifecycle.ts): the libp2p node, its
+ * transport, the SWIM membership and the heirs' close watch, wired to the
+ * speaker's claims and reconcile; and the joining of the speakers its view
+ * knows. start() opens them in order; stop() stops them in the reverse order
+ * (the leave before that is the hand-off's: handoff.ts).
+ */
+import { isIPv4 } from 'node:net';
+import type { PrivateKey } from '@libp2p/interface';
+import type { Logger } from 'pino';
+import type { Clock, Startable } from '../clock/index.ts';
+import type { ClusterView, Coalescer } from '../kube/world/index.ts';
+import {
+  FastWatch,
+  Membership,
+  type Endpoint,
+  type MeshConfig,
+  type MemberState,
+  type WatchConfig,
+} from '../mesh/index.ts';
+import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
+import type { ClaimBook } from './claims.ts';
+
+export interface SpeakerMeshInit {
+  clock: Clock;
+  log: Logger;
+  nodeName: string;
+  meshAddress: string;
+  meshPort: number;
+  networkKey: Uint8Array;
+  privateKey: PrivateKey;
+  mesh: MeshConfig;
+  watch: WatchConfig;
+  /** Who may speak for which node (the transport checks senders against it). */
+  view: ClusterView;
+  claims: ClaimBook;
+  /** Reconciles (after each change the mesh reports). */
+  reconcile: Pick<Coalescer, 'request' | 'now'>;
+  /** The speaker is leaving: it handles nothing more but the successors' claims. */
+  leaving: () => boolean;
+  /** A push-pull brought claims: whether that matters to a resync running (resync.ts heard()). */
+  heard: () => boolean;
+}
+
+export class SpeakerMesh implements Startable {
+  readonly #init: SpeakerMeshInit;
+  #node: MeshNode | undefined;
+  #transport: Libp2pTransport | undefined;
+  #membership: Membership | undefined;
+  #watch: FastWatch | undefined;
+  /** Peer IDs already given to membership.join. */
+  readonly #seeded = new Set<string>();
+  #joined = false;
+
+  constructor(init: SpeakerMeshInit) {
+    this.#init = init;
+  }
+
+  get node(): MeshNode | undefined {
+    return this.#node;
+  }
+
+  get transport(): Libp2pTransport | undefined {
+    return this.#transport;
+  }
+
+  get membership(): Membership | undefined {
+    return this.#membership;
+  }
+
+  get watch(): FastWatch | undefined {
+    return this.#watch;
+  }
+
+  async start(): Promise<void> {
+    if (this.#node !== undefined) return;
+    const init = this.#init;
+    const family = isIPv4(init.meshAddress) ? 'ip4' : 'ip6';
+    const node = await createMeshNode({
+      privateKey: init.privateKey,
+      networkKey: init.networkKey,
+      listen: [`/${family}/${init.meshAddress}/tcp/${init.meshPort}`],
+      // Every dialer holds the mesh key (pnet) or fails the handshake; the
+      // inbound rate limit would only refuse a restarting cluster's dials.
+      allow: [family === 'ip4' ? '/ip4/0.0.0.0/ipcidr/0' : '/ip6/::/ipcidr/0'],
+    });
+    this.#node = node;
+    const transport = new Libp2pTransport({
+      node,
+      authority: init.view.authority,
+      log: init.log,
+      datagram: {
+        host: init.meshAddress,
+        port: init.meshPort,
+        networkKey: init.networkKey,
+        privateKey: init.privateKey,
+      },
+    });
+    this.#transport = transport;
+    await transport.listen();
+    const membership = this.#newMembership(transport);
+    this.#membership = membership;
+    const watch = new FastWatch({ clock: init.clock, membership, config: init.watch });
+    this.#watch = watch;
+    this.#listen(membership, watch);
+    await transport.start({
+      handle: (m, opts) => {
+        // A member that left handles nothing more, but the hand-off waits for
+        // the successors' claims: take them here (the transport has already
+        // checked that the sender may speak for its node).
+        if (init.leaving() && m.type === 'claims')
+          init.claims.merge(m.claims.filter((c) => c.node === m.from));
+        else membership.handle(m, opts);
+      },
+      hint: (n) => {
+        init.log.debug({ member: n }, 'mesh: connection closed: checking the member now');
+        membership.hint(n);
+        watch.hint(n);
+      },
+      unreachable: (n) => {
+        init.log.debug({ member: n }, 'mesh: member refused a connection');
+        membership.unreachable(n);
+      },
+    });
+    membership.start();
+  }
+
+  /** The close watch, the membership, the transport, the node: in the reverse order of start. */
+  async stop(): Promise<void> {
+    this.#watch?.stop();
+    this.#membership?.stop();
+    await this.#transport?.stop();
+    await this.#node?.stop();
+  }
+
+  #newMembership(transport: Libp2pTransport): Membership {
+    const init = this.#init;
+    return new Membership({
+      node: init.nodeName,
+      endpoint: transport.endpoint,
+      clock: init.clock,
+      transport,
+      config: init.mesh,
+      authority: init.view.authority,
+      claims: {
+        all: () => init.claims.all(),
+        merge: (claims, _from, via) => {
+          init.claims.merge(claims);
+          if (via === 'push-pull' && init.heard()) init.reconcile.request();
+        },
+      },
+      onError: (err, where) => {
+        init.log.error(
+          { err, where },
+          where === 'tick'
+            ? 'a membership tick threw; the loop goes on (meshlb_mesh_loop_errors_total)'
+            : 'the mesh transport threw on a send; counted as lost (meshlb_mesh_send_errors_total)',
+        );
+      },
+    });
+  }
+
+  #listen(membership: Membership, watch: FastWatch): void {
+    const { log, reconcile } = this.#init;
+    membership.onEvent((e) => {
+      // Who the mesh says is alive, and on whose word: the first thing to read
+      // when an IP moved (suspicions only at debug: most are refuted at once).
+      const fields = {
+        member: e.node,
+        incarnation: e.incarnation,
+        via: e.evidence.via,
+        from: e.evidence.from,
+        previous: e.evidence.previous,
+        accusers: e.evidence.accusers,
+      };
+      if (e.type === 'suspect') log.debug(fields, 'mesh: member suspected');
+      else log.info(fields, `mesh: member ${e.type}`);
+      reconcile.request();
+    });
+    membership.onSynced((e) => {
+      log.info({ via: e.via, from: e.from }, 'mesh synced: the standing claims are known');
+      reconcile.request();
+    });
+    watch.onChange((n, failed) => {
+      log.info(
+        { member: n },
+        failed ? 'close watch: announcer failed' : 'close watch: announcer answers again',
+      );
+      // A failed announcer's IPs are unanswered: decide now, not behind the rest of this turn's I/O.
+      if (failed) reconcile.now();
+      else reconcile.request();
+    });
+  }
+
+  /** Joins the mesh once the speaker Pods are known, and joins speakers that appear later. */
+  join(membership: Membership): void {
+    const peers = this.#init.view.peers(this.#init.nodeName);
+    const fresh: Endpoint[] = peers.filter((p) => !this.#seeded.has(p.peerId));
+    if (this.#joined && fresh.length === 0) return;
+    // Known members need no seeding; a new speaker joins us by itself, but a
+    // first join (or one side of a cluster that started apart) needs the seeds.
+    const known = new Set(
+      membership.members().flatMap((m) => (m.endpoint === undefined ? [] : [m.endpoint.peerId])),
+    );
+    const seeds = fresh.filter((p) => !known.has(p.peerId));
+    for (const p of fresh) this.#seeded.add(p.peerId);
+    if (!this.#joined || seeds.length > 0) {
+      this.#init.log.info(
+        { seeds: seeds.map((s) => s.peerId) },
+        this.#joined ? 'joining new speakers' : 'joining the mesh',
+      );
+      membership.join(seeds);
+      this.#joined = true;
+    }
+  }
+
+  /** Each member's state as the election sees it. */
+  members(membership: Membership): Map<string, MemberState> {
+    const members = new Map<string, MemberState>();
+    for (const m of membership.members()) members.set(m.node, this.effectiveState(m));
+    return members;
+  }
+
+  /** A member's state as the election sees it: dead once this speaker's close watch failed it. */
+  effectiveState(m: { node: string; state: MemberState }): MemberState {
+    return this.#watch?.failed(m.node) === true ? 'dead' : m.state;
+  }
+}

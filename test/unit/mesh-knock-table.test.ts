@@ -1,0 +1,64 @@
+import { createServer, type AddressInfo } from 'node:net';
+import test from 'ava';
+import { KnockTable } from '../../src/mesh/libp2p/knock-table.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** A loopback TCP port: listening, or closed (a connect to it is refused). */
+async function port(listening: boolean): Promise<{ port: number; close: () => void }> {
+  const server = createServer((socket) => socket.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const close = (): void => {
+    server.close();
+  };
+  if (!listening)
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+  return { port, close };
+}
+
+const endpoint = (p: number) => ({
+  peerId: 'peer',
+  addrs: [`/ip4/127.0.0.1/tcp/${p}`, '/ip4/127.0.0.1/udp/1'],
+});
+
+test('a refused knock reports the member and keeps it knocked out until it speaks', async (t) => {
+  const refused: string[] = [];
+  const table = new KnockTable(16, (node) => refused.push(node));
+  const closed = await port(false);
+  table.knock('node-a');
+  t.false(table.knockedOut('node-a'), 'no endpoint sent to: nowhere to knock');
+  table.sentTo('node-a', endpoint(closed.port));
+  table.knock('node-a');
+  t.true(table.knockedOut('node-a'), 'knocking');
+  await waitFor('refused', () => refused.length === 1);
+  t.deepEqual(refused, ['node-a']);
+  t.true(table.knockedOut('node-a'), 'refused under a second ago');
+  table.spoke('node-a');
+  t.false(table.knockedOut('node-a'));
+  t.is(table.endpoints, 1);
+  table.forget('node-a');
+  t.is(table.endpoints, 0);
+  t.is(table.knocks, 0);
+});
+
+test('an accepted knock clears it; one the member answered meanwhile reports nothing', async (t) => {
+  const refused: string[] = [];
+  const table = new KnockTable(16, (node) => refused.push(node));
+  const open = await port(true);
+  table.sentTo('node-a', endpoint(open.port));
+  table.knock('node-a');
+  await waitFor('accepted', () => table.knocks === 0);
+  t.false(table.knockedOut('node-a'));
+  open.close();
+  const closed = await port(false);
+  table.sentTo('node-b', endpoint(closed.port));
+  table.knock('node-b');
+  table.spoke('node-b');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.deepEqual(refused, [], 'it spoke before the refusal came');
+  t.is(table.knocks, 0);
+});
