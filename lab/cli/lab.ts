@@ -243,12 +243,19 @@ async function runLab(args: string[]): Promise<number> {
       say(`the lab did not settle: see the logs in ${lab.dir}`);
       return 1;
     }
+    const perNode = new Map(lab.nodes.map((n) => [n.name, 0]));
     for (const s of lab.services) {
       const who = await Promise.all(
-        s.ips.map(async (x) => `${x} → ${(await answering(lab as Lab, x)).join(',') || '?'}`),
+        s.ips.map(async (x) => {
+          const nodes = await answering(lab as Lab, x);
+          for (const n of nodes) perNode.set(n, (perNode.get(n) ?? 0) + 1);
+          return `${x} → ${nodes.join(',') || '?'}`;
+        }),
       );
       say(`service ${s.name}: ${who.join(', ')}`);
     }
+    // The load bound (docs/election.md): 6 addresses on 5 nodes, at most 2 per node.
+    say(`addresses per node: ${[...perNode].map(([n, c]) => `${n} ${c}`).join(', ')}`);
     const curl = await lab.http.get(`http://${ip}/`);
     say(`curl http://${ip}/ from the client: served by ${curl.body.trim() || '(no answer)'}`);
     say(`failover: ${first}'s cable is pulled while the client pings ${ip} every 10 ms`);

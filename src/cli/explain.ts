@@ -2,14 +2,14 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import type { V1Service } from '@kubernetes/client-node';
 import { objectPath } from '../kube/client/index.ts';
-import { explain as explainIp, REASONS, type Reason } from '../election/index.ts';
+import { BALANCE_SLACK, explain as explainIp, REASONS, type Reason } from '../election/index.ts';
 import { formatIp, parseIp } from '../ip/index.ts';
 import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
-import { clusterLists, fetchDebug, table } from './inspect.ts';
+import { clusterLists, fetchDebug, table, type SpeakerDebug } from './inspect.ts';
 import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from '../config/index.ts';
 
-const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--kubeconfig PATH]
+const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--balance-slack E] [--kubeconfig PATH]
 
 Why each address of a Service is announced by the node that announces it:
 the ranked candidates (rendezvous hashing of node and IP) and, for every other
@@ -20,6 +20,8 @@ objects, so it says what the speakers decide.
                   member states and claims as that speaker sees them. Without
                   it, every node whose speaker Pod published its identity
                   counts as alive and the claims come from ServiceAnnouncements.
+  --balance-slack E  the speakers' load bound setting (0.25 by default, or off);
+                  with --speaker, that speaker's.
   --kubeconfig, --namespace: as for "meshlb speaker".`;
 
 async function runExplain(args: string[]): Promise<number> {
@@ -28,7 +30,12 @@ async function runExplain(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { speaker: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' } },
+      options: {
+        speaker: { type: 'string' },
+        'balance-slack': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+      },
     });
   } catch (err) {
     throw new CliUsageError((err as Error).message);
@@ -46,7 +53,7 @@ async function runExplain(args: string[]): Promise<number> {
     console.error(`meshlb explain: no Service ${svcNs}/${svcName}`);
     return 1;
   }
-  const lists = await clusterLists(kc, namespace, debug);
+  const lists = await clusterLists(kc, namespace, debug, slackOf(parsed.values['balance-slack'], debug));
   const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]));
   console.log(
     `service ${svcNs}/${svcName}: type ${svc.spec?.type ?? '?'}, externalTrafficPolicy ${svc.spec?.externalTrafficPolicy ?? 'Cluster'}`,
@@ -75,6 +82,7 @@ async function runExplain(args: string[]): Promise<number> {
       `\n  ${ip} (pool ${d.pool}): ${d.announcer === undefined ? 'NOT ANNOUNCED: no node may announce it' : `announced by ${d.announcer} (${d.cause}${d.claim === undefined ? '' : `, epoch ${d.claim.epoch}`})`}`,
     );
     if (d.heirs.length > 0) console.log(`  next if it fails: ${d.heirs.join(', ')}`);
+    if (e.cap !== undefined) console.log(`  load bound: at most ${e.cap} addresses per node`);
     const rows = e.candidates.map((c) => [
       String(c.rank),
       c.node,
@@ -87,8 +95,16 @@ async function runExplain(args: string[]): Promise<number> {
             ? 'eligible (heir)'
             : 'eligible'
           : `${c.reason ?? ''}: ${REASONS[c.reason as Reason]}`,
+      c.load === undefined ? '' : `${c.load}${c.full === true ? ' (full: passed over)' : ''}`,
     ]);
-    console.log(table([['  RANK', 'NODE', 'WHY'], ...rows.map((r) => [`  ${r[0] ?? ''}`, ...r.slice(1)])]));
+    const head = ['  RANK', 'NODE', 'WHY', ...(e.cap === undefined ? [] : ['LOAD'])];
+    console.log(table([head, ...rows.map((r) => [`  ${r[0] ?? ''}`, ...r.slice(1, head.length)])]));
+    if (e.overBound === true)
+      console.log('  over bound: kept by its holder, no other node that may take it has room');
+    if (d.cause === 'rebalance')
+      console.log(
+        `  rebalance: ${d.previous ?? '?'} holds more than the bound; it answers until ${d.announcer ?? '?'} claims the IP (make-before-break)`,
+      );
     if (d.cause === 'kept' && e.candidates[0]?.node !== d.announcer && e.candidates[0]?.eligible === true)
       console.log(
         '  sticky: the holder keeps the IP although a better-ranked node is eligible (failback is off)',
@@ -96,6 +112,19 @@ async function runExplain(args: string[]): Promise<number> {
   }
   console.log(`\nmember states: ${lists.membersFrom}`);
   return 0;
+}
+
+/** --balance-slack, else the speaker's (with --speaker), else the speakers' default. */
+function slackOf(flag: string | undefined, debug: SpeakerDebug | undefined): number | undefined {
+  if (flag !== undefined) {
+    if (flag === 'off') return undefined;
+    const n = Number(flag);
+    if (flag.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10)
+      throw new CliUsageError(`--balance-slack must be a number from 0 to 10 or off; got "${flag}"`);
+    return n;
+  }
+  if (debug?.balance === null) return undefined;
+  return debug?.balance?.slack ?? BALANCE_SLACK;
 }
 
 export const explain: Command = {

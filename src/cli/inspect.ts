@@ -38,6 +38,8 @@ export interface SpeakerDebug {
     services: string[];
     rejected: Record<string, string>;
   }[];
+  /** The speaker's load bound (null: off; absent: a speaker from before it). */
+  balance?: { slack: number; bound: number | null } | null;
 }
 
 /** Thrown when a speaker's debug endpoint cannot be read. */
@@ -86,6 +88,7 @@ export async function clusterLists(
   kc: KubeClient,
   namespace: string,
   debug?: SpeakerDebug,
+  balanceSlack?: number,
 ): Promise<ClusterLists> {
   const crd = async <T>(plural: string): Promise<T[]> =>
     (await kc.list<T>(objectPath(GROUP, VERSION, plural))).items;
@@ -121,6 +124,7 @@ export async function clusterLists(
     advertisements,
     members,
     claims,
+    balanceSlack,
   });
   return { world, unannounced, announcements, speakerPods: pods.items, membersFrom };
 }

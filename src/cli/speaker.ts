@@ -3,6 +3,7 @@ import process from 'node:process';
 import pino from 'pino';
 import { systemClock } from '../clock/index.ts';
 import { InterfaceNotFoundError, interfaceInfo } from '../arp/index.ts';
+import { loadBound } from '../election/index.ts';
 import {
   createRegistry,
   Endpoints,
@@ -65,6 +66,13 @@ setting with its default and the reason for it.
                            taking the IP of an externalTrafficPolicy: Local Service, wait
                            at most this long for this node's kube-proxy to deliver it
                            (its healthCheckNodePort answers 200); default 3000; 0: never ask
+  --balance-slack E        MESHLB_BALANCE_SLACK, speaker.balanceSlack: no node announces more
+                           than (1 + E) x its even share of the addresses while another may
+                           take one; default 0.25; off: sticky rendezvous alone. The same on
+                           every speaker
+  --rebalance-interval-ms MS
+                           MESHLB_REBALANCE_INTERVAL_MS, speaker.rebalanceIntervalMs: at most
+                           one rebalancing move onto this node per MS; default 250
   --config PATH            MESHLB_CONFIG; default /etc/meshlb/config/config.yaml (optional)
   --namespace NS           MESHLB_NAMESPACE; else POD_NAMESPACE, else the ServiceAccount's,
                            else meshlb-system
@@ -127,6 +135,8 @@ async function runSpeaker(args: string[]): Promise<number> {
     interfaces,
     handoffTimeoutMs: settings.handoffTimeoutMs,
     localTrafficWaitMs: settings.localTrafficWaitMs,
+    balanceSlack: settings.balanceSlack,
+    rebalanceIntervalMs: settings.rebalanceIntervalMs,
     observer: new SpeakerMetrics(registry),
   });
   // The endpoints listen first: a port in use fails before anything else is
@@ -166,6 +176,10 @@ async function runSpeaker(args: string[]): Promise<number> {
   registerPlacementMetrics(registry, {
     claims: speaker.claims,
     alive: () => (speaker.membership?.members() ?? []).filter((m) => m.state === 'alive').map((m) => m.node),
+    bound: () => {
+      const world = speaker.lastDecisions?.world;
+      return world === undefined ? undefined : loadBound(world);
+    },
   });
   log.info(
     {

@@ -54,6 +54,11 @@ async function runStatus(args: string[]): Promise<number> {
         ]),
       ]),
     );
+    perNode(
+      d.decisions.flatMap((x) => (x.announcer === null ? [] : [x.announcer])),
+      d.members.filter((m) => m.state === 'alive').map((m) => m.node),
+      d.balance?.bound ?? undefined,
+    );
     return 0;
   }
   const [kc] = loadKubeClient(pick('kubeconfig', 'MESHLB_KUBECONFIG')?.value, process.env);
@@ -83,8 +88,32 @@ async function runStatus(args: string[]): Promise<number> {
     ]),
   );
   console.log(table([['IP', 'SERVICE', 'NODE', 'EPOCH', 'SINCE', 'INTERFACES'], ...rows]));
+  // An IP shared by several Services is one announcement: count each once.
+  const byIp = new Map(rows.map((r) => [r[0] ?? '', r[2] ?? '']));
+  perNode(
+    [...byIp.values()],
+    lists.speakerPods.flatMap((p) => (p.spec?.nodeName === undefined ? [] : [p.spec.nodeName])),
+  );
   for (const u of lists.unannounced) console.log(`not announced: ${u.ip} of ${u.service}: ${u.reason}`);
   return 0;
+}
+
+/** Addresses per node (every node listed, 0 included) and the spread: max over mean. */
+function perNode(announcers: readonly string[], nodes: readonly string[], bound?: number): void {
+  const counts = new Map<string, number>(nodes.map((n) => [n, 0]));
+  for (const a of announcers) counts.set(a, (counts.get(a) ?? 0) + 1);
+  const values = [...counts.values()];
+  const mean = values.length === 0 ? 0 : announcers.length / values.length;
+  const spread = mean === 0 ? 0 : Math.max(...values) / mean;
+  console.log(
+    `\naddresses per node (spread ${spread.toFixed(2)}: the busiest over the mean${bound === undefined ? '' : `; load bound ${bound}`}):`,
+  );
+  console.log(
+    table([
+      ['NODE', 'ADDRESSES'],
+      ...[...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, c]) => [n, String(c)]),
+    ]),
+  );
 }
 
 export const status: Command = {

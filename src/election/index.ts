@@ -1,5 +1,15 @@
+export { BALANCE_SLACK, loadCap } from './balance.ts';
 export { claimWins, mergeClaim } from './claims.ts';
-export { decide, explain, type Candidate, type Cause, type Decision, type Explanation } from './decide.ts';
+export {
+  candidates,
+  decide,
+  explain,
+  loadBound,
+  type Candidate,
+  type Cause,
+  type Decision,
+  type Explanation,
+} from './decide.ts';
 export {
   advertisementsOf,
   eligibility,

@@ -69,4 +69,11 @@ export interface World {
   ips: readonly ServiceIp[];
   /** The current claim for each IP (after conflict resolution). */
   claims: ReadonlyMap<string, Claim>;
+  /**
+   * The load bound (balance.ts): no node announces more than
+   * (1 + slack) times the even share of the eligible nodes (loadCap) while another may take one.
+   * Undefined: the bound is off (sticky rendezvous alone). Every speaker must
+   * use the same slack, or their decisions differ.
+   */
+  balance?: { slack: number };
 }

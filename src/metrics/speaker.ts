@@ -3,8 +3,8 @@ import type { AnnouncementWriter } from '../kube/announcements/writer.ts';
 import { mirroredCounter, mirroredGauge } from './mirror.ts';
 
 /** Why this speaker started announcing an IP. */
-export type FailoverCause = 'takeover' | 'failback' | 'fresh';
-const CAUSES: readonly FailoverCause[] = ['takeover', 'failback', 'fresh'];
+export type FailoverCause = 'takeover' | 'failback' | 'fresh' | 'rebalance';
+const CAUSES: readonly FailoverCause[] = ['takeover', 'failback', 'fresh', 'rebalance'];
 
 /** How a take of a Local Service's IP ended its wait for kube-proxy (speaker/local-traffic.ts). */
 export type LocalTrafficResult = 'delivered' | 'unknown' | 'gave-up';
@@ -41,7 +41,7 @@ export class SpeakerMetrics {
     this.announced({ ipv4: 0, ipv6: 0 });
     this.#failovers = new Counter({
       name: 'meshlb_failovers_total',
-      help: 'IPs this speaker started announcing, by cause: takeover (from a failed or departed announcer), failback, fresh (nobody announced it).',
+      help: 'IPs this speaker started announcing, by cause: takeover (from a failed or departed announcer), failback, fresh (nobody announced it), rebalance (a planned move: its holder was over the load bound).',
       labelNames: ['cause'],
       registers: [registry],
     });
@@ -163,6 +163,8 @@ export interface PlacementSource {
   claims: { all(): readonly { node: string }[] };
   /** Nodes whose speakers are alive in the mesh. */
   alive(): readonly string[];
+  /** The load bound the election computes (addresses per node); undefined when it is off. */
+  bound?(): number | undefined;
 }
 
 /**
@@ -184,6 +186,11 @@ export function registerPlacementMetrics(registry: Registry, src: PlacementSourc
     help: 'Service IPs each alive node announces, from the standing claims this speaker knows.',
     labelNames: ['node'],
     read: () => [...counts()].map(([node, n]) => [{ node }, n] as const),
+  });
+  mirroredGauge(registry, {
+    name: 'meshlb_placement_bound',
+    help: 'The load bound: the most service IPs a node announces while another node that may take one has room (0: the bound is off).',
+    read: () => [[{}, src.bound?.() ?? 0]],
   });
   mirroredGauge(registry, {
     name: 'meshlb_placement_spread',

@@ -21,6 +21,7 @@ import { localTrafficTargets, type LocalTrafficGate, type LocalTrafficTarget } f
 import type { SpeakerObserver } from './observer.ts';
 import { plan, type Held } from './plan.ts';
 import type { Reachability } from './reachability.ts';
+import type { RebalancePacer } from './rebalance.ts';
 import type { Resync } from './resync.ts';
 import type { SpeakerMesh } from './speaker-mesh.ts';
 
@@ -37,6 +38,7 @@ export interface AnnouncerInit {
   writer: AnnouncementWriter;
   kernel: KernelReport;
   localTraffic: LocalTrafficGate;
+  rebalance: RebalancePacer;
   reachability: Reachability;
   resync: Resync;
   /** Reconciles again (back from being cut off: the resync starts at the next reconcile). */
@@ -161,6 +163,12 @@ export class Announcer {
           : [],
       );
       localTraffic.retain(new Set(takes.map((a) => a.ip)));
+      // Rebalancing moves go at their pace (rebalance.ts); the holder answers meanwhile.
+      const rebalances = takes.filter((a) => a.cause === 'rebalance' && !waiting.has(a.ip)).map((a) => a.ip);
+      if (mayTake && rebalances.length > 0) {
+        const admitted = this.#init.rebalance.admit(rebalances);
+        for (const ip of rebalances) if (!admitted.has(ip)) waiting.add(ip);
+      }
       // Own claims only (see ClaimBook); without the right to take, only what it holds.
       const own = claims.add(
         p.claims.filter(
@@ -186,8 +194,7 @@ export class Announcer {
           { ip: a.ip, cause: a.cause, epoch: a.claim.epoch, previous: a.previous, interfaces: a.interfaces },
           'announcing',
         );
-        if (a.cause === 'takeover' || a.cause === 'failback' || a.cause === 'fresh')
-          observer?.failover(a.cause);
+        if (a.cause !== 'kept' && a.cause !== 'none') observer?.failover(a.cause);
       }
       for (const r of p.retarget) {
         const h = this.#held.get(r.ip);

@@ -65,7 +65,10 @@ export function plan(self: string, decisions: readonly Decision[], held: Readonl
         });
       else if (!sameList(h.interfaces, interfaces) || h.epoch !== d.claim.epoch)
         out.retarget.push({ ip: d.ip, interfaces, epoch: d.claim.epoch });
-    } else if (h !== undefined) out.withdraw.push(d.ip);
+    }
+    // A rebalance away from this node is make-before-break: it answers until the
+    // taker's claim arrives (the decision is then the taker's, kept) and withdraws then.
+    else if (h !== undefined && !(d.cause === 'rebalance' && d.previous === self)) out.withdraw.push(d.ip);
   }
   // Held IPs no Service has any more.
   for (const ip of held.keys()) if (!decided.has(ip)) out.withdraw.push(ip);

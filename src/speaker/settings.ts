@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { validateWireConfig, WireConfigError, type WireConfig } from '../arp/index.ts';
+import { BALANCE_SLACK } from '../election/index.ts';
 import {
   MeshConfigError,
   PROFILES,
@@ -34,6 +35,7 @@ import {
   type Picked,
 } from '../config/index.ts';
 import { LOCAL_TRAFFIC_WAIT_MS } from './local-traffic.ts';
+import { REBALANCE_INTERVAL_MS } from './rebalance.ts';
 
 /**
  * The mesh's TCP and UDP port, and the metrics address: not MetalLB's (7946
@@ -94,6 +96,10 @@ export interface SpeakerSettings {
   handoffTimeoutMs: number;
   /** Takes of Local Services' IPs wait at most this long for the node's kube-proxy (local-traffic.ts). */
   localTrafficWaitMs: number;
+  /** The load bound's slack ε (election/balance.ts), or 'off'. */
+  balanceSlack: number | 'off';
+  /** At most one rebalancing take per this many ms (rebalance.ts). */
+  rebalanceIntervalMs: number;
   /** The config file read, if any. */
   configFile: string | undefined;
 }
@@ -109,6 +115,8 @@ type FileSection = Partial<
     | 'wire'
     | 'handoffTimeoutMs'
     | 'localTrafficWaitMs'
+    | 'balanceSlack'
+    | 'rebalanceIntervalMs'
     | 'logLevel'
     | 'metricsAddr'
     | 'healthAddr'
@@ -135,6 +143,8 @@ const FLAGS = [
   'log-level',
   'handoff-timeout-ms',
   'local-traffic-wait-ms',
+  'balance-slack',
+  'rebalance-interval-ms',
 ] as const;
 /** Flags that take no value. */
 const SWITCHES = ['wait-for-interfaces'] as const;
@@ -168,6 +178,19 @@ function interfacesOf(
       `${source ?? ''}: "auto" or a list of interface names (at most 15 characters each)`,
     );
   return [...new Set(list as string[])];
+}
+
+/** A number ≥ 0 (at most 10: beyond, the bound never binds), or off. */
+function slackOf(p: Picked | undefined): number | 'off' {
+  if (p === undefined) return BALANCE_SLACK;
+  const v = p.value.trim();
+  if (v === 'off') return 'off';
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0 || n > 10)
+    throw new CliUsageError(
+      `${p.source} must be a number from 0 to 10 (0.25: a quarter over the even share) or off; got "${p.value}"`,
+    );
+  return n;
 }
 
 /** true / false (also 1 / 0); unset is false. */
@@ -290,6 +313,7 @@ export function speakerSettings(
 
   const handoff = setting('handoff-timeout-ms', 'MESHLB_HANDOFF_TIMEOUT_MS', 'handoffTimeoutMs');
   const localWait = setting('local-traffic-wait-ms', 'MESHLB_LOCAL_TRAFFIC_WAIT_MS', 'localTrafficWaitMs');
+  const rebalance = setting('rebalance-interval-ms', 'MESHLB_REBALANCE_INTERVAL_MS', 'rebalanceIntervalMs');
   return {
     kubeconfig: kc?.value,
     namespace: namespaceOf(
@@ -316,6 +340,8 @@ export function speakerSettings(
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
     localTrafficWaitMs: localWait === undefined ? LOCAL_TRAFFIC_WAIT_MS : millisOf(localWait),
+    balanceSlack: slackOf(setting('balance-slack', 'MESHLB_BALANCE_SLACK', 'balanceSlack')),
+    rebalanceIntervalMs: rebalance === undefined ? REBALANCE_INTERVAL_MS : millisOf(rebalance, true),
     configFile: file,
   };
 }

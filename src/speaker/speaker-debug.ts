@@ -3,7 +3,7 @@
  * `meshlb status` / `meshlb explain` read it): built from its parts, on request.
  */
 import type { Wire } from '../arp/index.ts';
-import { explain, type Cause, type Decision } from '../election/index.ts';
+import { candidates, loadBound, type Cause, type Decision } from '../election/index.ts';
 import type { Announcer } from './announcer.ts';
 import type { ClaimBook } from './claims.ts';
 import type { SpeakerMesh } from './speaker-mesh.ts';
@@ -75,6 +75,11 @@ export function debugView(parts: SpeakerParts, notReady: readonly string[]): obj
       rejected: rejected(announcer, d),
     })),
     unannounced: last?.unannounced ?? [],
+    // The load bound as this speaker computes it (meshlb explain --speaker uses its slack).
+    balance:
+      last?.world.balance === undefined
+        ? null
+        : { slack: last.world.balance.slack, bound: loadBound(last.world) ?? null },
     decidedAt: last === undefined ? null : new Date(last.at).toISOString(),
     wire: { ...wire.responder.stats(), sockets: Object.fromEntries(wire.socketStats()) },
   };
@@ -86,9 +91,8 @@ export function debugView(parts: SpeakerParts, notReady: readonly string[]): obj
  */
 function rejected(announcer: Announcer, d: Decision): Record<string, string> {
   const world = announcer.last?.world;
-  const e = world === undefined ? undefined : explain(world, d.ip);
   const out: Record<string, string> = {};
-  for (const c of e?.candidates ?? []) {
+  for (const c of (world === undefined ? undefined : candidates(world, d.ip)) ?? []) {
     if (c.node === d.announcer) break;
     if (c.reason !== undefined) out[c.node] = c.reason;
   }

@@ -32,6 +32,15 @@ export interface SpeakerInit {
    * endpoint (local-traffic.ts); 0: take at once. Default LOCAL_TRAFFIC_WAIT_MS.
    */
   localTrafficWaitMs?: number;
+  /**
+   * The load bound's slack ε (election/balance.ts): no node announces more
+   * than (1 + ε) times its even share (election/balance.ts: loadCap) while another may take one.
+   * 'off': sticky rendezvous alone. Every speaker must use the same value.
+   * Default BALANCE_SLACK.
+   */
+  balanceSlack?: number | 'off';
+  /** At most one rebalancing take per this many ms (rebalance.ts). Default REBALANCE_INTERVAL_MS. */
+  rebalanceIntervalMs?: number;
   observer?: SpeakerObserver;
   /** The isolation rule's settings (election/isolation.ts; default grace 3 s). */
   isolation?: Partial<IsolationConfig>;

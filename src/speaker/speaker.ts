@@ -5,9 +5,10 @@ import { startAll, stopAll, stopOnly, type Startable } from '../clock/index.ts';
 import { AnnouncementWriter } from '../kube/announcements/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { ClusterView, Coalescer } from '../kube/world/index.ts';
+import { BALANCE_SLACK } from '../election/index.ts';
 import type { FastWatch, Membership } from '../mesh/index.ts';
 import type { Libp2pTransport } from '../mesh/libp2p/index.ts';
-import { Announcer } from './announcer.ts';
+import { Announcer, type LastDecisions } from './announcer.ts';
 import { ClaimBook } from './claims.ts';
 import { Handoff } from './handoff.ts';
 import { IdentityPublisher } from './identity-publisher.ts';
@@ -15,6 +16,7 @@ import { KernelReport } from './kernel-report.ts';
 import { LOCAL_TRAFFIC_WAIT_MS, LocalTrafficGate } from './local-traffic.ts';
 import type { Held } from './plan.ts';
 import { Reachability } from './reachability.ts';
+import { REBALANCE_INTERVAL_MS, RebalancePacer } from './rebalance.ts';
 import { Resync } from './resync.ts';
 import { restoreIfUnsynced, SAVED_VIEW_FILE, ViewSaver } from './saved-view.ts';
 import { debugView, summaryView, type SpeakerParts } from './speaker-debug.ts';
@@ -88,6 +90,11 @@ export class Speaker {
       log: init.log,
       onResult: (result, ms) => init.observer?.localTrafficWait(result, ms / 1_000),
     });
+    const rebalance = new RebalancePacer({
+      clock: init.clock,
+      intervalMs: init.rebalanceIntervalMs ?? REBALANCE_INTERVAL_MS,
+      reconcile: request,
+    });
     this.claims = new ClaimBook(request, (rivals) => {
       this.#announcer.reannounce(rivals, this.#leaving);
     });
@@ -111,6 +118,7 @@ export class Speaker {
         this.#reconcile.request();
       },
       log: init.log,
+      balanceSlack: init.balanceSlack === 'off' ? undefined : (init.balanceSlack ?? BALANCE_SLACK),
     });
     const events = new EventRecorder({
       kube: init.kube,
@@ -188,6 +196,7 @@ export class Speaker {
       writer: this.writer,
       kernel,
       localTraffic,
+      rebalance,
       reachability,
       resync,
       reconcile: request,
@@ -221,6 +230,7 @@ export class Speaker {
       this.#handoff,
       kernel,
       localTraffic,
+      rebalance,
       reachability,
       stopOnly(() => {
         this.#requests.abort(new Error('speaker stopped'));
@@ -250,6 +260,11 @@ export class Speaker {
   /** The IPs this node answers for. */
   get held(): ReadonlyMap<string, Held> {
     return this.#announcer.held;
+  }
+
+  /** The last reconcile's World and decisions (undefined before the first). */
+  get lastDecisions(): LastDecisions | undefined {
+    return this.#announcer.last;
   }
 
   /**

@@ -353,6 +353,7 @@ test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then app
     'MeshlbControllerNoLeader',
     'MeshlbKernelAnswersServiceIPs',
     'MeshlbMeshMemberDead',
+    'MeshlbPlacementOverBound',
     'MeshlbPoolNearlyFull',
     'MeshlbSpeakerNotInMesh',
     'MeshlbTargetDown',
@@ -474,7 +475,7 @@ test.serial('the alert rules and the dashboard queries are valid PromQL (promtoo
   };
   const ok = promtool({ 'rules.yaml': rule.spec }, ['check', 'rules', 'rules.yaml']);
   t.is(ok.status, 0, ok.output);
-  t.regex(ok.output, /SUCCESS: 9 rules found/);
+  t.regex(ok.output, /SUCCESS: 10 rules found/);
   const dashboard = JSON.parse(readFileSync(`${OVERLAY('monitoring')}/dashboard.json`, 'utf8')) as {
     panels: { targets: { expr: string }[] }[];
   };
@@ -543,10 +544,48 @@ test.serial('the alerts fire when they should and not otherwise (promtool test r
             series: `meshlb_failovers_total{cause="fresh",namespace="third",job="meshlb-speaker",pod="y"}`,
             values: '0+20x60',
           },
+          // Nor are planned rebalancing moves (nodes coming and going under the load bound).
+          {
+            series: `meshlb_failovers_total{cause="rebalance",namespace="third",job="meshlb-speaker",pod="y"}`,
+            values: '0+20x60',
+          },
         ],
         alert_rule_test: [
           fires('MeshlbAnnouncerFlapping', '12m', []),
           fires('MeshlbAnnouncerFlapping', '40m', [{ ...ns, job: 'meshlb-speaker', severity: 'warning' }]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // Both speakers see n1 over the bound of 2 for good from minute 1; in
+          // another namespace a node is over it for 5 minutes only (a rebalance
+          // under way), and a third has the bound off (0).
+          { series: `meshlb_placement_addresses{${speaker},pod="a",node="n1"}`, values: '2 3x30' },
+          { series: `meshlb_placement_addresses{${speaker},pod="b",node="n1"}`, values: '2 3x30' },
+          { series: `meshlb_placement_addresses{${speaker},pod="b",node="n2"}`, values: '1x30' },
+          { series: `meshlb_placement_bound{${speaker},pod="a"}`, values: '2x30' },
+          { series: `meshlb_placement_bound{${speaker},pod="b"}`, values: '2x30' },
+          {
+            series: `meshlb_placement_addresses{namespace="other",job="meshlb-speaker",pod="x",node="m1"}`,
+            values: '2 3x5 2x25',
+          },
+          {
+            series: `meshlb_placement_bound{namespace="other",job="meshlb-speaker",pod="x"}`,
+            values: '2x30',
+          },
+          {
+            series: `meshlb_placement_addresses{namespace="third",job="meshlb-speaker",pod="y",node="k1"}`,
+            values: '9x30',
+          },
+          {
+            series: `meshlb_placement_bound{namespace="third",job="meshlb-speaker",pod="y"}`,
+            values: '0x30',
+          },
+        ],
+        alert_rule_test: [
+          fires('MeshlbPlacementOverBound', '9m', []),
+          fires('MeshlbPlacementOverBound', '12m', [{ ...ns, job: 'meshlb-speaker', severity: 'warning' }]),
         ],
       },
       {

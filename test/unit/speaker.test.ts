@@ -70,6 +70,29 @@ test('plan: a held IP with other interfaces or a new epoch is retargeted, not an
   t.deepEqual(p.withdraw, []);
 });
 
+test('plan: a rebalance away from this node is make-before-break: it answers until the taker has claimed', (t) => {
+  const away = decision('10.0.0.1', 'b', {
+    cause: 'rebalance',
+    previous: 'a',
+    claim: { ip: '10.0.0.1', node: 'b', epoch: 2 },
+  });
+  const holder = plan('a', [away], new Map([held('10.0.0.1')]));
+  t.deepEqual(holder.withdraw, [], 'the holder keeps answering');
+  t.deepEqual(holder.announce, []);
+  const taker = plan('b', [away], new Map());
+  t.deepEqual(
+    taker.announce.map((a) => [a.ip, a.cause, a.probe]),
+    [['10.0.0.1', 'rebalance', false]],
+    'the taker announces (no RFC 5227 probe: the address is in use, by design)',
+  );
+  // The taker's claim arrived: the decision is the taker's, kept; the old holder withdraws.
+  const claimed = decision('10.0.0.1', 'b', {
+    cause: 'kept',
+    claim: { ip: '10.0.0.1', node: 'b', epoch: 2 },
+  });
+  t.deepEqual(plan('a', [claimed], new Map([held('10.0.0.1')])).withdraw, ['10.0.0.1']);
+});
+
 test('claim book: merges by the election order and reports only changes', (t) => {
   let changes = 0;
   const book = new ClaimBook(() => changes++);
@@ -116,7 +139,30 @@ test('settings: defaults from the downward API variables', (t) => {
   t.is(s.healthAddr, '127.0.0.1:7474', 'probes and debug on loopback only');
   t.is(s.stateDir, undefined, 'a new identity at every start unless told where to keep it');
   t.is(s.handoffTimeoutMs, DEFAULT_HANDOFF_TIMEOUT_MS);
+  t.is(s.balanceSlack, 0.25, 'the load bound is on');
+  t.is(s.rebalanceIntervalMs, 250);
   t.is(s.configFile, undefined);
+});
+
+test('settings: the load bound and the rebalancing pace, by flag, variable or file; off turns the bound off', (t) => {
+  t.is(settings(['--balance-slack', '0.5']).balanceSlack, 0.5);
+  t.is(settings([], { ...env, MESHLB_BALANCE_SLACK: 'off' }).balanceSlack, 'off');
+  t.is(settings([], env, 'speaker:\n  balanceSlack: 0\n  rebalanceIntervalMs: 0\n').balanceSlack, 0);
+  t.is(settings([], env, 'speaker:\n  rebalanceIntervalMs: 0\n').rebalanceIntervalMs, 0, '0: no pacing');
+  t.is(settings([], env, 'speaker:\n  balanceSlack: "off"\n').balanceSlack, 'off');
+  t.regex(
+    t.throws(() => settings(['--balance-slack=-1']), { instanceOf: CliUsageError }).message,
+    /--balance-slack must be a number from 0 to 10.*or off; got "-1"/,
+  );
+  t.regex(
+    t.throws(() => settings([], env, 'speaker:\n  balanceSlack: lots\n'), { instanceOf: ConfigFileError })
+      .message,
+    /balanceSlack/,
+  );
+  t.regex(
+    t.throws(() => settings(['--rebalance-interval-ms', 'soon']), { instanceOf: CliUsageError }).message,
+    /--rebalance-interval-ms must be a whole number of milliseconds/,
+  );
 });
 
 test('settings: flag over variable over config file', (t) => {

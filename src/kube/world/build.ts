@@ -19,6 +19,8 @@ export interface WorldInputs {
   members: ReadonlyMap<string, MemberState>;
   /** The current claim per IP, after conflict resolution (the speaker's). */
   claims: ReadonlyMap<string, Claim>;
+  /** The load bound's slack (World.balance); undefined: the bound is off. */
+  balanceSlack?: number | undefined;
 }
 
 const byKey = <V>(entries: Iterable<readonly [string, V]>): Map<string, V> =>
@@ -72,6 +74,7 @@ export function analyseWorld(inputs: WorldInputs): {
     advertisements: Object.freeze(advertisements),
     ips: Object.freeze(ips.map((ip) => Object.freeze(ip))),
     claims: byKey(inputs.claims),
+    ...(inputs.balanceSlack === undefined ? {} : { balance: Object.freeze({ slack: inputs.balanceSlack }) }),
   });
   return { world, unannounced, services };
 }

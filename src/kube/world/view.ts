@@ -29,6 +29,8 @@ export interface ClusterViewInit {
   maxBackoffMs?: number;
   /** How calls to onChange are deferred (tests); default: after the turn's I/O (setImmediate). */
   schedule?: Schedule;
+  /** The load bound's slack in every World it builds (World.balance); undefined: off. */
+  balanceSlack?: number | undefined;
 }
 
 interface Watched<T extends KubeObject> {
@@ -231,6 +233,7 @@ export class ClusterView {
       advertisements: this.#advertisements.informer.list(),
       members,
       claims,
+      balanceSlack: this.#init.balanceSlack,
     });
   }
 
