@@ -206,10 +206,22 @@ export class Membership {
    * MAX_GOSSIP_CLAIMS. Throws ForeignClaimError for a claim of another node
    * and MeshCodecError for one the codec cannot carry, before sending any.
    */
-  publishClaims(claims: readonly MeshClaim[]): void {
+  publishClaims(claims: readonly MeshClaim[], opts: { alsoTo?: Iterable<string> } = {}): void {
     const msgs = claimsMessages(this.node, claims);
     if (this.#left) return;
     for (const m of msgs) this.#outbox.broadcastMessage(m);
+    // Gossip reaches a member only once gossipsub knows its subscription: one
+    // that joined a moment before (a cold start, a node back from a restart)
+    // can miss a claim, and keep deciding on the claim it replaced (seen in
+    // chaos: an old holder answering on after a rebalance, two heirs each
+    // leaving an address to the other). So the members that act on a claim
+    // (the holder it replaces, the heirs) get it directly as well; a holder that
+    // left too (it answers on, for a hand-off, until its successor's claim comes).
+    for (const to of new Set(opts.alsoTo)) {
+      const state = this.#table.get(to)?.state;
+      if (to === this.node || state === undefined || state === 'dead') continue;
+      for (const m of msgs) this.#outbox.sendTo(to, m);
+    }
   }
 
   /** Adds members as known-alive without any traffic (simulator and tests start from a converged view). */

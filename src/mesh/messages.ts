@@ -127,8 +127,13 @@ export interface PushPull {
   protocol?: number;
 }
 
-/** Messages sent on direct streams (`/meshlb/swim/2.0.0`, or `1.0.0` to an older speaker). */
-export type DirectMessage = Ping | Ack | PingReq | Nack | PushPull;
+/**
+ * Messages sent on direct streams (`/meshlb/swim/2.0.0`, or `1.0.0` to an older
+ * speaker). Claims go on the gossip topic, and also directly to the members that
+ * must not miss them (Membership.publishClaims: `alsoTo`); a speaker of an older
+ * release drops the direct copy (counted as gossip-on-stream) and keeps the gossip.
+ */
+export type DirectMessage = Ping | Ack | PingReq | Nack | PushPull | Claims;
 
 /** Messages sent on the gossipsub topic (`meshlb/membership/1`). */
 export type BroadcastMessage = Gossip | Claims;

@@ -175,7 +175,17 @@ export class Announcer {
           (c) => c.node === self && !waiting.has(c.ip) && (mayTake || claims.get(c.ip)?.node === self),
         ),
       );
-      if (own.length > 0) membership.publishClaims(own);
+      if (own.length > 0) {
+        // Directly too, to whom acts on them: the holder each replaces (it answers
+        // until it learns of the claim: a rebalance's make-before-break) and the
+        // heirs (they decide the next failover from the claims they know).
+        const byIp = new Map(decisions.map((d) => [d.ip, d]));
+        const alsoTo = own.flatMap((c) => {
+          const d = byIp.get(c.ip);
+          return d === undefined ? [] : [...(d.previous === undefined ? [] : [d.previous]), ...d.heirs];
+        });
+        membership.publishClaims(own, { alsoTo });
+      }
       for (const ip of p.withdraw) this.#withdraw(ip, 'lost');
       for (const a of p.announce) {
         if (!mayTake && (a.cause !== 'kept' || resyncing)) continue;

@@ -547,6 +547,86 @@ test('dual-stack: RequireDualStack cannot complete in its pool, so it moves to o
   });
 });
 
+// ---- several addresses per family (meshlb.io/address-count) ----
+
+const count = (n: string, over: Partial<ServiceView> = {}): Partial<ServiceView> => ({
+  ...over,
+  annotations: { 'meshlb.io/address-count': n, ...over.annotations },
+});
+
+test('address-count: N addresses of each family from one pool, all in the status, lowest first', (t) => {
+  t.like(alloc([both]).assign(svc('a', count('3'))), { ips: ['192.0.2.0', '192.0.2.1', '192.0.2.2'] });
+  t.like(alloc([net6, both]).assign(svc('a', count('2', dual))), {
+    ips: ['192.0.2.0', '192.0.2.1', '2001:db8::', '2001:db8::1'],
+    pool: 'both',
+    missingFamilies: [],
+  });
+});
+
+test('address-count: raised, the Service keeps what it has and gets the rest; lowered, it releases the highest', (t) => {
+  const a = alloc([net]);
+  t.like(a.assign(svc('b')), { ips: ['192.0.2.0'] });
+  t.like(a.assign(svc('a')), { ips: ['192.0.2.1'] });
+  t.like(a.assign(svc('a', count('3', { currentIPs: ['192.0.2.1'] }))), {
+    ips: ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+    released: [],
+  });
+  t.like(a.assign(svc('a', count('1', { currentIPs: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] }))), {
+    ips: ['192.0.2.1'],
+    released: ['192.0.2.2', '192.0.2.3'],
+  });
+  t.like(a.assign(svc('c')), { ips: ['192.0.2.2'] }, 'released addresses are free again at once');
+});
+
+test('address-count: a pool without N free addresses refuses with PoolExhausted and says so; nothing is held', (t) => {
+  const small = pool('small', ['192.0.2.0/30']);
+  const a = alloc([small]);
+  t.like(a.assign(svc('b')), { ips: ['192.0.2.0'] });
+  const d = a.assign(svc('a', count('4')));
+  t.like(d, { kind: 'failed', reason: 'PoolExhausted' });
+  t.regex(d.kind === 'failed' ? d.message : '', /address-count is 4: fewer than 4 free IPv4 addresses/);
+  t.like(
+    a.assign(svc('c', count('3'))),
+    { ips: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] },
+    'the failed picks were not held',
+  );
+});
+
+test('address-count: a bad value, or requested addresses that do not match it, is InvalidRequest', (t) => {
+  const bad = (annotations: Record<string, string>): string => {
+    const d = alloc([both]).assign(svc('a', { annotations }));
+    return d.kind === 'failed' && d.reason === 'InvalidRequest' ? d.message : `not refused: ${d.kind}`;
+  };
+  t.regex(bad({ 'meshlb.io/address-count': '0' }), /address-count: "0" must be a whole number from 1 to 8/);
+  t.regex(bad({ 'meshlb.io/address-count': '9' }), /from 1 to 8/);
+  t.regex(bad({ 'meshlb.io/address-count': 'two' }), /from 1 to 8/);
+  t.regex(
+    bad({ 'meshlb.io/address-count': '2', 'meshlb.io/loadBalancerIPs': '192.0.2.5' }),
+    /address-count is 2: list 2 IPv4 addresses, or none/,
+  );
+  t.regex(
+    bad({ 'meshlb.io/address-count': '2', 'meshlb.io/loadBalancerIPs': '192.0.2.5,192.0.2.5' }),
+    /listed twice/,
+  );
+  t.like(
+    alloc([both]).assign(
+      svc('a', {
+        annotations: { 'meshlb.io/address-count': '2', 'meshlb.io/loadBalancerIPs': '192.0.2.9,192.0.2.5' },
+      }),
+    ),
+    { kind: 'assigned', ips: ['192.0.2.5', '192.0.2.9'] },
+  );
+});
+
+test('address-count: Services sharing a key share their addresses', (t) => {
+  const a = alloc([net]);
+  const shared = { 'meshlb.io/allow-shared-ip': 'k', 'meshlb.io/address-count': '2' };
+  t.like(a.assign(svc('a', { annotations: shared })), { ips: ['192.0.2.0', '192.0.2.1'] });
+  t.like(a.assign(svc('b', { annotations: shared, ports: [{ protocol: 'TCP', port: 443 }] })), {
+    ips: ['192.0.2.0', '192.0.2.1'],
+  });
+});
+
 // ---- avoidBuggyIPs ----
 
 test('avoidBuggyIPs skips .0 and .255, across /24 boundaries', (t) => {

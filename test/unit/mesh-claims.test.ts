@@ -173,6 +173,19 @@ test('publishClaims throws for a claim of another node or one the codec cannot c
   t.is(claimsSent(broadcasts).length, 0);
 });
 
+test('publishClaims also sends the claims directly to the members named (not itself, not the dead, each once)', (t) => {
+  const { m, sent, broadcasts } = member(new MapClaimStore());
+  m.seed([
+    { node: 'c', state: 'dead', incarnation: 1 },
+    { node: 'd', state: 'left', incarnation: 1 },
+  ]);
+  m.publishClaims([claim(1), claim(2)], { alsoTo: ['b', 'b', 'a', 'c', 'd', 'unknown'] });
+  t.is(claimsSent(broadcasts).length, 1, 'the gossip copy');
+  const direct = sent.filter((x) => x.type === 'claims');
+  t.is(direct.length, 2, "b (alive) and d (left: a holder handing off waits for its successor's claim)");
+  t.true(direct.every((x) => x.claims.length === 2));
+});
+
 test('after leave() publishClaims sends nothing', (t) => {
   const { m, broadcasts } = member(new MapClaimStore());
   m.leave();

@@ -5,7 +5,7 @@
  */
 import { formatIp, parseIp } from '../../ip/index.ts';
 import { isBuggyIp } from './ip.ts';
-import { inRanges, pick, poolOf } from './pick.ts';
+import { inRanges, pickN, poolOf } from './pick.ts';
 import { admits, hasFamily, usable, type Pool } from './pools.ts';
 import { familyName, readIntent, type Intent, type RequestedIp } from './request.ts';
 import { byValue, type AllocationTable, type Entry, type Failure, type Held } from './table.ts';
@@ -102,21 +102,37 @@ function automatic(
 ): { ips: Held[] } | Failure {
   const candidates =
     named !== undefined ? [named] : book.pools.filter((p) => p.view.autoAssign && admits(p.view, svc));
-  const keep = entry.ips.filter(
-    (h) =>
-      intent.families.includes(h.family) &&
-      (named === undefined || usable(named, h.family, h.value) || poolOf(book.pools, h) === null),
+  // What it holds that still fits, at most `count` per family (the lowest: the
+  // count went down, the rest is released).
+  const keep = intent.families.flatMap((f) =>
+    entry.ips
+      .filter(
+        (h) =>
+          h.family === f &&
+          (named === undefined || usable(named, h.family, h.value) || poolOf(book.pools, h) === null),
+      )
+      .sort(byValue)
+      .slice(0, intent.count),
   );
   if (keep.length > 0) {
     const ips = [...keep];
     const home = poolOf(book.pools, keep[0] as Held);
     const homePool = candidates.find((p) => p.view.name === home);
+    const taken = new Set(ips.map((h) => h.ip));
+    // Complete the count of each family from the same pool (a partial dual-stack, a count raised).
+    let complete = true;
     for (const f of intent.families) {
-      if (ips.some((h) => h.family === f) || homePool === undefined) continue;
-      const picked = pick(book.table, homePool, f, entry);
-      if (picked !== undefined) ips.push(picked);
+      const have = ips.filter((h) => h.family === f).length;
+      if (have === intent.count) continue;
+      const more =
+        homePool === undefined
+          ? undefined
+          : pickN(book.table, homePool, f, entry, intent.count - have, taken);
+      if (more !== undefined) ips.push(...more);
+      // A family it has none of may stay missing (PreferDualStack); a short count may not.
+      else if (have > 0 || intent.policy === 'RequireDualStack') complete = false;
     }
-    if (ips.length === intent.families.length || intent.policy !== 'RequireDualStack') return { ips };
+    if (complete) return { ips };
   }
   return fresh(book.table, entry, intent, candidates, named !== undefined);
 }
@@ -135,19 +151,28 @@ function fresh(
     };
   }
   const families = intent.families;
+  const n = intent.count;
   for (const pool of candidates) {
-    const picks = families.map((f) => pick(table, pool, f, entry));
-    if (picks.every((p) => p !== undefined)) return { ips: picks };
+    const taken = new Set<string>();
+    const picks = families.map((f) => pickN(table, pool, f, entry, n, taken));
+    if (picks.every((p) => p !== undefined)) return { ips: picks.flat() };
   }
   if (families.length === 2 && intent.policy === 'PreferDualStack') {
     for (const f of families) {
       for (const pool of candidates) {
-        const picked = pick(table, pool, f, entry);
-        if (picked !== undefined) return { ips: [picked] };
+        const picked = pickN(table, pool, f, entry, n);
+        if (picked !== undefined) return { ips: picked };
       }
     }
   }
   const names = families.map(familyName).join(' and ');
+  if (n > 1 && candidates.some((p) => families.every((f) => hasFamily(p, f)))) {
+    const where = named ? `pool ${candidates[0]?.view.name ?? ''}` : 'any admitting pool';
+    return {
+      reason: 'PoolExhausted',
+      message: `meshlb.io/address-count is ${n}: fewer than ${n} free ${names} addresses in ${where}`,
+    };
+  }
   const where = named ? `pool ${candidates[0]?.view.name ?? ''}` : 'any admitting pool';
   if (intent.policy === 'RequireDualStack' && families.length === 2) {
     if (!candidates.some((p) => families.every((f) => hasFamily(p, f)))) {

@@ -14,7 +14,16 @@ export const ANNOTATIONS = {
     'metallb.io/allow-shared-ip',
     'metallb.universe.tf/allow-shared-ip',
   ],
+  addressCount: ['meshlb.io/address-count'],
 } as const;
+
+/**
+ * The most addresses per family one Service may ask for: layer 2 spreads a
+ * Service's addresses over distinct nodes, so more addresses than a cluster's
+ * typical node count only take pool space (and ARP entries) without adding a
+ * node's worth of throughput.
+ */
+export const MAX_ADDRESS_COUNT = 8;
 
 /** Where requested IPs came from, highest precedence first. */
 export type RequestSource =
@@ -36,6 +45,8 @@ export interface Intent {
   pool: string | null;
   /** The raw sharing key (not yet scoped to the namespace), or null. */
   sharingKey: string | null;
+  /** Addresses wanted per family (`meshlb.io/address-count`, default 1). */
+  count: number;
 }
 
 export type IntentResult = { ok: true; intent: Intent } | { ok: false; message: string };
@@ -85,15 +96,27 @@ function wantedFamilies(svc: ServiceView, policy: IpFamilyPolicy): Family[] {
   return listed;
 }
 
+/** `meshlb.io/address-count`: a whole number 1…MAX_ADDRESS_COUNT; 1 when unset. */
+function countOf(svc: ServiceView): number | string {
+  const a = firstAnnotation(svc.annotations, ANNOTATIONS.addressCount);
+  if (a === undefined) return 1;
+  const n = Number(a.value);
+  return /^\d+$/.test(a.value) && n >= 1 && n <= MAX_ADDRESS_COUNT
+    ? n
+    : `${a.key}: ${JSON.stringify(a.value)} must be a whole number from 1 to ${MAX_ADDRESS_COUNT} (addresses per family)`;
+}
+
 /** Reads what a Service asks for; fails (InvalidRequest) when the request cannot be served as written. */
 export function readIntent(svc: ServiceView): IntentResult {
   const policy = svc.ipFamilyPolicy ?? 'SingleStack';
   const families = wantedFamilies(svc, policy);
   const pool = firstAnnotation(svc.annotations, ANNOTATIONS.addressPool)?.value ?? null;
   const sharingKey = sharingKeyOf(svc);
+  const count = countOf(svc);
+  if (typeof count === 'string') return { ok: false, message: count };
   const text = requestedIpsText(svc);
   if (text === undefined)
-    return { ok: true, intent: { families, policy, requested: null, pool, sharingKey } };
+    return { ok: true, intent: { families, policy, requested: null, pool, sharingKey, count } };
 
   const ips: RequestedIp[] = [];
   for (const part of text.value.split(',')) {
@@ -101,9 +124,17 @@ export function readIntent(svc: ServiceView): IntentResult {
     const ip = parseIp(part.trim());
     if (ip === undefined)
       return { ok: false, message: `${text.source}: ${JSON.stringify(part.trim())} is not an IP address` };
-    if (ips.some((o) => o.family === ip.family)) {
-      return { ok: false, message: `${text.source}: more than one ${familyName(ip.family)} address` };
+    if (ips.filter((o) => o.family === ip.family).length >= count) {
+      return {
+        ok: false,
+        message:
+          count === 1
+            ? `${text.source}: more than one ${familyName(ip.family)} address (meshlb.io/address-count asks for more)`
+            : `${text.source}: more than ${count} ${familyName(ip.family)} addresses (meshlb.io/address-count is ${count})`,
+      };
     }
+    if (ips.some((o) => o.family === ip.family && o.value === ip.value))
+      return { ok: false, message: `${text.source}: ${part.trim()} is listed twice` };
     if (!families.includes(ip.family)) {
       return {
         ok: false,
@@ -112,14 +143,21 @@ export function readIntent(svc: ServiceView): IntentResult {
     }
     ips.push({ ...ip, text: formatIp(ip.family, ip.value) });
   }
-  if (ips.length === 0) return { ok: true, intent: { families, policy, requested: null, pool, sharingKey } };
-  if (policy === 'RequireDualStack' && ips.length < 2) {
+  if (ips.length === 0)
+    return { ok: true, intent: { families, policy, requested: null, pool, sharingKey, count } };
+  if (policy === 'RequireDualStack' && !families.every((f) => ips.some((ip) => ip.family === f))) {
     return { ok: false, message: `${text.source}: RequireDualStack needs one address of each family` };
   }
+  for (const f of new Set(ips.map((ip) => ip.family)))
+    if (count > 1 && ips.filter((ip) => ip.family === f).length !== count)
+      return {
+        ok: false,
+        message: `${text.source}: meshlb.io/address-count is ${count}: list ${count} ${familyName(f)} addresses, or none`,
+      };
   // Primary family first, whatever order they were written in.
   ips.sort((a, b) => families.indexOf(a.family) - families.indexOf(b.family));
   return {
     ok: true,
-    intent: { families, policy, requested: { source: text.source, ips }, pool, sharingKey },
+    intent: { families, policy, requested: { source: text.source, ips }, pool, sharingKey, count },
   };
 }

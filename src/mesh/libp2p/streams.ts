@@ -228,7 +228,7 @@ export class StreamChannels implements Startable {
     const decoded = decodeCounted(frame, this.#stats);
     if (decoded === undefined) return;
     const { msg, version } = decoded;
-    if (msg.type === 'gossip' || msg.type === 'claims') {
+    if (msg.type === 'gossip') {
       this.#stats.drop('gossip-on-stream');
       return;
     }
