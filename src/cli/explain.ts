@@ -95,7 +95,9 @@ async function runExplain(args: string[]): Promise<number> {
             ? 'eligible (heir)'
             : 'eligible'
           : `${c.reason ?? ''}: ${REASONS[c.reason as Reason]}`,
-      c.load === undefined ? '' : `${c.load}${c.full === true ? ' (full: passed over)' : ''}`,
+      c.load === undefined
+        ? ''
+        : `${c.load}${c.full === true ? ' (full: passed over)' : c.spread === true ? ' (has another address of this Service: passed over)' : ''}`,
     ]);
     const head = ['  RANK', 'NODE', 'WHY', ...(e.cap === undefined ? [] : ['LOAD'])];
     console.log(table([head, ...rows.map((r) => [`  ${r[0] ?? ''}`, ...r.slice(1, head.length)])]));

@@ -45,6 +45,12 @@ export interface Placeable {
   keeper: string | undefined;
   /** Its pool moves it back to its first node with room (failback): never simply kept. */
   failback: boolean;
+  /**
+   * Addresses of one group (a Service's addresses of one family,
+   * `meshlb.io/address-count`) go to distinct nodes while there are enough:
+   * a node holds a second one only when no other node with room may take it.
+   */
+  group?: string | undefined;
 }
 
 export interface Placed {
@@ -55,6 +61,8 @@ export interface Placed {
   overBound?: boolean;
   /** Nodes ranked above `node` that were passed over because they were full. */
   full?: string[];
+  /** Nodes ranked above `node` passed over because they hold another address of its group. */
+  spread?: string[];
 }
 
 export interface PlacementResult {
@@ -139,42 +147,77 @@ function place(x: Inputs, without?: string): Pass {
   const nodes = x.nodes.size - (without !== undefined && x.nodes.has(without) ? 1 : 0);
   const addresses = x.addresses - (without === undefined ? 0 : (x.only.get(without) ?? 0));
   const cap = loadCap(addresses, nodes, x.slack);
+  // A group's address may go up to ⌈(1 + slack) · a/n⌉ to stay apart from its
+  // group (the bound rounded up): greedily, with every node at `cap`, the last
+  // Services' addresses would find room only where their group already is.
+  const spreadCap = nodes === 0 ? cap : Math.max(cap, Math.ceil(((1 + x.slack) * addresses) / nodes - 1e-9));
   const load = new Map<string, number>();
   const placed = new Map<string, Placed>();
-  const add = (n: string): void => {
-    load.set(n, (load.get(n) ?? 0) + 1);
+  /** Group → the nodes holding one of its addresses (placed so far). */
+  const groups = new Map<string, Set<string>>();
+  const holds = (it: Placeable, n: string): boolean =>
+    it.group !== undefined && groups.get(it.group)?.has(n) === true;
+  const add = (it: Placeable, p: Placed): void => {
+    placed.set(it.ip, p);
+    if (p.node === undefined) return;
+    load.set(p.node, (load.get(p.node) ?? 0) + 1);
+    if (it.group === undefined) return;
+    const g = groups.get(it.group);
+    if (g === undefined) groups.set(it.group, new Set([p.node]));
+    else g.add(p.node);
   };
   const toPlace: Placeable[] = [];
   const toMove: Placeable[] = [];
   for (const it of x.items) {
     const keeper = it.keeper === without ? undefined : it.keeper;
     if (keeper === undefined || it.failback) toPlace.push(it);
-    else if ((load.get(keeper) ?? 0) < cap) {
-      add(keeper);
-      placed.set(it.ip, { node: keeper, heirs: [] });
-    } else toMove.push(it);
+    // Beyond the bound, or a second address of its group on the node: left to move.
+    // (A group's address may stay up to spreadCap, where it was put to stay apart.)
+    else if ((load.get(keeper) ?? 0) < (it.group === undefined ? cap : spreadCap) && !holds(it, keeper))
+      add(it, { node: keeper, heirs: [] });
+    else toMove.push(it);
   }
   const room = (n: string): boolean => (load.get(n) ?? 0) < cap;
-  for (const it of toPlace) {
+  /**
+   * The first node with room that holds none of its group; else one below
+   * spreadCap that holds none; else the first with room.
+   */
+  const target = (it: Placeable): ReturnType<typeof firstWithRoom> & { spread?: string[] } => {
     const skip = (n: string): boolean => n === without;
-    const found = firstWithRoom(it.takers, skip, room);
+    let apart = firstWithRoom(it.takers, skip, (n) => room(n) && !holds(it, n));
+    if (apart.node === undefined && it.group !== undefined)
+      apart = firstWithRoom(it.takers, skip, (n) => (load.get(n) ?? 0) < spreadCap && !holds(it, n));
+    if (apart.node !== undefined || it.group === undefined) {
+      const full = apart.full.filter((n) => !holds(it, n));
+      const spread = apart.full.filter((n) => holds(it, n) && room(n));
+      return spread.length > 0 ? { node: apart.node, full, spread } : { node: apart.node, full };
+    }
+    return firstWithRoom(it.takers, skip, room);
+  };
+  for (const it of toPlace) {
+    const found = target(it);
     // No room anywhere: answered over the bound beats not answered.
-    const node = found.node ?? it.takers.find((n) => !skip(n));
-    if (node !== undefined) add(node);
+    const node = found.node ?? it.takers.find((n) => n !== without);
     const p: Placed = { node, heirs: [] };
     if (found.node !== undefined && found.full.length > 0) p.full = found.full;
-    placed.set(it.ip, p);
+    if (found.spread !== undefined) p.spread = found.spread;
+    add(it, p);
   }
   for (const it of toMove) {
     const keeper = it.keeper as string;
-    // (Its keeper is full: it filled up in the first pass, and loads only grow.)
-    const found = firstWithRoom(it.takers, (n) => n === without, room);
-    const node = found.node ?? keeper;
-    add(node);
+    // Its keeper is full (it filled up in the first pass, and loads only grow),
+    // or holds another address of its group. A node with room holding none of
+    // the group takes it; else it stays if its keeper has room (a second address
+    // of the group there, but no move that spreads nothing); else any node with room.
+    const found = target(it);
+    const apart = found.node !== undefined && !holds(it, found.node);
+    const stays = !apart && room(keeper);
+    const node = stays ? keeper : (found.node ?? keeper);
     const p: Placed = { node, heirs: [] };
-    if (found.node === undefined) p.overBound = true;
-    else if (found.full.length > 0) p.full = found.full;
-    placed.set(it.ip, p);
+    if (node === keeper && !stays) p.overBound = true;
+    else if (!stays && found.full.length > 0) p.full = found.full;
+    if (!stays && found.spread !== undefined) p.spread = found.spread;
+    add(it, p);
   }
   return { cap, load, placed };
 }

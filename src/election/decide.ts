@@ -38,6 +38,8 @@ export interface Candidate {
   reason?: Reason;
   /** Passed over: it announces as many addresses as the load bound allows. */
   full?: boolean;
+  /** Passed over: it announces another address of the same Service (spread). */
+  spread?: boolean;
   /** Addresses it announces (with the load bound on). */
   load?: number;
 }
@@ -146,6 +148,7 @@ function placeables(infos: readonly IpInfo[]): Placeable[] {
     takers: i.takers.map((t) => t.node),
     keeper: i.keep?.ok === true ? i.claim?.node : undefined,
     failback: i.failback,
+    group: i.ip.group,
   }));
 }
 
@@ -210,8 +213,10 @@ export function explain(world: World, ipAddress: string): Explanation | undefine
   const result = placement(infos, world.balance.slack);
   const placed = result.placed.get(ip.ip);
   const full = new Set(placed?.full ?? []);
+  const spread = new Set(placed?.spread ?? []);
   for (const c of candidates) {
     if (full.has(c.node)) c.full = true;
+    if (spread.has(c.node)) c.spread = true;
     c.load = result.load.get(c.node) ?? 0;
   }
   const out: Explanation = { decision: decideBalanced(info, placed), claim, candidates, cap: result.cap };

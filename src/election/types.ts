@@ -51,6 +51,12 @@ export interface ServiceIp {
    * kube/world/endpoints.ts); undefined for the Cluster policy.
    */
   localEndpointNodes?: ReadonlySet<string>;
+  /**
+   * The IPs of one Service and family when it has several
+   * (`meshlb.io/address-count`): placed on distinct nodes while there are
+   * enough (balance.ts). Undefined for a Service's only IP of a family.
+   */
+  group?: string;
 }
 
 /** "Node `node` announces `ip`", published on the mesh; `epoch` rises with every change of announcer. */

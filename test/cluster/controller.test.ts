@@ -130,6 +130,30 @@ test.serial(
   },
 );
 
+test.serial(
+  'meshlb.io/address-count: 3 addresses in the status; too many for the pool: PoolExhausted, the Event says why',
+  async (t) => {
+    const { cp, core } = t.context;
+    const ns = await cp.newNamespace('ctl');
+    await pool(cp, 'ctl-count', ns, ['198.51.100.8/30']);
+    await controller(t, 'ctl-count-1', ns);
+    await core.createNamespacedService(lbService(ns, 'three', {}, { 'meshlb.io/address-count': '3' }));
+    const three = await waitFor('3 IPs for three', async () => {
+      const s = await statusOf(core, ns, 'three');
+      return ips(s).length > 0 ? s : undefined;
+    });
+    t.deepEqual(ips(three), ['198.51.100.8', '198.51.100.9', '198.51.100.10']);
+    await core.createNamespacedService(lbService(ns, 'two', {}, { 'meshlb.io/address-count': '2' }));
+    await waitFor('the PoolExhausted Event', async () => (await events(cp, ns, 'PoolExhausted')) >= 1);
+    const list = await cp.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    t.regex(
+      list.items.find((e) => e.reason === 'PoolExhausted')?.note ?? '',
+      /address-count is 2: fewer than 2 free IPv4 addresses/,
+    );
+    t.deepEqual(ips(await statusOf(core, ns, 'two')), [], 'all or nothing: no status written');
+  },
+);
+
 test.serial("a deleted Service's write count goes with it (stats stay bounded under churn)", async (t) => {
   const { cp, core } = t.context;
   const ns = await cp.newNamespace('ctl');

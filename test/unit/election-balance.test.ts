@@ -216,6 +216,57 @@ test('without room anywhere else a holder keeps what it holds; explain says so, 
     t.true(ex?.candidates.find((c) => c.node === 'n0')?.full, 'n0 ranked first but full');
 });
 
+/** `nodes` nodes, `services` Services of `count` addresses each (one group per Service). */
+function grouped(nodes: number, services: number, count: number): World {
+  const w = world(nodes, services * count);
+  return {
+    ...w,
+    ips: w.ips.map((ip, i) => ({ ...ip, group: `ns/s${Math.floor(i / count)}/ipv4` })),
+  };
+}
+
+const spreadOk = (w: World, count: number, eligible: number): boolean => {
+  const byGroup = new Map<string, Set<string>>();
+  const groupOf = new Map(w.ips.map((ip) => [ip.ip, ip.group ?? '']));
+  for (const d of decide(w)) {
+    const g = groupOf.get(d.ip) ?? '';
+    const set = byGroup.get(g) ?? new Set<string>();
+    if (d.announcer !== undefined) set.add(d.announcer);
+    byGroup.set(g, set);
+  }
+  return [...byGroup.values()].every((s) => s.size === Math.min(count, eligible));
+};
+
+test('a Service’s addresses go to distinct nodes while there are enough, before and after any single failure', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 3, max: 10 }),
+      fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: 2, max: 4 }),
+      fc.nat(),
+      (nodes, services, count, pick) => {
+        const w = settle(grouped(nodes, services, count));
+        if (!spreadOk(w, count, nodes)) return false;
+        const victim = `n${pick % nodes}`;
+        const after = settle(dead(w, victim));
+        return spreadOk(after, count, nodes - 1);
+      },
+    ),
+    { numRuns: 200 },
+  );
+  t.pass();
+});
+
+test('two addresses of a Service on one node (a cold start): one moves to a node without any, planned', (t) => {
+  const w0 = grouped(3, 1, 3);
+  const claims = new Map(w0.ips.map((ip): [string, Claim] => [ip.ip, { ip: ip.ip, node: 'n0', epoch: 1 }]));
+  const ds = decide({ ...w0, claims });
+  t.is(new Set(ds.map((d) => d.announcer)).size, 3);
+  t.true(ds.filter((d) => d.announcer !== 'n0').every((d) => d.cause === 'rebalance'));
+  const ex = explain({ ...w0, claims }, ds.find((d) => d.cause === 'rebalance')?.ip ?? '');
+  t.is(ex?.decision.cause, 'rebalance');
+});
+
 test('with the bound off, decisions are today’s: sticky rendezvous, whatever the loads', (t) => {
   const w0 = world(5, 6);
   const claims = new Map(w0.ips.map((ip): [string, Claim] => [ip.ip, { ip: ip.ip, node: 'n0', epoch: 1 }]));

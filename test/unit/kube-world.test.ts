@@ -214,8 +214,8 @@ const serviceRows: ServiceRow[] = [
       service('web', 'a', ['198.51.100.10', '198.51.100.9']),
     ],
     ips: [
-      { ip: '198.51.100.9', pool: 'p4' },
-      { ip: '198.51.100.10', pool: 'p4' },
+      { ip: '198.51.100.9', pool: 'p4', group: 'web/a/ipv4' },
+      { ip: '198.51.100.10', pool: 'p4', group: 'web/a/ipv4' },
       { ip: '2001:db8::1', pool: 'p6' },
     ],
   },
@@ -271,6 +271,27 @@ const serviceRows: ServiceRow[] = [
     ],
     ips: [{ ip: '198.51.100.7', pool: 'p4' }],
     unannounced: [{ service: 'web/b', ip: '198.51.100.7', reason: 'StatusNotOwned' }],
+  },
+  {
+    what: 'several IPs of one family (meshlb.io/address-count) form a group, per family; one IP alone none',
+    services: [service('web', 'a', ['198.51.100.8', '198.51.100.7', '2001:db8::7'])],
+    ips: [
+      { ip: '198.51.100.7', pool: 'p4', group: 'web/a/ipv4' },
+      { ip: '198.51.100.8', pool: 'p4', group: 'web/a/ipv4' },
+      { ip: '2001:db8::7', pool: 'p6' },
+    ],
+  },
+  {
+    what: 'an IP of two such Services (sharing) is in the group of the least key, in any input order',
+    services: [
+      service('web', 'b', ['198.51.100.7', '198.51.100.9']),
+      service('web', 'a', ['198.51.100.7', '198.51.100.8']),
+    ],
+    ips: [
+      { ip: '198.51.100.7', pool: 'p4', group: 'web/a/ipv4' },
+      { ip: '198.51.100.8', pool: 'p4', group: 'web/a/ipv4' },
+      { ip: '198.51.100.9', pool: 'p4', group: 'web/b/ipv4' },
+    ],
   },
 ];
 

@@ -41,6 +41,8 @@ interface Group {
   /** Per Local Service on the IP: its nodes with a serving endpoint of the IP's family. */
   local: ReadonlySet<string>[];
   services: ServiceRef[];
+  /** Its Service's key and family, when that Service has several IPs of the family (the least such key). */
+  group?: string;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -89,6 +91,13 @@ export function serviceIps(
       continue;
     }
     const local = svc.spec.externalTrafficPolicy === 'Local';
+    // Several announced IPs of one family (meshlb.io/address-count): spread over distinct nodes.
+    const perFamily = new Map<number, number>();
+    for (const text of texts) {
+      const p = parseIp(text);
+      if (p !== undefined && pools.poolOf(p) !== undefined)
+        perFamily.set(p.family, (perFamily.get(p.family) ?? 0) + 1);
+    }
     for (const text of texts) {
       const parsed = parseIp(text);
       if (parsed === undefined) {
@@ -107,16 +116,22 @@ export function serviceIps(
         groups.set(ip, g);
       }
       g.services.push({ namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '' });
+      if ((perFamily.get(parsed.family) ?? 0) > 1) {
+        // Shared by several such Services: the least key, whatever order the objects came in.
+        const group = `${key}/ipv${parsed.family}`;
+        if (g.group === undefined || group < g.group) g.group = group;
+      }
       if (local) g.local.push(endpoints.get(key)?.[parsed.family] ?? NONE);
     }
   }
   const ips = [...groups.values()]
     .sort((a, b) => (a.family !== b.family ? a.family - b.family : a.value < b.value ? -1 : 1))
-    .map((g): ServiceIp =>
-      g.local.length === 0
-        ? { ip: g.ip, pool: g.pool }
-        : { ip: g.ip, pool: g.pool, localEndpointNodes: intersect(g.local) },
-    );
+    .map((g): ServiceIp => {
+      const ip: ServiceIp = { ip: g.ip, pool: g.pool };
+      if (g.local.length > 0) ip.localEndpointNodes = intersect(g.local);
+      if (g.group !== undefined) ip.group = g.group;
+      return ip;
+    });
   unannounced.sort((a, b) =>
     a.service !== b.service ? (a.service < b.service ? -1 : 1) : a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0,
   );
