@@ -150,7 +150,9 @@ function place(x: Inputs, without?: string): Pass {
   // A group's address may go up to ⌈(1 + slack) · a/n⌉ to stay apart from its
   // group (the bound rounded up): greedily, with every node at `cap`, the last
   // Services' addresses would find room only where their group already is.
-  const spreadCap = nodes === 0 ? cap : Math.max(cap, Math.ceil(((1 + x.slack) * addresses) / nodes - 1e-9));
+  const spreadCap = nodes === 0 ? cap : Math.ceil(((1 + x.slack) * addresses) / nodes - 1e-9);
+  /** How many a node may hold and still keep one more: spreadCap for a group's addresses. */
+  const limit = (it: Placeable): number => (it.group === undefined ? cap : spreadCap);
   const load = new Map<string, number>();
   const placed = new Map<string, Placed>();
   /** Group → the nodes holding one of its addresses (placed so far). */
@@ -173,8 +175,7 @@ function place(x: Inputs, without?: string): Pass {
     if (keeper === undefined || it.failback) toPlace.push(it);
     // Beyond the bound, or a second address of its group on the node: left to move.
     // (A group's address may stay up to spreadCap, where it was put to stay apart.)
-    else if ((load.get(keeper) ?? 0) < (it.group === undefined ? cap : spreadCap) && !holds(it, keeper))
-      add(it, { node: keeper, heirs: [] });
+    else if ((load.get(keeper) ?? 0) < limit(it) && !holds(it, keeper)) add(it, { node: keeper, heirs: [] });
     else toMove.push(it);
   }
   const room = (n: string): boolean => (load.get(n) ?? 0) < cap;
@@ -211,7 +212,7 @@ function place(x: Inputs, without?: string): Pass {
     // of the group there, but no move that spreads nothing); else any node with room.
     const found = target(it);
     const apart = found.node !== undefined && !holds(it, found.node);
-    const stays = !apart && room(keeper);
+    const stays = !apart && (load.get(keeper) ?? 0) < limit(it);
     const node = stays ? keeper : (found.node ?? keeper);
     const p: Placed = { node, heirs: [] };
     if (node === keeper && !stays) p.overBound = true;
