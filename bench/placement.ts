@@ -29,19 +29,18 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  type Advertisement,
   BALANCE_SLACK,
   type Cause,
   type Claim,
   decide,
   loadCap,
-  type NodeView,
   type ServiceIp,
   type World,
 } from '../src/election/index.ts';
 import type { MemberState } from '../src/mesh/messages.ts';
 import { mulberry32 } from '../src/mesh/sim/prng.ts';
 import { quantile } from './stats.ts';
+import { EVERY_NODE, readyNode } from '../lab/testbed/election-world.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,27 +62,6 @@ type Rules = 'today' | 'bounded';
 type Scenario = 'cold-start' | 'failure' | 'rolling-restart';
 const RULES: readonly Rules[] = ['today', 'bounded'];
 const SCENARIOS: readonly Scenario[] = ['cold-start', 'failure', 'rolling-restart'];
-
-const ad: Advertisement = {
-  name: 'l2',
-  pools: ['default'],
-  nodeSelectors: [],
-  interfaces: [],
-  cordon: 'keep',
-  failback: false,
-};
-
-function ready(name: string): NodeView {
-  return {
-    name,
-    ready: 'True',
-    networkUnavailable: false,
-    deleting: false,
-    unschedulable: false,
-    taints: [],
-    labels: {},
-  };
-}
 
 /** What one seed draws: the addresses, the nodes and the orders of events. */
 interface Plan {
@@ -196,9 +174,9 @@ function sample(w: World, tally: Tally, started: number): Sample {
 function run(p: Plan, rules: Rules): Record<Scenario, Sample> {
   let started = performance.now();
   let w: World = {
-    nodes: new Map(p.names.map((n) => [n, ready(n)])),
+    nodes: new Map(p.names.map((n) => [n, readyNode(n)])),
     members: new Map(),
-    advertisements: [ad],
+    advertisements: [EVERY_NODE],
     ips: p.ips,
     claims: new Map(),
   };

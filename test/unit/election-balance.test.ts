@@ -2,37 +2,17 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { decide, explain } from '../../src/election/index.ts';
-import type { Advertisement, Claim, NodeView, ServiceIp, World } from '../../src/election/index.ts';
+import type { Claim, ServiceIp, World } from '../../src/election/index.ts';
 import { loadCap } from '../../src/election/balance.ts';
 import type { MemberState } from '../../src/mesh/messages.ts';
-
-const ad: Advertisement = {
-  name: 'l2',
-  pools: ['default'],
-  nodeSelectors: [],
-  interfaces: [],
-  cordon: 'keep',
-  failback: false,
-};
-
-function healthy(name: string): NodeView {
-  return {
-    name,
-    ready: 'True',
-    networkUnavailable: false,
-    deleting: false,
-    unschedulable: false,
-    taints: [],
-    labels: {},
-  };
-}
+import { EVERY_NODE, readyNode } from '../../lab/testbed/election-world.ts';
 
 function world(nodes: number, ips: number, slack = 0.25): World {
   const names = Array.from({ length: nodes }, (_, i) => `n${i}`);
   return {
-    nodes: new Map(names.map((n) => [n, healthy(n)])),
+    nodes: new Map(names.map((n) => [n, readyNode(n)])),
     members: new Map(names.map((n) => [n, 'alive'])),
-    advertisements: [ad],
+    advertisements: [EVERY_NODE],
     ips: Array.from({ length: ips }, (_, i): ServiceIp => ({
       ip: `10.0.${i >> 8}.${i & 255}`,
       pool: 'default',
@@ -196,15 +176,15 @@ test('without room anywhere else a holder keeps what it holds; explain says so, 
   // Two nodes, the pool advertised on n0 and n1; n1 may not take (NotReady) — n0 keeps all beyond the bound.
   const w0 = world(3, 9);
   const nodes = new Map(w0.nodes);
-  nodes.set('n1', { ...healthy('n1'), ready: 'False' });
-  nodes.set('n2', { ...healthy('n2'), ready: 'False' });
+  nodes.set('n1', { ...readyNode('n1'), ready: 'False' });
+  nodes.set('n2', { ...readyNode('n2'), ready: 'False' });
   const claims = new Map(w0.ips.map((ip): [string, Claim] => [ip.ip, { ip: ip.ip, node: 'n0', epoch: 1 }]));
   const w = { ...w0, nodes, claims };
   t.true(decide(w).every((d) => d.announcer === 'n0' && d.cause === 'kept'));
   const e = explain(w, '10.0.0.8');
   t.is(e?.cap, 11, 'one eligible node: the bound is all 9 plus slack');
   // Now n1 is back and n0 keeps 5 of 9 (cap max(⌈4.5⌉, ⌊5.625⌋) = 5); the rest go to n1.
-  const back = { ...w, nodes: new Map([...nodes, ['n1', healthy('n1')]]) };
+  const back = { ...w, nodes: new Map([...nodes, ['n1', readyNode('n1')]]) };
   const moved = decide(back).filter((d) => d.announcer === 'n1');
   t.is(moved.length, 4);
   const ex = explain(back, moved[0]?.ip as string);

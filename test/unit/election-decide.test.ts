@@ -1,29 +1,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { decide, eligibility, explain, mergeClaim } from '../../src/election/index.ts';
-import type { Advertisement, Claim, NodeView, ServiceIp, World } from '../../src/election/index.ts';
+import type { Claim, NodeView, ServiceIp, World } from '../../src/election/index.ts';
 import type { MemberState } from '../../src/mesh/messages.ts';
-
-const ad: Advertisement = {
-  name: 'l2',
-  pools: ['default'],
-  nodeSelectors: [],
-  interfaces: [],
-  cordon: 'keep',
-  failback: false,
-};
-
-function healthy(name: string): NodeView {
-  return {
-    name,
-    ready: 'True',
-    networkUnavailable: false,
-    deleting: false,
-    unschedulable: false,
-    taints: [],
-    labels: {},
-  };
-}
+import { EVERY_NODE, readyNode } from '../../lab/testbed/election-world.ts';
 
 const nodeArb = (name: string): fc.Arbitrary<NodeView> =>
   fc.record({
@@ -62,7 +42,9 @@ const worldArb: fc.Arbitrary<World> = fc
         return {
           nodes: new Map(nodes.map((n) => [n.name, n])),
           members: new Map(names.map((n, i) => [n, states[i] as MemberState])),
-          advertisements: [{ ...ad, cordon, nodeSelectors: selector === undefined ? [] : [selector] }],
+          advertisements: [
+            { ...EVERY_NODE, cordon, nodeSelectors: selector === undefined ? [] : [selector] },
+          ],
           ips: Array.from({ length: ips }, (_, i): ServiceIp => ({ ip: `10.0.0.${i}`, pool: 'default' })),
           claims,
         };
@@ -98,7 +80,7 @@ test('exactly one announcer per IP whenever some node may announce it, and never
 function withNode(w: World, name: string): World {
   return {
     ...w,
-    nodes: new Map([...w.nodes, [name, healthy(name)]]),
+    nodes: new Map([...w.nodes, [name, readyNode(name)]]),
     members: new Map([...w.members, [name, 'alive' as const]]),
   };
 }
@@ -181,13 +163,13 @@ test('conflicting claims converge to one, whatever order they arrive in', (t) =>
 
 test('takeover raises the epoch; explain names the reason of every rejected node', (t) => {
   const w: World = {
-    nodes: new Map(['a', 'b', 'c'].map((n) => [n, healthy(n)])),
+    nodes: new Map(['a', 'b', 'c'].map((n) => [n, readyNode(n)])),
     members: new Map<string, MemberState>([
       ['a', 'alive'],
       ['b', 'alive'],
       ['c', 'alive'],
     ]),
-    advertisements: [ad],
+    advertisements: [EVERY_NODE],
     ips: [{ ip: '10.0.0.7', pool: 'default' }],
     claims: new Map(),
   };
