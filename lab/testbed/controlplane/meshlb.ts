@@ -20,9 +20,23 @@ export const CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.met
 export async function installCrds(cp: ControlPlane): Promise<string> {
   const applied = await cp.kubectl(['apply', '--server-side', '-f', CRD_DIR]);
   if (applied.code !== 0) throw new Error(`kubectl apply of deploy/crds failed: ${applied.stderr}`);
-  const ready = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', '-f', CRD_DIR]);
-  if (ready.code !== 0) throw new Error(`meshlb's CRDs did not become Established: ${ready.stderr}`);
-  return applied.stderr;
+  // kubectl wait fails at once, instead of waiting, on a CRD whose status has no
+  // conditions yet ("accessor error: <nil> is of the type <nil>", seen in CI on a
+  // busy machine right after the apply): ask again until the deadline.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    const ready = await cp.kubectl([
+      'wait',
+      '--for=condition=Established',
+      `--timeout=${left}s`,
+      '-f',
+      CRD_DIR,
+    ]);
+    if (ready.code === 0) return applied.stderr;
+    if (!ready.stderr.includes('accessor error') || Date.now() >= deadline)
+      throw new Error(`meshlb's CRDs did not become Established: ${ready.stderr}`);
+  }
 }
 
 /** Creates an IPPool (cluster-scoped); defaults as the API server applies them. */

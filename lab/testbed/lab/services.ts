@@ -45,6 +45,8 @@ export interface ServiceOptions {
    * kube-proxy; default true. False where a real kube-proxy runs.
    */
   acceptVips?: boolean;
+  /** Addresses per family (`meshlb.io/address-count`); default 1. */
+  addressCount?: number;
 }
 
 /** Creates the labs' namespace unless it exists. */
@@ -70,7 +72,12 @@ export async function createServices(
     await core.createNamespacedService({
       namespace: LAB_NAMESPACE,
       body: {
-        metadata: { name },
+        metadata: {
+          name,
+          ...(opts.addressCount === undefined
+            ? {}
+            : { annotations: { 'meshlb.io/address-count': String(opts.addressCount) } }),
+        },
         spec: {
           type: 'LoadBalancer',
           ipFamilyPolicy: 'PreferDualStack',
@@ -91,7 +98,7 @@ export async function createServices(
         const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
           i.ip === undefined ? [] : [i.ip],
         );
-        if (ips.length === 2) out.push({ name, ips });
+        if (ips.length === 2 * (opts.addressCount ?? 1)) out.push({ name, ips });
       }
       return out.length === names.length ? out : undefined;
     },
