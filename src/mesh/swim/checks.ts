@@ -4,7 +4,6 @@
  * settled once; and the memory of refused connections that lets a check (and
  * a relay, see Prober) conclude at once instead of waiting out its timeouts.
  */
-import type { Timer } from '../../clock/index.ts';
 import type { SendPath } from '../transport.ts';
 import type { SwimContext } from './context.ts';
 import type { MemberRecord } from './member-table.ts';
@@ -114,7 +113,7 @@ export class Checker {
       this.#checkIndirect(seq, c);
       return;
     }
-    c.timer = this.#afterUnlessLagged(c, opts.timeoutMs, () => {
+    this.#deadline(c, opts.timeoutMs, () => {
       this.#checkIndirect(seq, c);
     });
   }
@@ -171,25 +170,20 @@ export class Checker {
   }
 
   /**
-   * A check's deadline, postponed once by lagToleranceMs when it fired late
-   * (our event loop was busy: the answers may be waiting unread behind it),
-   * as a probe's are. A speaker back on the LAN works through reconnects,
-   * handshakes and push-pulls for a while: without this its close watch
-   * failed live announcers again and again and took their IPs.
+   * A check's deadline, postponed once by lagToleranceMs when it fired late,
+   * as a probe's are (MeshTimers.deadline): a speaker back on the LAN works
+   * through reconnects, handshakes and push-pulls for a while, and without
+   * this its close watch failed live announcers again and again and took
+   * their IPs. A refusal is evidence enough: then no reason to wait for more.
    */
-  #afterUnlessLagged(c: PendingCheck, ms: number, fn: () => void): Timer {
-    let postponed = false;
-    const fire = (lagged: boolean): void => {
-      if (c.phase === 'settled') return;
-      // A refusal is evidence enough: no reason to wait for more answers.
-      if (lagged && !postponed && !c.refused) {
-        postponed = true;
-        c.timer = this.#cx.timers.after(this.#cx.config.lagToleranceMs, fire);
-        return;
-      }
-      fn();
-    };
-    return this.#cx.timers.after(ms, fire);
+  #deadline(c: PendingCheck, ms: number, fn: () => void): void {
+    this.#cx.timers.deadline(ms, fn, {
+      done: () => c.phase === 'settled',
+      armed: (t) => {
+        c.timer = t;
+      },
+      postpone: () => !c.refused,
+    });
   }
 
   #checkIndirect(seq: number, c: PendingCheck): void {
@@ -213,7 +207,7 @@ export class Checker {
     // false verdicts on live announcers in its first second.
     for (const h of helpers)
       outbox.send(h.node, h.endpoint, { type: 'ping-req', seq, from: node, target: c.target }, 'both');
-    c.timer = this.#afterUnlessLagged(c, c.indirectTimeoutMs, () => {
+    this.#deadline(c, c.indirectTimeoutMs, () => {
       this.settle(c, false);
     });
   }

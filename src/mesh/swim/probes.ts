@@ -6,6 +6,7 @@
  * at our own health, and a verdict reached by a timer that fired late waits
  * for the messages queued behind it.
  */
+import type { Timer } from '../../clock/index.ts';
 import type { Ack, Nack, Ping, PingReq } from '../messages.ts';
 import type { SendPath } from '../transport.ts';
 import type { Checker } from './checks.ts';
@@ -50,17 +51,13 @@ export class Prober {
     // segment stalls a stream ≥ 200 ms, longer than probeTimeout + indirectTimeout,
     // and under 5% loss those stalls turned into suspicions and, rarely, a verdict.
     outbox.send(target, r.endpoint, outbox.ping(seq, target), 'both');
-    let postponed = false;
-    const direct = (lagged: boolean): void => {
-      if (p.acked) return;
-      if (lagged && !postponed) {
-        postponed = true;
-        p.timer = timers.after(config.lagToleranceMs, direct);
-        return;
-      }
-      this.#indirect(seq, p);
-    };
-    p.timer = timers.after(awareness.scale(config.probeTimeoutMs), direct);
+    timers.deadline(
+      awareness.scale(config.probeTimeoutMs),
+      () => {
+        this.#indirect(seq, p);
+      },
+      this.#waiting(p),
+    );
   }
 
   /** Our probe was answered. */
@@ -145,14 +142,7 @@ export class Prober {
     const req: PingReq = { type: 'ping-req', seq, from: node, target: p.target };
     for (const h of helpers) outbox.send(h.node, h.endpoint, req, 'both');
     if (helpers.length > 0) stats.indirectProbes++;
-    let postponed = false;
-    const verdict = (lagged: boolean): void => {
-      if (p.acked) return;
-      if (lagged && !postponed) {
-        postponed = true;
-        p.timer = timers.after(config.lagToleranceMs, verdict);
-        return;
-      }
+    const verdict = (): void => {
       pending.delete(seq);
       this.#probing.delete(p.target);
       stats.probesFailed++;
@@ -161,7 +151,17 @@ export class Prober {
       awareness.apply(helpers.length === 0 ? 1 : Math.max(0, missing));
       this.#accuse(p.target);
     };
-    p.timer = timers.after(awareness.scale(config.indirectTimeoutMs), verdict);
+    timers.deadline(awareness.scale(config.indirectTimeoutMs), verdict, this.#waiting(p));
+  }
+
+  /** A probe's deadlines: nothing once it is acked; each timer kept on it, for the ack to cancel. */
+  #waiting(p: PendingProbe): { done: () => boolean; armed: (t: Timer) => void } {
+    return {
+      done: () => p.acked,
+      armed: (t) => {
+        p.timer = t;
+      },
+    };
   }
 
   /** Answers the origin of a relayed probe, on the channel its ping-req came on. */

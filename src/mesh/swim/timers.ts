@@ -61,6 +61,31 @@ export class MeshTimers implements Startable {
     arm();
   }
 
+  /**
+   * A waiter's deadline (a probe's, a check's): fired late (our event loop was
+   * busy: the answers may be waiting unread behind it), it waits
+   * lagToleranceMs once more before `fn` runs, unless `postpone()` says no.
+   * Nothing runs once `done()`. Each timer it arms goes to `armed`, which the
+   * waiter keeps to cancel on an answer.
+   */
+  deadline(
+    ms: number,
+    fn: () => void,
+    opts: { done: () => boolean; armed: (t: Timer) => void; postpone?: () => boolean },
+  ): void {
+    let postponed = false;
+    const fire = (lagged: boolean): void => {
+      if (opts.done()) return;
+      if (lagged && !postponed && (opts.postpone?.() ?? true)) {
+        postponed = true;
+        opts.armed(this.after(this.#init.lagToleranceMs, fire));
+        return;
+      }
+      fn();
+    };
+    opts.armed(this.after(ms, fire));
+  }
+
   /** A one-shot timer that tells its callback whether it fired late. */
   after(ms: number, fn: (lagged: boolean) => void): Timer {
     const due = this.#init.clock.now() + ms;
