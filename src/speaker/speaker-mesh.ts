@@ -6,31 +6,17 @@
  * (the leave before that is the hand-off's: handoff.ts).
  */
 import { isIPv4 } from 'node:net';
-import type { PrivateKey } from '@libp2p/interface';
-import type { Logger } from 'pino';
-import type { Clock, Startable } from '../clock/index.ts';
+import type { Startable } from '../clock/index.ts';
 import type { ClusterView, Coalescer } from '../kube/world/index.ts';
-import {
-  FastWatch,
-  Membership,
-  type Endpoint,
-  type MeshConfig,
-  type MemberState,
-  type WatchConfig,
-} from '../mesh/index.ts';
+import { FastWatch, Membership, type Endpoint, type MemberState } from '../mesh/index.ts';
 import { createMeshNode, Libp2pTransport, type MeshNode } from '../mesh/libp2p/index.ts';
 import type { ClaimBook } from './claims.ts';
+import type { SpeakerInit } from './speaker-init.ts';
 
-export interface SpeakerMeshInit {
-  clock: Clock;
-  log: Logger;
-  nodeName: string;
-  meshAddress: string;
-  meshPort: number;
-  networkKey: Uint8Array;
-  privateKey: PrivateKey;
-  mesh: MeshConfig;
-  watch: WatchConfig;
+export interface SpeakerMeshInit extends Pick<
+  SpeakerInit,
+  'clock' | 'log' | 'nodeName' | 'meshAddress' | 'meshPort' | 'networkKey' | 'privateKey' | 'mesh' | 'watch'
+> {
   /** Who may speak for which node (the transport checks senders against it). */
   view: ClusterView;
   claims: ClaimBook;

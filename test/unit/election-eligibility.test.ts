@@ -2,14 +2,10 @@ import test from 'ava';
 import { eligibility, matchesSelector, REASONS, type Reason } from '../../src/election/index.ts';
 import type { Advertisement, NodeView, ServiceIp, World } from '../../src/election/index.ts';
 import type { MemberState } from '../../src/mesh/messages.ts';
+import { readyNode } from '../../lab/testbed/election-world.ts';
 
 const healthy = (name: string, over: Partial<NodeView> = {}): NodeView => ({
-  name,
-  ready: 'True',
-  networkUnavailable: false,
-  deleting: false,
-  unschedulable: false,
-  taints: [],
+  ...readyNode(name),
   labels: { 'kubernetes.io/hostname': name },
   ...over,
 });

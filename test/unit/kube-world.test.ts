@@ -15,16 +15,9 @@ import {
 } from '../../src/kube/world/index.ts';
 import { parseIp } from '../../src/ip/index.ts';
 import { advertisement, endpoint, FOREIGN, node, pool, service, slice } from './kube-world-fixtures.ts';
+import { readyNode } from '../../lab/testbed/election-world.ts';
 
-const base: NodeView = {
-  name: 'n1',
-  ready: 'True',
-  networkUnavailable: false,
-  deleting: false,
-  unschedulable: false,
-  taints: [],
-  labels: {},
-};
+const base: NodeView = readyNode('n1');
 
 const nodeRows: [string, V1Node, Partial<NodeView>][] = [
   ['Ready=True', node('n1'), {}],

@@ -70,11 +70,8 @@ export class Sync {
   }
 
   periodic(): void {
-    const { table, node, stats, outbox } = this.#cx;
-    const [peer] = table.pick(1, (r) => r.state === 'alive' && r.node !== node);
-    if (peer === undefined) return;
-    stats.pushPulls++;
-    outbox.send(peer.node, peer.endpoint, this.#message(false, false));
+    const [peer] = this.#cx.table.pick(1, (r) => r.state === 'alive' && r.node !== this.#cx.node);
+    if (peer !== undefined) this.pushPull(peer.node, peer.endpoint);
   }
 
   /** Starts a push-pull with `node` (a reconnect's answer: see Healer). */
