@@ -7,6 +7,7 @@ import { formatIp, parseIp } from '../ip/index.ts';
 import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table, type SpeakerDebug } from './inspect.ts';
+import { balanceSlackOf } from '../speaker/index.ts';
 import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from '../config/index.ts';
 
 const HELP = `usage: meshlb explain <namespace>/<service> [--speaker URL] [--balance-slack E] [--kubeconfig PATH]
@@ -119,11 +120,8 @@ async function runExplain(args: string[]): Promise<number> {
 /** --balance-slack, else the speaker's (with --speaker), else the speakers' default. */
 function slackOf(flag: string | undefined, debug: SpeakerDebug | undefined): number | undefined {
   if (flag !== undefined) {
-    if (flag === 'off') return undefined;
-    const n = Number(flag);
-    if (flag.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10)
-      throw new CliUsageError(`--balance-slack must be a number from 0 to 10 or off; got "${flag}"`);
-    return n;
+    const slack = balanceSlackOf({ value: flag, source: '--balance-slack' });
+    return slack === 'off' ? undefined : slack;
   }
   if (debug?.balance === null) return undefined;
   return debug?.balance?.slack ?? BALANCE_SLACK;

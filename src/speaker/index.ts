@@ -12,6 +12,7 @@ export {
   DEFAULT_MESH_PORT,
   DEFAULT_HEALTH_ADDR,
   DEFAULT_METRICS_ADDR,
+  balanceSlackOf,
   MeshKeyError,
   readMeshKey,
   speakerSettings,

@@ -180,8 +180,8 @@ function interfacesOf(
   return [...new Set(list as string[])];
 }
 
-/** A number ≥ 0 (at most 10: beyond, the bound never binds), or off. */
-function slackOf(p: Picked | undefined): number | 'off' {
+/** The load bound's slack: a number ≥ 0 (at most 10: beyond, the bound never binds), or off. */
+export function balanceSlackOf(p: Picked | undefined): number | 'off' {
   if (p === undefined) return BALANCE_SLACK;
   const v = p.value.trim();
   if (v === 'off') return 'off';
@@ -340,7 +340,7 @@ export function speakerSettings(
     logLevel: logLevelOf(setting('log-level', 'MESHLB_LOG_LEVEL', 'logLevel')),
     handoffTimeoutMs: handoff === undefined ? DEFAULT_HANDOFF_TIMEOUT_MS : millisOf(handoff),
     localTrafficWaitMs: localWait === undefined ? LOCAL_TRAFFIC_WAIT_MS : millisOf(localWait),
-    balanceSlack: slackOf(setting('balance-slack', 'MESHLB_BALANCE_SLACK', 'balanceSlack')),
+    balanceSlack: balanceSlackOf(setting('balance-slack', 'MESHLB_BALANCE_SLACK', 'balanceSlack')),
     rebalanceIntervalMs: rebalance === undefined ? REBALANCE_INTERVAL_MS : millisOf(rebalance, true),
     configFile: file,
   };
