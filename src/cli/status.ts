@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
 import { CliUsageError } from './errors.ts';
 import { clusterLists, fetchDebug, table } from './inspect.ts';
+import { placementSpread } from '../metrics/index.ts';
 import { loadKubeClient, namespaceOf, picker, readNamespaceFile } from '../config/index.ts';
 
 const HELP = `usage: meshlb status [--speaker URL] [--kubeconfig PATH] [--namespace NS]
@@ -102,9 +103,7 @@ async function runStatus(args: string[]): Promise<number> {
 function perNode(announcers: readonly string[], nodes: readonly string[], bound?: number): void {
   const counts = new Map<string, number>(nodes.map((n) => [n, 0]));
   for (const a of announcers) counts.set(a, (counts.get(a) ?? 0) + 1);
-  const values = [...counts.values()];
-  const mean = values.length === 0 ? 0 : announcers.length / values.length;
-  const spread = mean === 0 ? 0 : Math.max(...values) / mean;
+  const spread = placementSpread([...counts.values()]);
   console.log(
     `\naddresses per node (spread ${spread.toFixed(2)}: the busiest over the mean${bound === undefined ? '' : `; load bound ${bound}`}):`,
   );
