@@ -20,6 +20,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "pulse.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
@@ -715,5 +717,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"close", NULL, close_sock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  NAPI_CALL(env, meshlb_pulse_init(env, exports));
   return exports;
 }

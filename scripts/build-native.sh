@@ -15,7 +15,7 @@ fi
 native="$root/native"
 out="$native/build/Release/meshlb_packet.node"
 stamp="$native/build/.meshlb-stamp"
-want="$(cat "$native"/*.c "$native/binding.gyp" | sha256sum | cut -d' ' -f1)-$(node --version)"
+want="$(cat "$native"/*.c "$native"/*.h "$native/binding.gyp" | sha256sum | cut -d' ' -f1)-$(node --version)"
 if [ "${1:-}" != --force ] && [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi

@@ -48,6 +48,47 @@ export interface NativeAddon {
   /** Counts since the previous call; packets include drops. */
   stats(h: NativeHandle): { packets: number; drops: number };
   close(h: NativeHandle): void;
+  /** The pulse (native/pulse.c): a thread that sends and watches heartbeats on a UDP socket. */
+  openPulse(
+    opts: { address: string; port: number; id: Uint8Array; intervalMs: number; leaseMs: number },
+    onEvent: (kind: 'heard' | 'silent', id: string, agoMs: number) => void,
+  ): NativePulseHandle;
+  pulseTargets(
+    h: NativePulseHandle,
+    targets: readonly { address: string; port: number; key: Uint8Array }[],
+  ): void;
+  pulseWatch(
+    h: NativePulseHandle,
+    watched: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number }[],
+  ): void;
+  pulseRenew(h: NativePulseHandle): void;
+  /** ms since the last frame accepted from `id`; −1: none. */
+  pulseHeard(h: NativePulseHandle, id: Uint8Array): number;
+  pulsePort(h: NativePulseHandle): number;
+  pulseStats(h: NativePulseHandle): PulseStats;
+  pulseClose(h: NativePulseHandle): void;
+}
+
+/** An open pulse of the addon. */
+export interface NativePulseHandle {
+  readonly __meshlbNativePulse: unique symbol;
+}
+
+/** The pulse's counts since it opened (datagrams). */
+export interface PulseStats {
+  sent: number;
+  sendErrors: number;
+  received: number;
+  /** From a watched sender, tagged with its key, newer than the last. */
+  accepted: number;
+  /** Not a 28-byte pulse frame. */
+  malformed: number;
+  /** A watched sender's id, a wrong tag (forged, or another mesh's key). */
+  badTag: number;
+  /** Not newer than the last accepted (replayed or reordered). */
+  replayed: number;
+  /** A pulse from a sender not watched (yet, or any more). */
+  unknown: number;
 }
 
 /** The nearest directory at or above `from` holding a package.json: the checkout (src/arp/) or dist/'s parent (dist/src/arp/). */

@@ -42,6 +42,8 @@ setting with its default and the reason for it.
   --mesh-address IP        MESHLB_MESH_ADDRESS; else POD_IP (status.podIP: the node IP
                            under hostNetwork). Required
   --mesh-port PORT         MESHLB_MESH_PORT, speaker.meshPort; default 7947 (TCP and UDP)
+  --pulse-port PORT        MESHLB_PULSE_PORT, speaker.pulsePort; default 7948 (UDP): the
+                           announcers' heartbeats to their heirs; 0: none (slower failover)
   --mesh-key-file PATH     MESHLB_MESH_KEY_FILE; default /etc/meshlb/mesh-key/key
                            (64 hex characters: the Secret meshlb-mesh-key)
   --mesh-profile NAME      MESHLB_MESH_PROFILE, speaker.meshProfile: lan-fast (default),
@@ -126,6 +128,7 @@ async function runSpeaker(args: string[]): Promise<number> {
     namespace: settings.namespace,
     meshAddress: settings.meshAddress,
     meshPort: settings.meshPort,
+    pulsePort: settings.pulsePort,
     networkKey,
     privateKey: peerKey.key,
     ...(settings.stateDir === undefined ? {} : { stateDir: settings.stateDir }),

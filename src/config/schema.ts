@@ -96,6 +96,12 @@ const SPEAKER = object("The speaker's settings (docs/configuration.md).", {
     description: 'the directory on the node for the peer key and saved view, or off',
   },
   meshPort: { type: 'integer', minimum: 1, maximum: 65_535, description: 'the mesh port (TCP and UDP)' },
+  pulsePort: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 65_535,
+    description: "the pulse's UDP port (heartbeats to the heirs), 0: none",
+  },
 });
 
 const CONTROLLER = object("The controller's settings (docs/controller.md).", {

@@ -26,4 +26,13 @@ export type { MemberEvent, MemberEventListener, Via } from './events.ts';
 export { Membership, type CheckOptions, type MemberView, type MembershipInit } from './membership.ts';
 export type { Endpoint, MemberState, MeshClaim, Message, Update } from './messages.ts';
 export { StaticPeerAuthority, type MeshTransport, type PeerAuthority } from './transport.ts';
+export {
+  PULSE_DEFAULTS,
+  pulseIdOf,
+  Pulses,
+  type PulseConfig,
+  type PulseEvent,
+  type PulseLink,
+  type PulsePeers,
+} from './pulse.ts';
 export { FastWatch, WATCH_DEFAULTS, type WatchConfig } from './watch.ts';

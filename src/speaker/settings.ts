@@ -44,6 +44,11 @@ import { REBALANCE_INTERVAL_MS } from './rebalance.ts';
  * metrics', 7474 the speaker's probes.
  */
 export const DEFAULT_MESH_PORT = 7947;
+/**
+ * The pulse's UDP port (the announcer's heartbeats to its heirs, mesh/pulse.ts):
+ * the next one after the mesh's, not MetalLB's. The same on every node.
+ */
+export const DEFAULT_PULSE_PORT = 7948;
 export const DEFAULT_METRICS_ADDR = ':7475';
 /**
  * The probes (/healthz, /readyz) and the debug bodies (/debug/mesh,
@@ -69,6 +74,8 @@ export interface SpeakerSettings {
   /** The node's address the mesh listens on and publishes (POD_IP under hostNetwork). */
   meshAddress: string;
   meshPort: number;
+  /** UDP port of the pulse (heartbeats to heirs); 0: no pulse, heirs check instead (slower failover). */
+  pulsePort: number;
   meshKeyFile: string;
   meshProfile: ProfileName;
   mesh: MeshConfig;
@@ -121,7 +128,8 @@ type FileSection = Partial<
     | 'metricsAddr'
     | 'healthAddr'
     | 'stateDir'
-    | 'meshPort',
+    | 'meshPort'
+    | 'pulsePort',
     unknown
   >
 >;
@@ -133,6 +141,7 @@ const FLAGS = [
   'pod-name',
   'mesh-address',
   'mesh-port',
+  'pulse-port',
   'mesh-key-file',
   'mesh-profile',
   'interfaces',
@@ -279,6 +288,15 @@ export function speakerSettings(
   if (port !== undefined && !(/^\d+$/.test(port.value) && meshPort >= 1 && meshPort <= 65_535))
     throw new CliUsageError(`${port.source} must be a port number 1…65535; got "${port.value}"`);
 
+  const pulse = setting('pulse-port', 'MESHLB_PULSE_PORT', 'pulsePort');
+  const pulsePort = pulse === undefined ? DEFAULT_PULSE_PORT : Number(pulse.value);
+  if (pulse !== undefined && !(/^\d+$/.test(pulse.value) && pulsePort <= 65_535))
+    throw new CliUsageError(
+      `${pulse.source} must be a port number 1…65535, or 0 (no pulse); got "${pulse.value}"`,
+    );
+  if (pulsePort === meshPort)
+    throw new CliUsageError(`the pulse port and the mesh port must differ; both are ${meshPort}`);
+
   const profileP = setting('mesh-profile', 'MESHLB_MESH_PROFILE', 'meshProfile');
   const meshProfile = (profileP?.value ?? 'lan-fast') as ProfileName;
   if (!(meshProfile in PROFILES))
@@ -325,6 +343,7 @@ export function speakerSettings(
     podName,
     meshAddress,
     meshPort,
+    pulsePort,
     meshKeyFile: pick('mesh-key-file', 'MESHLB_MESH_KEY_FILE')?.value ?? DEFAULT_MESH_KEY_FILE,
     meshProfile,
     mesh,

@@ -381,12 +381,13 @@ test.serial('toggles: image, log levels, resources, placement, config, replicas,
   const moved = await render(
     t,
     '--set',
-    'speaker.ports.mesh=8946,speaker.ports.metrics=8472,speaker.ports.health=8474',
+    'speaker.ports.mesh=8946,speaker.ports.pulse=8947,speaker.ports.metrics=8472,speaker.ports.health=8474',
     '--set-string',
     'speaker.healthHost=',
   );
   const sc = speaker(moved.objects).containers[0];
   t.is(env(sc, 'MESHLB_MESH_PORT'), '8946');
+  t.is(env(sc, 'MESHLB_PULSE_PORT'), '8947');
   t.is(env(sc, 'MESHLB_METRICS_ADDR'), ':8472');
   t.is(env(sc, 'MESHLB_HEALTH_ADDR'), ':8474');
   t.deepEqual(
@@ -394,6 +395,7 @@ test.serial('toggles: image, log levels, resources, placement, config, replicas,
     [
       ['mesh', 8946, 8946],
       ['mesh-udp', 8946, 8946],
+      ['pulse', 8947, 8947],
       ['http', 8472, 8472],
     ],
   );

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { parseDocuments } from '../../src/migrate/yaml.ts';
-import { DEFAULT_HEALTH_ADDR, DEFAULT_MESH_PORT, DEFAULT_METRICS_ADDR } from '../../src/speaker/index.ts';
+import {
+  DEFAULT_HEALTH_ADDR,
+  DEFAULT_MESH_PORT,
+  DEFAULT_METRICS_ADDR,
+  DEFAULT_PULSE_PORT,
+} from '../../src/speaker/index.ts';
 import {
   canI,
   describeAccess,
@@ -424,6 +429,7 @@ test.serial('the manifests and the image agree (command, user, Node version)', (
   t.is(envOf(speaker, 'MESHLB_CONFIG'), '/etc/meshlb/config/config.yaml');
   // The ports the DaemonSet declares are the ones the speaker is told, its defaults, and not MetalLB's.
   t.is(envOf(speaker, 'MESHLB_MESH_PORT'), String(DEFAULT_MESH_PORT));
+  t.is(envOf(speaker, 'MESHLB_PULSE_PORT'), String(DEFAULT_PULSE_PORT));
   t.is(envOf(speaker, 'MESHLB_METRICS_ADDR'), DEFAULT_METRICS_ADDR);
   t.is(envOf(speaker, 'MESHLB_HEALTH_ADDR'), DEFAULT_HEALTH_ADDR);
   const c0 = speaker.spec.template.spec.containers[0] as unknown as {
@@ -433,6 +439,7 @@ test.serial('the manifests and the image agree (command, user, Node version)', (
   const portOf = (name: string): number | undefined => c0.ports.find((p) => p.name === name)?.containerPort;
   t.is(portOf('mesh'), DEFAULT_MESH_PORT);
   t.is(portOf('mesh-udp'), DEFAULT_MESH_PORT);
+  t.is(portOf('pulse'), DEFAULT_PULSE_PORT);
   t.is(`:${String(portOf('http'))}`, DEFAULT_METRICS_ADDR);
   t.is(`${c0.readinessProbe.httpGet.host}:${String(c0.readinessProbe.httpGet.port)}`, DEFAULT_HEALTH_ADDR);
   for (const metallb of [7946, 7472, 7473])

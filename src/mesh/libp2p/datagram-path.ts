@@ -41,6 +41,7 @@ export interface PeerLookup {
 export class DatagramPath implements Startable {
   readonly #channel: DatagramChannel;
   readonly #peers: PeerLookup;
+  readonly #pairKeys: PairKeys | undefined;
   readonly #stats: TransportStats;
   readonly #log: Logger | undefined;
   readonly #authority: PeerAuthority | undefined;
@@ -80,6 +81,7 @@ export class DatagramPath implements Startable {
           }
         : undefined;
     this.#channel = new DatagramChannel({ ...d, ...(pairs === undefined ? {} : { pairs }) });
+    this.#pairKeys = pairs?.keys;
     this.#peers = opts.peers;
     this.#stats = opts.stats;
     this.#log = opts.log;
@@ -112,6 +114,18 @@ export class DatagramPath implements Startable {
   stop(): void {
     this.#channel.stop();
     this.#udp = undefined;
+  }
+
+  /**
+   * Where `node`'s pulse is (its datagram address; the port is the cluster's
+   * pulse port) and the pair's pulse key; undefined until both are known.
+   */
+  pulseReach(node: string, endpoint: Endpoint | undefined): { address: string; key: Uint8Array } | undefined {
+    const udp =
+      this.#udpOfNode.get(node) ?? (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs));
+    const peer = this.#peers.peerOf(node) ?? (endpoint?.peerId === '' ? undefined : endpoint?.peerId);
+    const key = peer === undefined ? undefined : this.#pairKeys?.pulseKeyFor(peer);
+    return udp === undefined || key === undefined ? undefined : { address: udp.address, key };
   }
 
   /** True when the datagram went out (false: no address, or too large). */

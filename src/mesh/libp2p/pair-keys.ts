@@ -74,6 +74,7 @@ export class PairKeys {
   readonly #private: KeyObject;
   readonly #salt: Uint8Array;
   readonly #keys = new BoundedMap<string, KeyObject | null>(MAX_PAIRS);
+  readonly #pulseKeys = new BoundedMap<string, Uint8Array>(MAX_PAIRS);
 
   /** `key`: this speaker's Ed25519 peer key; `networkKey`: the mesh key. Throws for another key type. */
   constructor(key: PrivateKey, selfPeerId: string, networkKey: Uint8Array) {
@@ -96,6 +97,21 @@ export class PairKeys {
       this.#keys.set(peer, k);
     }
     return k ?? undefined;
+  }
+
+  /**
+   * The pair's 16-byte key of the pulse (native/pulse.c: SipHash-2-4 tags),
+   * derived from the pair's key: only the two ends can make it either.
+   */
+  pulseKeyFor(peer: string): Uint8Array | undefined {
+    let k = this.#pulseKeys.get(peer);
+    if (k === undefined) {
+      const pair = this.keyFor(peer);
+      if (pair === undefined) return undefined;
+      k = new Uint8Array(hkdfSync('sha256', pair.export(), new Uint8Array(0), 'meshlb/pulse/1', 16));
+      this.#pulseKeys.set(peer, k);
+    }
+    return k;
   }
 
   #derive(peer: string): KeyObject | null {

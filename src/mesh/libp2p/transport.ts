@@ -122,6 +122,11 @@ export class Libp2pTransport implements MeshTransport {
     return { peerId: this.#node.peerId.toString(), addrs };
   }
 
+  /** Where `node`'s pulse is and the pair's pulse key (datagram-path.ts); undefined without a datagram path. */
+  pulseReach(node: string, endpoint: Endpoint | undefined): { address: string; key: Uint8Array } | undefined {
+    return this.#datagram?.pulseReach(node, endpoint);
+  }
+
   /** Binds the datagram path (if any); idempotent. */
   async listen(): Promise<void> {
     if (this.#datagram !== undefined) await this.#datagram.start();
