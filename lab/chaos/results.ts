@@ -59,7 +59,7 @@ export interface Summary {
 }
 
 export interface ScenarioResult {
-  /** 'link-cut', 'kill-9', 'sigstop', 'not-ready', 'planned', 'rolling', 'partition', 'loss', 'api-down', 'controller-kill', 'patch-war'. */
+  /** 'link-cut', 'kill-9', 'sigstop', 'not-ready', 'planned', 'rolling', 'partition', 'loss', 'loss-one', 'api-down', 'controller-kill', 'patch-war'. */
   id: string;
   /** Human title. */
   title: string;

@@ -20,7 +20,7 @@ flags:
   --nodes N          speakers (default 5, 2-8)
   --trials T         trials per scenario (default 20)
   --scenarios LIST   comma-separated ids (default: all)
-  --loss-minutes M   how long the 5% loss lasts in the loss scenario (default 10)
+  --loss-minutes M   how long the loss lasts in loss and loss-one (default 10)
   --war-seconds S    how long the rival controller fights (default 60)
   --api-down-seconds S  how long the speakers are without the API server in
                      api-down; the announcer's link is cut halfway (default 60)

@@ -24,4 +24,10 @@ export {
 export { Responder } from './responder.ts';
 export type { AnnounceOptions, DropReason, ResponderInit, WireEvent, WireStats } from './responder-types.ts';
 export { Wire, type WireInit } from './wire.ts';
-export { PulseSocket, PulseSocketError, type PulseSocketOptions, type PulseStats } from './pulse-socket.ts';
+export {
+  PulseSocket,
+  PulseSocketError,
+  type PulseSocketOptions,
+  type PulseStats,
+  type PulseWatched,
+} from './pulse-socket.ts';

@@ -53,20 +53,26 @@ export interface NativeAddon {
     opts: { address: string; port: number; id: Uint8Array; intervalMs: number; leaseMs: number },
     onEvent: (kind: 'heard' | 'silent', id: string, agoMs: number) => void,
   ): NativePulseHandle;
-  pulseTargets(
-    h: NativePulseHandle,
-    targets: readonly { address: string; port: number; key: Uint8Array }[],
-  ): void;
-  pulseWatch(
-    h: NativePulseHandle,
-    watched: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number }[],
-  ): void;
+  /** The members whose subscriptions it accepts (and pulses), with their pair keys. */
+  pulsePeers(h: NativePulseHandle, peers: readonly { id: Uint8Array; key: Uint8Array }[]): void;
+  /** The announcers to watch; with an address, it subscribes to their pulses. */
+  pulseWatch(h: NativePulseHandle, watched: readonly PulseWatched[]): void;
   pulseRenew(h: NativePulseHandle): void;
   /** ms since the last frame accepted from `id`; −1: none. */
   pulseHeard(h: NativePulseHandle, id: Uint8Array): number;
   pulsePort(h: NativePulseHandle): number;
   pulseStats(h: NativePulseHandle): PulseStats;
   pulseClose(h: NativePulseHandle): void;
+}
+
+/** An announcer a pulse watches. */
+export interface PulseWatched {
+  id: Uint8Array;
+  key: Uint8Array;
+  silenceMs: number;
+  /** Where to subscribe (its pulse's address and port); none: it is not asked to pulse. */
+  address?: string;
+  port?: number;
 }
 
 /** An open pulse of the addon. */
@@ -87,8 +93,14 @@ export interface PulseStats {
   badTag: number;
   /** Not newer than the last accepted (replayed or reordered). */
   replayed: number;
-  /** A pulse from a sender not watched (yet, or any more). */
+  /** From a sender not watched (a pulse) or not a peer (a subscription). */
   unknown: number;
+  /** Subscriptions accepted. */
+  subscriptions: number;
+  /** Members pulsed now (subscribed within the last 3.5 s). */
+  subscribers: number;
+  /** Subscriptions refused: 256 subscribers already. */
+  full: number;
 }
 
 /** The nearest directory at or above `from` holding a package.json: the checkout (src/arp/) or dist/'s parent (dist/src/arp/). */

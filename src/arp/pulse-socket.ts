@@ -1,12 +1,18 @@
 /**
  * The addon's pulse (native/pulse.c) as an object: a thread that sends this
- * node's heartbeats to its heirs and watches its announcers' (the mesh's
- * side: mesh/pulse.ts). Opening binds the UDP port; the thread runs until
- * close().
+ * node's heartbeats to the heirs that subscribed, and subscribes to and
+ * watches the announcers this node is an heir of (the mesh's side:
+ * mesh/pulse.ts). Opening binds the UDP port; the thread runs until close().
  */
-import { errnoCode, loadAddon, type NativePulseHandle, type PulseStats } from './native.ts';
+import {
+  errnoCode,
+  loadAddon,
+  type NativePulseHandle,
+  type PulseStats,
+  type PulseWatched,
+} from './native.ts';
 
-export type { PulseStats } from './native.ts';
+export type { PulseStats, PulseWatched } from './native.ts';
 
 /** The pulse's port could not be opened (in use, not permitted, no such address). */
 export class PulseSocketError extends Error {
@@ -49,11 +55,11 @@ export class PulseSocket {
     this.port = addon.pulsePort(this.#h);
   }
 
-  targets(targets: readonly { address: string; port: number; key: Uint8Array }[]): void {
-    if (!this.#closed) loadAddon().pulseTargets(this.#h, targets);
+  peers(peers: readonly { id: Uint8Array; key: Uint8Array }[]): void {
+    if (!this.#closed) loadAddon().pulsePeers(this.#h, peers);
   }
 
-  watch(watched: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number }[]): void {
+  watch(watched: readonly PulseWatched[]): void {
     if (!this.#closed) loadAddon().pulseWatch(this.#h, watched);
   }
 

@@ -30,9 +30,10 @@ export {
   PULSE_DEFAULTS,
   pulseIdOf,
   Pulses,
+  validatePulseConfig,
   type PulseConfig,
   type PulseEvent,
   type PulseLink,
   type PulsePeers,
 } from './pulse.ts';
-export { FastWatch, WATCH_DEFAULTS, type WatchConfig } from './watch.ts';
+export { FastWatch, WATCH_DEFAULTS, type HostAnswer, type Verdict, type WatchConfig } from './watch.ts';

@@ -1,12 +1,15 @@
 /**
  * The pulse: an announcer's heartbeats to its heirs, sent and watched outside
  * the event loop (native/pulse.c, docs/election.md "The pulse"). This is the
- * mesh's side: which members to pulse and to watch, their ids and keys, the
- * lease that keeps a hung event loop from pulsing, and the events the close
- * watch (watch.ts) acts on. The link itself (the addon's thread) is given.
+ * mesh's side: the members' ids and pair keys (whose subscriptions the
+ * thread accepts), the announcers to watch and where to subscribe to them,
+ * the lease that keeps a hung event loop from pulsing, and the events the
+ * close watch (watch.ts) acts on. The link itself (the addon's thread) is given.
  */
 import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import type { Clock, Timer } from '../clock/index.ts';
+import { MeshConfigError } from './config.ts';
 
 /** Settings of the pulse (under `speaker.watch`, docs/configuration.md). */
 export interface PulseConfig {
@@ -16,16 +19,58 @@ export interface PulseConfig {
   pulseSilenceMs: number;
   /** The confirming check's deadline for a direct or relayed ack; a pulse arriving meanwhile ends it too. */
   pulseConfirmMs: number;
-  /** Pulses go only this long after the event loop last renewed the lease (every third of it): a loop hung longer falls silent. */
+  /**
+   * A silent announcer whose host still accepts a connection (a knock on its
+   * mesh port) is a stopped or starved process, not a cut or a crash: it has
+   * this long from the silence before the verdict. Long enough for a process
+   * descheduled on a loaded node (30–100 ms measured on 2 cores) to come
+   * back; SIGSTOP's failover is about this plus the silence.
+   */
+  pulseStallMs: number;
+  /**
+   * Pulses go only this long after the event loop last renewed the lease
+   * (every third of it): a loop hung longer falls silent. Long enough that a
+   * collection pause or a starved 2-core node never lapses it (the confirming
+   * check would then fail too: a false takeover); a hung loop (a deadlock)
+   * costs up to this much more. A crash, SIGSTOP or a cut stop the thread at once.
+   */
   pulseLeaseMs: number;
 }
 
 export const PULSE_DEFAULTS: PulseConfig = Object.freeze({
-  pulseIntervalMs: 5,
-  pulseSilenceMs: 15,
-  pulseConfirmMs: 20,
-  pulseLeaseMs: 300,
+  pulseIntervalMs: 4,
+  pulseSilenceMs: 10,
+  pulseConfirmMs: 15,
+  pulseStallMs: 70,
+  pulseLeaseMs: 1_000,
 });
+
+/**
+ * Checks the pulse's settings against each other; throws MeshConfigError
+ * naming the first broken rule. A silence of one interval would be reported
+ * (and confirmed by a check) at every late pulse; a lease of less than three
+ * intervals lapses between renewals of a busy loop.
+ */
+export function validatePulseConfig(c: PulseConfig): PulseConfig {
+  const { pulseIntervalMs: i, pulseSilenceMs: s, pulseLeaseMs: l, pulseConfirmMs: k } = c;
+  if (!(Number.isInteger(i) && i >= 1 && i <= 10_000))
+    throw new MeshConfigError(`pulseIntervalMs must be 1…10000, got ${i}`);
+  if (!(Number.isInteger(s) && s >= 2 * i && s <= 600_000))
+    throw new MeshConfigError(
+      `pulseSilenceMs must be at least twice pulseIntervalMs (${2 * i}) and ≤ 600000, got ${s}`,
+    );
+  if (!(Number.isInteger(l) && l >= 3 * i && l <= 600_000))
+    throw new MeshConfigError(
+      `pulseLeaseMs must be at least three times pulseIntervalMs (${3 * i}) and ≤ 600000, got ${l}`,
+    );
+  if (!(Number.isInteger(k) && k >= 1 && k <= 600_000))
+    throw new MeshConfigError(`pulseConfirmMs must be 1…600000, got ${k}`);
+  if (!(Number.isInteger(c.pulseStallMs) && c.pulseStallMs >= k && c.pulseStallMs <= 600_000))
+    throw new MeshConfigError(
+      `pulseStallMs must be at least pulseConfirmMs (${k}) and ≤ 600000, got ${c.pulseStallMs}`,
+    );
+  return c;
+}
 
 /** What an heir heard of an announcer's pulses: its first (or first again after a silence), or a silence. */
 export type PulseEvent = 'heard' | 'silent';
@@ -34,8 +79,18 @@ export type PulseEvent = 'heard' | 'silent';
 export interface PulseLink {
   /** The local UDP port. */
   readonly port: number;
-  targets(targets: readonly { address: string; port: number; key: Uint8Array }[]): void;
-  watch(watched: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number }[]): void;
+  /** The members whose subscriptions it accepts (and pulses, while the lease holds). */
+  peers(peers: readonly { id: Uint8Array; key: Uint8Array }[]): void;
+  /** The announcers it watches; with an address, it subscribes to their pulses. */
+  watch(
+    watched: readonly {
+      id: Uint8Array;
+      key: Uint8Array;
+      silenceMs: number;
+      address?: string;
+      port?: number;
+    }[],
+  ): void;
   renew(): void;
   /** Milliseconds since the last pulse accepted from `id`, or undefined if none. */
   heardAgoMs(id: Uint8Array): number | undefined;
@@ -44,9 +99,14 @@ export interface PulseLink {
   close(): void;
 }
 
-/** How to reach a member's pulse: its address and the pair's 16-byte pulse key. */
+/** What the mesh knows of its members' pulses. */
 export interface PulsePeers {
-  reach(node: string): { address: string; key: Uint8Array } | undefined;
+  /** Every member but this node. */
+  members(): Iterable<string>;
+  /** A member's address (where its pulse is, on the cluster's pulse port). */
+  address(node: string): string | undefined;
+  /** The pair's 16-byte pulse key (both ends can make it; nobody else). */
+  key(node: string): Uint8Array | undefined;
 }
 
 /** A member's 8-byte pulse id: the frame names its sender with it. */
@@ -55,7 +115,14 @@ export function pulseIdOf(node: string): Uint8Array {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const sameFamily = (a: string, b: string): boolean => isIPv4(a) === isIPv4(b);
 
+/**
+ * Who is whose heir is each heir's decision: it subscribes to the announcers
+ * it watches (the addon's thread renews that every second), and an announcer
+ * pulses whoever subscribed. So the announcer's own view of its heirs, which
+ * lags or leads theirs after every change, never decides who hears it.
+ */
 export class Pulses {
   readonly config: PulseConfig;
   readonly #clock: Clock;
@@ -63,12 +130,13 @@ export class Pulses {
   readonly #peers: PulsePeers;
   /** The port every member's pulse listens on (one setting for the cluster). */
   readonly #port: number;
-  readonly #listeners = new Set<(node: string, event: PulseEvent) => void>();
+  /** This node's address: announcers of the other family are not reachable from its socket. */
+  readonly #address: string;
+  readonly #listeners = new Set<(node: string, event: PulseEvent, agoMs: number) => void>();
   /** Watched: hex id → node. */
   readonly #byId = new Map<string, string>();
-  #targets: readonly string[] = [];
   #watched: readonly string[] = [];
-  #lastTargets = '';
+  #lastPeers = '';
   #lastWatched = '';
   #renewal: Timer | undefined;
   #stopped = false;
@@ -77,17 +145,20 @@ export class Pulses {
     clock: Clock;
     link: PulseLink;
     peers: PulsePeers;
+    /** This node's address and the cluster's pulse port. */
+    address: string;
     port: number;
     config?: Partial<PulseConfig>;
   }) {
     this.#clock = opts.clock;
     this.#link = opts.link;
     this.#peers = opts.peers;
+    this.#address = opts.address;
     this.#port = opts.port;
     this.config = { ...PULSE_DEFAULTS, ...opts.config };
-    this.#link.onEvent((event, id) => {
+    this.#link.onEvent((event, id, agoMs) => {
       const node = this.#byId.get(id);
-      if (node !== undefined) for (const l of this.#listeners) l(node, event);
+      if (node !== undefined) for (const l of this.#listeners) l(node, event, agoMs);
     });
   }
 
@@ -102,37 +173,37 @@ export class Pulses {
     this.#link.close();
   }
 
-  /** Pulse these members (the heirs of what this node announces). */
-  pulse(nodes: Iterable<string>): void {
-    this.#targets = [...new Set(nodes)].sort();
-    this.refresh();
-  }
-
   /** Watch these members' pulses (the announcers this node is an heir of). */
   watch(nodes: Iterable<string>): void {
     this.#watched = [...new Set(nodes)].sort();
     this.refresh();
   }
 
-  /** Members whose address or key was unknown may be reachable now: pass the sets again. */
+  /**
+   * Passes the members' keys and the watched set to the link again if they
+   * changed (members joined, keys and addresses learnt since). Also run at
+   * every lease renewal.
+   */
   refresh(): void {
     if (this.#stopped) return;
-    const targets = this.#targets.flatMap((node) => {
-      const r = this.#peers.reach(node);
-      return r === undefined ? [] : [{ node, address: r.address, port: this.#port, key: r.key }];
+    const peers = [...this.#peers.members()].sort().flatMap((node) => {
+      const key = this.#peers.key(node);
+      return key === undefined ? [] : [{ node, id: pulseIdOf(node), key }];
     });
-    const t = targets.map((x) => `${x.node}@${x.address}/${hex(x.key)}`).join(',');
-    if (t !== this.#lastTargets) {
-      this.#lastTargets = t;
-      this.#link.targets(targets);
+    const p = peers.map((x) => `${x.node}/${hex(x.key)}`).join(',');
+    if (p !== this.#lastPeers) {
+      this.#lastPeers = p;
+      this.#link.peers(peers);
     }
     const watched = this.#watched.flatMap((node) => {
-      const r = this.#peers.reach(node);
-      return r === undefined
-        ? []
-        : [{ node, id: pulseIdOf(node), key: r.key, silenceMs: this.config.pulseSilenceMs }];
+      const key = this.#peers.key(node);
+      if (key === undefined) return [];
+      const address = this.#peers.address(node);
+      const where =
+        address === undefined || !sameFamily(address, this.#address) ? {} : { address, port: this.#port };
+      return [{ node, id: pulseIdOf(node), key, silenceMs: this.config.pulseSilenceMs, ...where }];
     });
-    const w = watched.map((x) => `${x.node}/${hex(x.key)}`).join(',');
+    const w = watched.map((x) => `${x.node}@${x.address ?? '-'}/${hex(x.key)}`).join(',');
     if (w !== this.#lastWatched) {
       this.#lastWatched = w;
       this.#byId.clear();
@@ -147,15 +218,16 @@ export class Pulses {
     return ago !== undefined && this.#clock.now() - ago >= at;
   }
 
-  onChange(listener: (node: string, event: PulseEvent) => void): () => void {
+  /** `agoMs`: for 'heard', how long it had been silent (0 the first time); for 'silent', since its last pulse. */
+  onChange(listener: (node: string, event: PulseEvent, agoMs: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Members this node pulses, and watches (with a known address and key). */
-  get state(): { pulsing: number; watching: number } {
+  /** Members whose subscriptions are accepted, and announcers watched (with a known key). */
+  get state(): { peers: number; watching: number } {
     return {
-      pulsing: this.#lastTargets === '' ? 0 : this.#lastTargets.split(',').length,
+      peers: this.#lastPeers === '' ? 0 : this.#lastPeers.split(',').length,
       watching: this.#byId.size,
     };
   }
@@ -163,6 +235,7 @@ export class Pulses {
   #renew(): void {
     if (this.#stopped) return;
     this.#link.renew();
+    this.refresh();
     this.#renewal = this.#clock.setTimeout(() => {
       this.#renew();
     }, this.config.pulseLeaseMs / 3);

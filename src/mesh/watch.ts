@@ -32,15 +32,15 @@ import { PULSE_DEFAULTS, type PulseConfig, type PulseEvent, type Pulses } from '
  *
  * With the pulse (pulse.ts), none of that runs while an announcer pulses: its
  * heirs hear a datagram every pulseIntervalMs from a native thread and check
- * nothing. A silence of pulseSilenceMs starts one confirming check at once
- * (confirmPings direct pings and the helpers together, pulseConfirmMs), and
- * only if that fails too, with no pulse meanwhile, is the verdict given:
- * 5 + 15 + 20 = 40 ms at most from the last pulse with the defaults. The
- * silence stands in for the first check and the confirming rounds: under 5%
- * loss per port it takes 3 pulses lost in a row (~1e-3), then the check's
- * pings, its helpers' relays and the 4 pulses of its window all lost
- * (~1e-3 × 7e-3 × 0.04). An announcer not heard from (an older speaker, the
- * pulse port blocked) is checked as before.
+ * nothing (but one backstop check a second). A silence of pulseSilenceMs
+ * starts one confirming check at once (confirmPings direct pings and the
+ * helpers together, pulseConfirmMs), and only if that fails too, with no
+ * pulse meanwhile, is the verdict given: 4 + 10 + 15 = 29 ms at most from the
+ * last pulse with the defaults. The silence stands in for the first check and
+ * the confirming rounds: under 20% loss on the announcer's link it takes 2–3
+ * pulses lost in a row (~1e-2), then its pings, its helpers' relays and the
+ * 3–4 pulses of the window all lost (~0.05 × 0.05 × 2e-3). An announcer not
+ * heard from (an older speaker, the pulse port blocked) is checked as before.
  */
 export interface WatchConfig extends PulseConfig {
   /** Between checks of an announcer that answers. Lower finds a hang sooner; costs 2 messages per interval per watched announcer. */
@@ -64,6 +64,19 @@ export const WATCH_DEFAULTS: WatchConfig = Object.freeze({
   ...PULSE_DEFAULTS,
 });
 
+/**
+ * While an announcer pulses, one check this often all the same: a backstop
+ * should its pulse stop without a silence being reported (it cannot, by
+ * design; this bounds the damage of a defect to a second, for 1 ping/s).
+ */
+export const PULSING_CHECK_MS = 1_000;
+
+/** What a knock on a member's mesh port found: nothing listens (its process is gone), its kernel accepted, no answer. */
+export type HostAnswer = 'refused' | 'up' | 'none';
+
+/** A verdict's evidence: the pulse's silence (the host silent too), a stopped or starved process, a refusal, or failed checks. */
+export type Verdict = 'silence' | 'stall' | 'refused' | 'checks';
+
 interface Watched {
   failures: number;
   failed: boolean;
@@ -73,6 +86,19 @@ interface Watched {
   pulsing: boolean;
   /** Its pulses stopped: the next check confirms that silence (once). */
   silence: boolean;
+  /** Confirming a silence: until when its checks may go on if its host answers (pulseStallMs). */
+  stallUntil?: number | undefined;
+  /** What a knock on its host found during the silence. */
+  host?: HostAnswer | undefined;
+  /**
+   * No longer asked for, but failed: kept, and checked, until it answers again
+   * or the mesh declares it dead. Dropping the verdict with the watch (its
+   * IPs have moved on in this node's view, so it is no longer an announcer
+   * here) would make it alive again here until the mesh decides: measured,
+   * heirs that failed a killed announcer un-failed it, re-watched it and
+   * failed it again 60 ms later, and the IP moved only then.
+   */
+  retired: boolean;
 }
 
 /**
@@ -87,19 +113,24 @@ export class FastWatch {
   readonly #clock: Clock;
   readonly #membership: Membership;
   readonly #pulses: Pulses | undefined;
+  readonly #probeHost:
+    ((node: string, timeoutMs: number, done: (answer: HostAnswer) => void) => void) | undefined;
   readonly #watched = new Map<string, Watched>();
-  readonly #listeners = new Set<(node: string, failed: boolean) => void>();
+  readonly #listeners = new Set<(node: string, failed: boolean, via?: Verdict) => void>();
 
   constructor(opts: {
     clock: Clock;
     membership: Membership;
     config?: Partial<WatchConfig>;
     pulses?: Pulses;
+    /** Knocks on a member's host (the transport's): after a silence, is it up? */
+    probeHost?: (node: string, timeoutMs: number, done: (answer: HostAnswer) => void) => void;
   }) {
     this.#clock = opts.clock;
     this.#membership = opts.membership;
     this.config = { ...WATCH_DEFAULTS, ...opts.config };
     this.#pulses = opts.pulses;
+    this.#probeHost = opts.probeHost;
     this.#pulses?.onChange((node, event) => {
       this.#pulse(node, event);
     });
@@ -109,19 +140,36 @@ export class FastWatch {
   watch(nodes: Iterable<string>): void {
     const want = new Set(nodes);
     for (const [node, w] of this.#watched) {
-      if (!want.has(node)) {
-        w.timer?.cancel();
-        this.#watched.delete(node);
-      }
+      w.retired = !want.has(node);
+      // A failed one stays (see Watched.retired); the others go.
+      if (w.retired && !w.failed) this.#drop(node, w);
     }
     for (const node of want) {
       if (!this.#watched.has(node)) {
-        const w: Watched = { failures: 0, failed: false, inFlight: false, pulsing: false, silence: false };
+        const w: Watched = {
+          failures: 0,
+          failed: false,
+          inFlight: false,
+          pulsing: false,
+          silence: false,
+          retired: false,
+        };
         this.#watched.set(node, w);
         this.#check(node, w);
       }
     }
-    this.#pulses?.watch(want);
+    this.#pulses?.watch(this.#watched.keys());
+  }
+
+  /** The mesh says it is dead or gone: its verdict is the mesh's now. */
+  #gone(node: string): boolean {
+    const state = this.#membership.stateOf(node);
+    return state === undefined || state === 'dead' || state === 'left';
+  }
+
+  #drop(node: string, w: Watched): void {
+    w.timer?.cancel();
+    this.#watched.delete(node);
   }
 
   /** Watched announcers whose pulses arrive (the rest are checked every intervalMs). */
@@ -137,7 +185,19 @@ export class FastWatch {
     return this.#watched.get(node)?.failed ?? false;
   }
 
-  onChange(listener: (node: string, failed: boolean) => void): () => void {
+  /** Whether `node` is watched and its pulses arrive (the last within pulseSilenceMs). */
+  hears(node: string): boolean {
+    const w = this.#watched.get(node);
+    return (
+      w !== undefined &&
+      !w.failed &&
+      w.pulsing &&
+      this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) === true
+    );
+  }
+
+  /** `via` (a verdict's evidence): the pulse's silence, a refused connection, or the failed checks. */
+  onChange(listener: (node: string, failed: boolean, via?: Verdict) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -151,24 +211,27 @@ export class FastWatch {
   }
 
   stop(): void {
-    this.watch([]);
+    for (const [node, w] of this.#watched) this.#drop(node, w);
+    this.#pulses?.watch([]);
   }
 
   #pulse(node: string, event: PulseEvent): void {
     const w = this.#watched.get(node);
     if (w === undefined) return;
     if (event === 'heard') {
+      // An event queued before the watch was set again may be stale: the
+      // thread's own time of the last pulse decides.
+      if (this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) !== true) return;
       w.pulsing = true;
       w.silence = false;
-      if (w.failed) {
-        w.failures = 0;
-        this.#set(node, w, false);
+      w.failures = 0;
+      if (w.failed) this.#set(node, w, false);
+      if (w.retired) {
+        this.#drop(node, w);
+        return;
       }
-      // The pulse watches it now; a check in flight ends without a next one.
-      if (!w.inFlight) {
-        w.timer?.cancel();
-        w.timer = undefined;
-      }
+      // The pulse watches it now: a check in flight ends with only the backstop next.
+      if (!w.inFlight) this.#next(node, w, PULSING_CHECK_MS);
       return;
     }
     w.pulsing = false;
@@ -182,8 +245,16 @@ export class FastWatch {
   #check(node: string, w: Watched): void {
     w.inFlight = true;
     // A check that confirms a silence of the pulse decides on its own, as a
-    // refusal does: the silence was the first failed check.
-    const silence = w.silence;
+    // refusal does: the silence was the first failed check. While its host
+    // answers (a stopped or starved process) it may go on until pulseStallMs.
+    const silence = w.silence || w.stallUntil !== undefined;
+    if (w.silence && w.stallUntil === undefined) {
+      w.stallUntil = this.#clock.now() + this.config.pulseStallMs;
+      w.host = this.#probeHost === undefined ? 'none' : undefined;
+      this.#probeHost?.(node, this.config.pulseConfirmMs, (answer) => {
+        if (this.#watched.get(node) === w) w.host = answer;
+      });
+    }
     w.silence = false;
     // A confirming check sends confirmPings direct pings and asks the helpers
     // at once: the same evidence as a first check, in indirectTimeoutMs
@@ -197,52 +268,91 @@ export class FastWatch {
     };
     const started = this.#clock.now();
     this.#membership.check(node, opts, (acked, refused) => {
-      w.inFlight = false;
-      if (this.#watched.get(node) !== w) return; // no longer watched
-      // Anything it sent us meanwhile (an answer to an earlier check arriving
-      // late, its own ping) says it runs: slow, not hung. After a partition
-      // heals, every member's loop works through the backlog, and at N = 8 on
-      // 2 cores answers came 100 ms+ late for a second: checks failed three
-      // in a row and the IP moved twice.
-      // A pulse counts too (timed by the addon's thread: a busy loop here
-      // cannot make it late).
-      const heard = this.#membership.heardAt(node);
-      const ok =
-        acked ||
-        (!refused &&
-          ((heard !== undefined && heard >= started) || (this.#pulses?.heardSince(node, started) ?? false)));
-      if (ok) {
-        w.failures = 0;
-        if (w.failed) this.#set(node, w, false);
-        if (!w.pulsing || w.silence)
-          w.timer = this.#clock.setTimeout(
-            () => {
-              this.#check(node, w);
-            },
-            w.silence ? 0 : this.config.intervalMs,
-          );
-        return;
-      }
-      // A refused connection is the peer's kernel saying its process is gone:
-      // packet loss cannot fake it, so a check that was refused and that no
-      // helper could get an ack through confirms on its own.
-      w.failures = refused || silence ? Math.max(w.failures + 1, this.config.confirmRounds) : w.failures + 1;
-      if (w.failures >= this.config.confirmRounds && !w.failed) {
-        this.#set(node, w, true);
-        this.#membership.suspect(node);
-      }
-      // Confirm (or keep checking a failed one, to see it come back) at once / at the interval.
-      w.timer = this.#clock.setTimeout(
-        () => {
-          this.#check(node, w);
-        },
-        w.failed ? this.config.intervalMs : 0,
-      );
+      if (acked || refused) this.#settle(node, w, started, silence, acked, refused);
+      // A deadline is a timer, and timers run before I/O in a turn of the
+      // loop: on a busy loop an answer (an ack, a pulse's event, the knock's
+      // connect) that came in time may still be waiting. Decide after it.
+      else
+        this.#clock.setTimeout(() => {
+          this.#settle(node, w, started, silence, false, false);
+        }, 0);
     });
   }
 
-  #set(node: string, w: Watched, failed: boolean): void {
+  /** A check of `node` ended; `started`: when it began; `silence`: it confirmed a silence of the pulse. */
+  #settle(
+    node: string,
+    w: Watched,
+    started: number,
+    silence: boolean,
+    acked: boolean,
+    refused: boolean,
+  ): void {
+    w.inFlight = false;
+    if (this.#watched.get(node) !== w) return; // no longer watched
+    // Anything it sent us meanwhile (an answer to an earlier check arriving
+    // late, its own ping) says it runs: slow, not hung. After a partition
+    // heals, every member's loop works through the backlog, and at N = 8 on
+    // 2 cores answers came 100 ms+ late for a second: checks failed three
+    // in a row and the IP moved twice.
+    // A pulse counts too (timed by the addon's thread: a busy loop here
+    // cannot make it late).
+    const heard = this.#membership.heardAt(node);
+    const ok =
+      acked ||
+      (!refused &&
+        ((heard !== undefined && heard >= started) || (this.#pulses?.heardSince(node, started) ?? false)));
+    if (w.retired && (ok || this.#gone(node))) {
+      if (ok && w.failed) this.#set(node, w, false);
+      this.#drop(node, w);
+      return;
+    }
+    if (ok) {
+      w.failures = 0;
+      w.stallUntil = undefined;
+      if (w.failed) this.#set(node, w, false);
+      this.#next(node, w, w.silence ? 0 : w.pulsing ? PULSING_CHECK_MS : this.config.intervalMs);
+      return;
+    }
+    // Silent, but its host's kernel accepted a connection: the process is
+    // stopped or starved of CPU, not cut off or gone. A starved one comes
+    // back (measured: whole speakers descheduled for 30–100 ms on 2 cores
+    // when a peer died, and failed over by a 25 ms verdict); a stopped one
+    // is failed at pulseStallMs.
+    if (
+      silence &&
+      !refused &&
+      w.host !== 'none' &&
+      w.stallUntil !== undefined &&
+      this.#clock.now() < w.stallUntil
+    ) {
+      // (Its host not answered yet, either: the knock's own deadline decides.)
+      this.#next(node, w, 0);
+      return;
+    }
+    const stalled = silence && w.host === 'up';
+    w.stallUntil = undefined;
+    // A refused connection is the peer's kernel saying its process is gone:
+    // packet loss cannot fake it, so a check that was refused and that no
+    // helper could get an ack through confirms on its own.
+    w.failures = refused || silence ? Math.max(w.failures + 1, this.config.confirmRounds) : w.failures + 1;
+    if (w.failures >= this.config.confirmRounds && !w.failed) {
+      this.#set(node, w, true, refused ? 'refused' : stalled ? 'stall' : silence ? 'silence' : 'checks');
+      this.#membership.suspect(node);
+    }
+    // Confirm (or keep checking a failed one, to see it come back) at once / at the interval.
+    this.#next(node, w, w.failed ? this.config.intervalMs : 0);
+  }
+
+  #next(node: string, w: Watched, ms: number): void {
+    w.timer?.cancel();
+    w.timer = this.#clock.setTimeout(() => {
+      this.#check(node, w);
+    }, ms);
+  }
+
+  #set(node: string, w: Watched, failed: boolean, via?: Verdict): void {
     w.failed = failed;
-    for (const l of this.#listeners) l(node, failed);
+    for (const l of this.#listeners) l(node, failed, via);
   }
 }

@@ -32,7 +32,7 @@ export interface AnnouncerInit {
   observer?: SpeakerObserver | undefined;
   view: ClusterView;
   /** Each member's state as the election sees it. */
-  mesh: Pick<SpeakerMesh, 'members' | 'pulse'>;
+  mesh: Pick<SpeakerMesh, 'members'>;
   claims: ClaimBook;
   wire: Wire;
   writer: AnnouncementWriter;
@@ -215,7 +215,6 @@ export class Announcer {
         this.#held.set(r.ip, { ...h, interfaces: r.interfaces, epoch: r.epoch });
       }
       watch.watch(p.watch);
-      this.#init.mesh.pulse(p.pulse);
       if (!resyncing) this.#releaseLinks();
     }
     this.#init.writer.update(this.#desired());
@@ -254,7 +253,6 @@ export class Announcer {
   #standDown(why: string, watch: FastWatch): void {
     for (const ip of [...this.#held.keys()]) this.#withdraw(ip, why);
     watch.watch([]);
-    this.#init.mesh.pulse([]);
     this.#init.resync.standDown();
   }
 

@@ -31,8 +31,6 @@ export interface Plan {
   withdraw: string[];
   /** Announcers this speaker is an heir of: it watches them closely (FastWatch). */
   watch: string[];
-  /** The heirs of the IPs this speaker announces: it pulses them (mesh/pulse.ts). */
-  pulse: string[];
   /** The claims of every decision (the book merges them; its own changed ones are published). */
   claims: Claim[];
 }
@@ -46,15 +44,13 @@ const sameList = (a: readonly string[], b: readonly string[]): boolean =>
  * itself; every speaker reaches the same decisions from the same World.
  */
 export function plan(self: string, decisions: readonly Decision[], held: ReadonlyMap<string, Held>): Plan {
-  const out: Plan = { announce: [], retarget: [], withdraw: [], watch: [], pulse: [], claims: [] };
+  const out: Plan = { announce: [], retarget: [], withdraw: [], watch: [], claims: [] };
   const watch = new Set<string>();
-  const pulse = new Set<string>();
   const decided = new Set<string>();
   for (const d of decisions) {
     decided.add(d.ip);
     if (d.claim !== undefined) out.claims.push(d.claim);
     if (d.announcer !== undefined && d.announcer !== self && d.heirs.includes(self)) watch.add(d.announcer);
-    if (d.announcer === self) for (const h of d.heirs) pulse.add(h);
     const h = held.get(d.ip);
     if (d.announcer === self && d.claim !== undefined) {
       const interfaces = [...d.interfaces].sort();
@@ -77,6 +73,5 @@ export function plan(self: string, decisions: readonly Decision[], held: Readonl
   // Held IPs no Service has any more.
   for (const ip of held.keys()) if (!decided.has(ip)) out.withdraw.push(ip);
   out.watch = [...watch].sort();
-  out.pulse = [...pulse].sort();
   return out;
 }

@@ -13,6 +13,7 @@ import {
   MeshConfigError,
   PROFILES,
   validateMeshConfig,
+  validatePulseConfig,
   WATCH_DEFAULTS,
   type MeshConfig,
   type ProfileName,
@@ -44,10 +45,7 @@ import { REBALANCE_INTERVAL_MS } from './rebalance.ts';
  * metrics', 7474 the speaker's probes.
  */
 export const DEFAULT_MESH_PORT = 7947;
-/**
- * The pulse's UDP port (the announcer's heartbeats to its heirs, mesh/pulse.ts):
- * the next one after the mesh's, not MetalLB's. The same on every node.
- */
+/** The pulse's UDP port (heartbeats to heirs, mesh/pulse.ts), the same on every node: the mesh's next. */
 export const DEFAULT_PULSE_PORT = 7948;
 export const DEFAULT_METRICS_ADDR = ':7475';
 /**
@@ -190,6 +188,17 @@ function interfacesOf(
 }
 
 /** The load bound's slack: a number ≥ 0 (at most 10: beyond, the bound never binds), or off. */
+/** A port setting; `zero` names what 0 means where 0 is allowed. */
+function portOf(p: Picked | undefined, fallback: number, zero?: string): number {
+  if (p === undefined) return fallback;
+  const n = Number(p.value);
+  if (!(/^\d+$/.test(p.value) && n >= (zero === undefined ? 1 : 0) && n <= 65_535))
+    throw new CliUsageError(
+      `${p.source} must be a port number 1…65535${zero === undefined ? '' : `, or ${zero}`}; got "${p.value}"`,
+    );
+  return n;
+}
+
 export function balanceSlackOf(p: Picked | undefined): number | 'off' {
   if (p === undefined) return BALANCE_SLACK;
   const v = p.value.trim();
@@ -283,17 +292,12 @@ export function speakerSettings(
   if (isIP(meshAddress) === 0)
     throw new CliUsageError(`the mesh address "${meshAddress}" is not an IP address`);
 
-  const port = setting('mesh-port', 'MESHLB_MESH_PORT', 'meshPort');
-  const meshPort = port === undefined ? DEFAULT_MESH_PORT : Number(port.value);
-  if (port !== undefined && !(/^\d+$/.test(port.value) && meshPort >= 1 && meshPort <= 65_535))
-    throw new CliUsageError(`${port.source} must be a port number 1…65535; got "${port.value}"`);
-
-  const pulse = setting('pulse-port', 'MESHLB_PULSE_PORT', 'pulsePort');
-  const pulsePort = pulse === undefined ? DEFAULT_PULSE_PORT : Number(pulse.value);
-  if (pulse !== undefined && !(/^\d+$/.test(pulse.value) && pulsePort <= 65_535))
-    throw new CliUsageError(
-      `${pulse.source} must be a port number 1…65535, or 0 (no pulse); got "${pulse.value}"`,
-    );
+  const meshPort = portOf(setting('mesh-port', 'MESHLB_MESH_PORT', 'meshPort'), DEFAULT_MESH_PORT);
+  const pulsePort = portOf(
+    setting('pulse-port', 'MESHLB_PULSE_PORT', 'pulsePort'),
+    DEFAULT_PULSE_PORT,
+    '0 (no pulse)',
+  );
   if (pulsePort === meshPort)
     throw new CliUsageError(`the pulse port and the mesh port must differ; both are ${meshPort}`);
 
@@ -305,18 +309,19 @@ export function speakerSettings(
     );
   let mesh: MeshConfig;
   let wire: WireConfig;
+  const watch: WatchConfig = { ...WATCH_DEFAULTS, ...(section.watch as Partial<WatchConfig> | undefined) };
   try {
     mesh = validateMeshConfig({
       ...PROFILES[meshProfile],
       ...(section.mesh as Partial<MeshConfig> | undefined),
     });
     wire = validateWireConfig(section.wire as Partial<WireConfig> | undefined);
+    validatePulseConfig(watch);
   } catch (err) {
     if (err instanceof MeshConfigError || err instanceof WireConfigError)
       throw new ConfigFileError(`${file ?? 'config'}: ${err.message}`);
     throw err;
   }
-  const watch: WatchConfig = { ...WATCH_DEFAULTS, ...(section.watch as Partial<WatchConfig> | undefined) };
 
   const metrics = setting('metrics-addr', 'MESHLB_METRICS_ADDR', 'metricsAddr');
   const metricsAddr = listenAddrOf(metrics, DEFAULT_METRICS_ADDR);

@@ -165,6 +165,33 @@ test('settings: the load bound and the rebalancing pace, by flag, variable or fi
   );
 });
 
+test('settings: the pulse port (default 7948; 0: none) and the pulse timers checked against each other', (t) => {
+  t.is(settings([]).pulsePort, 7948);
+  t.is(settings(['--pulse-port', '0']).pulsePort, 0);
+  t.is(settings([], { ...env, MESHLB_PULSE_PORT: '9001' }).pulsePort, 9001);
+  t.is(settings([], env, 'speaker:\n  pulsePort: 9002\n').pulsePort, 9002);
+  t.regex(
+    t.throws(() => settings(['--pulse-port', 'udp']), { instanceOf: CliUsageError }).message,
+    /--pulse-port must be a port number 1…65535, or 0 \(no pulse\); got "udp"/,
+  );
+  t.regex(
+    t.throws(() => settings(['--pulse-port', '7947']), { instanceOf: CliUsageError }).message,
+    /the pulse port and the mesh port must differ/,
+  );
+  t.is(settings([]).watch.pulseIntervalMs, 4);
+  t.regex(
+    t.throws(() => settings([], env, 'speaker:\n  watch:\n    pulseIntervalMs: 10\n'), {
+      instanceOf: ConfigFileError,
+    }).message,
+    /pulseSilenceMs must be at least twice pulseIntervalMs \(20\)/,
+  );
+  t.is(
+    settings([], env, 'speaker:\n  watch:\n    pulseIntervalMs: 10\n    pulseSilenceMs: 30\n').watch
+      .pulseSilenceMs,
+    30,
+  );
+});
+
 test('settings: flag over variable over config file', (t) => {
   const file =
     'speaker:\n  meshPort: 8000\n  interfaces: [eth1]\n  logLevel: debug\n  wire:\n    burstCount: 2\n';

@@ -16,8 +16,9 @@ import type { MeshTransport } from '../../src/mesh/transport.ts';
 /** A link whose thread is the test: it records what it was told and emits what the test says. */
 class FakeLink implements PulseLink {
   readonly port = 7948;
-  targetsSet: { address: string; port: number; key: Uint8Array }[][] = [];
-  watchedSet: { id: Uint8Array; key: Uint8Array; silenceMs: number }[][] = [];
+  peersSet: { id: Uint8Array; key: Uint8Array }[][] = [];
+  watchedSet: { id: Uint8Array; key: Uint8Array; silenceMs: number; address?: string; port?: number }[][] =
+    [];
   renewals = 0;
   closed = false;
   /** id hex → virtual time of the last pulse. */
@@ -27,10 +28,12 @@ class FakeLink implements PulseLink {
   constructor(clock: VirtualClock) {
     this.clock = clock;
   }
-  targets(t: readonly { address: string; port: number; key: Uint8Array }[]): void {
-    this.targetsSet.push([...t]);
+  peers(p: readonly { id: Uint8Array; key: Uint8Array }[]): void {
+    this.peersSet.push([...p]);
   }
-  watch(w: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number }[]): void {
+  watch(
+    w: readonly { id: Uint8Array; key: Uint8Array; silenceMs: number; address?: string; port?: number }[],
+  ): void {
     this.watchedSet.push([...w]);
   }
   renew(): void {
@@ -52,33 +55,64 @@ class FakeLink implements PulseLink {
     this.last.set(id, this.clock.now());
     if (event !== undefined) this.#listener?.(event, id, 0);
   }
+  /** Only the event (the thread's time of the last pulse unchanged). */
+  emit(node: string, event: PulseEvent): void {
+    this.#listener?.(event, Buffer.from(pulseIdOf(node)).toString('hex'), 0);
+  }
   silent(node: string): void {
     this.#listener?.('silent', Buffer.from(pulseIdOf(node)).toString('hex'), 15);
   }
 }
 
-function setup() {
+function setup(host?: 'refused' | 'up' | 'none') {
   const clock = new VirtualClock();
   const sent: { to: string; msg: DirectMessage }[] = [];
   const transport: MeshTransport = {
     send: (to, _endpoint, msg) => sent.push({ to, msg }),
     broadcast: () => undefined,
   };
-  const m = new Membership({ node: 'heir', clock, transport, incarnation: 1 });
+  // No probe rounds in these tests' time: every ping counted is the watch's.
+  const m = new Membership({
+    node: 'heir',
+    clock,
+    transport,
+    incarnation: 1,
+    config: { probeIntervalMs: 3_600_000 },
+  });
   m.seed(['announcer', 'h1', 'h2', 'h3'].map((node) => ({ node, state: 'alive' as const, incarnation: 1 })));
   m.start();
   const link = new FakeLink(clock);
   const key = new Uint8Array(16).fill(1);
+  const members = ['announcer', 'h1', 'h2', 'h3'];
   const pulses = new Pulses({
     clock,
     link,
+    address: '10.0.0.1',
     port: 7948,
-    peers: { reach: (node) => (node === 'unknown' ? undefined : { address: `10.0.0.${node.length}`, key }) },
+    peers: {
+      members: () => members,
+      address: (node) =>
+        node === 'unknown' ? undefined : node === 'v6' ? 'fd00::1' : `10.0.0.${node.length}`,
+      key: (node) => (node === 'unknown' ? undefined : key),
+    },
   });
   pulses.start();
-  const watch = new FastWatch({ clock, membership: m, pulses });
+  const watch = new FastWatch({
+    clock,
+    membership: m,
+    pulses,
+    ...(host === undefined
+      ? {}
+      : {
+          probeHost: (_node: string, _timeoutMs: number, done: (a: 'refused' | 'up' | 'none') => void) => {
+            clock.setTimeout(() => {
+              done(host);
+            }, 1);
+          },
+        }),
+  });
   const pingsTo = (node: string) => sent.filter((s) => s.to === node && s.msg.type === 'ping');
-  return { clock, sent, m, link, pulses, watch, pingsTo };
+  return { clock, sent, m, link, pulses, watch, pingsTo, members };
 }
 
 test('an announcer that pulses is not checked; one that does not is checked every interval', (t) => {
@@ -105,8 +139,7 @@ test('an announcer that pulses is not checked; one that does not is checked ever
     const p = pingsTo('h1').at(-1);
     if (p?.msg.type === 'ping') m.handle({ type: 'ack', seq: p.msg.seq, from: 'h1', piggyback: [] });
   }
-  // (The mesh's own probe rounds still reach it now and then: a few pings, not one per interval.)
-  t.true(pingsTo('announcer').length <= 5, 'no check of a pulsing announcer in a second');
+  t.is(pingsTo('announcer').length, 2, 'no check of a pulsing announcer in a second but the backstop');
   t.true(pingsTo('h1').length >= 45, 'the other is checked every intervalMs');
   t.false(watch.failed('announcer'));
 });
@@ -175,26 +208,155 @@ test('the silence decides once: later checks of an announcer that stopped pulsin
   t.false(watch.failed('announcer'));
 });
 
-test('Pulses: targets and watched sets go to the link only when they change; unknown members wait', (t) => {
-  const { link, pulses, clock } = setup();
-  const before = link.targetsSet.length;
-  pulses.pulse(['h1', 'unknown', 'h2']);
-  pulses.pulse(['h2', 'h1']);
-  t.is(link.targetsSet.length, before + 1, 'the same set twice is one call');
+test('Pulses: members’ keys and the watched set go to the link when they change; where to subscribe when known', (t) => {
+  const { link, pulses, clock, members } = setup();
   t.deepEqual(
-    link.targetsSet.at(-1)?.map((x) => [x.address, x.port]),
+    link.peersSet.at(-1)?.map((p) => Buffer.from(p.id).toString('hex')),
+    ['announcer', 'h1', 'h2', 'h3'].map((n) => Buffer.from(pulseIdOf(n)).toString('hex')),
+    'every member with a key, at start',
+  );
+  const calls = link.watchedSet.length;
+  pulses.watch(['h1', 'unknown', 'v6']);
+  pulses.watch(['v6', 'h1', 'unknown']);
+  t.is(link.watchedSet.length, calls + 1, 'the same set twice is one call');
+  t.deepEqual(
+    link.watchedSet.at(-1)?.map((w) => [w.address, w.port]),
     [
       ['10.0.0.2', 7948],
-      ['10.0.0.2', 7948],
+      [undefined, undefined],
     ],
+    'h1 subscribed to at its address; v6 (another family) watched without: it cannot be asked; unknown has no key',
   );
-  t.deepEqual(pulses.state, { pulsing: 2, watching: 0 });
-  // The lease is renewed every third of it.
+  t.deepEqual(pulses.state, { peers: 4, watching: 2 });
+  // A member joins: its key goes to the link at the next renewal (a third of the lease).
+  members.push('h4');
   const r = link.renewals;
   clock.advance(pulses.config.pulseLeaseMs);
   t.is(link.renewals, r + 3);
+  t.is(link.peersSet.at(-1)?.length, 5);
   pulses.stop();
   t.true(link.closed);
   clock.advance(pulses.config.pulseLeaseMs);
   t.is(link.renewals, r + 3, 'no renewal after stop');
+});
+
+test('a stale heard event (no pulse in the thread’s own time) is ignored: the checks go on', (t) => {
+  const { clock, link, watch, pingsTo, m } = setup();
+  watch.watch(['announcer']);
+  link.pulse('announcer');
+  clock.advance(watch.config.pulseSilenceMs + 1);
+  // The event arrives late, after its pulse aged past the silence threshold.
+  link.emit('announcer', 'heard');
+  const p = pingsTo('announcer')[0];
+  if (p?.msg.type === 'ping') m.handle({ type: 'ack', seq: p.msg.seq, from: 'announcer', piggyback: [] });
+  t.false(watch.hears('announcer'));
+  const before = pingsTo('announcer').length;
+  clock.advance(watch.config.intervalMs);
+  t.is(pingsTo('announcer').length, before + 1, 'checked at the interval, as without a pulse');
+});
+
+test('while an announcer pulses: one backstop check a second, and hears() says so', (t) => {
+  const { clock, link, watch, pingsTo, m } = setup();
+  watch.watch(['announcer']);
+  const first = pingsTo('announcer')[0];
+  if (first?.msg.type === 'ping')
+    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  link.pulse('announcer', 'heard');
+  t.true(watch.hears('announcer'));
+  t.false(watch.hears('h1'), 'not watched');
+  const before = pingsTo('announcer').length;
+  for (let i = 0; i < 200; i++) {
+    clock.advance(10);
+    link.pulse('announcer');
+    const p = pingsTo('announcer').at(-1);
+    if (p?.msg.type === 'ping') m.handle({ type: 'ack', seq: p.msg.seq, from: 'announcer', piggyback: [] });
+  }
+  const backstop = pingsTo('announcer').length - before;
+  t.is(backstop, 2, 'one backstop check a second');
+  // Its pulses stop: hears() turns false within the silence threshold, before any event.
+  clock.advance(watch.config.pulseSilenceMs + 1);
+  t.false(watch.hears('announcer'));
+});
+
+test('a failed announcer no longer watched keeps its verdict until it answers again or the mesh declares it dead', (t) => {
+  const { clock, link, watch, pingsTo, m } = setup();
+  watch.watch(['announcer']);
+  link.pulse('announcer', 'heard');
+  const first = pingsTo('announcer')[0];
+  if (first?.msg.type === 'ping')
+    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  clock.advance(50);
+  link.silent('announcer');
+  clock.advance(watch.config.pulseConfirmMs);
+  t.true(watch.failed('announcer'));
+  // Its IPs moved on in this node's view: nobody asks to watch it any more.
+  watch.watch([]);
+  t.true(watch.failed('announcer'), 'the verdict stays');
+  t.deepEqual(watch.watching, ['announcer'], 'and it is still checked, to see it come back');
+  // It answers a check: the verdict is withdrawn and the watch ends.
+  clock.advance(watch.config.intervalMs);
+  const p = pingsTo('announcer').at(-1);
+  if (p?.msg.type === 'ping') m.handle({ type: 'ack', seq: p.msg.seq, from: 'announcer', piggyback: [] });
+  t.false(watch.failed('announcer'));
+  t.deepEqual(watch.watching, []);
+  // Failed again, then the mesh declares it dead: the watch ends, the mesh's state rules.
+  watch.watch(['announcer']);
+  link.pulse('announcer', 'heard');
+  clock.advance(50);
+  link.silent('announcer');
+  clock.advance(100); // the check in flight when it fell silent, then the confirming one
+  t.true(watch.failed('announcer'));
+  watch.watch([]);
+  m.handle({
+    type: 'gossip',
+    from: 'h1',
+    updates: [{ kind: 'dead', node: 'announcer', incarnation: 1, from: 'h1' }],
+  } as never);
+  clock.advance(watch.config.intervalMs + watch.config.timeoutMs + watch.config.indirectTimeoutMs);
+  t.is(m.stateOf('announcer'), 'dead');
+  t.deepEqual(watch.watching, []);
+});
+
+test('a silent announcer whose host still answers (stopped or starved) has pulseStallMs; a silent host, none', (t) => {
+  for (const host of ['up', 'none'] as const) {
+    const { clock, link, watch, pingsTo, m } = setup(host);
+    const verdicts: (string | undefined)[] = [];
+    watch.onChange((_n, failed, via) => {
+      if (failed) verdicts.push(via);
+    });
+    watch.watch(['announcer']);
+    link.pulse('announcer', 'heard');
+    const first = pingsTo('announcer')[0];
+    if (first?.msg.type === 'ping')
+      m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+    clock.advance(50);
+    const t0 = clock.now();
+    link.silent('announcer');
+    clock.advance(watch.config.pulseConfirmMs);
+    if (host === 'none') {
+      t.deepEqual(verdicts, ['silence'], 'cut off: the verdict at pulseConfirmMs');
+      continue;
+    }
+    t.deepEqual(verdicts, [], 'its kernel answers: not yet');
+    clock.advance(watch.config.pulseStallMs);
+    t.deepEqual(
+      verdicts,
+      ['stall'],
+      `stopped: the verdict after pulseStallMs (${watch.config.pulseStallMs} ms)`,
+    );
+    t.true(clock.now() - t0 <= watch.config.pulseStallMs + watch.config.pulseConfirmMs);
+  }
+  // Starved, then back: a pulse during the stall clears it.
+  const { clock, link, watch, pingsTo, m } = setup('up');
+  watch.watch(['announcer']);
+  link.pulse('announcer', 'heard');
+  const first = pingsTo('announcer')[0];
+  if (first?.msg.type === 'ping')
+    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  clock.advance(50);
+  link.silent('announcer');
+  clock.advance(40);
+  link.pulse('announcer', 'heard');
+  clock.advance(watch.config.pulseStallMs * 2);
+  t.false(watch.failed('announcer'));
 });

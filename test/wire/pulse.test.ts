@@ -40,16 +40,16 @@ test('SipHash-2-4 of the test helper matches the paper’s vector (so frames for
   t.is(siphash24(key, msg).toString(16), 'a129ca6149be45e5');
 });
 
-test('a watched sender is heard, falls silent when its lease lapses, and is heard again after a renewal', async (t) => {
+test('an heir subscribes; the announcer pulses it; a lapsed lease is a silence; a renewal, heard again', async (t) => {
   const a = open(A, 60);
   const b = open(B);
   t.teardown(() => {
     a.s.close();
     b.s.close();
   });
-  b.s.watch([{ id: A, key: KEY, silenceMs: 15 }]);
-  a.s.targets([{ address: '127.0.0.1', port: b.s.port, key: KEY }]);
+  a.s.peers([{ id: B, key: KEY }]);
   a.s.renew();
+  b.s.watch([{ id: A, key: KEY, silenceMs: 15, address: '127.0.0.1', port: a.s.port }]);
   await waitFor('the first pulse', () => b.events.some(([e]) => e === 'heard'), 2_000, 5);
   t.deepEqual(b.events[0]?.slice(0, 2), ['heard', hex(A)]);
   t.true((b.s.heardAgoMs(A) ?? Infinity) < 50);
@@ -64,8 +64,57 @@ test('a watched sender is heard, falls silent when its lease lapses, and is hear
   const sb = b.s.stats();
   t.true((sa?.sent ?? 0) >= 5);
   t.is(sa?.sendErrors, 0);
+  t.like(sa, { subscribers: 1, badTag: 0, unknown: 0 });
+  t.true((sa?.subscriptions ?? 0) >= 2, 'subscribed at once, and again after the silence');
   t.true((sb?.accepted ?? 0) >= 5);
   t.is((sb?.received ?? 0) - (sb?.accepted ?? 0), 0, 'every pulse accepted');
+  // No longer a peer: no longer pulsed.
+  a.s.peers([]);
+  t.is(a.s.stats()?.subscribers, 0);
+});
+
+test('subscriptions: forged, replayed and unknown ones are refused; a good one is pulsed at its source address', async (t) => {
+  const a = open(A);
+  t.teardown(() => {
+    a.s.close();
+  });
+  a.s.peers([{ id: B, key: KEY }]);
+  a.s.renew();
+  const u = createSocket('udp4');
+  const got: Buffer[] = [];
+  u.on('message', (m) => got.push(m));
+  await new Promise<void>((resolve) => u.bind(0, '127.0.0.1', resolve));
+  t.teardown(() => u.close());
+  const sub = (key: Uint8Array, id: Uint8Array, seq: bigint): Buffer => {
+    const f = pulseFrame(key, id, seq);
+    f[3] = 2;
+    f.writeBigUInt64LE(siphash24(key, f.subarray(0, 20)), 20);
+    return f;
+  };
+  const say = (f: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      u.send(f, a.s.port, '127.0.0.1', (err) => {
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  await say(sub(new Uint8Array(16).fill(9), B, 5n));
+  await say(sub(KEY, pulseIdOf('stranger'), 5n));
+  await waitFor('two refused', () => (a.s.stats()?.received ?? 0) === 2, 2_000, 5);
+  t.like(a.s.stats(), { badTag: 1, unknown: 1, subscribers: 0 });
+  t.deepEqual(got, []);
+  await say(sub(KEY, B, 5n));
+  await waitFor('pulses', () => got.length >= 3, 2_000, 5);
+  // Each is a pulse from A, tagged with the pair's key: the JS SipHash agrees with the addon's.
+  for (const f of got.slice(0, 3)) {
+    t.is(f.length, 28);
+    t.is(f.subarray(0, 4).toString('latin1'), 'MLP\x01');
+    t.is(f.subarray(4, 12).toString('hex'), hex(A));
+    t.is(f.readBigUInt64LE(20), siphash24(KEY, f.subarray(0, 20)));
+  }
+  await say(sub(KEY, B, 5n));
+  await waitFor('the replay counted', () => (a.s.stats()?.replayed ?? 0) === 1, 2_000, 5);
+  t.like(a.s.stats(), { subscriptions: 1, subscribers: 1 });
 });
 
 test('a frame with the wrong key, a replayed one and an unknown sender are counted and not heard', async (t) => {
@@ -96,6 +145,7 @@ test('garbage datagrams (fuzzed) are counted as malformed or refused; nothing is
     b.s.close();
   });
   b.s.watch([{ id: A, key: KEY, silenceMs: 1_000 }]);
+  b.s.peers([{ id: B, key: KEY }]);
   const magic = Buffer.from('MLP\x01', 'latin1');
   const packets = fc.sample(
     fc.oneof(
@@ -106,6 +156,10 @@ test('garbage datagrams (fuzzed) are counted as malformed or refused; nothing is
         .map((rest) => Buffer.concat([magic, Buffer.from(A), Buffer.from(rest)])),
       // The right magic, any length.
       fc.uint8Array({ minLength: 0, maxLength: 40 }).map((rest) => Buffer.concat([magic, Buffer.from(rest)])),
+      // A subscription of the right length from B (a peer): only the tag can be wrong.
+      fc
+        .uint8Array({ minLength: 16, maxLength: 16 })
+        .map((rest) => Buffer.concat([Buffer.from('MLP\x02', 'latin1'), Buffer.from(B), Buffer.from(rest)])),
     ),
     { numRuns: 500, seed: 42 },
   );
@@ -113,6 +167,7 @@ test('garbage datagrams (fuzzed) are counted as malformed or refused; nothing is
   await waitFor('every datagram', () => (b.s.stats()?.received ?? 0) === packets.length, 5_000, 5);
   const st = b.s.stats();
   t.is(st?.accepted, 0);
+  t.is(st?.subscriptions, 0);
   t.is((st?.malformed ?? 0) + (st?.badTag ?? 0) + (st?.unknown ?? 0), packets.length);
   t.deepEqual(b.events, []);
   // Still working: a real pulse is heard.

@@ -356,11 +356,6 @@ export class ClusterLab implements Lab {
     await this.lan.heal();
   }
 
-  /** Random loss on every node's link (0 removes it). */
-  async loss(fraction: number): Promise<void> {
-    for (const host of this.lan.hosts) await this.lan.dropFraction(host, fraction);
-  }
-
   /** Every speaker loses the API server (their relays stop), or gets it back. */
   async apiReachable(on: boolean): Promise<void> {
     for (const host of this.lan.hosts) {

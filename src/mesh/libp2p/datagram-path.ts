@@ -116,16 +116,16 @@ export class DatagramPath implements Startable {
     this.#udp = undefined;
   }
 
-  /**
-   * Where `node`'s pulse is (its datagram address; the port is the cluster's
-   * pulse port) and the pair's pulse key; undefined until both are known.
-   */
-  pulseReach(node: string, endpoint: Endpoint | undefined): { address: string; key: Uint8Array } | undefined {
-    const udp =
-      this.#udpOfNode.get(node) ?? (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs));
+  /** `node`'s datagram address: where its pulse is too (on the cluster's pulse port). */
+  addressOf(node: string, endpoint: Endpoint | undefined): string | undefined {
+    return (this.#udpOfNode.get(node) ?? (endpoint === undefined ? undefined : udpAddressOf(endpoint.addrs)))
+      ?.address;
+  }
+
+  /** The pulse key of this node and `node` (pair-keys.ts); undefined while its peer ID is unknown. */
+  pulseKeyOf(node: string, endpoint: Endpoint | undefined): Uint8Array | undefined {
     const peer = this.#peers.peerOf(node) ?? (endpoint?.peerId === '' ? undefined : endpoint?.peerId);
-    const key = peer === undefined ? undefined : this.#pairKeys?.pulseKeyFor(peer);
-    return udp === undefined || key === undefined ? undefined : { address: udp.address, key };
+    return peer === undefined ? undefined : this.#pairKeys?.pulseKeyFor(peer);
   }
 
   /** True when the datagram went out (false: no address, or too large). */

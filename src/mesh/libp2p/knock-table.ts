@@ -6,7 +6,7 @@
  */
 import { BoundedMap } from '../bounded-map.ts';
 import type { Endpoint } from '../messages.ts';
-import { knock, tcpAddressOf } from './knock.ts';
+import { knock, tcpAddressOf, type KnockOutcome } from './knock.ts';
 
 /**
  * How long a refused knock keeps probes and checks of that member to
@@ -40,15 +40,40 @@ export class KnockTable {
     const at = endpoint === undefined ? undefined : tcpAddressOf(endpoint.addrs);
     if (at === undefined) return;
     this.#knocks.set(node, 'knocking');
-    knock(at, (wasRefused) => {
+    knock(at, (outcome) => {
       if (this.#knocks.get(node) !== 'knocking') return; // it spoke meanwhile
-      if (!wasRefused) {
+      if (outcome !== 'refused') {
         this.#knocks.delete(node);
         return;
       }
       this.#knocks.set(node, Date.now());
       this.#onRefused(node);
     });
+  }
+
+  /**
+   * Whether `node`'s host is up, for the close watch after its pulse fell
+   * silent: a knock of its own (the knock state above is untouched), whose
+   * refusal is also reported as one.
+   */
+  probe(node: string, timeoutMs: number, done: (outcome: KnockOutcome) => void): void {
+    const endpoint = this.#endpointOfNode.get(node);
+    const at = endpoint === undefined ? undefined : tcpAddressOf(endpoint.addrs);
+    if (at === undefined) {
+      done('none');
+      return;
+    }
+    knock(
+      at,
+      (outcome) => {
+        if (outcome === 'refused') {
+          this.#knocks.set(node, Date.now());
+          this.#onRefused(node);
+        }
+        done(outcome);
+      },
+      timeoutMs,
+    );
   }
 
   /** A knock on `node` is out, or was refused under REFUSED_QUIET_MS ago. */

@@ -18,6 +18,7 @@
  * it as a refusal.
  */
 import { connect } from 'node:net';
+import type { HostAnswer } from '../watch.ts';
 
 /** A knock that neither connects nor is refused within this is abandoned: the checks' own timeouts cover a silent host. */
 const KNOCK_TIMEOUT_MS = 1_000;
@@ -50,27 +51,39 @@ export function tcpAddressOf(addrs: readonly string[]): TcpAddress | undefined {
   return undefined;
 }
 
-/** Knocks on `at`; `done(true)` once if the connection was refused, `done(false)` once on any other outcome. */
-export function knock(at: TcpAddress, done: (refused: boolean) => void): void {
+/** What a knock found: nothing listens (the process is gone), the host's kernel accepted it, or no answer. */
+export type KnockOutcome = HostAnswer;
+
+/** Knocks on `at`; `done` once, with what it found within `timeoutMs`. */
+export function knock(
+  at: TcpAddress,
+  done: (outcome: KnockOutcome) => void,
+  timeoutMs = KNOCK_TIMEOUT_MS,
+): void {
   let settled = false;
-  const end = (wasRefused: boolean): void => {
+  const end = (outcome: KnockOutcome): void => {
     if (settled) return;
     settled = true;
-    done(wasRefused);
+    done(outcome);
   };
   const socket = connect({ host: at.host, port: at.port });
-  socket.setTimeout(KNOCK_TIMEOUT_MS, () => {
-    socket.destroy();
-    end(false);
+  socket.setTimeout(timeoutMs, () => {
+    // Timers run before I/O in a turn of the loop: on a busy loop an answer
+    // that came in time may still be waiting; let it be read first.
+    setImmediate(() => {
+      if (settled) return;
+      socket.destroy();
+      end('none');
+    });
   });
   socket.once('connect', () => {
     socket.resetAndDestroy();
-    end(false);
+    end('up');
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
-    end(err.code === 'ECONNREFUSED');
+    end(err.code === 'ECONNREFUSED' ? 'refused' : 'none');
   });
   socket.once('close', () => {
-    end(false);
+    end('none');
   });
 }

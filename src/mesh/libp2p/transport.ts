@@ -14,6 +14,7 @@ import type { MeshTransport, PeerAuthority, SendPath } from '../transport.ts';
 import { DatagramPath, type DatagramOptions } from './datagram-path.ts';
 import { GossipTopic } from './gossip.ts';
 import { KnockTable } from './knock-table.ts';
+import type { KnockOutcome } from './knock.ts';
 import type { MeshNode } from './node.ts';
 import { StreamChannels } from './streams.ts';
 import { TransportStats } from './transport-stats.ts';
@@ -122,9 +123,18 @@ export class Libp2pTransport implements MeshTransport {
     return { peerId: this.#node.peerId.toString(), addrs };
   }
 
-  /** Where `node`'s pulse is and the pair's pulse key (datagram-path.ts); undefined without a datagram path. */
-  pulseReach(node: string, endpoint: Endpoint | undefined): { address: string; key: Uint8Array } | undefined {
-    return this.#datagram?.pulseReach(node, endpoint);
+  /** Knocks on `node`'s mesh port: is its host up (knock-table.ts probe)? */
+  probeHost(node: string, timeoutMs: number, done: (outcome: KnockOutcome) => void): void {
+    this.#knocks.probe(node, timeoutMs, done);
+  }
+
+  /** What the pulse needs of `node` (datagram-path.ts); undefined without a datagram path. */
+  pulsePeer(node: string, endpoint: Endpoint | undefined): { address?: string; key?: Uint8Array } {
+    const d = this.#datagram;
+    if (d === undefined) return {};
+    const address = d.addressOf(node, endpoint);
+    const key = d.pulseKeyOf(node, endpoint);
+    return { ...(address === undefined ? {} : { address }), ...(key === undefined ? {} : { key }) };
   }
 
   /** Binds the datagram path (if any); idempotent. */
