@@ -57,7 +57,7 @@ function systemColours(report: ChaosReport): { domain: string[]; range: string[]
 const HEADER = { labelExpr: "split(datum.label, '\\n')", labelLimit: 0, labelFontSize: 11 };
 
 const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
-const CONFIG = {
+export const CONFIG = {
   background: 'white',
   font: FONT,
   view: { stroke: '#ddd' },

@@ -6,6 +6,7 @@
  * escaped.
  */
 import { figureTitle, formatMs, formatValue } from './report-format.ts';
+import { frontierPlot } from './report-frontier.ts';
 import { cdfPlot, comparisonPlot, trialsPlot, type Plot } from './report-plots.ts';
 import type { ChaosReport, ScenarioResult, Target } from './results.ts';
 
@@ -125,6 +126,7 @@ export async function renderHtml(report: ChaosReport): Promise<string> {
   const trials = await trialsPlot(report);
   const distribution = await cdfPlot(report);
   const compared = await comparisonPlot(report);
+  const frontier = await frontierPlot(report);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>meshlb chaos report — ${escapeHtml(report.startedAt)}</title><style>${STYLE}</style></head>
@@ -139,6 +141,8 @@ ${figure(trials)}
 ${figure(distribution)}
 <h2>meshlb against keepalived (link cut)</h2>
 ${figure(compared)}
+<h2>The frontier: outage against false failovers under loss</h2>
+${figure(frontier)}
 ${failures(report)}
 </main>
 </body></html>

@@ -8,7 +8,8 @@ import { steady } from './measure.ts';
 import { figureName, formatValue } from './report-format.ts';
 import { figureOf, summarise, type ChaosReport, type ScenarioResult } from './results.ts';
 import { SCENARIOS } from './catalog.ts';
-import { keepalivedLinkCut } from './keepalived.ts';
+import type { AdvertIntervalMs } from '../testbed/keepalived/index.ts';
+import { KEEPALIVED_INTERVALS, keepalivedLinkCut, keepalivedLoss } from './keepalived.ts';
 import { SCENARIO_DEFAULTS, type Scenario, type ScenarioOptions } from './scenarios.ts';
 
 export interface ChaosOptions {
@@ -25,8 +26,10 @@ export interface ChaosOptions {
   lab?: ClusterLab;
   /** Durations of the long scenarios (loss, patch war). */
   scenarioOptions?: Partial<ScenarioOptions>;
-  /** Run keepalived's link cut beside meshlb's (when link-cut is among the scenarios). Default true. */
+  /** Run keepalived's link cut and loss scenarios beside meshlb's (when among the scenarios). Default true. */
   keepalived?: boolean;
+  /** keepalived's advert intervals (default KEEPALIVED_INTERVALS: 1 s and 100 ms). */
+  keepaliveAdverts?: readonly AdvertIntervalMs[];
 }
 
 /** Thrown for a scenario id that does not exist. */
@@ -118,10 +121,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await answers?.stop();
     if (opts.lab === undefined) await lab.stop();
   }
+  const adverts = opts.keepaliveAdverts ?? KEEPALIVED_INTERVALS;
   const linkCut = scenarios.find((s) => s.id === 'link-cut');
   if (opts.keepalived !== false && linkCut !== undefined) {
-    say('keepalived beside it: the same link cut on the same kind of LAN, at 1 s and 100 ms adverts');
-    results.push(...(await keepalivedLinkCut(opts.nodes, opts.trials, linkCut.target, say)));
+    say(
+      `keepalived beside it: the same link cut on the same kind of LAN, at ${adverts.join(', ')} ms adverts`,
+    );
+    results.push(...(await keepalivedLinkCut(opts.nodes, opts.trials, linkCut.target, say, adverts)));
+  }
+  for (const [id, fraction, where] of [
+    ['loss', 0.05, 'every'],
+    ['loss-one', 0.2, 'master'],
+  ] as const) {
+    const s = scenarios.find((x) => x.id === id);
+    if (opts.keepalived === false || s === undefined) continue;
+    say(`keepalived beside it: ${s.title}, at ${adverts.join(', ')} ms adverts`);
+    const durationMs = { ...SCENARIO_DEFAULTS, ...opts.scenarioOptions }.lossMs;
+    results.push(...(await keepalivedLoss(opts.nodes, s, { fraction, durationMs, where }, say, adverts)));
   }
   return {
     startedAt,

@@ -74,7 +74,7 @@ function lossScenario(id: string, title: string, fraction: number, where: 'every
       return {
         trial: n,
         outageMs: null,
-        figures: { falseFailovers },
+        figures: { falseFailovers, lossMinutes: opts.lossMs / 60_000 },
         ok: inv.every((i) => i.ok),
         invariants: inv,
         note: `${(opts.lossMs / 60_000).toFixed(1)} min at ${percent} loss${victim === undefined ? '' : ` on ${victim}`}`,

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { figureName, formatValue } from '../chaos/report-format.ts';
 import { pickScenarios, runChaos, UnknownScenarioError } from '../chaos/run.ts';
 import { SCENARIOS } from '../chaos/catalog.ts';
+import { ADVERT_INTERVALS, type AdvertIntervalMs } from '../testbed/keepalived/index.ts';
 import type { Command } from '../../src/cli/command.ts';
 import { CliUsageError } from '../../src/cli/errors.ts';
 
@@ -24,7 +25,10 @@ flags:
   --war-seconds S    how long the rival controller fights (default 60)
   --api-down-seconds S  how long the speakers are without the API server in
                      api-down; the announcer's link is cut halfway (default 60)
-  --no-keepalived    skip keepalived's link cut (run beside meshlb's by default)
+  --no-keepalived    skip keepalived (its link cut and loss scenarios run beside
+                     meshlb's by default)
+  --keepalived-adverts LIST  keepalived's advert intervals in ms, comma-separated,
+                     of 1000, 100, 30, 10 (default 1000,100)
   --out DIR          where chaos.json (every trial) and chaos.html (the report
                      with plots) go (default ./chaos-<time>)
 
@@ -40,6 +44,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     'war-seconds': string;
     'api-down-seconds': string;
     'no-keepalived': boolean;
+    'keepalived-adverts': string;
   };
   try {
     values = parseArgs({
@@ -53,6 +58,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
         'war-seconds': { type: 'string', default: '60' },
         'api-down-seconds': { type: 'string', default: '60' },
         'no-keepalived': { type: 'boolean', default: false },
+        'keepalived-adverts': { type: 'string', default: '1000,100' },
       },
     }).values;
   } catch (err) {
@@ -72,6 +78,11 @@ async function runChaosCommand(args: string[]): Promise<number> {
   const apiDownSeconds = Number(values['api-down-seconds']);
   if (!(apiDownSeconds >= 0 && apiDownSeconds <= 3_600))
     throw new CliUsageError(`--api-down-seconds must be 0-3600`);
+  const adverts = values['keepalived-adverts'].split(',').map((x) => Number(x.trim()));
+  if (adverts.length === 0 || !adverts.every((a) => (ADVERT_INTERVALS as readonly number[]).includes(a)))
+    throw new CliUsageError(
+      `--keepalived-adverts must list some of ${ADVERT_INTERVALS.join(', ')}, got ${values['keepalived-adverts']}`,
+    );
   const ids = values.scenarios
     ?.split(',')
     .map((s) => s.trim())
@@ -94,6 +105,7 @@ async function runChaosCommand(args: string[]): Promise<number> {
     trials,
     ...(ids === undefined ? {} : { scenarios: ids }),
     keepalived: !values['no-keepalived'],
+    keepaliveAdverts: adverts as AdvertIntervalMs[],
     scenarioOptions: {
       lossMs: lossMinutes * 60_000,
       warMs: warSeconds * 1_000,

@@ -166,12 +166,13 @@ async function runSpeaker(args: string[]): Promise<number> {
     exitSoon();
     throw err;
   }
-  const { membership, fastWatch, transport } = speaker;
+  const { membership, fastWatch, transport, pulses } = speaker;
   if (membership !== undefined)
     registerMeshMetrics(registry, {
       membership,
       ...(fastWatch === undefined ? {} : { watch: fastWatch }),
       ...(transport === undefined ? {} : { transport }),
+      ...(pulses === undefined ? {} : { pulses }),
     });
   registerWireMetrics(registry, speaker.wire);
   registerViewMetrics(registry, speaker.view);

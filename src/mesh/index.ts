@@ -32,6 +32,7 @@ export {
   Pulses,
   validatePulseConfig,
   type PulseConfig,
+  type PulseCounts,
   type PulseEvent,
   type PulseLink,
   type PulsePeers,

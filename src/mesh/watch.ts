@@ -35,9 +35,9 @@ import { PULSE_DEFAULTS, type PulseConfig, type PulseEvent, type Pulses } from '
  * nothing (but one backstop check a second). A silence of pulseSilenceMs
  * starts one confirming check at once (confirmPings direct pings and the
  * helpers together, pulseConfirmMs), and only if that fails too, with no
- * pulse meanwhile, is the verdict given: 4 + 10 + 15 = 29 ms at most from the
- * last pulse with the defaults. The silence stands in for the first check and
- * the confirming rounds: under 20% loss on the announcer's link it takes 2–3
+ * pulse meanwhile, is the verdict given: 12 + 15 = 27 ms from the last pulse
+ * with the defaults. The silence stands in for the first check and
+ * the confirming rounds: under 20% loss on the announcer's link it takes 3
  * pulses lost in a row (~1e-2), then its pings, its helpers' relays and the
  * 3–4 pulses of the window all lost (~0.05 × 0.05 × 2e-3). An announcer not
  * heard from (an older speaker, the pulse port blocked) is checked as before.

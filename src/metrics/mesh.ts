@@ -2,13 +2,16 @@ import { Histogram, type Registry } from 'prom-client';
 import type { TransportStats } from '../mesh/libp2p/transport-stats.ts';
 import type { Membership } from '../mesh/membership.ts';
 import type { MemberState } from '../mesh/messages.ts';
+import type { Pulses } from '../mesh/pulse.ts';
 import type { FastWatch } from '../mesh/watch.ts';
 import { byLabel, mirroredCounter, mirroredGauge } from './mirror.ts';
 
 /** What the mesh metrics read: a Membership, and optionally the heirs' watch and the libp2p transport. */
 export interface MeshSources {
   membership: Pick<Membership, 'stats' | 'members' | 'awareness' | 'incarnation'>;
-  watch?: Pick<FastWatch, 'watching'> | undefined;
+  watch?: Pick<FastWatch, 'watching' | 'pulsing'> | undefined;
+  /** The pulse's counts (mesh/pulse.ts), when it runs. */
+  pulses?: Pick<Pulses, 'stats' | 'silencesHeardAgain'> | undefined;
   transport?:
     | {
         stats: Pick<
@@ -40,7 +43,7 @@ const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
  * lands in the histogram once, as it is measured (MembershipStats.onRtt).
  */
 export function registerMeshMetrics(registry: Registry, src: MeshSources): void {
-  const { membership, watch, transport } = src;
+  const { membership, watch, transport, pulses } = src;
   const stats = membership.stats;
   const counter = (name: string, help: string, read: () => number): void => {
     mirroredCounter(registry, { name, help, read: () => [[{}, read()]] });
@@ -201,5 +204,60 @@ export function registerMeshMetrics(registry: Registry, src: MeshSources): void 
       name: 'meshlb_mesh_watched_announcers',
       help: 'Announcers this speaker watches closely as an heir (the fast failover path).',
       read: () => [[{}, watch.watching.length]],
+    });
+  if (pulses !== undefined) registerPulseMetrics(registry, pulses, watch);
+}
+
+/** The pulse (docs/election.md#the-pulse): frames by outcome, subscribers, announcers heard. */
+function registerPulseMetrics(
+  registry: Registry,
+  pulses: Pick<Pulses, 'stats' | 'silencesHeardAgain'>,
+  watch: Pick<FastWatch, 'pulsing'> | undefined,
+): void {
+  const counter = (name: string, help: string, read: () => number): void => {
+    mirroredCounter(registry, { name, help, read: () => [[{}, read()]] });
+  };
+  counter(
+    'meshlb_pulse_sent_total',
+    'Pulse datagrams sent (pulses to heirs, subscriptions to announcers).',
+    () => pulses.stats()?.sent ?? 0,
+  );
+  counter(
+    'meshlb_pulse_send_errors_total',
+    'Pulse datagrams the kernel refused to send.',
+    () => pulses.stats()?.sendErrors ?? 0,
+  );
+  mirroredCounter(registry, {
+    name: 'meshlb_pulse_received_total',
+    help: 'Pulse datagrams received, by outcome: a pulse or a subscription accepted, or dropped (malformed, bad_tag, replayed, unknown sender).',
+    labelNames: ['result'],
+    read: () => {
+      const st = pulses.stats();
+      if (st === undefined) return [];
+      return [
+        [{ result: 'pulse' }, st.accepted],
+        [{ result: 'subscription' }, st.subscriptions],
+        [{ result: 'malformed' }, st.malformed],
+        [{ result: 'bad_tag' }, st.badTag],
+        [{ result: 'replayed' }, st.replayed],
+        [{ result: 'unknown' }, st.unknown],
+      ];
+    },
+  });
+  counter(
+    'meshlb_pulse_silences_total',
+    "Watched announcers' silences (no pulse for pulseSilenceMs) that ended with their pulses back: each cost a confirming check. Many: loss, or starved speakers.",
+    () => pulses.silencesHeardAgain,
+  );
+  mirroredGauge(registry, {
+    name: 'meshlb_pulse_subscribers',
+    help: 'Heirs this speaker pulses (subscribed in the last 3.5 s).',
+    read: () => [[{}, pulses.stats()?.subscribers ?? 0]],
+  });
+  if (watch !== undefined)
+    mirroredGauge(registry, {
+      name: 'meshlb_pulse_heard_announcers',
+      help: 'Watched announcers whose pulses arrive (the others are checked: a blocked pulse port, an older speaker).',
+      read: () => [[{}, watch.pulsing.length]],
     });
 }

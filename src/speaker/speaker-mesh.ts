@@ -250,7 +250,7 @@ export class SpeakerMesh implements Startable {
     // how long announcers' processes stall, the figure pulseStallMs is set by.
     this.#pulses?.onChange((n, event, agoMs) => {
       if (event === 'heard' && agoMs > 0)
-        log.info({ member: n, silentMs: Math.round(agoMs) }, 'pulse: heard again after a silence');
+        log.debug({ member: n, silentMs: Math.round(agoMs) }, 'pulse: heard again after a silence');
     });
     watch.onChange((n, failed, via) => {
       log.info(

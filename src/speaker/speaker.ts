@@ -6,7 +6,7 @@ import { AnnouncementWriter } from '../kube/announcements/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { ClusterView, Coalescer } from '../kube/world/index.ts';
 import { BALANCE_SLACK } from '../election/index.ts';
-import type { FastWatch, Membership } from '../mesh/index.ts';
+import type { FastWatch, Membership, Pulses } from '../mesh/index.ts';
 import type { Libp2pTransport } from '../mesh/libp2p/index.ts';
 import { Announcer, type LastDecisions } from './announcer.ts';
 import { ClaimBook } from './claims.ts';
@@ -251,6 +251,11 @@ export class Speaker {
 
   get transport(): Libp2pTransport | undefined {
     return this.#mesh.transport;
+  }
+
+  /** The pulse (mesh/pulse.ts); undefined when off or its port could not be opened. */
+  get pulses(): Pulses | undefined {
+    return this.#mesh.pulses;
   }
 
   get peerId(): string | undefined {

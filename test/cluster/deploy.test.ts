@@ -76,6 +76,7 @@ const ALERT_METRICS = [
   'meshlb_allocation_failures_total',
   'meshlb_pool_used_addresses',
   'meshlb_pool_capacity_addresses',
+  'meshlb_pulse_heard_announcers',
 ];
 const DASHBOARD_METRICS = [
   ...ALERT_METRICS,
@@ -360,6 +361,7 @@ test.serial('the monitoring overlay needs the Prometheus Operator CRDs, then app
     'MeshlbMeshMemberDead',
     'MeshlbPlacementOverBound',
     'MeshlbPoolNearlyFull',
+    'MeshlbPulseNotHeard',
     'MeshlbSpeakerNotInMesh',
     'MeshlbTargetDown',
   ]);
@@ -605,6 +607,23 @@ test.serial('the alerts fire when they should and not otherwise (promtool test r
           fires('MeshlbAddressConflict', '2m', []),
           fires('MeshlbAddressConflict', '4m', [
             { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'critical' },
+          ]),
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          // a watches 2 announcers and hears 1 for good; b hears both; c runs without the pulse (no series).
+          { series: `meshlb_mesh_watched_announcers{${speaker},pod="a",node="n1"}`, values: '2x30' },
+          { series: `meshlb_pulse_heard_announcers{${speaker},pod="a",node="n1"}`, values: '2 1x29' },
+          { series: `meshlb_mesh_watched_announcers{${speaker},pod="b",node="n2"}`, values: '2x30' },
+          { series: `meshlb_pulse_heard_announcers{${speaker},pod="b",node="n2"}`, values: '2x30' },
+          { series: `meshlb_mesh_watched_announcers{${speaker},pod="c",node="n3"}`, values: '3x30' },
+        ],
+        alert_rule_test: [
+          fires('MeshlbPulseNotHeard', '10m', []),
+          fires('MeshlbPulseNotHeard', '20m', [
+            { ...ns, job: 'meshlb-speaker', pod: 'a', node: 'n1', severity: 'warning' },
           ]),
         ],
       },

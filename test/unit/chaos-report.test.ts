@@ -13,6 +13,7 @@ import {
   type ScenarioResult,
   type Trial,
 } from '../../lab/chaos/index.ts';
+import { frontier, frontierPlot } from '../../lab/chaos/report-frontier.ts';
 import { sampleReport } from '../../lab/chaos/report-sample.ts';
 
 const PLOTS = ['plot-trials', 'plot-cdf', 'plot-compare'] as const;
@@ -164,6 +165,32 @@ test('comparison: ratios of p50 and p99 to meshlb on link-cut', (t) => {
   t.deepEqual(comparison(empty([scenario('link-cut', 'keepalived (1 s adverts)', [5])])), [
     { system: 'keepalived (1 s adverts)', p50: 5, p99: 5, p50Ratio: null, p99Ratio: null },
   ]);
+});
+
+test('frontier: link-cut p99 against false failovers per hour of loss, one point per system; drawn', async (t) => {
+  const loss = (id: string, system: string, falseFailovers: number, lossMinutes: number): ScenarioResult => {
+    const target = { figure: 'falseFailovers', max: 0, text: 'zero false failovers' };
+    const trials: Trial[] = [
+      { trial: 1, outageMs: null, figures: { falseFailovers, lossMinutes }, ok: true, invariants: [] },
+    ];
+    return { id, title: id, system, nodes: 3, target, trials, summary: summarise(trials, target) };
+  };
+  const report = empty([
+    scenario('link-cut', 'meshlb', [40, 60]),
+    loss('loss', 'meshlb', 0, 10),
+    loss('loss-one', 'meshlb', 0, 10),
+    scenario('link-cut', 'keepalived (10 ms adverts)', [50, 57]),
+    loss('loss', 'keepalived (10 ms adverts)', 6, 3),
+    scenario('link-cut', 'keepalived (1 s adverts)', [3000]), // no loss run: no point
+  ]);
+  t.deepEqual(frontier(report), [
+    { system: 'meshlb', outageP99: 60, perHour: 0, minutes: 20 },
+    { system: 'keepalived (10 ms adverts)', outageP99: 57, perHour: 120, minutes: 3 },
+  ]);
+  const html = await renderHtml(report);
+  t.is(marks(svgOf(html, 'plot-frontier') ?? '', 'point'), 2);
+  t.regex(html, /keepalived \(10 ms adverts\): 57 ms, 120\.0\/h/);
+  t.regex((await frontierPlot(empty([]))).caption, /nothing to plot/);
 });
 
 test('cdf: ascending values with the fraction at or below each', (t) => {

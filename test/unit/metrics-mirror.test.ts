@@ -144,8 +144,21 @@ test('mesh: members by state, core and transport counters, every RTT in the hist
   const registry = new Registry();
   const { membership, stats, setMembers } = fakeMembership();
   const transport = { stats: new TransportStats() };
-  const watch = { watching: ['n2', 'n3'] };
-  registerMeshMetrics(registry, { membership, watch, transport });
+  const watch = { watching: ['n2', 'n3'], pulsing: ['n2'] };
+  const counts = {
+    sent: 0,
+    sendErrors: 0,
+    received: 0,
+    accepted: 0,
+    malformed: 0,
+    badTag: 0,
+    replayed: 0,
+    unknown: 0,
+    subscriptions: 0,
+    subscribers: 0,
+  };
+  const pulses = { stats: () => counts, silencesHeardAgain: 7 };
+  registerMeshMetrics(registry, { membership, watch, transport, pulses });
   setMembers([
     ['n1', 'alive'],
     ['n2', 'alive'],
@@ -191,6 +204,14 @@ test('mesh: members by state, core and transport counters, every RTT in the hist
   t.is(await value(registry, 'meshlb_mesh_local_health_score'), 3);
   t.is(await value(registry, 'meshlb_mesh_incarnation'), 1_700_000_000);
   t.is(await value(registry, 'meshlb_mesh_watched_announcers'), 2);
+  // The pulse: counts mirrored as counters, by outcome; the heard announcers.
+  t.is(await value(registry, 'meshlb_pulse_heard_announcers'), 1);
+  Object.assign(counts, { sent: 500, accepted: 480, badTag: 3, subscriptions: 2, subscribers: 2 });
+  t.is(await value(registry, 'meshlb_pulse_sent_total'), 500);
+  t.is(await value(registry, 'meshlb_pulse_received_total{result="pulse"}'), 480);
+  t.is(await value(registry, 'meshlb_pulse_received_total{result="bad_tag"}'), 3);
+  t.is(await value(registry, 'meshlb_pulse_subscribers'), 2);
+  t.is(await value(registry, 'meshlb_pulse_silences_total'), 7);
 
   // The ring of recent RTTs overwrites; the histogram sees each one once, between scrapes too.
   for (let i = 0; i < 300; i++) stats.observeRtt(2);
@@ -351,7 +372,12 @@ test('promtool accepts every meshlb metric: names, types, units, help', async (t
   const registry = createRegistry('speaker');
   const { membership, stats, setMembers } = fakeMembership();
   const transport = { stats: new TransportStats() };
-  registerMeshMetrics(registry, { membership, watch: { watching: [] }, transport });
+  registerMeshMetrics(registry, {
+    membership,
+    watch: { watching: [], pulsing: [] },
+    transport,
+    pulses: { stats: () => undefined, silencesHeardAgain: 0 },
+  });
   setMembers([['n1', 'alive']]);
   stats.sent('ping');
   stats.drop('unknown-seq');

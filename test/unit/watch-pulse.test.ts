@@ -46,6 +46,9 @@ class FakeLink implements PulseLink {
   onEvent(l: (e: PulseEvent, id: string, ago: number) => void): void {
     this.#listener = l;
   }
+  stats(): undefined {
+    return undefined;
+  }
   close(): void {
     this.closed = true;
   }

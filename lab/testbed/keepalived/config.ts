@@ -6,8 +6,13 @@
  * gratuitous ARPs itself.
  */
 
-/** Advertisement intervals compared: keepalived's default (1 s) and 100 ms (VRRPv3 counts centiseconds). */
-export type AdvertIntervalMs = 1000 | 100;
+/**
+ * Advertisement intervals compared: keepalived's default (1 s), 100 ms, and the
+ * tuned 30 and 10 ms (VRRPv3 counts centiseconds: 10 ms is its floor).
+ */
+export type AdvertIntervalMs = 1000 | 100 | 30 | 10;
+
+export const ADVERT_INTERVALS: readonly AdvertIntervalMs[] = [1000, 100, 30, 10];
 
 /**
  * 100 (keepalived's default) for the first host, then 10 lower each (at most 10

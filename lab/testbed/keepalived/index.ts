@@ -10,7 +10,13 @@
  *   await ka.stop();
  *   await lan.teardown();
  */
-export { defaultPriorities, keepalivedConfig, type AdvertIntervalMs, type InstanceConfig } from './config.ts';
+export {
+  ADVERT_INTERVALS,
+  defaultPriorities,
+  keepalivedConfig,
+  type AdvertIntervalMs,
+  type InstanceConfig,
+} from './config.ts';
 export {
   KeepalivedCluster,
   startKeepalived,
@@ -20,3 +26,4 @@ export {
 } from './cluster.ts';
 export { KeepalivedExitedError, KeepalivedTimeoutError } from './errors.ts';
 export { keepalivedLinkCutTrial, type LinkCutOptions, type LinkCutResult } from './link-cut.ts';
+export { keepalivedLossTrial, type LossResult } from './loss.ts';
