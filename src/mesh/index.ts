@@ -37,4 +37,11 @@ export {
   type PulseLink,
   type PulsePeers,
 } from './pulse.ts';
-export { FastWatch, WATCH_DEFAULTS, type HostAnswer, type Verdict, type WatchConfig } from './watch.ts';
+export {
+  FastWatch,
+  WATCH_DEFAULTS,
+  type HostAnswer,
+  type HostProbe,
+  type Verdict,
+  type WatchConfig,
+} from './watch.ts';

@@ -74,6 +74,9 @@ export const PULSING_CHECK_MS = 1_000;
 /** What a knock on a member's mesh port found: nothing listens (its process is gone), its kernel accepted, no answer. */
 export type HostAnswer = 'refused' | 'up' | 'none';
 
+/** Knocks on `node`'s host; `done` once, within about `timeoutMs` (the transport's knock). */
+export type HostProbe = (node: string, timeoutMs: number, done: (answer: HostAnswer) => void) => void;
+
 /** A verdict's evidence: the pulse's silence (the host silent too), a stopped or starved process, a refusal, or failed checks. */
 export type Verdict = 'silence' | 'stall' | 'refused' | 'checks';
 
@@ -113,8 +116,7 @@ export class FastWatch {
   readonly #clock: Clock;
   readonly #membership: Membership;
   readonly #pulses: Pulses | undefined;
-  readonly #probeHost:
-    ((node: string, timeoutMs: number, done: (answer: HostAnswer) => void) => void) | undefined;
+  readonly #probeHost: HostProbe | undefined;
   readonly #watched = new Map<string, Watched>();
   readonly #listeners = new Set<(node: string, failed: boolean, via?: Verdict) => void>();
 
@@ -124,7 +126,7 @@ export class FastWatch {
     config?: Partial<WatchConfig>;
     pulses?: Pulses;
     /** Knocks on a member's host (the transport's): after a silence, is it up? */
-    probeHost?: (node: string, timeoutMs: number, done: (answer: HostAnswer) => void) => void;
+    probeHost?: HostProbe;
   }) {
     this.#clock = opts.clock;
     this.#membership = opts.membership;
@@ -208,6 +210,20 @@ export class FastWatch {
     if (w === undefined || w.inFlight) return;
     w.timer?.cancel();
     this.#check(node, w);
+  }
+
+  /**
+   * Another member suspects `node` (often another heir's verdict, spread by
+   * the mesh): unless its pulses still arrive here, knock and check now
+   * rather than wait for this heir's own silence. A refusal then settles it
+   * at once; measured, the heir that takes over reached its own verdict on a
+   * `kill -9` up to 30 ms after the first heir had.
+   */
+  suspected(node: string): void {
+    const w = this.#watched.get(node);
+    if (w === undefined || w.failed || this.hears(node)) return;
+    this.#probeHost?.(node, this.config.pulseConfirmMs, () => undefined);
+    this.hint(node);
   }
 
   stop(): void {

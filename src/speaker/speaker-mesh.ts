@@ -240,6 +240,7 @@ export class SpeakerMesh implements Startable {
       };
       if (e.type === 'suspect') log.debug(fields, 'mesh: member suspected');
       else log.info(fields, `mesh: member ${e.type}`);
+      if (e.type === 'suspect' || e.type === 'dead') watch.suspected(e.node);
       reconcile.request();
     });
     membership.onSynced((e) => {

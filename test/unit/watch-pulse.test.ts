@@ -363,3 +363,20 @@ test('a silent announcer whose host still answers (stopped or starved) has pulse
   clock.advance(watch.config.pulseStallMs * 2);
   t.false(watch.failed('announcer'));
 });
+
+test('another member’s suspicion: ignored while its pulses arrive here; else a knock and a check at once', (t) => {
+  const { clock, link, watch, pingsTo, m } = setup('none');
+  watch.watch(['announcer']);
+  link.pulse('announcer', 'heard');
+  const first = pingsTo('announcer')[0];
+  if (first?.msg.type === 'ping')
+    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const before = pingsTo('announcer').length;
+  watch.suspected('announcer');
+  t.is(pingsTo('announcer').length, before, 'its pulses arrive: another’s suspicion is loss somewhere else');
+  clock.advance(watch.config.pulseSilenceMs + 1); // silent here too, the thread has not said so yet
+  watch.suspected('announcer');
+  t.is(pingsTo('announcer').length, before + 1, 'checked now');
+  watch.suspected('h1'); // not watched: nothing
+  t.is(pingsTo('h1').length, 0);
+});
