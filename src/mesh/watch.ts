@@ -89,7 +89,8 @@ interface Watched {
   pulsing: boolean;
   /** Its pulses stopped: the next check confirms that silence (once). */
   silence: boolean;
-  /** Confirming a silence: until when its checks may go on if its host answers (pulseStallMs). */
+  /** Confirming a silence: when it began, and until when its checks may go on if its host answers (pulseStallMs). */
+  silentAt?: number | undefined;
   stallUntil?: number | undefined;
   /** What a knock on its host found during the silence. */
   host?: HostAnswer | undefined;
@@ -265,7 +266,8 @@ export class FastWatch {
     // answers (a stopped or starved process) it may go on until pulseStallMs.
     const silence = w.silence || w.stallUntil !== undefined;
     if (w.silence && w.stallUntil === undefined) {
-      w.stallUntil = this.#clock.now() + this.config.pulseStallMs;
+      w.silentAt = this.#clock.now();
+      w.stallUntil = w.silentAt + this.config.pulseStallMs;
       w.host = this.#probeHost === undefined ? 'none' : undefined;
       this.#probeHost?.(node, this.config.pulseConfirmMs, (answer) => {
         if (this.#watched.get(node) === w) w.host = answer;
@@ -335,14 +337,12 @@ export class FastWatch {
     // back (measured: whole speakers descheduled for 30–100 ms on 2 cores
     // when a peer died, and failed over by a 25 ms verdict); a stopped one
     // is failed at pulseStallMs.
-    if (
-      silence &&
-      !refused &&
-      w.host !== 'none' &&
-      w.stallUntil !== undefined &&
-      this.#clock.now() < w.stallUntil
-    ) {
-      // (Its host not answered yet, either: the knock's own deadline decides.)
+    // An answer not in yet waits one more check, no longer (a knock whose
+    // deadline fired late on a busy loop).
+    const now = this.#clock.now();
+    const waiting =
+      w.host === 'up' || (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs);
+    if (silence && !refused && waiting && w.stallUntil !== undefined && now < w.stallUntil) {
       this.#next(node, w, 0);
       return;
     }
