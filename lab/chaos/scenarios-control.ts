@@ -23,13 +23,29 @@ export function sampleSum(text: string, name: string, labels = ''): number {
   return sum;
 }
 
-/** Takeovers counted by every speaker's /metrics (a speaker that does not answer counts 0). */
+/**
+ * Takeovers counted by every speaker's /metrics, each read until it answers
+ * (a read lost to the loss once counted 0 and made the figure −1).
+ */
 async function takeovers(lab: ClusterLab): Promise<number> {
-  const texts = await Promise.all(lab.nodes.map((h) => lab.http.get(lab.speakerUrl(h.name, '/metrics'))));
-  return texts.reduce(
-    (n, r) => n + (r.status === 200 ? sampleSum(r.body, 'meshlb_failovers_total', 'cause="takeover"') : 0),
-    0,
+  const counts = await Promise.all(
+    lab.nodes.map((h) =>
+      until(
+        async () => {
+          const r = await lab.http.get(lab.speakerUrl(h.name, '/metrics')).catch(() => undefined);
+          return r?.status === 200
+            ? sampleSum(r.body, 'meshlb_failovers_total', 'cause="takeover"')
+            : undefined;
+        },
+        10_000,
+        100,
+      ),
+    ),
   );
+  const missing = lab.nodes.filter((_, i) => counts[i] === undefined).map((h) => h.name);
+  if (missing.length > 0)
+    throw new Error(`no /metrics from ${missing.join(', ')} in 10 s: takeovers not counted`);
+  return counts.reduce<number>((n, c) => n + (c ?? 0), 0);
 }
 
 const ingressOf = (svc: V1Service): string[] =>
@@ -65,8 +81,8 @@ function lossScenario(id: string, title: string, fraction: number, where: 'every
       const hosts = victim === undefined ? lab.nodes : lab.nodes.filter((h) => h.name === victim);
       for (const h of hosts) await lab.lan.dropFraction(h, fraction);
       await new Promise((r) => setTimeout(r, opts.lossMs)); // the fault's duration, not a wait for a state
-      const after = await takeovers(lab);
       for (const h of hosts) await lab.lan.dropFraction(h, 0);
+      const after = await takeovers(lab);
       const inv = await oneAnswer(lab, ip, []);
       inv.push(crashCheck(lab, []));
       await settle(lab, ip);

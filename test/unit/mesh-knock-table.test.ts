@@ -62,3 +62,23 @@ test('an accepted knock clears it; one the member answered meanwhile reports not
   t.deepEqual(refused, [], 'it spoke before the refusal came');
   t.is(table.knocks, 0);
 });
+
+test('probe: up for a listener, refused (and reported) for a closed port, none without an address', async (t) => {
+  const refused: string[] = [];
+  const table = new KnockTable(16, (node) => refused.push(node));
+  const open = await port(true);
+  t.teardown(open.close);
+  const closed = await port(false);
+  table.sentTo('up', endpoint(open.port));
+  table.sentTo('gone', endpoint(closed.port));
+  // (A silent host, its deadline deciding, is the chaos link cut's: test/lab.)
+  const answers: Record<string, string[]> = { up: [], gone: [], unknown: [] };
+  for (const node of Object.keys(answers))
+    table.probe(node, 50, (a) => {
+      answers[node]?.push(a);
+    });
+  await waitFor('every answer', () => Object.values(answers).every((a) => a.length > 0), 5_000, 10);
+  t.deepEqual(answers, { up: ['up'], gone: ['refused'], unknown: ['none'] });
+  t.deepEqual(refused, ['gone']);
+  t.true(table.knockedOut('gone'));
+});
