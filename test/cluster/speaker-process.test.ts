@@ -510,8 +510,7 @@ async function meshlb(t: { context: Ctx }, host: Host, ...args: string[]): Promi
     const released = (): number =>
       logRecords(log).filter((r) => r.msg === 'link back up: claims checked, answering on it again').length;
     const before = released();
-    await lan.linkDown(host);
-    await lan.linkUp(host);
+    await lan.flapLink(host);
     const upAt = Date.now();
     // The link was held when it came back (the responder answers nothing), and
     // released by the speaker once the resync brought the standing claims.

@@ -115,6 +115,18 @@ export class Lan {
   }
 
   /**
+   * The host's port down and up again from one `ip -batch` (well under a
+   * millisecond apart, against 10–30 ms for linkDown then linkUp from here):
+   * a flap shorter than any failover, the pulse's (~27 ms) included.
+   */
+  async flapLink(host: Host): Promise<void> {
+    await sh(
+      ['ip', '-n', this.switchNs, '-batch', '-'],
+      `link set ${host.port} down\nlink set ${host.port} up\n`,
+    );
+  }
+
+  /**
    * Drops this fraction (0…1) of the frames entering and leaving the host's
    * bridge port, independently at random (nftables `numgen random` on the
    * bridge: this kernel has no netem). 0 removes the loss; 1 drops everything.
