@@ -346,9 +346,15 @@ export class FastWatch {
     // is failed at pulseStallMs.
     // An answer not in yet waits one more check, no longer (a knock whose
     // deadline fired late on a busy loop).
+    // And a node whose own health is down (Lifeguard's local health: its own
+    // probes fail, others accuse it; a node just back from a cut) trusts its
+    // own silences less: they wait the stall window too (seen in CI: a node
+    // back from a link cut failed the live taker and took the IP back).
     const now = this.#clock.now();
     const waiting =
-      w.host === 'up' || (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs);
+      w.host === 'up' ||
+      this.#membership.awareness > 0 ||
+      (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs);
     if (silence && !refused && waiting && w.stallUntil !== undefined && now < w.stallUntil) {
       this.#next(node, w, 0);
       return;
