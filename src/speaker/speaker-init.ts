@@ -1,11 +1,11 @@
 /** What a Speaker is built from (speaker.ts): the settings.ts results, the clients, the identity. */
 import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
-import type { PulseSocketOptions, WireConfig } from '../arp/index.ts';
+import type { WireConfig } from '../arp/index.ts';
 import type { Clock } from '../clock/index.ts';
 import type { IsolationConfig } from '../election/index.ts';
 import type { KubeClient } from '../kube/client/index.ts';
-import type { MeshConfig, PulseLink, WatchConfig } from '../mesh/index.ts';
+import type { MeshConfig, WatchConfig } from '../mesh/index.ts';
 import type { SpeakerObserver } from './observer.ts';
 
 export interface SpeakerInit {
@@ -24,8 +24,6 @@ export interface SpeakerInit {
    * (tests on loopback) cannot share one port: they run without.
    */
   pulsePort?: number;
-  /** Opens the pulse's link (tests); default the addon's PulseSocket. */
-  openPulse?: (opts: PulseSocketOptions) => PulseLink;
   networkKey: Uint8Array;
   /** The libp2p identity (loadPeerKey: kept on the node across restarts). */
   privateKey: PrivateKey;
