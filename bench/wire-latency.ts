@@ -6,7 +6,11 @@
  * ndisc6 while tcpdump captures on the client's interface; the latency is
  * reply time minus request time, both as the client's capture saw them.
  *
- *   sudo node bench/wire-latency.ts [--requests 200] [--client tools|raw]
+ *   sudo node bench/wire-latency.ts [--requests 200] [--client tools|raw|timer] [--answer thread|loop]
+ *
+ * --answer: who answers the plain requests: the packet sockets' own threads
+ * (the default, as the speaker runs) or JavaScript on the event loop (the
+ * design before; WireInit.answerInThread false).
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -23,8 +27,13 @@ import { PacketAgent } from '../lab/testbed/packet-agent/index.ts';
 import { summarize } from './stats.ts';
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '200' }, client: { type: 'string', default: 'tools' } },
+  options: {
+    requests: { type: 'string', default: '200' },
+    client: { type: 'string', default: 'tools' },
+    answer: { type: 'string', default: 'thread' },
+  },
 });
+if (values.answer !== 'thread' && values.answer !== 'loop') throw new Error('--answer is thread or loop');
 const N = Number(values.requests);
 
 /** Request/reply capture times (µs) per target address, from tcpdump on the client. */
@@ -99,23 +108,31 @@ try {
   const vip4 = '198.51.100.7';
   const vip6 = `${lan.vipRange6.split('::')[0] ?? ''}::7`;
   const agent = await PacketAgent.start(lan, h1);
-  await agent.op('wire', { interfaces: ['eth0'] });
+  await agent.op('wire', { interfaces: ['eth0'], answerInThread: values.answer === 'thread' });
   await agent.op('announce', { ip: vip4 });
   await agent.op('announce', { ip: vip6 });
   // The client's requests: arping and ndisc6 (one process per request) by default, or
-  // frames sent by one long-lived process (--client raw): no process start-up on the
-  // 2 cores right when the request leaves, which otherwise competes with the responder.
-  const raw = values.client === 'raw' ? await PacketAgent.start(lan, client) : undefined;
+  // frames sent by one long-lived process: no process start-up on the 2 cores right
+  // when the request leaves, which otherwise competes with the responder. --client raw:
+  // this process asks it for each frame, 10 ms apart (the figures of docs/benchmarks.md);
+  // --client timer: it sends them on its own 10 ms timer, and the machine is idle between
+  // requests (each wake-up of a sleeping thread then costs more: docs/benchmarks.md).
+  const timer = values.client === 'timer';
+  const raw = values.client === 'raw' || timer ? await PacketAgent.start(lan, client) : undefined;
+  const pace = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
   if (raw !== undefined) {
     await raw.op('open', { name: 'arp', ifname: 'eth0', ethertype: ETHERTYPE_ARP });
     await raw.op('open', { name: 'ip6', ifname: 'eth0', ethertype: ETHERTYPE_IPV6 });
   }
-  const pace = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
   const arp = async (ip: string, n = N): Promise<void> => {
     const request = buildArpFrame(
       { op: 'request', senderMac: client.mac, senderIp: client.ipv4, targetMac: ZERO_MAC, targetIp: ip },
       { dst: BROADCAST_MAC, src: client.mac },
     ).toString('hex');
+    if (timer) {
+      await raw?.op('send-every', { name: 'arp', hex: request, count: n, ms: 10 });
+      return;
+    }
     for (let i = 0; i < n; i++) {
       if (raw === undefined) await lan.exec(client, ['arping', '-c', '1', '-w', '1', '-I', 'eth0', ip]);
       else await raw.op('send', { name: 'arp', hex: request }).then(pace);
@@ -125,6 +142,10 @@ try {
     const request = neighborSolicitation({ srcMac: client.mac, srcIp: client.ipv6, target: ip }).toString(
       'hex',
     );
+    if (timer) {
+      await raw?.op('send-every', { name: 'ip6', hex: request, count: n, ms: 10 });
+      return;
+    }
     for (let i = 0; i < n; i++) {
       if (raw === undefined) await lan.exec(client, ['ndisc6', '-1', '-r', '1', '-w', '1000', ip, 'eth0']);
       else await raw.op('send', { name: 'ip6', hex: request }).then(pace);
@@ -150,6 +171,7 @@ try {
         benchmark: 'wire-latency',
         requests: N,
         client: values.client,
+        answer: values.answer,
         unit: 'µs, reply minus request as captured on the client',
         arp: { meshlb: us(vip4), kernel: us(h2.ipv4) },
         ndp: { meshlb: us(vip6), kernel: us(h2.ipv6) },

@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "meshlb_packet",
-      "sources": ["packet_socket.c", "pulse.c", "pulse_napi.c"],
+      "sources": ["packet_socket.c", "packet_thread.c", "answer.c", "pulse.c", "pulse_napi.c"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wshadow", "-Wformat=2", "-fvisibility=hidden"],
     }
   ]

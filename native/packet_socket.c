@@ -20,6 +20,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "packet_socket.h"
 #include "pulse.h"
 
 #include <arpa/inet.h>
@@ -35,34 +36,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define RECV_BUF_BYTES 65536
-#define MAX_BATCH 1024
-#define MAX_FILTER_INSNS 4096 // BPF_MAXINSNS
-
-enum { KIND_PACKET = 1, KIND_NETLINK = 2 };
-
-typedef struct {
-  uv_poll_t poll;
-  napi_env env;
-  int fd;
-  int kind;
-  int ifindex;          // packet sockets: the interface bound to
-  uint16_t ethertype;   // packet sockets: host byte order
-  uint32_t batch;
-  int started;          // start() succeeded once
-  int polling;          // the uv_poll_t is active
-  int closing;          // uv_close() issued: no more callbacks into JS
-  int uv_closed;        // uv close callback ran, fd closed
-  int finalized;        // the JS external is gone (or never existed)
-  int teardown;         // the environment is going away: no more Node-API calls
-  napi_ref self;        // strong while started and not closed
-  napi_ref on_data;
-  napi_ref on_error;
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle hook;
-  unsigned char* buf;
-} sock_t;
 
 static const napi_type_tag SOCK_TAG = {0x6d6573686c622d70ULL, 0x61636b65742d3031ULL};
 
@@ -103,7 +76,7 @@ static void throw_napi(napi_env env, const char* what) {
   } while (0)
 
 // An Error with .code = the errno name ('EPERM', 'ENODEV', ...) and .syscall.
-static napi_value errno_error(napi_env env, int err, const char* syscall) {
+napi_value meshlb_errno_error(napi_env env, int err, const char* syscall) {
   char name[64];
   char text[128];
   char msg[256];
@@ -119,8 +92,8 @@ static napi_value errno_error(napi_env env, int err, const char* syscall) {
   return error;
 }
 
-static void throw_errno(napi_env env, int err, const char* syscall) {
-  napi_value e = errno_error(env, err, syscall);
+void meshlb_throw_errno(napi_env env, int err, const char* syscall) {
+  napi_value e = meshlb_errno_error(env, err, syscall);
   if (e != NULL) {
     (void)napi_throw(env, e);
   } else {
@@ -130,7 +103,10 @@ static void throw_errno(napi_env env, int err, const char* syscall) {
 
 // ------------------------------------------------------------- lifetime
 
-static void free_sock(sock_t* s) {
+void meshlb_free_sock(sock_t* s) {
+  pthread_mutex_destroy(&s->mu);
+  free(s->table.answer);
+  free(s->table.known);
   free(s->buf);
   free(s);
 }
@@ -153,15 +129,17 @@ static void on_uv_closed(uv_handle_t* handle) {
     (void)close(s->fd); // on Linux the fd is released even when close() reports an error
     s->fd = -1;
   }
+  if (s->efd >= 0) (void)close(s->efd);
+  s->efd = -1;
   if (s->actx != NULL && !s->teardown) (void)napi_async_destroy(s->env, s->actx);
   s->actx = NULL;
   s->uv_closed = 1;
-  int free_now = s->finalized;
+  int free_now = s->finalized && !s->tsfn_live; // else the tsfn's finalizer frees
   napi_async_cleanup_hook_handle hook = s->hook;
   s->hook = NULL;
   // Removing the hook may let the environment finalize the external, which
   // then frees `s` (uv_closed is set): `s` must not be touched after this.
-  if (free_now) free_sock(s);
+  if (free_now) meshlb_free_sock(s);
   if (hook != NULL) (void)napi_remove_async_cleanup_hook(hook);
 }
 
@@ -173,6 +151,7 @@ static void sock_close(sock_t* s, int from_js) {
     (void)uv_poll_stop(&s->poll);
     s->polling = 0;
   }
+  if (s->threaded) meshlb_rx_stop(s); // joins the thread: nothing reads the fd after this
   if (from_js) release_js(s);
   uv_close((uv_handle_t*)&s->poll, on_uv_closed);
 }
@@ -185,8 +164,8 @@ static void finalize_sock(napi_env env, void* data, void* hint) {
   s->finalized = 1;
   if (!s->closing) {
     sock_close(s, 0);
-  } else if (s->uv_closed) {
-    free_sock(s);
+  } else if (s->uv_closed && !s->tsfn_live) {
+    meshlb_free_sock(s);
   }
 }
 
@@ -207,11 +186,13 @@ static napi_value wrap_socket(napi_env env, int fd, int kind, int ifindex, uint1
     free(s);
     free(buf);
     (void)close(fd);
-    throw_errno(env, ENOMEM, "malloc");
+    meshlb_throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
   s->buf = buf;
   s->fd = fd;
+  s->efd = -1;
+  pthread_mutex_init(&s->mu, NULL);
   s->env = env;
   s->kind = kind;
   s->ifindex = ifindex;
@@ -220,8 +201,8 @@ static napi_value wrap_socket(napi_env env, int fd, int kind, int ifindex, uint1
   int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &s->poll, fd) : UV_EINVAL;
   if (rc < 0) {
     (void)close(fd);
-    free_sock(s);
-    throw_errno(env, -rc, "uv_poll_init");
+    meshlb_free_sock(s);
+    meshlb_throw_errno(env, -rc, "uv_poll_init");
     return NULL;
   }
   s->poll.data = s;
@@ -253,10 +234,10 @@ static sock_t* get_sock(napi_env env, napi_value v) {
   return (sock_t*)data;
 }
 
-static sock_t* get_open_sock(napi_env env, napi_value v, const char* syscall) {
+sock_t* meshlb_get_open_sock(napi_env env, napi_value v, const char* syscall) {
   sock_t* s = get_sock(env, v);
   if (s != NULL && s->closing) {
-    throw_errno(env, EBADF, syscall);
+    meshlb_throw_errno(env, EBADF, syscall);
     return NULL;
   }
   return s;
@@ -290,7 +271,7 @@ static int get_u32(napi_env env, napi_value v, uint32_t max, uint32_t* out, cons
 }
 
 // The bytes of a Uint8Array (a Buffer is one), or 0 with a TypeError thrown.
-static int get_bytes(napi_env env, napi_value v, unsigned char** data, size_t* len, const char* what) {
+int meshlb_get_bytes(napi_env env, napi_value v, unsigned char** data, size_t* len, const char* what) {
   bool is_ta = false;
   napi_typedarray_type type;
   void* p = NULL;
@@ -319,12 +300,12 @@ static napi_value interface_info(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 1, argv) == NULL) return NULL;
   NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
   if (len == 0 || len >= IFNAMSIZ || memchr(name, 0, len) != NULL) { // no such name can exist
-    throw_errno(env, ENODEV, "ioctl(SIOCGIFINDEX)");
+    meshlb_throw_errno(env, ENODEV, "ioctl(SIOCGIFINDEX)");
     return NULL;
   }
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    throw_errno(env, errno, "socket");
+    meshlb_throw_errno(env, errno, "socket");
     return NULL;
   }
   const char* failed = NULL;
@@ -353,7 +334,7 @@ static napi_value interface_info(napi_env env, napi_callback_info info) {
   int err = errno;
   (void)close(fd);
   if (failed != NULL) {
-    throw_errno(env, err, failed);
+    meshlb_throw_errno(env, err, failed);
     return NULL;
   }
   NAPI_CALL(env, napi_create_object(env, &result));
@@ -386,7 +367,7 @@ static napi_value open_packet(napi_env env, napi_callback_info info) {
   if (!get_u32(env, argv[1], 0xffff, &ethertype, "ethertype")) return NULL;
   NAPI_CALL(env, napi_typeof(env, argv[2], &ftype));
   if (ftype != napi_null && ftype != napi_undefined) {
-    if (!get_bytes(env, argv[2], &filter, &flen, "filter")) return NULL;
+    if (!meshlb_get_bytes(env, argv[2], &filter, &flen, "filter")) return NULL;
     if (flen == 0 || flen % sizeof(struct sock_filter) != 0 ||
         flen / sizeof(struct sock_filter) > MAX_FILTER_INSNS) {
       (void)napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
@@ -396,7 +377,7 @@ static napi_value open_packet(napi_env env, napi_callback_info info) {
   }
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    throw_errno(env, errno, "socket");
+    meshlb_throw_errno(env, errno, "socket");
     return NULL;
   }
   if (filter != NULL) {
@@ -406,7 +387,7 @@ static napi_value open_packet(napi_env env, napi_callback_info info) {
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) {
       int err = errno;
       (void)close(fd);
-      throw_errno(env, err, "setsockopt(SO_ATTACH_FILTER)");
+      meshlb_throw_errno(env, err, "setsockopt(SO_ATTACH_FILTER)");
       return NULL;
     }
   }
@@ -418,7 +399,7 @@ static napi_value open_packet(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr*)&sll, sizeof sll) < 0) {
     int err = errno;
     (void)close(fd);
-    throw_errno(env, err, "bind");
+    meshlb_throw_errno(env, err, "bind");
     return NULL;
   }
   return wrap_socket(env, fd, KIND_PACKET, (int)ifindex, (uint16_t)ethertype);
@@ -432,7 +413,7 @@ static napi_value open_netlink(napi_env env, napi_callback_info info) {
   if (!get_u32(env, argv[0], UINT32_MAX, &groups, "groups")) return NULL;
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
-    throw_errno(env, errno, "socket");
+    meshlb_throw_errno(env, errno, "socket");
     return NULL;
   }
   struct sockaddr_nl snl;
@@ -442,7 +423,7 @@ static napi_value open_netlink(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr*)&snl, sizeof snl) < 0) {
     int err = errno;
     (void)close(fd);
-    throw_errno(env, err, "bind");
+    meshlb_throw_errno(env, err, "bind");
     return NULL;
   }
   return wrap_socket(env, fd, KIND_NETLINK, 0, 0);
@@ -465,7 +446,7 @@ static void call_js(sock_t* s, napi_ref ref, size_t argc, napi_value* argv) {
 
 static void deliver_error(sock_t* s, int err, const char* syscall) {
   if (s->closing) return;
-  napi_value e = errno_error(s->env, err, syscall);
+  napi_value e = meshlb_errno_error(s->env, err, syscall);
   if (e != NULL) call_js(s, s->on_error, 1, &e);
 }
 
@@ -546,16 +527,30 @@ done:
   (void)napi_close_handle_scope(env, scope);
 }
 
-// start(handle, onData, onError, batch)
+// start(handle, onData, onError, batch, threaded?)
+//
+// threaded: a thread of the addon reads the socket instead of libuv, answers
+// what its answer table covers at once (answer(), packet_thread.c) and hands
+// every frame to onData, { data, pktType, answered }, on the event loop.
 static napi_value start(napi_env env, napi_callback_info info) {
-  napi_value argv[4], name;
-  napi_valuetype t1, t2;
+  napi_value argv[5], name;
+  napi_valuetype t1, t2, t5;
   uint32_t batch;
-  if (get_args(env, info, 4, argv) == NULL) return NULL;
-  sock_t* s = get_open_sock(env, argv[0], "start");
+  bool threaded = false;
+  size_t argc = 5;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    (void)napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  if (argc >= 5) {
+    NAPI_CALL(env, napi_typeof(env, argv[4], &t5));
+    if (t5 != napi_undefined) NAPI_CALL(env, napi_get_value_bool(env, argv[4], &threaded));
+  }
+  sock_t* s = meshlb_get_open_sock(env, argv[0], "start");
   if (s == NULL) return NULL;
   if (s->started) {
-    throw_errno(env, EALREADY, "start");
+    meshlb_throw_errno(env, EALREADY, "start");
     return NULL;
   }
   NAPI_CALL(env, napi_typeof(env, argv[1], &t1));
@@ -576,13 +571,22 @@ static napi_value start(napi_env env, napi_callback_info info) {
                           env, s->kind == KIND_PACKET ? "meshlb:PacketSocket" : "meshlb:NetlinkSocket",
                           NAPI_AUTO_LENGTH, &name));
   NAPI_CALL_GOTO(env, napi_async_init(env, NULL, name, &s->actx));
-  int rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
-  if (rc < 0) {
-    throw_errno(env, -rc, "uv_poll_start");
-    goto fail;
-  }
   s->batch = batch;
-  s->polling = 1;
+  if (threaded) {
+    if (s->kind != KIND_PACKET) {
+      meshlb_throw_errno(env, EOPNOTSUPP, "start");
+      goto fail;
+    }
+    if (meshlb_rx_start(env, s) < 0) goto fail;
+    s->threaded = 1;
+  } else {
+    int rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    if (rc < 0) {
+      meshlb_throw_errno(env, -rc, "uv_poll_start");
+      goto fail;
+    }
+    s->polling = 1;
+  }
   s->started = 1;
   return NULL;
 fail:
@@ -594,6 +598,24 @@ fail:
 
 // ------------------------------------------------------------- sending
 
+ssize_t meshlb_packet_sendto(const sock_t* s, const unsigned char* data, size_t len) {
+  struct sockaddr_ll to;
+  ssize_t r;
+  memset(&to, 0, sizeof to);
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = s->ifindex;
+  to.sll_halen = 6;
+  if (len >= 14) {
+    memcpy(to.sll_addr, data, 6);
+    memcpy(&to.sll_protocol, data + 12, 2); // the frame's ethertype, already in network order
+  } else {
+    to.sll_protocol = htons(s->ethertype);
+  }
+  do r = sendto(s->fd, data, len, 0, (struct sockaddr*)&to, sizeof to);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
 // send(handle, bytes) -> bytes sent. Packet sockets: a whole Ethernet frame,
 // out of the bound interface. Netlink sockets: a request to the kernel.
 static napi_value send_bytes(napi_env env, napi_callback_info info) {
@@ -602,23 +624,11 @@ static napi_value send_bytes(napi_env env, napi_callback_info info) {
   size_t len;
   ssize_t r;
   if (get_args(env, info, 2, argv) == NULL) return NULL;
-  sock_t* s = get_open_sock(env, argv[0], "sendto");
+  sock_t* s = meshlb_get_open_sock(env, argv[0], "sendto");
   if (s == NULL) return NULL;
-  if (!get_bytes(env, argv[1], &data, &len, "frame")) return NULL;
+  if (!meshlb_get_bytes(env, argv[1], &data, &len, "frame")) return NULL;
   if (s->kind == KIND_PACKET) {
-    struct sockaddr_ll to;
-    memset(&to, 0, sizeof to);
-    to.sll_family = AF_PACKET;
-    to.sll_ifindex = s->ifindex;
-    to.sll_halen = 6;
-    if (len >= 14) {
-      memcpy(to.sll_addr, data, 6);
-      memcpy(&to.sll_protocol, data + 12, 2); // the frame's ethertype, already in network order
-    } else {
-      to.sll_protocol = htons(s->ethertype);
-    }
-    do r = sendto(s->fd, data, len, 0, (struct sockaddr*)&to, sizeof to);
-    while (r < 0 && errno == EINTR);
+    r = meshlb_packet_sendto(s, data, len);
   } else {
     struct sockaddr_nl to;
     memset(&to, 0, sizeof to);
@@ -627,7 +637,7 @@ static napi_value send_bytes(napi_env env, napi_callback_info info) {
     while (r < 0 && errno == EINTR);
   }
   if (r < 0) {
-    throw_errno(env, errno, "sendto");
+    meshlb_throw_errno(env, errno, "sendto");
     return NULL;
   }
   NAPI_CALL(env, napi_create_uint32(env, (uint32_t)r, &result));
@@ -643,17 +653,17 @@ static napi_value membership(napi_env env, napi_callback_info info) {
   unsigned char* mac;
   size_t len;
   if (get_args(env, info, 3, argv) == NULL) return NULL;
-  sock_t* s = get_open_sock(env, argv[0], "setsockopt");
+  sock_t* s = meshlb_get_open_sock(env, argv[0], "setsockopt");
   if (s == NULL) return NULL;
   NAPI_CALL(env, napi_get_value_bool(env, argv[1], &add));
-  if (!get_bytes(env, argv[2], &mac, &len, "mac")) return NULL;
+  if (!meshlb_get_bytes(env, argv[2], &mac, &len, "mac")) return NULL;
   if (len != 6) {
     (void)napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "mac must be 6 bytes");
     return NULL;
   }
   const char* syscall = add ? "setsockopt(PACKET_ADD_MEMBERSHIP)" : "setsockopt(PACKET_DROP_MEMBERSHIP)";
   if (s->kind != KIND_PACKET) {
-    throw_errno(env, EOPNOTSUPP, syscall);
+    meshlb_throw_errno(env, EOPNOTSUPP, syscall);
     return NULL;
   }
   struct packet_mreq mr;
@@ -663,7 +673,7 @@ static napi_value membership(napi_env env, napi_callback_info info) {
   mr.mr_alen = 6;
   memcpy(mr.mr_address, mac, 6);
   if (setsockopt(s->fd, SOL_PACKET, add ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP, &mr, sizeof mr) < 0) {
-    throw_errno(env, errno, syscall);
+    meshlb_throw_errno(env, errno, syscall);
     return NULL;
   }
   return NULL;
@@ -676,21 +686,23 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   struct tpacket_stats st;
   socklen_t len = sizeof st;
   if (get_args(env, info, 1, argv) == NULL) return NULL;
-  sock_t* s = get_open_sock(env, argv[0], "getsockopt(PACKET_STATISTICS)");
+  sock_t* s = meshlb_get_open_sock(env, argv[0], "getsockopt(PACKET_STATISTICS)");
   if (s == NULL) return NULL;
   if (s->kind != KIND_PACKET) {
-    throw_errno(env, EOPNOTSUPP, "getsockopt(PACKET_STATISTICS)");
+    meshlb_throw_errno(env, EOPNOTSUPP, "getsockopt(PACKET_STATISTICS)");
     return NULL;
   }
   memset(&st, 0, sizeof st);
   if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
-    throw_errno(env, errno, "getsockopt(PACKET_STATISTICS)");
+    meshlb_throw_errno(env, errno, "getsockopt(PACKET_STATISTICS)");
     return NULL;
   }
   NAPI_CALL(env, napi_create_object(env, &result));
   NAPI_CALL(env, napi_create_uint32(env, st.tp_packets, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "packets", v));
-  NAPI_CALL(env, napi_create_uint32(env, st.tp_drops, &v));
+  // Frames the thread could not hand to JavaScript (its queue full) count as drops too.
+  uint32_t queue_drops = __atomic_exchange_n(&s->queue_drops, 0, __ATOMIC_RELAXED);
+  NAPI_CALL(env, napi_create_uint32(env, st.tp_drops + queue_drops, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "drops", v));
   return result;
 }
@@ -717,6 +729,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"close", NULL, close_sock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  NAPI_CALL(env, meshlb_answer_init(env, exports));
   NAPI_CALL(env, meshlb_pulse_init(env, exports));
   return exports;
 }

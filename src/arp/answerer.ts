@@ -59,6 +59,12 @@ export class Answerer {
     if (d[12] === 0x08 && d[13] === 0x06) {
       if (d[20] === 0 && d[21] === 1) requests.arp++;
     } else if (d[12] === 0x86 && d[13] === 0xdd && d[20] === 58 && d[54] === 135) requests.ndp++;
+    if (frame.answered === true) {
+      // The link answered it on its own (Link.answer): the fast path's decision, taken in the addon.
+      if (d[12] === 0x08) answered.arp++;
+      else answered.ndp++;
+      return true;
+    }
     const before = answered.arp + answered.ndp;
     const dropped = this.#fast(ls, frame) ?? this.#handle(ls, frame);
     if (dropped !== undefined && dropped !== 'answered') this.#stats.dropped[dropped]++;

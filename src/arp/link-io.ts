@@ -4,6 +4,7 @@
  * away): the failure is counted and reported, and the responder carries on.
  */
 import type { LinkState } from './announced.ts';
+import type { LinkAnswers } from './link.ts';
 import type { WireEvent, WireStats } from './responder-types.ts';
 
 export class LinkIo {
@@ -18,6 +19,13 @@ export class LinkIo {
   send(ls: LinkState, frame: Uint8Array): void {
     this.#try(ls, () => {
       ls.link.send(frame);
+    });
+  }
+
+  /** Tells the link what it may answer on its own (Link.answer), if it can. */
+  answer(ls: LinkState, tables: LinkAnswers): void {
+    this.#try(ls, () => {
+      ls.link.answer?.(tables);
     });
   }
 

@@ -21,6 +21,8 @@ export interface NativeHandle {
 export interface NativeFrame {
   data: Buffer;
   pktType: number;
+  /** Threaded receive only: the addon's thread answered it (native/packet_thread.c). */
+  answered?: boolean;
 }
 
 /** An Error from the addon: `code` is the errno name, `syscall` the call that failed. */
@@ -36,13 +38,33 @@ export interface NativeAddon {
   openPacket(ifindex: number, ethertype: number, filter: Uint8Array | null): NativeHandle;
   /** A NETLINK_ROUTE socket subscribed to these multicast groups. */
   openNetlink(groups: number): NativeHandle;
-  /** Starts delivery: a packet socket delivers NativeFrame[], a netlink socket Buffer[] (datagrams from the kernel). */
+  /**
+   * Starts delivery: a packet socket delivers NativeFrame[], a netlink socket
+   * Buffer[] (datagrams from the kernel). `threaded` (packet sockets): a
+   * thread of the addon reads the socket and answers what answer() set.
+   */
   start(
     h: NativeHandle,
     onData: ((frames: NativeFrame[]) => void) | ((datagrams: Buffer[]) => void),
     onError: (err: NativeError) => void,
     batch: number,
+    threaded?: boolean,
   ): void;
+  /**
+   * The table a threaded ARP (4-byte addresses) or IPv6 (16-byte) socket
+   * answers from: `answer` the addresses answered, `known` every announced one
+   * (a request from one of them is left to JavaScript), each concatenated.
+   */
+  answer(h: NativeHandle, mac: Uint8Array, answer: Uint8Array, known: Uint8Array): void;
+  /** What the thread would send for `frame` (native/answer.c), or null; for tests. */
+  answerFrame(
+    frame: Uint8Array,
+    pktType: number,
+    mac: Uint8Array,
+    width: 4 | 16,
+    answer: Uint8Array,
+    known: Uint8Array,
+  ): Buffer | null;
   send(h: NativeHandle, bytes: Uint8Array): number;
   membership(h: NativeHandle, add: boolean, mac: Uint8Array): void;
   /** Counts since the previous call; packets include drops. */

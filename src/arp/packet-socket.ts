@@ -32,6 +32,19 @@ const PKT_TYPES: readonly PktType[] = ['host', 'broadcast', 'multicast', 'otherh
 export interface Frame {
   readonly data: Buffer;
   readonly pktType: PktType;
+  /** The socket's own thread answered it already (PacketSocketOptions.answerInThread). */
+  readonly answered: boolean;
+}
+
+/**
+ * What a socket with answerInThread answers on its own: `answer` the
+ * addresses answered now (4 bytes each on an ARP socket, 16 on an IPv6 one,
+ * concatenated), `known` every address announced anywhere (a request from one
+ * of them is left to JavaScript). See native/answer.h.
+ */
+export interface AnswerTable {
+  readonly answer: Uint8Array;
+  readonly known: Uint8Array;
 }
 
 export interface InterfaceInfo {
@@ -120,6 +133,13 @@ export interface PacketSocketOptions {
   onError?: (err: Error) => void;
   /** Frames read per wake-up at most (default 64); more wait for the next turn of the event loop. */
   batch?: number;
+  /**
+   * A thread of the addon reads the socket instead of the event loop and
+   * answers the plain ARP requests and neighbour solicitations that answer()
+   * covers at once, with this interface's MAC: the reply does not wait for
+   * the event loop. onFrames still gets every frame (`answered` set on those).
+   */
+  answerInThread?: boolean;
 }
 
 /**
@@ -172,7 +192,13 @@ export class PacketSocket {
     }
     const sock = new PacketSocket(ifname, info, ethertype, handle);
     const deliver = (raw: NativeFrame[]): void => {
-      onFrames(raw.map((f) => ({ data: f.data, pktType: PKT_TYPES[f.pktType] ?? 'otherhost' })));
+      onFrames(
+        raw.map((f) => ({
+          data: f.data,
+          pktType: PKT_TYPES[f.pktType] ?? 'otherhost',
+          answered: f.answered === true,
+        })),
+      );
     };
     const fail = (err: NativeError): void => {
       const mapped = mapError(err, ifname);
@@ -180,7 +206,7 @@ export class PacketSocket {
       onError(mapped);
     };
     try {
-      native.start(handle, deliver, fail, batch);
+      native.start(handle, deliver, fail, batch, opts.answerInThread === true);
     } catch (err) {
       native.close(handle);
       throw mapError(err, ifname);
@@ -195,6 +221,14 @@ export class PacketSocket {
   /** Sends one whole Ethernet frame (destination MAC first, no FCS) out of the interface. */
   send(frame: Uint8Array): void {
     this.#call('sendto', () => loadAddon().send(this.#handle, frame));
+  }
+
+  /** Replaces what the socket's thread answers (answerInThread sockets only; EOPNOTSUPP otherwise). */
+  answer(table: AnswerTable): void {
+    const mac = parseMac(this.mac);
+    this.#call('answer', () => {
+      loadAddon().answer(this.#handle, mac, table.answer, table.known);
+    });
   }
 
   /** Receives frames sent to this link-layer multicast group (e.g. 33:33:ff:xx:xx:xx for a solicited-node address). */

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { AnnouncedIps, cancel, live, type Announced, type LinkState } from './announced.ts';
 import { Announcer } from './announcer.ts';
+import { AnswerTables } from './answer-tables.ts';
 import { Answerer } from './answerer.ts';
 import * as codec from './codec/index.ts';
 import { validateWireConfig, type WireConfig } from './config.ts';
@@ -30,6 +31,7 @@ export class Responder {
   readonly #io: LinkIo;
   readonly #announcer: Announcer;
   readonly #answerer: Answerer;
+  readonly #tables: AnswerTables;
   readonly #stats: WireStats = {
     requests: { arp: 0, ndp: 0 },
     answered: { arp: 0, ndp: 0 },
@@ -62,8 +64,15 @@ export class Responder {
       this.config.conflictGraceMs,
       this.config.conflictReportIntervalMs,
     );
-    const shared = { stats: this.#stats, onEvent: this.#onEvent, links: this.#links };
     this.#io = new LinkIo(this.#stats, this.#onEvent);
+    this.#tables = new AnswerTables(this.#ips, this.#links, this.#io);
+    // What the links answer on their own follows what is answered (answer-tables.ts).
+    const onEvent = (e: WireEvent): void => {
+      if (e.type === 'announcing') this.#tables.grew();
+      else if (e.type === 'withdrawn') this.#tables.shrank();
+      this.#onEvent(e);
+    };
+    const shared = { stats: this.#stats, onEvent, links: this.#links };
     this.#announcer = new Announcer({
       ...shared,
       config: this.config,
@@ -105,6 +114,7 @@ export class Responder {
       groups: new Map(),
     });
     for (const a of this.#ips.values()) if (this.#wants(a, link.name)) this.#announcer.start(a, link.name);
+    this.#tables.grew();
     this.#onEvent({ type: 'link', ifname: link.name, up });
   }
 
@@ -115,6 +125,7 @@ export class Responder {
     for (const a of this.#ips.values()) this.#announcer.stop(a, ifname);
     this.#io.leaveAll(ls);
     this.#links.delete(ifname);
+    this.#tables.forget(ifname);
     this.#onEvent({ type: 'link', ifname, up: false });
   }
 
@@ -128,7 +139,10 @@ export class Responder {
     const ls = this.#links.get(ifname);
     if (ls === undefined || ls.up === up) return;
     ls.up = up;
-    if (up && this.#holdOnLinkUp) ls.held = true;
+    if (up && this.#holdOnLinkUp) {
+      ls.held = true;
+      this.#tables.shrank();
+    }
     this.#onEvent({ type: 'link', ifname, up });
     for (const a of this.#ips.values()) {
       const s = a.on.get(ifname);
@@ -146,6 +160,7 @@ export class Responder {
     const ls = this.#links.get(ifname);
     if (ls === undefined || !ls.held) return;
     ls.held = false;
+    this.#tables.grew();
     if (live(ls)) this.#resume(ls);
   }
 
@@ -176,6 +191,7 @@ export class Responder {
     } else {
       a.interfaces = interfaces;
     }
+    this.#tables.grew(); // a new known IP
     for (const ifname of [...a.on.keys()]) if (!this.#wants(a, ifname)) this.#announcer.stop(a, ifname);
     for (const ifname of this.#links.keys()) if (this.#wants(a, ifname)) this.#announcer.start(a, ifname);
   }
@@ -203,6 +219,7 @@ export class Responder {
     if (a === undefined) return;
     for (const ifname of [...a.on.keys()]) this.#announcer.stop(a, ifname);
     this.#ips.delete(a);
+    this.#tables.grew(); // one known IP less: only more left to the responder until then
     this.#conflicts.forget(a.ip);
   }
 

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../clock/index.ts';
 import { arpFilter, ETHERTYPE_ARP, ETHERTYPE_IPV6, ndpFilter } from './codec/index.ts';
 import type { WireConfig } from './config.ts';
 import { LinkMonitor, type LinkMonitorEvent } from './link-monitor.ts';
-import type { Link } from './link.ts';
+import type { Link, LinkAnswers } from './link.ts';
 import { interfaceInfo, PacketSocket, type Frame } from './packet-socket.ts';
 import { Responder } from './responder.ts';
 import type { WireEvent } from './responder-types.ts';
@@ -19,6 +19,12 @@ export interface WireInit {
   peerOf?: (mac: string) => string | undefined;
   /** Hold a link that comes back up until responder.release (see ResponderInit.holdOnLinkUp). */
   holdOnLinkUp?: boolean;
+  /**
+   * Answer the plain requests in the packet sockets' own threads (default
+   * true; PacketSocketOptions.answerInThread). false: every answer goes
+   * through the event loop, as before (bench/wire-latency.ts compares).
+   */
+  answerInThread?: boolean;
 }
 
 /** The two packet sockets of one interface, as a Link. */
@@ -27,12 +33,14 @@ class SocketLink implements Link {
   readonly mac: string;
   readonly #arp: PacketSocket;
   readonly #ndp: PacketSocket;
+  readonly #threaded: boolean;
 
-  constructor(arp: PacketSocket, ndp: PacketSocket) {
+  constructor(arp: PacketSocket, ndp: PacketSocket, threaded: boolean) {
     this.name = arp.ifname;
     this.mac = arp.mac;
     this.#arp = arp;
     this.#ndp = ndp;
+    this.#threaded = threaded;
   }
 
   send(frame: Uint8Array): void {
@@ -45,6 +53,12 @@ class SocketLink implements Link {
 
   leave(mac: string): void {
     this.#ndp.leave(mac);
+  }
+
+  answer(tables: LinkAnswers): void {
+    if (!this.#threaded) return; // every answer goes through the responder
+    this.#arp.answer(tables.v4);
+    this.#ndp.answer(tables.v6);
   }
 
   stats(): { received: number; dropped: number } {
@@ -74,10 +88,12 @@ export class Wire {
   /** `${index} ${address}` of every address on an interface of this node (any interface). */
   readonly #addresses = new Set<string>();
   readonly #onEvent: ((e: WireEvent) => void) | undefined;
+  readonly #answerInThread: boolean;
   #monitor: LinkMonitor | undefined;
 
   constructor(init: WireInit) {
     this.#interfaces = new Set(init.interfaces);
+    this.#answerInThread = init.answerInThread ?? true;
     this.#log = init.log;
     this.#onEvent = init.onEvent;
     this.responder = new Responder({
@@ -149,7 +165,14 @@ export class Wire {
     // The filters also drop frames of upper devices (VLANs, macvlans) that a socket bound
     // to this interface would otherwise see untagged (docs/wire.md).
     const open = (ethertype: number, filter: Buffer): PacketSocket =>
-      PacketSocket.open({ ifname: name, ethertype, filter, onFrames: deliver, onError });
+      PacketSocket.open({
+        ifname: name,
+        ethertype,
+        filter,
+        onFrames: deliver,
+        onError,
+        answerInThread: this.#answerInThread,
+      });
     const arp = open(ETHERTYPE_ARP, arpFilter({ ifindex }));
     let ndp: PacketSocket;
     try {
@@ -158,7 +181,7 @@ export class Wire {
       arp.close();
       throw err;
     }
-    const link = new SocketLink(arp, ndp);
+    const link = new SocketLink(arp, ndp, this.#answerInThread);
     this.#links.set(name, link);
     this.responder.addLink(link, up);
     this.#log?.info({ ifname: name, mac: link.mac, up }, 'answering on interface');

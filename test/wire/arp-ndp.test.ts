@@ -3,7 +3,13 @@
 import anyTest, { type TestFn } from 'ava';
 import { buildNdpFrame, ipv6MulticastMac, solicitedNodeAddress } from '../../src/arp/codec/index.ts';
 import type { WireStats } from '../../src/arp/index.ts';
-import { arping as arpingFrom, createLan, type Host, type Lan } from '../../lab/testbed/netns/index.ts';
+import {
+  arping as arpingFrom,
+  createLan,
+  ndisc,
+  type Host,
+  type Lan,
+} from '../../lab/testbed/netns/index.ts';
 import { PacketAgent, type AgentUser } from '../../lab/testbed/packet-agent/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -36,6 +42,23 @@ async function neighbour(lan: Lan, ip: string): Promise<string | undefined> {
 }
 
 const stats = (a: PacketAgent): Promise<WireStats> => a.op<WireStats>('wire-stats');
+
+/**
+ * Runs `client` while the agent's event loop is held (op 'block', `ms` long);
+ * throws unless the client finished before the hold ended.
+ */
+async function whileHeld<T>(a: PacketAgent, ms: number, client: () => Promise<T>): Promise<T> {
+  const seen = a.events.length;
+  const held = a.op<{ start: number; end: number }>('block', { ms });
+  await waitFor('the agent holds its event loop', () =>
+    a.events.slice(seen).some((e) => e.event === 'blocking'),
+  );
+  const result = await client();
+  const finished = Date.now();
+  const { end } = await held;
+  if (finished >= end) throw new Error(`the client finished ${finished - end} ms after the hold ended`);
+  return result;
+}
 
 function conflicts(a: PacketAgent): Record<string, unknown>[] {
   return a.events.filter((e) => e.event === 'wire' && e.value?.type === 'conflict').map((e) => e.value ?? {});
@@ -205,6 +228,34 @@ if (!root) {
       await raw.op('wire', { interfaces: ['eth0'], config: CONFIG });
       await raw.op('announce', { ip: vip4(40) });
       t.deepEqual(await arping(lan, vip4(40), 1), [h3.mac]);
+    },
+  );
+
+  test.serial(
+    "the addon's thread answers ARP and NDP while the event loop is held; through the loop nothing does",
+    async (t) => {
+      const { lan } = t.context;
+      const h3 = lan.host('h3');
+      const client = lan.client as Host;
+      const threaded = await speaker(t, h3);
+      await threaded.op('wire', { interfaces: ['eth0'], config: CONFIG });
+      await threaded.op('announce', { ip: vip4(50) });
+      await threaded.op('announce', { ip: vip6(lan, 0x50) });
+      t.deepEqual(await arping(lan, vip4(50), 1), [h3.mac]);
+      const before = (await stats(threaded)).answered;
+      const held = await whileHeld(threaded, 4000, () =>
+        Promise.all([arping(lan, vip4(50), 2), ndisc(lan, client, vip6(lan, 0x50), 2)]),
+      );
+      t.deepEqual(held, [[h3.mac, h3.mac], [h3.mac]]);
+      const after = (await stats(threaded)).answered;
+      t.is(after.arp, before.arp + 2, 'counted once the loop ran again');
+      t.is(after.ndp, before.ndp + 1);
+      // The negative control: the same hold with every answer through the event loop.
+      const looped = await speaker(t, h3);
+      await looped.op('wire', { interfaces: ['eth0'], config: CONFIG, answerInThread: false });
+      await looped.op('announce', { ip: vip4(51) });
+      t.deepEqual(await arping(lan, vip4(51), 1), [h3.mac]);
+      t.deepEqual(await whileHeld(looped, 3000, () => arping(lan, vip4(51), 1)), []);
     },
   );
 }

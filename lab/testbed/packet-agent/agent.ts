@@ -12,6 +12,8 @@
  * The speaker's wire: {"op": "wire", "interfaces": ["eth0"], "config": {…}} starts a Wire
  * (src/arp), then "announce" / "withdraw" {"ip", "probe"?} (reply: the wall-clock decision
  * time) and "wire-stats"; its events come as {"event": "wire", "t": ms, "value": WireEvent}.
+ * "block" {"ms"} holds the event loop that long (after an event "blocking"); "send-every"
+ * {"name", "hex", "count", "ms"} sends a frame `count` times, `ms` apart.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -33,6 +35,9 @@ interface Command {
   filter?: string;
   hex?: string;
   mac?: string;
+  answerInThread?: boolean;
+  ms?: number;
+  count?: number;
 }
 
 interface Open {
@@ -112,6 +117,21 @@ function handle(cmd: Command): unknown {
     case 'send':
       socketOf(cmd).sock.send(Buffer.from(cmd.hex ?? '', 'hex'));
       return null;
+    case 'send-every': {
+      // `count` copies of the frame, `ms` apart, on the agent's own timer (no
+      // round trip to the driving process per frame); replies when done.
+      const { sock } = socketOf(cmd);
+      const frame = Buffer.from(cmd.hex ?? '', 'hex');
+      return new Promise<null>((resolve) => {
+        let left = cmd.count ?? 1;
+        const next = (): void => {
+          sock.send(frame);
+          if (--left > 0) setTimeout(next, cmd.ms ?? 10);
+          else resolve(null);
+        };
+        next();
+      });
+    }
     case 'join':
       socketOf(cmd).sock.join(cmd.mac ?? '');
       return null;
@@ -150,6 +170,7 @@ function handle(cmd: Command): unknown {
       wire = new Wire({
         interfaces: cmd.interfaces ?? ['eth0'],
         ...(cmd.config === undefined ? {} : { config: cmd.config }),
+        ...(cmd.answerInThread === undefined ? {} : { answerInThread: cmd.answerInThread }),
         onEvent: (e) => {
           out({
             event: 'wire',
@@ -174,6 +195,14 @@ function handle(cmd: Command): unknown {
       return { t: wallNow() };
     case 'wire-stats':
       return theWire().responder.stats();
+    case 'block': {
+      // Holds the event loop for `ms` (a long collection, a busy turn): the
+      // 'blocking' event goes out first (stdout is synchronous on a pipe).
+      const start = wallNow();
+      out({ event: 'blocking', t: start });
+      while (wallNow() - start < (cmd.ms ?? 1000));
+      return { start, end: wallNow() };
+    }
     case 'exit':
       wire?.stop();
       for (const s of sockets.values()) s.sock.close();
@@ -187,10 +216,18 @@ function handle(cmd: Command): unknown {
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as Command;
-  try {
-    out({ id: cmd.id, ok: true, value: handle(cmd) });
-  } catch (err) {
+  const fail = (err: unknown): void => {
     out({ id: cmd.id, ok: false, error: errorJson(err) });
+  };
+  try {
+    const value = handle(cmd);
+    if (value instanceof Promise)
+      value.then((v: unknown) => {
+        out({ id: cmd.id, ok: true, value: v });
+      }, fail);
+    else out({ id: cmd.id, ok: true, value });
+  } catch (err) {
+    fail(err);
   }
 });
 out({ ready: true, pid: process.pid, uid: process.getuid?.() });

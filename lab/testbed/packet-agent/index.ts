@@ -90,7 +90,7 @@ export interface AgentError {
 
 /** A line the agent printed on its own: frames, errors, link-monitor events. */
 export interface AgentEvent {
-  event: 'frames' | 'error' | 'link-monitor' | 'sync' | 'wire';
+  event: 'frames' | 'error' | 'link-monitor' | 'sync' | 'wire' | 'blocking';
   /** Wall-clock ms, on 'wire' and 'frames' events (when the agent received them). */
   t?: number;
   name?: string;
