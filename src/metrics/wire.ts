@@ -80,7 +80,7 @@ export function registerWireMetrics(registry: Registry, wire: WireSource): void 
   });
   mirroredCounter(registry, {
     name: 'meshlb_wire_kernel_drops_total',
-    help: "Frames the kernel dropped because a packet socket's receive queue was full, per interface.",
+    help: "Frames dropped because a packet socket's receive queue was full (the kernel's, or the addon thread's queue to JavaScript), per interface.",
     labelNames: ['interface'],
     read: () => sockets().map(([ifname, s]) => [{ interface: ifname }, s.dropped] as const),
   });

@@ -392,56 +392,75 @@ if (!root) {
     },
   );
 
-  test.serial('close: twice is harmless, nothing is delivered after it, the fd is released', async (t) => {
-    const { lan } = t.context;
-    const [h1, cl] = [lan.host('h1'), lan.client as Host];
-    const [a1, acl] = await Promise.all([agent(t, h1), agent(t, cl)]);
-    await acl.op('open', { name: 'tx', ifname: 'eth0', ethertype: ETH_P_ARP });
-    await a1.op('open', { name: 'closing', ifname: 'eth0', ethertype: ETH_P_ARP });
-    await a1.op('open', { name: 'witness', ifname: 'eth0', ethertype: ETH_P_ARP });
-    const request = (n: number): string =>
-      arpFrame(1, { mac: cl.mac, ip: cl.ipv4 }, { mac: BROADCAST, ip: `198.51.100.${100 + n}` });
+  for (const threaded of [false, true]) {
+    const mode = threaded ? ' (threaded receive)' : '';
+    test.serial(
+      `close: twice is harmless, nothing is delivered after it, the fd is released${mode}`,
+      async (t) => {
+        const { lan } = t.context;
+        const [h1, cl] = [lan.host('h1'), lan.client as Host];
+        const [a1, acl] = await Promise.all([agent(t, h1), agent(t, cl)]);
+        await acl.op('open', { name: 'tx', ifname: 'eth0', ethertype: ETH_P_ARP });
+        await a1.op('open', {
+          name: 'closing',
+          ifname: 'eth0',
+          ethertype: ETH_P_ARP,
+          answerInThread: threaded,
+        });
+        await a1.op('open', { name: 'witness', ifname: 'eth0', ethertype: ETH_P_ARP });
+        const request = (n: number): string =>
+          arpFrame(1, { mac: cl.mac, ip: cl.ipv4 }, { mac: BROADCAST, ip: `198.51.100.${100 + n}` });
 
-    await acl.op('send', { name: 'tx', hex: request(0) });
-    await waitFor('the first request on both sockets', () =>
-      ['closing', 'witness'].every((s) => a1.frames(s).some((f) => f.hex.startsWith(request(0)))),
+        await acl.op('send', { name: 'tx', hex: request(0) });
+        await waitFor('the first request on both sockets', () =>
+          ['closing', 'witness'].every((s) => a1.frames(s).some((f) => f.hex.startsWith(request(0)))),
+        );
+        const fds = await a1.op<number>('fds');
+        t.deepEqual(await a1.op('close', { name: 'closing' }), { closed: true });
+        for (let n = 1; n <= 5; n++) await acl.op('send', { name: 'tx', hex: request(n) });
+        await waitFor('the later requests at the witness', () =>
+          a1.frames('witness').some((f) => f.hex.startsWith(request(5))),
+        );
+        // Threaded: its eventfd goes too.
+        const released = threaded ? 2 : 1;
+        await waitFor(
+          'the closed socket fd released',
+          async () => (await a1.op<number>('fds')) === fds - released,
+        );
+        t.is(a1.frames('closing').length, 1);
+        t.false(a1.frames('closing').some((f) => f.afterClose));
+        const err = await t.throwsAsync(a1.op('send', { name: 'closing', hex: request(6) }), {
+          instanceOf: AgentOpError,
+        });
+        t.like(err.error, { name: 'PacketSocketError', code: 'EBADF' });
+      },
     );
-    const fds = await a1.op<number>('fds');
-    t.deepEqual(await a1.op('close', { name: 'closing' }), { closed: true });
-    for (let n = 1; n <= 5; n++) await acl.op('send', { name: 'tx', hex: request(n) });
-    await waitFor('the later requests at the witness', () =>
-      a1.frames('witness').some((f) => f.hex.startsWith(request(5))),
+
+    test.serial(
+      `interface set down: ENETDOWN to onError, and frames resume once it is up again${mode}`,
+      async (t) => {
+        const { lan } = t.context;
+        const [h2, cl] = [lan.host('h2'), lan.client as Host];
+        const [a2, acl] = await Promise.all([agent(t, h2), agent(t, cl)]);
+        await acl.op('open', { name: 'tx', ifname: 'eth0', ethertype: ETH_P_ARP });
+        await a2.op('open', { name: 'rx', ifname: 'eth0', ethertype: ETH_P_ARP, answerInThread: threaded });
+        const request = (n: number): string =>
+          arpFrame(1, { mac: cl.mac, ip: cl.ipv4 }, { mac: BROADCAST, ip: `198.51.100.${200 + n}` });
+
+        t.is((await lan.exec(h2, ['ip', 'link', 'set', 'eth0', 'down'])).code, 0);
+        const down = await waitFor('the error event', () => a2.events.find((e) => e.event === 'error'));
+        t.like(down.error, { name: 'PacketSocketError', code: 'ENETDOWN' });
+        t.is((await lan.exec(h2, ['ip', 'link', 'set', 'eth0', 'up'])).code, 0);
+        // Setting eth0 down removed its routes: restore the on-link VIP route for later tests.
+        await lan.exec(h2, ['ip', 'route', 'replace', lan.vipRange4, 'dev', 'eth0']);
+        await waitFor('a frame after the interface came back', async () => {
+          await acl.op('send', { name: 'tx', hex: request(1) });
+          return a2.frames('rx').some((f) => f.hex.startsWith(request(1)));
+        });
+        t.is(a2.events.filter((e) => e.event === 'error').length, 1);
+      },
     );
-    await waitFor('the closed socket fd released', async () => (await a1.op<number>('fds')) === fds - 1);
-    t.is(a1.frames('closing').length, 1);
-    t.false(a1.frames('closing').some((f) => f.afterClose));
-    const err = await t.throwsAsync(a1.op('send', { name: 'closing', hex: request(6) }), {
-      instanceOf: AgentOpError,
-    });
-    t.like(err.error, { name: 'PacketSocketError', code: 'EBADF' });
-  });
-
-  test.serial('interface set down: ENETDOWN to onError, and frames resume once it is up again', async (t) => {
-    const { lan } = t.context;
-    const [h2, cl] = [lan.host('h2'), lan.client as Host];
-    const [a2, acl] = await Promise.all([agent(t, h2), agent(t, cl)]);
-    await acl.op('open', { name: 'tx', ifname: 'eth0', ethertype: ETH_P_ARP });
-    await a2.op('open', { name: 'rx', ifname: 'eth0', ethertype: ETH_P_ARP });
-    const request = (n: number): string =>
-      arpFrame(1, { mac: cl.mac, ip: cl.ipv4 }, { mac: BROADCAST, ip: `198.51.100.${200 + n}` });
-
-    t.is((await lan.exec(h2, ['ip', 'link', 'set', 'eth0', 'down'])).code, 0);
-    const down = await waitFor('the error event', () => a2.events.find((e) => e.event === 'error'));
-    t.like(down.error, { name: 'PacketSocketError', code: 'ENETDOWN' });
-    t.is((await lan.exec(h2, ['ip', 'link', 'set', 'eth0', 'up'])).code, 0);
-    // Setting eth0 down removed its routes: restore the on-link VIP route for later tests.
-    await lan.exec(h2, ['ip', 'route', 'replace', lan.vipRange4, 'dev', 'eth0']);
-    await waitFor('a frame after the interface came back', async () => {
-      await acl.op('send', { name: 'tx', hex: request(1) });
-      return a2.frames('rx').some((f) => f.hex.startsWith(request(1)));
-    });
-    t.is(a2.events.filter((e) => e.event === 'error').length, 1);
-  });
+  }
 
   test.serial('sockets dropped without close are closed by the garbage collector', async (t) => {
     setFlagsFromString('--expose-gc');

@@ -72,12 +72,13 @@ function socketOf(cmd: Command): Open {
   return s;
 }
 
-/** Sockets among this process's open file descriptors. */
+/** Sockets and eventfds (a threaded packet socket has one) among this process's open file descriptors. */
 function socketFds(): number {
   let n = 0;
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith('socket:') || target === 'anon_inode:[eventfd]') n++;
     } catch {
       // closed while listing
     }
@@ -96,6 +97,7 @@ function handle(cmd: Command): unknown {
           ifname: cmd.ifname ?? '',
           ethertype: cmd.ethertype ?? 0,
           ...(cmd.filter === undefined ? {} : { filter: Buffer.from(cmd.filter, 'hex') }),
+          ...(cmd.answerInThread === undefined ? {} : { answerInThread: cmd.answerInThread }),
           onFrames: (frames) => {
             out({
               event: 'frames',
