@@ -1,14 +1,14 @@
 /**
  * What each link may answer on its own (Link.answer; wire.ts hands it to the
  * packet sockets' threads, native/answer.c): per family, the IPs answered on
- * that link now (answering, not probing, the link not held) and every IP
+ * that link now (answering, not probing, the link up and not held) and every IP
  * announced anywhere (a request from one of those is unusual: the responder
  * looks at it). It is always a subset of what the responder answers itself,
  * so a table that lags only leaves a few more answers to the responder: what
- * is taken away (a withdrawal, a link held) is pushed at once, what is added
+ * is taken away (a withdrawal, a link down or held) is pushed at once, what is added
  * in a microtask, so a thousand announce() calls push once.
  */
-import type { AnnouncedIps, LinkState } from './announced.ts';
+import { live, type AnnouncedIps, type LinkState } from './announced.ts';
 import * as codec from './codec/index.ts';
 import type { LinkIo } from './link-io.ts';
 import type { LinkAnswers } from './link.ts';
@@ -56,7 +56,7 @@ export class AnswerTables {
     for (const [ifname, ls] of this.#links) {
       const v4: Uint8Array[] = [];
       const v6: Uint8Array[] = [];
-      if (!ls.held)
+      if (live(ls))
         for (const a of this.#ips.values())
           if (a.on.get(ifname)?.since !== undefined) (a.v4 ? v4 : v6).push(bytesOf(a));
       const answer = { v4: Buffer.concat(v4), v6: Buffer.concat(v6) };

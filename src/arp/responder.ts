@@ -139,10 +139,11 @@ export class Responder {
     const ls = this.#links.get(ifname);
     if (ls === undefined || ls.up === up) return;
     ls.up = up;
-    if (up && this.#holdOnLinkUp) {
-      ls.held = true;
-      this.#tables.shrank();
-    }
+    if (up && this.#holdOnLinkUp) ls.held = true;
+    // A link down answers nothing on its own, nor one held: a request that arrives when
+    // it comes back, before the hold is released, must not be answered by the addon.
+    if (live(ls)) this.#tables.grew();
+    else this.#tables.shrank();
     this.#onEvent({ type: 'link', ifname, up });
     for (const a of this.#ips.values()) {
       const s = a.on.get(ifname);

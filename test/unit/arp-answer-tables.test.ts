@@ -85,15 +85,27 @@ test('an IP limited to other interfaces is known but not answered on this one', 
   t.deepEqual(eth1.now().v4, [VIP4]);
 });
 
-test('a held link answers nothing on its own until released', async (t) => {
+test('a link down, or back up and held, answers nothing on its own until released', async (t) => {
   const { r, link } = setup(true);
   r.announce(VIP4);
   await tick();
   t.deepEqual(link.now().v4, [VIP4]);
   r.setLinkUp('eth0', false);
+  t.deepEqual(link.now().v4, [], 'emptied before setLinkUp(false) returned');
   r.setLinkUp('eth0', true);
-  t.deepEqual(link.now().v4, [], 'emptied before setLinkUp() returned');
+  await tick();
+  t.deepEqual(link.now().v4, [], 'held: still empty');
   r.release('eth0');
+  await tick();
+  t.deepEqual(link.now().v4, [VIP4]);
+});
+
+test('without the hold, a link back up answers on its own again', async (t) => {
+  const { r, link } = setup(false);
+  r.announce(VIP4);
+  r.setLinkUp('eth0', false);
+  t.deepEqual(link.now().v4, []);
+  r.setLinkUp('eth0', true);
   await tick();
   t.deepEqual(link.now().v4, [VIP4]);
 });
