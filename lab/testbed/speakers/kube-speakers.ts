@@ -135,10 +135,28 @@ export const speakerMetricsHttp = (host: Host): string => `http://${host.ipv4}:7
 export const speakerUrlOf = (host: Host, path: string): string =>
   `${path === '/metrics' ? speakerMetricsHttp(host) : speakerHttp(host)}${path}`;
 
+/**
+ * Extra Node flags for the lab's speaker processes, from MESHLB_LAB_NODE_ARGS
+ * (space-separated): for profiling, e.g. `--prof` (V8's tick log, written as
+ * it runs into the working directory; `node --prof-process` reads it), which
+ * NODE_OPTIONS does not allow.
+ */
+const labNodeArgs = (): string[] => (process.env.MESHLB_LAB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts `meshlb speaker` inside the host, as the DaemonSet's container would run it. */
 export function startSpeakerProcess(o: SpeakerProcessOptions): GroupChild {
   const node = o.node ?? o.host.name;
-  return spawnGroup(['ip', 'netns', 'exec', o.host.ns, process.execPath, o.main ?? MAIN, 'speaker'], o.log, {
+  const argv = [
+    'ip',
+    'netns',
+    'exec',
+    o.host.ns,
+    process.execPath,
+    ...labNodeArgs(),
+    o.main ?? MAIN,
+    'speaker',
+  ];
+  return spawnGroup(argv, o.log, {
     ...process.env,
     KUBECONFIG: '',
     MESHLB_KUBECONFIG: o.kubeconfig,
