@@ -42,8 +42,8 @@ export interface ScenarioResult {
   longestGapMs: number;
   /** From the first failed request to the first success after it (TCP; ping: the longest gap), ms. */
   outageMs: number;
-  /** The failed requests (TCP), ms after the fault, and why. */
-  failures: { ms: number; why: string }[];
+  /** The failed requests (TCP): their start, ms after the fault, how long each lasted (ms), and why. */
+  failures: { ms: number; durationMs: number; why: string }[];
   /** The client's neighbour entry for the IP moving to another node, ms after the fault. */
   moves: { ms: number; node: string }[];
   /** Scenario-specific times (ms), e.g. from NotReady to the move. */
@@ -137,8 +137,8 @@ interface Observed {
   outageMs: number;
   faultAt: number;
   movedAt: number | undefined;
-  /** The client's failed requests (TCP): ms after the fault, and why. */
-  failures: { ms: number; why: string }[];
+  /** The client's failed requests (TCP): their start, ms after the fault, how long each lasted (ms), and why. */
+  failures: { ms: number; durationMs: number; why: string }[];
   /** Each change of the client's neighbour entry for the IP to another node's MAC: ms after the fault. */
   moves: { ms: number; node: string }[];
 }
@@ -196,7 +196,7 @@ async function observed(
         movedAt: moved?.t,
         failures: tcp.list
           .filter((a) => !a.ok && a.t >= faultAt && a.t <= end)
-          .map((a) => ({ ms: Math.round(a.t - faultAt), why: a.why ?? '' })),
+          .map((a) => ({ ms: Math.round(a.t - faultAt), durationMs: Math.round(a.ms), why: a.why ?? '' })),
         moves,
       };
     }
