@@ -350,11 +350,18 @@ export class FastWatch {
     // probes fail, others accuse it; a node just back from a cut) trusts its
     // own silences less: they wait the stall window too (seen in CI: a node
     // back from a link cut failed the live taker and took the IP back).
+    // A knock refused ends any wait: the announcer's kernel says its process
+    // is gone (a killed one accepts while it is torn down, then refuses), and
+    // neither loss nor this node's own health can fake that. (Measured at
+    // N = 8: the taker, restarted a trial before and its health still down,
+    // waited the whole stall 50–120 ms after the first heir's refused verdict.)
     const now = this.#clock.now();
+    const gone = w.host === 'refused';
     const waiting =
-      w.host === 'up' ||
-      this.#membership.awareness > 0 ||
-      (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs);
+      !gone &&
+      (w.host === 'up' ||
+        this.#membership.awareness > 0 ||
+        (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs));
     if (silence && !refused && waiting && w.stallUntil !== undefined && now < w.stallUntil) {
       this.#next(node, w, 0);
       return;
@@ -366,7 +373,12 @@ export class FastWatch {
     // helper could get an ack through confirms on its own.
     w.failures = refused || silence ? Math.max(w.failures + 1, this.config.confirmRounds) : w.failures + 1;
     if (w.failures >= this.config.confirmRounds && !w.failed) {
-      this.#set(node, w, true, refused ? 'refused' : stalled ? 'stall' : silence ? 'silence' : 'checks');
+      this.#set(
+        node,
+        w,
+        true,
+        refused || gone ? 'refused' : stalled ? 'stall' : silence ? 'silence' : 'checks',
+      );
       this.#membership.suspect(node);
     }
     // Confirm (or keep checking a failed one, to see it come back) at once / at the interval.

@@ -364,6 +364,33 @@ test('a silent announcer whose host still answers (stopped or starved) has pulse
   t.false(watch.failed('announcer'));
 });
 
+test('a refused knock decides at once, even on a node whose own health is down; an accepted one waits', (t) => {
+  for (const host of ['refused', 'up'] as const) {
+    const { clock, link, watch, pingsTo, m } = setup(host);
+    // Lifeguard's local health down (a node just restarted, or back from a cut).
+    Object.defineProperty(m, 'awareness', { get: () => 2 });
+    const verdicts: (string | undefined)[] = [];
+    watch.onChange((_n, failed, via) => {
+      if (failed) verdicts.push(via);
+    });
+    watch.watch(['announcer']);
+    link.pulse('announcer', 'heard');
+    const first = pingsTo('announcer')[0];
+    if (first?.msg.type === 'ping')
+      m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+    clock.advance(50);
+    link.silent('announcer');
+    clock.advance(watch.config.pulseConfirmMs);
+    if (host === 'refused') {
+      t.deepEqual(verdicts, ['refused'], 'its kernel refused: gone, no stall window');
+      continue;
+    }
+    t.deepEqual(verdicts, [], 'its kernel accepts, and this node trusts its silences less: not yet');
+    clock.advance(watch.config.pulseStallMs);
+    t.deepEqual(verdicts, ['stall']);
+  }
+});
+
 test('another member’s suspicion: ignored while its pulses arrive here; else a knock and a check at once', (t) => {
   const { clock, link, watch, pingsTo, m } = setup('none');
   watch.watch(['announcer']);
