@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import test from 'ava';
 import { KnockTable } from '../../src/mesh/libp2p/knock-table.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -81,4 +84,35 @@ test('probe: up for a listener, refused (and reported) for a closed port, none w
   t.deepEqual(answers, { up: ['up'], gone: ['refused'], unknown: ['none'] });
   t.deepEqual(refused, ['gone']);
   t.true(table.knockedOut('gone'));
+});
+
+test('probe: a knock accepted by a stopped process is held, and its reset when the process dies is a refusal', async (t) => {
+  // A listener in a child process, stopped (its kernel still accepts into the
+  // queue, nothing accepts from it), then killed: its listener closes and the
+  // queued knock is reset, as for a speaker killed while its kernel tears it down.
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "require('node:net').createServer().listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [
+    string,
+  ];
+  child.kill('SIGSTOP');
+  const refused: string[] = [];
+  const table = new KnockTable(16, (node) => refused.push(node));
+  table.sentTo('dying', endpoint(Number(line)));
+  const answers: string[] = [];
+  table.probe('dying', 50, (a) => {
+    answers.push(a);
+    if (a === 'up') child.kill('SIGKILL');
+  });
+  await waitFor('the second answer', () => answers.length === 2, 5_000, 10);
+  t.deepEqual(answers, ['up', 'refused']);
+  t.deepEqual(refused, ['dying']);
+  t.true(table.knockedOut('dying'));
 });

@@ -18,12 +18,22 @@ const REFUSED_QUIET_MS = 1_000;
 /** Knocks sent at once by a probe (see probe). */
 const PROBE_KNOCKS = 3;
 
+/**
+ * How long a probe holds its first accepted knock open (knock.ts): a killed
+ * process's listener resets it when it closes, the moment a refusal would
+ * come, instead of at the next knock. Longer than the close watch's stall
+ * window (pulseStallMs, 70 ms by default), so a held knock spans it.
+ */
+const PROBE_HOLD_MS = 100;
+
 export class KnockTable {
   /** Node name → the endpoint it was last sent to (where knock knocks). */
   readonly #endpointOfNode: BoundedMap<string, Endpoint>;
   /** Node name → its knock: in flight, or when it was refused. Anything it sends clears it. */
   readonly #knocks: BoundedMap<string, 'knocking' | number>;
   readonly #onRefused: (node: string) => void;
+  /** Nodes with a knock held open now: one at a time each, whatever the probes (libp2p bounds pending inbound connections). */
+  readonly #held = new Set<string>();
 
   /** `max`: nodes remembered per table; `onRefused`: a knock on that member was refused. */
   constructor(max: number, onRefused: (node: string) => void) {
@@ -57,7 +67,8 @@ export class KnockTable {
   /**
    * Whether `node`'s host is up, for the close watch after its pulse fell
    * silent: a knock of its own (the knock state above is untouched), whose
-   * refusal is also reported as one.
+   * refusal is also reported as one. `done` gets the first answer and, when a
+   * held knock (PROBE_HOLD_MS) is reset after an 'up', 'refused' a second time.
    */
   probe(node: string, timeoutMs: number, done: (outcome: KnockOutcome) => void): void {
     const endpoint = this.#endpointOfNode.get(node);
@@ -71,21 +82,42 @@ export class KnockTable {
     // (measured: a false takeover in 2 minutes at 5% loss). Any answer wins.
     let pending = PROBE_KNOCKS;
     let settled = false;
-    for (let i = 0; i < PROBE_KNOCKS; i++)
+    let gone = false;
+    const refusedNow = (): void => {
+      if (gone) return;
+      gone = true;
+      this.#knocks.set(node, Date.now());
+      this.#onRefused(node);
+    };
+    for (let i = 0; i < PROBE_KNOCKS; i++) {
+      const hold = i === 0 && !this.#held.has(node);
+      if (hold) this.#held.add(node);
+      const released = (): void => {
+        if (hold) this.#held.delete(node);
+      };
       knock(
         at,
         (outcome) => {
           pending--;
+          if (outcome !== 'up') released();
+          else if (hold) setTimeout(released, PROBE_HOLD_MS);
           if (settled || (outcome === 'none' && pending > 0)) return;
           settled = true;
-          if (outcome === 'refused') {
-            this.#knocks.set(node, Date.now());
-            this.#onRefused(node);
-          }
+          if (outcome === 'refused') refusedNow();
           done(outcome);
         },
-        timeoutMs,
+        {
+          timeoutMs,
+          holdMs: hold ? PROBE_HOLD_MS : 0,
+          onReset: () => {
+            released();
+            if (gone) return;
+            refusedNow();
+            done('refused');
+          },
+        },
       );
+    }
   }
 
   /** A knock on `node` is out, or was refused under REFUSED_QUIET_MS ago. */

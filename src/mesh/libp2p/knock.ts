@@ -9,13 +9,16 @@
  * millisecond for a connect). An accepted connection is reset at once; the
  * member's libp2p sees one inbound upgrade fail.
  *
- * Known race: a killed process's sockets close in reverse order of their
- * descriptors (the kernel's deferred fput runs LIFO), so its connections can
- * close before its listener, and a knock that comes in between is accepted
- * (then reset when the listener closes): no refusal, and the checks' own
- * timeouts decide (~165 ms). Seen in test/mesh/libp2p-knock.test.ts on a
- * loaded machine. Next: on connect, wait a few ms for that reset and count
- * it as a refusal.
+ * A killed process's kernel accepts for a while: it frees the process's
+ * memory before it closes its sockets (20–100 ms for a speaker here), and
+ * they close in reverse order of their descriptors (the kernel's deferred
+ * fput runs LIFO), so a knock in that window is accepted, waits in the
+ * listener's queue (nothing will accept it), and is reset when the listener
+ * closes. A knock may be held (`holdMs`): it reports 'up' at once, and if the
+ * connection is reset while held, `onReset` says the process is gone as
+ * surely as a refusal would, the moment its listener closes. A stopped
+ * (SIGSTOP) process resets nothing, nor does a live one within the hold
+ * (libp2p waits seconds for an inbound handshake).
  */
 import { connect } from 'node:net';
 import type { HostAnswer } from '../watch.ts';
@@ -54,12 +57,19 @@ export function tcpAddressOf(addrs: readonly string[]): TcpAddress | undefined {
 /** What a knock found: nothing listens (the process is gone), the host's kernel accepted it, or no answer. */
 export type KnockOutcome = HostAnswer;
 
+export interface KnockOptions {
+  /** No connect and no refusal within this: 'none' (default KNOCK_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Keep an accepted connection this long (ms), then reset it (default 0: at once). */
+  holdMs?: number;
+  /** The held connection was reset by the peer: its listener closed (the process is gone). */
+  onReset?: () => void;
+}
+
 /** Knocks on `at`; `done` once, with what it found within `timeoutMs`. */
-export function knock(
-  at: TcpAddress,
-  done: (outcome: KnockOutcome) => void,
-  timeoutMs = KNOCK_TIMEOUT_MS,
-): void {
+export function knock(at: TcpAddress, done: (outcome: KnockOutcome) => void, opts: KnockOptions = {}): void {
+  const timeoutMs = opts.timeoutMs ?? KNOCK_TIMEOUT_MS;
+  const holdMs = opts.holdMs ?? 0;
   let settled = false;
   const end = (outcome: KnockOutcome): void => {
     if (settled) return;
@@ -76,11 +86,25 @@ export function knock(
       end('none');
     });
   });
+  let held: ReturnType<typeof setTimeout> | undefined;
   socket.once('connect', () => {
-    socket.resetAndDestroy();
+    if (holdMs <= 0) socket.resetAndDestroy();
+    else {
+      socket.setTimeout(0);
+      held = setTimeout(() => {
+        held = undefined;
+        socket.resetAndDestroy();
+      }, holdMs);
+    }
     end('up');
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
+    if (held !== undefined && err.code === 'ECONNRESET') {
+      clearTimeout(held);
+      held = undefined;
+      opts.onReset?.();
+      return;
+    }
     end(err.code === 'ECONNREFUSED' ? 'refused' : 'none');
   });
   socket.once('close', () => {
