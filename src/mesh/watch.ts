@@ -87,6 +87,8 @@ interface Watched {
   timer?: Timer | undefined;
   /** Its pulses arrive: no periodic checks. */
   pulsing: boolean;
+  /** A pulse of it was heard since the watch began: only then is a silence a silence. */
+  heard: boolean;
   /** Its pulses stopped: the next check confirms that silence (once). */
   silence: boolean;
   /** Confirming a silence: when it began, and until when its checks may go on if its host answers (pulseStallMs). */
@@ -154,6 +156,7 @@ export class FastWatch {
           failed: false,
           inFlight: false,
           pulsing: false,
+          heard: false,
           silence: false,
           retired: false,
         };
@@ -240,6 +243,7 @@ export class FastWatch {
       // thread's own time of the last pulse decides.
       if (this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) !== true) return;
       w.pulsing = true;
+      w.heard = true;
       w.silence = false;
       w.failures = 0;
       if (w.failed) this.#set(node, w, false);
@@ -253,6 +257,12 @@ export class FastWatch {
     }
     w.pulsing = false;
     if (w.failed) return; // its checks go on, to see it come back
+    // Never heard since the watch began: no stream of pulses fell silent, its
+    // subscription has not been answered yet (this node just back from a cut,
+    // its network still coming up): the checks go on, with their confirming
+    // rounds. (Seen in CI: a node back from a link cut failed the live taker
+    // on such a "silence" and took the IP back.)
+    if (!w.heard) return;
     w.silence = true;
     if (w.inFlight) return; // the next check confirms the silence
     w.timer?.cancel();
@@ -346,22 +356,17 @@ export class FastWatch {
     // is failed at pulseStallMs.
     // An answer not in yet waits one more check, no longer (a knock whose
     // deadline fired late on a busy loop).
-    // And a node whose own health is down (Lifeguard's local health: its own
-    // probes fail, others accuse it; a node just back from a cut) trusts its
-    // own silences less: they wait the stall window too (seen in CI: a node
-    // back from a link cut failed the live taker and took the IP back).
     // A knock refused ends any wait: the announcer's kernel says its process
     // is gone (a killed one accepts while it is torn down, then refuses), and
-    // neither loss nor this node's own health can fake that. (Measured at
-    // N = 8: the taker, restarted a trial before and its health still down,
-    // waited the whole stall 50–120 ms after the first heir's refused verdict.)
+    // loss cannot fake that.
+    // (Lifeguard's local health is no reason to wait: on 2 cores at N = 8 the
+    // loop's lag keeps it above 0 on most heirs, and a wait on it made every
+    // link cut's verdict 70 ms late: p50 112 ms against 53–61.)
     const now = this.#clock.now();
     const gone = w.host === 'refused';
     const waiting =
       !gone &&
-      (w.host === 'up' ||
-        this.#membership.awareness > 0 ||
-        (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs));
+      (w.host === 'up' || (w.host === undefined && now < (w.silentAt ?? 0) + 2 * this.config.pulseConfirmMs));
     if (silence && !refused && waiting && w.stallUntil !== undefined && now < w.stallUntil) {
       this.#next(node, w, 0);
       return;

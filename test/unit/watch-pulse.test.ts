@@ -364,7 +364,21 @@ test('a silent announcer whose host still answers (stopped or starved) has pulse
   t.false(watch.failed('announcer'));
 });
 
-test('a refused knock decides at once, even on a node whose own health is down; an accepted one waits', (t) => {
+test('a silence of an announcer never heard since the watch began is no silence: its checks decide', (t) => {
+  const { clock, link, watch } = setup('none');
+  const verdicts: (string | undefined)[] = [];
+  watch.onChange((_n, failed, via) => {
+    if (failed) verdicts.push(via);
+  });
+  watch.watch(['announcer']);
+  link.silent('announcer'); // its subscription not answered yet (this node just back from a cut)
+  clock.advance(3 * watch.config.pulseConfirmMs);
+  t.deepEqual(verdicts, [], 'no fast verdict');
+  clock.advance(10 * watch.config.intervalMs);
+  t.deepEqual(verdicts, ['checks'], 'the checks, with their confirming rounds');
+});
+
+test('a refused knock decides at once, on any node; an accepted one waits the stall', (t) => {
   for (const host of ['refused', 'up'] as const) {
     const { clock, link, watch, pingsTo, m } = setup(host);
     // Lifeguard's local health down (a node just restarted, or back from a cut).
@@ -385,7 +399,7 @@ test('a refused knock decides at once, even on a node whose own health is down; 
       t.deepEqual(verdicts, ['refused'], 'its kernel refused: gone, no stall window');
       continue;
     }
-    t.deepEqual(verdicts, [], 'its kernel accepts, and this node trusts its silences less: not yet');
+    t.deepEqual(verdicts, [], 'its kernel accepts: not yet');
     clock.advance(watch.config.pulseStallMs);
     t.deepEqual(verdicts, ['stall']);
   }
