@@ -115,7 +115,20 @@ function setup(host?: 'refused' | 'up' | 'none') {
         }),
   });
   const pingsTo = (node: string) => sent.filter((s) => s.to === node && s.msg.type === 'ping');
-  return { clock, sent, m, link, pulses, watch, pingsTo, members };
+  /** The verdicts (`via`) as they come. */
+  const verdicts: (string | undefined)[] = [];
+  watch.onChange((_n, failed, via) => {
+    if (failed) verdicts.push(via);
+  });
+  /** Watches the announcer, hears its first pulse and acks the watch's first check. */
+  const pulsing = (): void => {
+    watch.watch(['announcer']);
+    link.pulse('announcer', 'heard');
+    const first = pingsTo('announcer')[0];
+    if (first?.msg.type === 'ping')
+      m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  };
+  return { clock, sent, m, link, pulses, watch, pingsTo, members, verdicts, pulsing };
 }
 
 test('an announcer that pulses is not checked; one that does not is checked every interval', (t) => {
@@ -148,12 +161,8 @@ test('an announcer that pulses is not checked; one that does not is checked ever
 });
 
 test('a silence that one check confirms is a verdict at once: no confirming rounds', (t) => {
-  const { clock, sent, link, watch, pingsTo, m } = setup();
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, sent, link, watch, pingsTo, m, pulsing } = setup();
+  pulsing();
   clock.advance(100);
   sent.length = 0;
   const t0 = clock.now();
@@ -173,12 +182,8 @@ test('a silence that one check confirms is a verdict at once: no confirming roun
 });
 
 test('a pulse during the confirming check (or an ack) means alive: no verdict', (t) => {
-  const { clock, link, watch, pingsTo, m } = setup();
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, link, watch, pingsTo, m, pulsing } = setup();
+  pulsing();
   clock.advance(50);
   link.silent('announcer');
   clock.advance(5);
@@ -196,12 +201,8 @@ test('a pulse during the confirming check (or an ack) means alive: no verdict', 
 });
 
 test('the silence decides once: later checks of an announcer that stopped pulsing need their confirming rounds', (t) => {
-  const { clock, link, watch, pingsTo, m } = setup();
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, link, watch, pingsTo, m, pulsing } = setup();
+  pulsing();
   clock.advance(50);
   link.silent('announcer');
   const p = pingsTo('announcer').at(-1);
@@ -282,12 +283,8 @@ test('while an announcer pulses: one backstop check a second, and hears() says s
 });
 
 test('a failed announcer no longer watched keeps its verdict until it answers again or the mesh declares it dead', (t) => {
-  const { clock, link, watch, pingsTo, m } = setup();
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, link, watch, pingsTo, m, pulsing } = setup();
+  pulsing();
   clock.advance(50);
   link.silent('announcer');
   clock.advance(watch.config.pulseConfirmMs);
@@ -322,16 +319,8 @@ test('a failed announcer no longer watched keeps its verdict until it answers ag
 
 test('a silent announcer whose host still answers (stopped or starved) has pulseStallMs; a silent host, none', (t) => {
   for (const host of ['up', 'none'] as const) {
-    const { clock, link, watch, pingsTo, m } = setup(host);
-    const verdicts: (string | undefined)[] = [];
-    watch.onChange((_n, failed, via) => {
-      if (failed) verdicts.push(via);
-    });
-    watch.watch(['announcer']);
-    link.pulse('announcer', 'heard');
-    const first = pingsTo('announcer')[0];
-    if (first?.msg.type === 'ping')
-      m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+    const { clock, link, watch, pulsing, verdicts } = setup(host);
+    pulsing();
     clock.advance(50);
     const t0 = clock.now();
     link.silent('announcer');
@@ -350,12 +339,8 @@ test('a silent announcer whose host still answers (stopped or starved) has pulse
     t.true(clock.now() - t0 <= watch.config.pulseStallMs + watch.config.pulseConfirmMs);
   }
   // Starved, then back: a pulse during the stall clears it.
-  const { clock, link, watch, pingsTo, m } = setup('up');
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, link, watch, pulsing } = setup('up');
+  pulsing();
   clock.advance(50);
   link.silent('announcer');
   clock.advance(40);
@@ -365,11 +350,7 @@ test('a silent announcer whose host still answers (stopped or starved) has pulse
 });
 
 test('a silence of an announcer never heard since the watch began is no silence: its checks decide', (t) => {
-  const { clock, link, watch } = setup('none');
-  const verdicts: (string | undefined)[] = [];
-  watch.onChange((_n, failed, via) => {
-    if (failed) verdicts.push(via);
-  });
+  const { clock, link, watch, verdicts } = setup('none');
   watch.watch(['announcer']);
   link.silent('announcer'); // its subscription not answered yet (this node just back from a cut)
   clock.advance(3 * watch.config.pulseConfirmMs);
@@ -380,18 +361,10 @@ test('a silence of an announcer never heard since the watch began is no silence:
 
 test('a refused knock decides at once, on any node; an accepted one waits the stall', (t) => {
   for (const host of ['refused', 'up'] as const) {
-    const { clock, link, watch, pingsTo, m } = setup(host);
+    const { clock, link, watch, m, pulsing, verdicts } = setup(host);
     // Lifeguard's local health down (a node just restarted, or back from a cut).
     Object.defineProperty(m, 'awareness', { get: () => 2 });
-    const verdicts: (string | undefined)[] = [];
-    watch.onChange((_n, failed, via) => {
-      if (failed) verdicts.push(via);
-    });
-    watch.watch(['announcer']);
-    link.pulse('announcer', 'heard');
-    const first = pingsTo('announcer')[0];
-    if (first?.msg.type === 'ping')
-      m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+    pulsing();
     clock.advance(50);
     link.silent('announcer');
     clock.advance(watch.config.pulseConfirmMs);
@@ -406,12 +379,8 @@ test('a refused knock decides at once, on any node; an accepted one waits the st
 });
 
 test('another member’s suspicion: ignored while its pulses arrive here; else a knock and a check at once', (t) => {
-  const { clock, link, watch, pingsTo, m } = setup('none');
-  watch.watch(['announcer']);
-  link.pulse('announcer', 'heard');
-  const first = pingsTo('announcer')[0];
-  if (first?.msg.type === 'ping')
-    m.handle({ type: 'ack', seq: first.msg.seq, from: 'announcer', piggyback: [] });
+  const { clock, watch, pingsTo, pulsing } = setup('none');
+  pulsing();
   const before = pingsTo('announcer').length;
   watch.suspected('announcer');
   t.is(pingsTo('announcer').length, before, 'its pulses arrive: another’s suspicion is loss somewhere else');
