@@ -257,11 +257,9 @@ export class FastWatch {
     }
     w.pulsing = false;
     if (w.failed) return; // its checks go on, to see it come back
-    // Never heard since the watch began: no stream of pulses fell silent, its
-    // subscription has not been answered yet (this node just back from a cut,
-    // its network still coming up): the checks go on, with their confirming
-    // rounds. (Seen in CI: a node back from a link cut failed the live taker
-    // on such a "silence" and took the IP back.)
+    // Never heard since the watch began: no pulses fell silent, its subscription
+    // is not answered yet (this node just back from a cut: in CI one failed the
+    // live taker on such a "silence"). The checks decide, with their rounds.
     if (!w.heard) return;
     w.silence = true;
     if (w.inFlight) return; // the next check confirms the silence
@@ -356,12 +354,9 @@ export class FastWatch {
     // is failed at pulseStallMs.
     // An answer not in yet waits one more check, no longer (a knock whose
     // deadline fired late on a busy loop).
-    // A knock refused ends any wait: the announcer's kernel says its process
-    // is gone (a killed one accepts while it is torn down, then refuses), and
-    // loss cannot fake that.
-    // (Lifeguard's local health is no reason to wait: on 2 cores at N = 8 the
-    // loop's lag keeps it above 0 on most heirs, and a wait on it made every
-    // link cut's verdict 70 ms late: p50 112 ms against 53–61.)
+    // A knock refused ends any wait: the announcer's kernel says its process is
+    // gone, and loss cannot fake that. (Not a reason to wait: Lifeguard's local
+    // health, which the loop's lag keeps above 0 on 2 cores: docs/election.md.)
     const now = this.#clock.now();
     const gone = w.host === 'refused';
     const waiting =

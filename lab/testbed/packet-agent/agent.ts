@@ -198,11 +198,12 @@ function handle(cmd: Command): unknown {
     case 'wire-stats':
       return theWire().responder.stats();
     case 'block': {
-      // Holds the event loop for `ms` (a long collection, a busy turn): the
-      // 'blocking' event goes out first (stdout is synchronous on a pipe).
+      // Holds the event loop for `ms` (a long collection, a stopped turn), asleep
+      // (Atomics.wait: no CPU taken from the tests beside it): the 'blocking'
+      // event goes out first (stdout is synchronous on a pipe).
       const start = wallNow();
       out({ event: 'blocking', t: start });
-      while (wallNow() - start < (cmd.ms ?? 1000));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, cmd.ms ?? 1000);
       return { start, end: wallNow() };
     }
     case 'exit':
