@@ -8,15 +8,13 @@ import { PULSE_DEFAULTS, type PulseConfig, type PulseEvent, type Pulses } from '
  * Time to a verdict on a hung announcer (no FIN: SIGSTOP, a frozen kernel,
  * a cut cable): up to intervalMs + (timeoutMs + indirectTimeoutMs) for the
  * first failed check + (confirmRounds − 1) × indirectTimeoutMs for the
- * confirming ones, which ask the helpers at the same time as they ping
- * directly. Defaults: 20 + 65 + 2 × 40 = 165 ms (215 ms when confirming
- * checks were sequential too: the chaos link cut measured 228 ms p50 then). On a crash
+ * confirming ones, which ask the helpers as they ping directly. Defaults:
+ * 20 + 65 + 2 × 40 = 165 ms. On a crash
  * the peer's kernel resets the connection and refuses new ones: the closed
  * connection starts a check at once, and the transport's knock being refused
  * settles it with no helper asked (membership.unreachable; loss cannot fake a
  * refusal): tens of ms. A check fails only if nothing at all came directly
- * from the announcer while it ran (see #check): a slow announcer is not a
- * hung one.
+ * from the announcer while it ran (#check): slow is not hung.
  *
  * Check traffic goes as datagrams as well as on the stream (datagram.ts):
  * over TCP alone one lost segment stalls a connection for ≥ 200 ms, and a
@@ -151,17 +149,21 @@ export class FastWatch {
     }
     for (const node of want) {
       if (!this.#watched.has(node)) {
+        // Its pulses may arrive already (the link kept watching it: no 'heard' event comes).
+        const hearing =
+          this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) === true;
         const w: Watched = {
           failures: 0,
           failed: false,
           inFlight: false,
-          pulsing: false,
-          heard: false,
+          pulsing: hearing,
+          heard: hearing,
           silence: false,
           retired: false,
         };
         this.#watched.set(node, w);
-        this.#check(node, w);
+        if (hearing) this.#next(node, w, PULSING_CHECK_MS);
+        else this.#check(node, w);
       }
     }
     this.#pulses?.watch(this.#watched.keys());
@@ -279,10 +281,8 @@ export class FastWatch {
       w.host = this.#probeHost === undefined ? 'none' : undefined;
     }
     // Knock with every check of a silence: a killed process's kernel accepts
-    // for a while (it frees the memory before it closes the sockets) and
-    // refuses after, and an heir with no connection to it sees no close to
-    // knock on (measured at N = 8: the heir restarted a trial before waited
-    // the whole stall after one accepted knock, up to 174 ms).
+    // for a while (it frees the memory before it closes the sockets), then
+    // refuses, and an heir with no connection to it sees no close to knock on.
     if (silence)
       this.#probeHost?.(node, this.config.pulseConfirmMs, (answer) => {
         // (A lost SYN after an accepted one is not a cut.)

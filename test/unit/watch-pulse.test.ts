@@ -359,6 +359,19 @@ test('a silence of an announcer never heard since the watch began is no silence:
   t.deepEqual(verdicts, ['checks'], 'the checks, with their confirming rounds');
 });
 
+test('a watch begun while the pulses already arrive counts as hearing them: its silence is fast', (t) => {
+  // The link kept the announcer from an earlier watch (a failed one, retired then
+  // dropped here): its thread reports no 'heard' event for pulses it hears already.
+  const { clock, link, watch, verdicts } = setup('none');
+  link.pulse('announcer');
+  watch.watch(['announcer']);
+  t.deepEqual(watch.pulsing, ['announcer']);
+  clock.advance(50);
+  link.silent('announcer');
+  clock.advance(watch.config.pulseConfirmMs);
+  t.deepEqual(verdicts, ['silence']);
+});
+
 test('a refused knock decides at once, on any node; an accepted one waits the stall', (t) => {
   for (const host of ['refused', 'up'] as const) {
     const { clock, link, watch, m, pulsing, verdicts } = setup(host);
