@@ -2,7 +2,7 @@ import test from 'ava';
 import pino from 'pino';
 import { VirtualClock } from '../../src/clock/index.ts';
 import type { Endpoint, MemberState } from '../../src/mesh/index.ts';
-import { RESYNC_ROUNDS, Resync } from '../../src/speaker/resync.ts';
+import { RESYNC_ASKS_PER_ROUND, RESYNC_ROUNDS, Resync } from '../../src/speaker/resync.ts';
 
 const PEER = { node: 'n2', endpoint: { peerId: 'p2', addrs: [] } satisfies Endpoint };
 
@@ -55,7 +55,7 @@ test('stop cancels the wait, and nothing is armed after it', async (t) => {
   s.resync.start();
   s.resync.after('cut off');
   s.begin();
-  t.is(s.clock.pending, 1);
+  t.is(s.clock.pending, 2, 'the end of the wait, and the next ask');
   s.resync.stop();
   t.is(s.clock.pending, 0);
   s.resync.standDown();
@@ -64,4 +64,22 @@ test('stop cancels the wait, and nothing is armed after it', async (t) => {
   t.deepEqual(s.joined, ['p2']);
   await s.clock.advanceAsync(10_000);
   t.is(s.changes(), 0);
+});
+
+test('asks again for the standing claims until they come: a first ask on a link just up is often lost', async (t) => {
+  const s = setup();
+  s.resync.after('its link is up again');
+  s.begin();
+  t.deepEqual(s.joined, ['p2']);
+  const every = 1_000 / RESYNC_ASKS_PER_ROUND;
+  await s.clock.advanceAsync(every);
+  t.is(s.changes(), 1, 'a reconcile, to ask again');
+  s.begin();
+  t.deepEqual(s.joined, ['p2', 'p2'], 'asked again');
+  t.true(s.resync.heard());
+  await s.clock.advanceAsync(every);
+  t.is(s.changes(), 1, 'no more asks once they came');
+  s.begin();
+  t.deepEqual(s.joined, ['p2', 'p2']);
+  t.false(s.resync.holds(fine), 'heard, and nobody dead or suspect: over');
 });
