@@ -150,8 +150,7 @@ export class FastWatch {
     for (const node of want) {
       if (!this.#watched.has(node)) {
         // Its pulses may arrive already (the link kept watching it: no 'heard' event comes).
-        const hearing =
-          this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) === true;
+        const hearing = this.#pulseRecent(node);
         const w: Watched = {
           failures: 0,
           failed: false,
@@ -196,12 +195,12 @@ export class FastWatch {
   /** Whether `node` is watched and its pulses arrive (the last within pulseSilenceMs). */
   hears(node: string): boolean {
     const w = this.#watched.get(node);
-    return (
-      w !== undefined &&
-      !w.failed &&
-      w.pulsing &&
-      this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) === true
-    );
+    return w !== undefined && !w.failed && w.pulsing && this.#pulseRecent(node);
+  }
+
+  /** A pulse of `node` came within pulseSilenceMs, by the addon thread's time (an event may be stale). */
+  #pulseRecent(node: string): boolean {
+    return this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) === true;
   }
 
   /** `via` (a verdict's evidence): the pulse's silence, a refused connection, or the failed checks. */
@@ -241,9 +240,7 @@ export class FastWatch {
     const w = this.#watched.get(node);
     if (w === undefined) return;
     if (event === 'heard') {
-      // An event queued before the watch was set again may be stale: the
-      // thread's own time of the last pulse decides.
-      if (this.#pulses?.heardSince(node, this.#clock.now() - this.config.pulseSilenceMs) !== true) return;
+      if (!this.#pulseRecent(node)) return; // an event queued before the watch was set again
       w.pulsing = true;
       w.heard = true;
       w.silence = false;
